@@ -1,0 +1,122 @@
+//! `BootInfo`: one normalized view of what the entry protocol told us.
+//! Each protocol parser (PVH now; coreboot tables and Multiboot later)
+//! copies its structures out into this owned form, so nothing here points
+//! into memory that the loader considered free.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::memmap::{MemoryMap, MemoryMapError};
+use crate::phys::Unreadable;
+
+/// How baton was entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryProtocol {
+    /// PVH: `hvm_start_info` of the given version in EBX.
+    Pvh { version: u32 },
+}
+
+impl fmt::Display for EntryProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pvh { version } => write!(f, "PVH (hvm_start_info version {version})"),
+        }
+    }
+}
+
+/// A boot module (initrd, kernel, ...) left in memory by the loader.
+/// Its bytes stay where they are; the frame allocator keeps them reserved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    pub start: u64,
+    pub len: u64,
+    pub cmdline: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootInfo {
+    pub protocol: EntryProtocol,
+    pub memory_map: MemoryMap,
+    /// Physical address of the ACPI RSDP, when the entry protocol gave one.
+    pub rsdp: Option<u64>,
+    /// baton's own command line.
+    pub cmdline: String,
+    pub modules: Vec<Module>,
+}
+
+/// Why boot information could not be built. Each names the field and numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BootInfoError {
+    BadMagic { what: &'static str, found: u64, expected: u64 },
+    UnsupportedVersion { what: &'static str, version: u32, reason: &'static str },
+    Unreadable { what: &'static str, at: Unreadable },
+    TooMany { what: &'static str, count: u64, max: u64 },
+    OutsideRam { what: String, start: u64, len: u64 },
+    Unterminated { what: String, addr: u64, max: u64 },
+    MemoryMap(MemoryMapError),
+}
+
+impl From<MemoryMapError> for BootInfoError {
+    fn from(e: MemoryMapError) -> Self {
+        Self::MemoryMap(e)
+    }
+}
+
+impl fmt::Display for BootInfoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadMagic { what, found, expected } => {
+                write!(f, "{what}: bad magic {found:#x}, expected {expected:#x}")
+            }
+            Self::UnsupportedVersion { what, version, reason } => {
+                write!(f, "{what}: version {version} is not supported: {reason}")
+            }
+            Self::Unreadable { what, at } => write!(f, "{what}: {at}"),
+            Self::TooMany { what, count, max } => {
+                write!(f, "{what}: count {count} is above the limit of {max}")
+            }
+            Self::OutsideRam { what, start, len } => write!(
+                f,
+                "{what} [{start:#x}..{:#x}) lies outside the memory map",
+                start.saturating_add(*len)
+            ),
+            Self::Unterminated { what, addr, max } => {
+                write!(f, "{what} at {addr:#x} has no terminating NUL within {max} bytes")
+            }
+            Self::MemoryMap(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The longest command line or module string accepted.
+pub const MAX_STRING: u64 = 4096;
+
+/// Reads a NUL-terminated string that must lie in memory the map covers.
+/// Invalid UTF-8 is replaced, not refused: a command line is text for humans.
+pub(crate) fn read_c_string(
+    mem: &impl crate::phys::PhysMemory,
+    map: &MemoryMap,
+    addr: u64,
+    what: impl Fn() -> String,
+) -> Result<String, BootInfoError> {
+    let region = map
+        .region_of(addr)
+        .filter(|r| r.kind.is_readable())
+        .ok_or_else(|| BootInfoError::OutsideRam { what: what(), start: addr, len: 1 })?;
+    let max = (region.end - addr).min(MAX_STRING);
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 64];
+    while (bytes.len() as u64) < max {
+        let n = (max - bytes.len() as u64).min(chunk.len() as u64) as usize;
+        let at = addr + bytes.len() as u64;
+        mem.read(at, &mut chunk[..n])
+            .map_err(|at| BootInfoError::Unreadable { what: "string", at })?;
+        if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
+            bytes.extend_from_slice(&chunk[..nul]);
+            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Err(BootInfoError::Unterminated { what: what(), addr, max })
+}

@@ -1,0 +1,134 @@
+//! The physical frame allocator: usable RAM from the memory map, minus
+//! every range that must survive (baton's image and stacks, the boot
+//! structures, modules, ACPI). It hands out page-aligned ranges from the top
+//! of memory down, so low memory stays free for kernels linked low.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use crate::memmap::{MemoryKind, MemoryMap};
+
+pub const PAGE_SIZE: u64 = 4096;
+
+/// Memory below this is never handed out: real-mode structures (IVT, BDA,
+/// EBDA) live there, and the AP trampoline takes its page explicitly.
+pub const LOW_MEMORY_END: u64 = 0x10_0000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameAllocator {
+    /// Free, page-aligned, sorted, disjoint ranges.
+    free: Vec<Range<u64>>,
+}
+
+impl FrameAllocator {
+    /// Usable regions of `map`, trimmed to whole pages, minus `reserved`
+    /// (each widened to whole pages) and minus everything below 1 MiB.
+    pub fn new(map: &MemoryMap, reserved: &[Range<u64>]) -> Self {
+        let mut free: Vec<Range<u64>> = map
+            .regions()
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Usable)
+            .map(|r| align_up(r.start.max(LOW_MEMORY_END), PAGE_SIZE)..align_down(r.end, PAGE_SIZE))
+            .filter(|r| r.start < r.end)
+            .collect();
+        for hole in reserved {
+            let hole = align_down(hole.start, PAGE_SIZE)..align_up(hole.end, PAGE_SIZE);
+            free = free.into_iter().flat_map(|r| subtract(r, &hole)).collect();
+        }
+        Self { free }
+    }
+
+    pub fn free_ranges(&self) -> &[Range<u64>] {
+        &self.free
+    }
+
+    pub fn free_bytes(&self) -> u64 {
+        self.free.iter().map(|r| r.end - r.start).sum()
+    }
+
+    /// Takes `size` bytes (rounded up to pages) aligned to `align` (a power
+    /// of two, at least a page), ending at or below `limit`; the highest such
+    /// range is chosen. Returns its start.
+    pub fn allocate(&mut self, size: u64, align: u64, limit: u64) -> Option<u64> {
+        let align = align.max(PAGE_SIZE);
+        if !align.is_power_of_two() || size == 0 {
+            return None;
+        }
+        let size = size.checked_add(PAGE_SIZE - 1)? & !(PAGE_SIZE - 1);
+        let (index, start) = self.free.iter().enumerate().rev().find_map(|(i, r)| {
+            let top = r.end.min(limit);
+            let start = align_down(top.checked_sub(size)?, align);
+            (start >= r.start).then_some((i, start))
+        })?;
+        let range = self.free.remove(index);
+        let pieces = subtract(range, &(start..start + size));
+        for (offset, piece) in pieces.into_iter().enumerate() {
+            self.free.insert(index + offset, piece);
+        }
+        Some(start)
+    }
+}
+
+/// `r` minus `hole`: zero, one or two ranges.
+fn subtract(r: Range<u64>, hole: &Range<u64>) -> Vec<Range<u64>> {
+    if hole.end <= r.start || r.end <= hole.start {
+        return alloc::vec![r];
+    }
+    [r.start..hole.start, hole.end..r.end].into_iter().filter(|p| p.start < p.end).collect()
+}
+
+pub fn align_up(value: u64, align: u64) -> u64 {
+    value.saturating_add(align - 1) & !(align - 1)
+}
+
+pub fn align_down(value: u64, align: u64) -> u64 {
+    value & !(align - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memmap::RawEntry;
+    use MemoryKind::*;
+
+    fn map() -> MemoryMap {
+        MemoryMap::from_entries(&[
+            RawEntry { base: 0, size: 0x9fc00, kind: Usable },
+            RawEntry { base: 0x10_0000, size: 0x7f0_0000, kind: Usable },
+            RawEntry { base: 0x7f0_0000, size: 0x10_0000, kind: AcpiReclaimable },
+            RawEntry { base: 0x1_0000_0000, size: 0x1000_0000, kind: Usable },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn never_hands_out_reserved_ranges() {
+        let reserved = [0x10_0000..0x18_0123, 0x1_0800_0000..0x1_0800_0001];
+        let mut frames = FrameAllocator::new(&map(), &reserved);
+        assert_eq!(
+            frames.free_ranges(),
+            &[0x18_1000..0x7f0_0000, 0x1_0000_0000..0x1_0800_0000, 0x1_0800_1000..0x1_1000_0000]
+        );
+        let mut got = Vec::new();
+        while let Some(a) = frames.allocate(0x10_0000, PAGE_SIZE, u64::MAX) {
+            got.push(a..a + 0x10_0000);
+        }
+        for g in &got {
+            assert!(reserved.iter().all(|r| g.end <= r.start || r.end <= g.start), "{g:x?}");
+            assert!(g.start >= LOW_MEMORY_END);
+            assert!(g.end <= 0x7f0_0000 || g.start >= 0x1_0000_0000, "{g:x?} in ACPI");
+        }
+        assert!(got.len() > 100);
+    }
+
+    #[test]
+    fn allocates_from_the_top_below_a_limit_with_alignment() {
+        let mut frames = FrameAllocator::new(&map(), &[]);
+        assert_eq!(frames.allocate(0x1000, PAGE_SIZE, u64::MAX), Some(0x1_0fff_f000));
+        assert_eq!(frames.allocate(0x1800, 0x20_0000, 0x1_0000_0000), Some(0x7e0_0000));
+        assert_eq!(frames.allocate(0x1000, PAGE_SIZE, 0x10_0000), None);
+        assert_eq!(frames.allocate(0x1000, 3 * PAGE_SIZE, u64::MAX), None);
+        assert_eq!(frames.allocate(u64::MAX, PAGE_SIZE, u64::MAX), None);
+        assert_eq!(frames.free_bytes(), 0x7e0_0000 + 0x1000_0000 - 0x1000 - 0x2000);
+    }
+}

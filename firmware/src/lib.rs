@@ -1,0 +1,14 @@
+//! The portable half of baton: everything that is not a register access,
+//! built and tested on the host. The bare-metal half is `main.rs` and
+//! `machine/`.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod bootinfo;
+pub mod exit;
+pub mod frames;
+pub mod memmap;
+pub mod options;
+pub mod phys;
+pub mod pvh;

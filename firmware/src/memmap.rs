@@ -1,0 +1,302 @@
+//! The physical memory map: one sanitized list of regions, whatever the
+//! entry protocol. Sanitizing means sorted, zero-size entries dropped and
+//! overlaps resolved (the more restrictive kind wins, so RAM that any entry
+//! calls reserved is never handed out), adjacent regions of one kind merged.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+/// The most entries a boot protocol may hand us. Real firmware gives tens;
+/// anything far above is a corrupt count, not a machine.
+pub const MAX_ENTRIES: usize = 1024;
+
+/// What a range of physical addresses is. The order is the priority when
+/// entries overlap: a later variant wins over an earlier one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MemoryKind {
+    /// Free RAM.
+    Usable,
+    /// ACPI tables; RAM once the OS has read them (E820 type 3).
+    AcpiReclaimable,
+    /// ACPI non-volatile storage (E820 type 4).
+    AcpiNvs,
+    /// Persistent memory (E820 type 7).
+    Persistent,
+    /// Reserved by firmware or hardware (E820 type 2, coreboot tables, MMIO).
+    Reserved,
+    /// A type this code does not know; treated as reserved.
+    Other(u32),
+    /// Defective RAM (E820 type 5) or disabled (type 6).
+    Unusable,
+}
+
+impl MemoryKind {
+    /// The kind of an E820-style type number (PVH memmap, Multiboot mmap).
+    pub fn from_e820(kind: u32) -> Self {
+        match kind {
+            1 => Self::Usable,
+            2 => Self::Reserved,
+            3 => Self::AcpiReclaimable,
+            4 => Self::AcpiNvs,
+            5 | 6 => Self::Unusable,
+            7 => Self::Persistent,
+            other => Self::Other(other),
+        }
+    }
+
+    /// The E820 type number handed to kernels.
+    pub fn to_e820(self) -> u32 {
+        match self {
+            Self::Usable => 1,
+            Self::Reserved => 2,
+            Self::AcpiReclaimable => 3,
+            Self::AcpiNvs => 4,
+            Self::Unusable => 5,
+            Self::Persistent => 7,
+            Self::Other(other) => other,
+        }
+    }
+
+    /// Backed by memory that can be read (everything but defects; MMIO that
+    /// firmware lists as reserved is included, as firmware tables live there).
+    pub fn is_readable(self) -> bool {
+        self != Self::Unusable
+    }
+}
+
+impl fmt::Display for MemoryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usable => f.write_str("usable"),
+            Self::AcpiReclaimable => f.write_str("ACPI reclaimable"),
+            Self::AcpiNvs => f.write_str("ACPI NVS"),
+            Self::Persistent => f.write_str("persistent"),
+            Self::Reserved => f.write_str("reserved"),
+            Self::Other(kind) => write!(f, "type {kind}"),
+            Self::Unusable => f.write_str("unusable"),
+        }
+    }
+}
+
+/// A half-open range `[start, end)` of physical memory of one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub kind: MemoryKind,
+}
+
+impl Region {
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+}
+
+/// An entry as a boot protocol gives it: a base and a size, unchecked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawEntry {
+    pub base: u64,
+    pub size: u64,
+    pub kind: MemoryKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryMapError {
+    TooManyEntries { count: usize, max: usize },
+    WrapsAround { index: usize, base: u64, size: u64 },
+    NoUsableMemory { entries: usize },
+}
+
+impl fmt::Display for MemoryMapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyEntries { count, max } => {
+                write!(f, "memory map has {count} entries, more than the {max} accepted")
+            }
+            Self::WrapsAround { index, base, size } => write!(
+                f,
+                "memory map entry {index} (base {base:#x}, size {size:#x}) wraps past 2^64"
+            ),
+            Self::NoUsableMemory { entries } => {
+                write!(f, "memory map of {entries} entries has no usable RAM")
+            }
+        }
+    }
+}
+
+/// A sanitized memory map: sorted, non-overlapping, no empty regions,
+/// neighbours of the same kind merged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryMap {
+    regions: Vec<Region>,
+}
+
+impl MemoryMap {
+    /// Sanitizes raw entries. Overlaps are resolved per elementary interval:
+    /// the kind with the highest priority among the entries covering it wins.
+    pub fn from_entries(entries: &[RawEntry]) -> Result<Self, MemoryMapError> {
+        if entries.len() > MAX_ENTRIES {
+            return Err(MemoryMapError::TooManyEntries { count: entries.len(), max: MAX_ENTRIES });
+        }
+        let mut ranges = Vec::with_capacity(entries.len());
+        for (index, e) in entries.iter().enumerate() {
+            let end = e.base.checked_add(e.size).ok_or(MemoryMapError::WrapsAround {
+                index,
+                base: e.base,
+                size: e.size,
+            })?;
+            if e.size != 0 {
+                ranges.push(Region { start: e.base, end, kind: e.kind });
+            }
+        }
+        let mut bounds: Vec<u64> = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+
+        let mut regions: Vec<Region> = Vec::new();
+        for pair in bounds.windows(2) {
+            let (start, end) = (pair[0], pair[1]);
+            let kind = ranges
+                .iter()
+                .filter(|r| r.start <= start && end <= r.end)
+                .map(|r| r.kind)
+                .max();
+            let Some(kind) = kind else { continue };
+            match regions.last_mut() {
+                Some(last) if last.end == start && last.kind == kind => last.end = end,
+                _ => regions.push(Region { start, end, kind }),
+            }
+        }
+        if !regions.iter().any(|r| r.kind == MemoryKind::Usable) {
+            return Err(MemoryMapError::NoUsableMemory { entries: entries.len() });
+        }
+        Ok(Self { regions })
+    }
+
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The end of the highest region that is backed by memory (RAM, ACPI,
+    /// reserved): what an identity map must cover.
+    pub fn highest_address(&self) -> u64 {
+        self.regions.last().map_or(0, |r| r.end)
+    }
+
+    /// The end of the highest usable region.
+    pub fn highest_usable(&self) -> u64 {
+        self.regions
+            .iter()
+            .rev()
+            .find(|r| r.kind == MemoryKind::Usable)
+            .map_or(0, |r| r.end)
+    }
+
+    /// Bytes of usable RAM.
+    pub fn usable_bytes(&self) -> u64 {
+        self.regions.iter().filter(|r| r.kind == MemoryKind::Usable).map(Region::len).sum()
+    }
+
+    /// The region holding `addr`, if any.
+    pub fn region_of(&self, addr: u64) -> Option<&Region> {
+        self.regions.iter().find(|r| r.start <= addr && addr < r.end)
+    }
+
+    /// Whether every byte of `[start, start+len)` is covered by regions that
+    /// `accept` (adjacent regions of different kinds may share the range).
+    pub fn covers(&self, start: u64, len: u64, accept: impl Fn(MemoryKind) -> bool) -> bool {
+        let Some(end) = start.checked_add(len) else { return false };
+        let mut at = start;
+        while at < end {
+            match self.region_of(at) {
+                Some(r) if accept(r.kind) => at = r.end,
+                _ => return false,
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MemoryKind::*;
+
+    fn e(base: u64, size: u64, kind: MemoryKind) -> RawEntry {
+        RawEntry { base, size, kind }
+    }
+    fn r(start: u64, end: u64, kind: MemoryKind) -> Region {
+        Region { start, end, kind }
+    }
+
+    #[test]
+    fn sorts_and_merges() {
+        let map = MemoryMap::from_entries(&[
+            e(0x100000, 0x100000, Usable),
+            e(0, 0x9fc00, Usable),
+            e(0x200000, 0x100000, Usable),
+            e(0xf0000, 0x10000, Reserved),
+        ])
+        .unwrap();
+        assert_eq!(
+            map.regions(),
+            &[r(0, 0x9fc00, Usable), r(0xf0000, 0x100000, Reserved), r(0x100000, 0x300000, Usable)]
+        );
+    }
+
+    #[test]
+    fn overlap_reserved_wins_over_usable() {
+        let map = MemoryMap::from_entries(&[
+            e(0x100000, 0x700000, Usable),
+            e(0x400000, 0x1000, AcpiNvs),
+            e(0x3ff000, 0x3000, Reserved),
+        ])
+        .unwrap();
+        assert_eq!(
+            map.regions(),
+            &[r(0x100000, 0x3ff000, Usable), r(0x3ff000, 0x402000, Reserved), r(0x402000, 0x800000, Usable)]
+        );
+    }
+
+    #[test]
+    fn zero_size_entries_dropped() {
+        let map = MemoryMap::from_entries(&[e(0x5000, 0, Reserved), e(0, 0x9000, Usable)]).unwrap();
+        assert_eq!(map.regions(), &[r(0, 0x9000, Usable)]);
+    }
+
+    #[test]
+    fn wrap_around_is_an_error() {
+        let err = MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(u64::MAX - 10, 0x100, Usable)]).unwrap_err();
+        assert_eq!(err, MemoryMapError::WrapsAround { index: 1, base: u64::MAX - 10, size: 0x100 });
+        assert!(err.to_string().contains("entry 1"));
+    }
+
+    #[test]
+    fn too_many_entries() {
+        let many = alloc::vec![e(0, 0x1000, Usable); MAX_ENTRIES + 1];
+        assert!(matches!(MemoryMap::from_entries(&many), Err(MemoryMapError::TooManyEntries { .. })));
+    }
+
+    #[test]
+    fn no_usable_memory() {
+        assert_eq!(
+            MemoryMap::from_entries(&[e(0, 0x1000, Reserved)]),
+            Err(MemoryMapError::NoUsableMemory { entries: 1 })
+        );
+    }
+
+    #[test]
+    fn covers_spans_adjacent_regions() {
+        let map = MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(0x1000, 0x1000, AcpiReclaimable)]).unwrap();
+        assert!(map.covers(0x800, 0x1000, |k| k.is_readable()));
+        assert!(!map.covers(0x800, 0x1000, |k| k == Usable));
+        assert!(!map.covers(0x1800, 0x1000, |_| true));
+        assert!(!map.covers(u64::MAX, 2, |_| true));
+        assert_eq!(map.highest_address(), 0x2000);
+        assert_eq!(map.usable_bytes(), 0x1000);
+    }
+}
