@@ -6,6 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+use core::ops::Range;
 
 use crate::memmap::{MemoryMap, MemoryMapError};
 use crate::phys::Unreadable;
@@ -43,6 +44,9 @@ pub struct BootInfo {
     /// baton's own command line.
     pub cmdline: String,
     pub modules: Vec<Module>,
+    /// Where the protocol's own structures were (already copied out; kept
+    /// out of the frame allocator so they can still be inspected or passed on).
+    pub boot_structures: Vec<Range<u64>>,
 }
 
 /// Why boot information could not be built. Each names the field and numbers.

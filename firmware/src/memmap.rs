@@ -57,6 +57,11 @@ impl MemoryKind {
         }
     }
 
+    /// RAM of some use: usable, ACPI tables and NVS, persistent memory.
+    pub fn is_ram(self) -> bool {
+        matches!(self, Self::Usable | Self::AcpiReclaimable | Self::AcpiNvs | Self::Persistent)
+    }
+
     /// Backed by memory that can be read (everything but defects; MMIO that
     /// firmware lists as reserved is included, as firmware tables live there).
     pub fn is_readable(self) -> bool {
@@ -181,10 +186,11 @@ impl MemoryMap {
         &self.regions
     }
 
-    /// The end of the highest region that is backed by memory (RAM, ACPI,
-    /// reserved): what an identity map must cover.
-    pub fn highest_address(&self) -> u64 {
-        self.regions.last().map_or(0, |r| r.end)
+    /// The end of the highest region of RAM (usable, ACPI, persistent):
+    /// what an identity map must cover. Reserved ranges far up (QEMU lists
+    /// one just below 1 TiB) are holes and MMIO, not RAM.
+    pub fn highest_ram(&self) -> u64 {
+        self.regions.iter().rev().find(|r| r.kind.is_ram()).map_or(0, |r| r.end)
     }
 
     /// The end of the highest usable region.
@@ -296,7 +302,7 @@ mod tests {
         assert!(!map.covers(0x800, 0x1000, |k| k == Usable));
         assert!(!map.covers(0x1800, 0x1000, |_| true));
         assert!(!map.covers(u64::MAX, 2, |_| true));
-        assert_eq!(map.highest_address(), 0x2000);
+        assert_eq!(map.highest_ram(), 0x2000);
         assert_eq!(map.usable_bytes(), 0x1000);
     }
 }

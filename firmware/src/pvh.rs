@@ -21,6 +21,8 @@ pub const MAX_MODULES: u32 = 64;
 /// The fixed part of `hvm_start_info`, copied out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StartInfo {
+    /// Where the structure itself is.
+    pub addr: u64,
     pub version: u32,
     pub flags: u32,
     pub nr_modules: u32,
@@ -55,6 +57,7 @@ impl StartInfo {
             });
         }
         Ok(Self {
+            addr,
             version,
             flags: le_u32(&raw, 8),
             nr_modules: le_u32(&raw, 12),
@@ -138,8 +141,15 @@ impl StartInfo {
             };
             modules.push(Module { start, len, cmdline });
         }
+        let mut boot_structures = alloc::vec![self.addr..self.addr + START_INFO_SIZE as u64];
+        let memmap_len = u64::from(self.memmap_entries) * MEMMAP_ENTRY_SIZE;
+        boot_structures.push(self.memmap_paddr..self.memmap_paddr + memmap_len);
+        if self.nr_modules > 0 {
+            boot_structures.push(self.modlist_paddr..self.modlist_paddr + list_len);
+        }
         Ok(BootInfo {
             protocol: EntryProtocol::Pvh { version: self.version },
+            boot_structures,
             memory_map,
             rsdp: (self.rsdp_paddr != 0).then_some(self.rsdp_paddr),
             cmdline,

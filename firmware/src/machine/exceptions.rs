@@ -1,0 +1,150 @@
+//! Every interrupt vector's entry. One naked function holds 256 stubs of
+//! 16 bytes each (the stride the IDT is filled with): each pushes a zero
+//! where the CPU pushes no error code, then its vector number, and jumps to
+//! the common path, which saves the general registers and calls `dispatch`.
+//! Exceptions are reported and end the run through the failure policy; an
+//! NMI is reported and returned from (NMIs are events, not faults).
+
+use core::arch::naked_asm;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use baton::exit::ExitCode;
+use x86_64::registers::control::{Cr2, Cr3};
+
+use super::{console, power};
+
+const STUB_SIZE: usize = 16;
+
+/// The registers as the common path leaves them on the stack.
+#[repr(C)]
+pub struct Frame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    pub vector: u64,
+    pub error_code: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+#[unsafe(naked)]
+unsafe extern "C" fn vector_stubs() {
+    naked_asm!(
+        ".set baton_vector, 0",
+        ".rept 256",
+        ".balign 16",
+        // Vectors for which the CPU pushes an error code itself.
+        ".if (baton_vector == 8) || ((baton_vector >= 10) && (baton_vector <= 14)) || (baton_vector == 17) || (baton_vector == 21) || (baton_vector == 29) || (baton_vector == 30)",
+        ".else",
+        "pushq $0",
+        ".endif",
+        "pushq $baton_vector",
+        "jmp {common}",
+        ".set baton_vector, baton_vector + 1",
+        ".endr",
+        common = sym common_entry,
+        options(att_syntax)
+    )
+}
+
+#[unsafe(naked)]
+unsafe extern "C" fn common_entry() {
+    naked_asm!(
+        "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
+        "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
+        // 22 quadwords from the CPU's 16-byte-aligned frame: still aligned.
+        "mov rdi, rsp",
+        "cld",
+        "call {dispatch}",
+        "pop r15", "pop r14", "pop r13", "pop r12", "pop r11", "pop r10", "pop r9", "pop r8",
+        "pop rbp", "pop rdi", "pop rsi", "pop rdx", "pop rcx", "pop rbx", "pop rax",
+        "add rsp, 16",
+        "iretq",
+        dispatch = sym dispatch,
+    )
+}
+
+/// The address of vector `v`'s stub.
+pub fn stub_address(v: u8) -> u64 {
+    let base = (vector_stubs as *const () as usize).next_multiple_of(STUB_SIZE);
+    (base + usize::from(v) * STUB_SIZE) as u64
+}
+
+/// NMIs taken so far (the NMI self-test waits for this to move).
+pub static NMI_COUNT: AtomicU64 = AtomicU64::new(0);
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn dispatch(frame: &mut Frame) {
+    match frame.vector {
+        2 => {
+            NMI_COUNT.fetch_add(1, Ordering::SeqCst);
+            console::emergency(format_args!("baton: NMI received at rip={:#018x}; resuming\n", frame.rip));
+        }
+        0..32 => fatal(frame),
+        vector => log::warn!("unexpected interrupt, vector {vector} at rip={:#x}; ignored", frame.rip),
+    }
+}
+
+fn fatal(frame: &Frame) -> ! {
+    if REPORTING.swap(true, Ordering::SeqCst) {
+        // An exception while reporting one: go straight to the policy.
+        power::fail(ExitCode::Exception);
+    }
+    console::emergency(format_args!("{}", Report(frame)));
+    power::fail(ExitCode::Exception)
+}
+
+pub fn name(vector: u64) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
+        "#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
+        "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
+        "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
+        "#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
+        "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
+        "#VC VMM communication", "#SX security", "reserved 31",
+    ];
+    NAMES.get(vector as usize).copied().unwrap_or("interrupt")
+}
+
+/// The register dump, in the layout every report uses.
+struct Report<'a>(&'a Frame);
+
+impl core::fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let r = self.0;
+        writeln!(f, "baton: EXCEPTION vector {} ({}) error code {:#x}", r.vector, name(r.vector), r.error_code)?;
+        writeln!(f, "  rip={:#018x} cs={:#06x} rflags={:#018x}", r.rip, r.cs, r.rflags)?;
+        writeln!(f, "  rsp={:#018x} ss={:#06x}", r.rsp, r.ss)?;
+        writeln!(f, "  cr2={:#018x} cr3={:#018x}", Cr2::read_raw(), Cr3::read().0.start_address().as_u64())?;
+        let regs = [
+            ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx), ("rsi", r.rsi), ("rdi", r.rdi),
+            ("rbp", r.rbp), ("r8", r.r8), ("r9", r.r9), ("r10", r.r10), ("r11", r.r11), ("r12", r.r12),
+            ("r13", r.r13), ("r14", r.r14), ("r15", r.r15),
+        ];
+        for row in regs.chunks(3) {
+            f.write_str(" ")?;
+            for (name, value) in row {
+                write!(f, " {name:>3}={value:#018x}")?;
+            }
+            f.write_char('\n')?;
+        }
+        Ok(())
+    }
+}

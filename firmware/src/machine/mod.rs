@@ -1,0 +1,25 @@
+//! Everything that touches the machine: entry, CPU tables, console, time,
+//! memory, power. The portable logic these call lives in the library.
+
+pub mod console;
+pub mod entry;
+pub mod exceptions;
+pub mod gdt;
+pub mod idt;
+pub mod memory;
+pub mod paging;
+pub mod power;
+pub mod selftest;
+pub mod tsc;
+
+/// The BSP's own CPU state: GDT, TSS with IST stacks, IDT, heap.
+pub fn init_bsp() {
+    // SAFETY: called once on the BSP before anything else uses these.
+    unsafe {
+        let code = (*(&raw mut gdt::BSP_TABLES)).load();
+        let idt = &mut *(&raw mut idt::IDT);
+        idt.fill(code);
+        idt.load();
+    }
+    memory::init_heap();
+}

@@ -1,0 +1,72 @@
+//! How a run ends: success, or a failure under the policy from the
+//! command line. Under the test harness (`debug-exit=PORT`) every end is
+//! also reported through QEMU's isa-debug-exit device with its code.
+//! Kept in atomics so an exception handler can read it without locks.
+
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+
+use baton::exit::ExitCode;
+use baton::options::FailPolicy;
+use x86_64::instructions::port::Port;
+
+use super::idt;
+
+/// 0 = no debug-exit device, else PORT + 1.
+static DEBUG_EXIT: AtomicU32 = AtomicU32::new(0);
+static POLICY: AtomicU8 = AtomicU8::new(FailPolicy::Halt as u8);
+
+pub fn configure(debug_exit: Option<u16>, policy: FailPolicy) {
+    DEBUG_EXIT.store(debug_exit.map_or(0, |p| u32::from(p) + 1), Ordering::SeqCst);
+    POLICY.store(policy as u8, Ordering::SeqCst);
+}
+
+fn report(code: ExitCode) {
+    if let Some(port) = DEBUG_EXIT.load(Ordering::SeqCst).checked_sub(1) {
+        super::console::flush();
+        // SAFETY: the harness put isa-debug-exit on this port; QEMU exits.
+        unsafe { Port::<u32>::new(port as u16).write(code as u32) };
+    }
+}
+
+/// The run succeeded.
+pub fn finish() -> ! {
+    log::info!("baton: done");
+    if DEBUG_EXIT.load(Ordering::SeqCst) == 0 {
+        // ACPI power-off comes with the ACPI stage; until then a real
+        // machine is left halted.
+        log::info!("baton: halting (no ACPI power-off yet)");
+    }
+    report(ExitCode::Success);
+    halt_forever()
+}
+
+/// The run failed: report and apply the policy.
+pub fn fail(code: ExitCode) -> ! {
+    report(code);
+    if POLICY.load(Ordering::SeqCst) == FailPolicy::Reset as u8 {
+        reset()
+    }
+    halt_forever()
+}
+
+pub fn halt_forever() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}
+
+/// Reset through the reset control register (0xCF9), then the keyboard
+/// controller, then a triple fault.
+pub fn reset() -> ! {
+    // SAFETY: standard PC reset ports; the machine is going away.
+    unsafe {
+        Port::<u8>::new(0xcf9).write(0x02);
+        Port::<u8>::new(0xcf9).write(0x06);
+        Port::<u8>::new(0x64).write(0xfe);
+    }
+    idt::load_empty();
+    // SAFETY: with no IDT, the breakpoint becomes a triple fault: a reset.
+    unsafe { core::arch::asm!("int3") };
+    halt_forever()
+}

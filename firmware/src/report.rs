@@ -1,0 +1,57 @@
+//! What baton prints about the machine it was handed: how it was entered,
+//! the memory map, the RSDP, its command line, the modules, its footprint.
+
+use baton::bootinfo::BootInfo;
+use baton::frames::FrameAllocator;
+use baton::options::Options;
+
+use crate::machine::{memory, paging, tsc};
+
+pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
+    log::info!("baton {} entered by {}", env!("CARGO_PKG_VERSION"), info.protocol);
+    log::info!("TSC {} kHz ({clock:?})", tsc::khz());
+    log::info!("command line: \"{}\"", info.cmdline);
+    for warning in &options.warnings {
+        log::warn!("command line: {warning}");
+    }
+    log::info!("memory map ({} regions):", info.memory_map.regions().len());
+    log::info!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
+    for r in info.memory_map.regions() {
+        log::info!("  {:#018x}  {:#018x}  {:>10}  {}", r.start, r.end, r.len() / 1024, r.kind);
+    }
+    log::info!(
+        "usable RAM {} MiB, identity-mapped up to {:#x}",
+        info.memory_map.usable_bytes() >> 20,
+        paging::mapped_end()
+    );
+    match info.rsdp {
+        Some(rsdp) => log::info!("ACPI RSDP at {rsdp:#x}"),
+        None => log::info!("ACPI RSDP: not given by the entry protocol"),
+    }
+    log::info!("modules: {}", info.modules.len());
+    for (i, m) in info.modules.iter().enumerate() {
+        log::info!("  module {i}: [{:#x}..{:#x}) {} KiB \"{}\"", m.start, m.start + m.len, m.len / 1024, m.cmdline);
+    }
+    let kib = |r: core::ops::Range<u64>| (r.end - r.start) / 1024;
+    let image = memory::image();
+    log::info!(
+        "footprint: image [{:#x}..{:#x}) {} KiB: loaded {} KiB, heap {} KiB, bss {} KiB (stacks, page tables)",
+        image.start,
+        image.end,
+        kib(image.clone()),
+        kib(memory::loaded()),
+        kib(memory::heap()),
+        kib(memory::bss()),
+    );
+}
+
+pub fn frames(frames: &FrameAllocator) {
+    log::info!(
+        "frame allocator: {} MiB free in {} ranges",
+        frames.free_bytes() >> 20,
+        frames.free_ranges().len()
+    );
+    for r in frames.free_ranges() {
+        log::debug!("  free [{:#x}..{:#x})", r.start, r.end);
+    }
+}
