@@ -1,3 +1,83 @@
+//! ELF kernel -> [`LoadPlan`], boot-protocol detection and boot-info builders.
+//!
+//! `no_std` + `alloc`; everything here runs and is tested on the host. The firmware hands in
+//! the kernel bytes, its memory map and the ranges it occupies; it gets back a [`LoadPlan`]
+//! and builds the boot information for addresses it allocates from that plan:
+//!
+//! ```
+//! # use payload_loader::*;
+//! # fn demo(kernel: &[u8], map: &[MemoryRegion], fw: &[Range], initrd: &[u8]) -> Result<()> {
+//! let mut plan = plan(kernel, &PlanConfig::new(map, fw))?;
+//! let initrd_at = plan.allocate("initrd", initrd.len() as u64, plan.module_align)?;
+//! let modules = [Module { addr: initrd_at, size: initrd.len() as u64, cmdline: "" }];
+//! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, modules: &modules, rsdp: None };
+//! let size = boot_info_size(plan.kind(), &input)?;
+//! let at = plan.allocate("boot info", size as u64, 8)?;
+//! let blob = build_boot_info(plan.kind(), &input, at)?; // copy to `at`, pass `at` in EBX/RDI
+//! # let _ = blob; Ok(()) }
+//! ```
+//!
+//! # What is checked
+//! The ELF header and program headers are read through goblin only after their extent was
+//! bounded here; section headers are never read. Class and machine (ELF32 + EM_386 or
+//! ELF64 + EM_X86_64), little-endian, version 1, ET_EXEC or ET_DYN (ET_DYN only for plain ELF64
+//! or a Multiboot2 header with a relocatable tag; only `R_X86_64_RELATIVE` relocations). Every
+//! PT_LOAD: `filesz <= memsz`, file range inside the file, no wrap past 2^64 (2^32 for ELF32)
+//! of `paddr + memsz` or `vaddr + memsz`, `p_align` a power of two with `vaddr == offset`
+//! modulo it, no overlap between destinations. The entry must lie in an executable segment
+//! (PVH note entry, Multiboot entry address, or `e_entry` translated vaddr -> paddr).
+//! Destinations must lie in usable RAM; overlapping firmware memory is allowed and marked.
+//!
+//! # Protocol precedence
+//! With an override (baton's config, [`PlanConfig::protocol`]) only that protocol is tried and
+//! it must be present. Otherwise the first present of: **PVH note** (Xen note type 18) >
+//! **Multiboot2** header > **Multiboot1** header > **plain ELF64**. A header that is present but
+//! malformed is an error, not a fall-through. Note that QEMU's own `-kernel` prefers Multiboot1
+//! over PVH; baton prefers PVH because it gives the kernel the richest handoff.
+//!
+//! Multiboot address fields (Multiboot1 flag 16, the Multiboot2 address tag) replace the
+//! program headers, as GRUB does: one segment from the header, bss up to `bss_end_addr`.
 #![cfg_attr(not(test), no_std)]
+
 extern crate alloc;
-pub use goblin;
+
+mod bootinfo;
+mod bytes;
+pub mod elf;
+mod error;
+pub mod memory;
+pub mod multiboot1;
+pub mod multiboot2;
+mod plan;
+pub mod pvh;
+
+pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
+pub use elf::{ElfClass, ElfImage, ElfType};
+pub use error::{Error, MemoryKindName, Result};
+pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper};
+pub use plan::{
+    BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, Protocol,
+    Relocation, detect, plan,
+};
+
+/// Loader name baton puts into Multiboot information.
+pub const LOADER_NAME: &str = "baton";
+
+/// Builds the boot information `protocol` hands the kernel, for the blob to live at `base`:
+/// PVH `hvm_start_info`, Multiboot1 info, or a Multiboot2 MBI (Multiboot2 and plain ELF64).
+pub fn build_boot_info(
+    protocol: Protocol,
+    input: &BootInfoInput<'_>,
+    base: u64,
+) -> Result<alloc::vec::Vec<u8>> {
+    match protocol {
+        Protocol::Pvh => pvh::build_start_info(input, base),
+        Protocol::Multiboot1 => multiboot1::build_info(input, base),
+        Protocol::Multiboot2 | Protocol::Elf64 => multiboot2::build_info(input, base),
+    }
+}
+
+/// Size of [`build_boot_info`]'s blob (it does not depend on `base`).
+pub fn boot_info_size(protocol: Protocol, input: &BootInfoInput<'_>) -> Result<usize> {
+    build_boot_info(protocol, input, 0).map(|b| b.len())
+}

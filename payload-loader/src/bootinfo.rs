@@ -1,0 +1,101 @@
+//! What every boot-info builder takes, and what every decoder gives back.
+
+use alloc::vec::Vec;
+
+use crate::error::{Error, Result};
+use crate::memory::MemoryRegion;
+
+/// A module (initrd, Xen dom0 kernel, ...) already placed in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Module<'a> {
+    /// Physical start.
+    pub addr: u64,
+    /// Length in bytes.
+    pub size: u64,
+    /// The module's own command line (may be empty).
+    pub cmdline: &'a str,
+}
+
+/// The ACPI RSDP: where it is, and a copy of its bytes (Multiboot2 copies them into the info).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rsdp<'a> {
+    pub addr: u64,
+    /// At least 20 bytes; at least the structure's `length` (>= 36) when revision >= 2.
+    pub bytes: &'a [u8],
+}
+
+/// Input of every builder. Builders lay the structure out in one blob meant to be copied to a
+/// chosen physical address; every pointer inside points into that blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootInfoInput<'a> {
+    /// Kernel command line (no NUL inside).
+    pub cmdline: &'a str,
+    /// Boot loader name (Multiboot); PVH has no such field.
+    pub loader_name: &'a str,
+    /// The memory map handed to the kernel, in order.
+    pub memory_map: &'a [MemoryRegion],
+    pub modules: &'a [Module<'a>],
+    pub rsdp: Option<Rsdp<'a>>,
+}
+
+/// A module as a decoder found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedModule {
+    pub addr: u64,
+    pub size: u64,
+    pub cmdline: Vec<u8>,
+}
+
+impl DecodedModule {
+    /// True if this is the decoded form of `m`.
+    pub fn matches(&self, m: &Module<'_>) -> bool {
+        self.addr == m.addr && self.size == m.size && self.cmdline == m.cmdline.as_bytes()
+    }
+}
+
+/// Rejects strings with interior NUL bytes (they would be cut short).
+pub(crate) fn check_str(field: &'static str, s: &str) -> Result<()> {
+    match s.bytes().position(|b| b == 0) {
+        Some(at) => Err(Error::NulInString { field, at }),
+        None => Ok(()),
+    }
+}
+
+/// The RSDP revision (byte 15) and the number of bytes that revision covers.
+pub(crate) fn rsdp_parts(bytes: &[u8]) -> Result<(u8, usize)> {
+    if bytes.len() < 20 {
+        return Err(Error::RsdpTooShort {
+            len: bytes.len(),
+            need: 20,
+        });
+    }
+    let revision = bytes[15];
+    if revision < 2 {
+        return Ok((revision, 20));
+    }
+    let len = crate::bytes::u32_at(bytes, 20).ok_or(Error::RsdpTooShort {
+        len: bytes.len(),
+        need: 36,
+    })? as usize;
+    let need = len.max(36);
+    if bytes.len() < need {
+        return Err(Error::RsdpTooShort {
+            len: bytes.len(),
+            need,
+        });
+    }
+    Ok((revision, need))
+}
+
+/// `addr + len` must stay below 4 GiB (32-bit protocols).
+pub(crate) fn fits_u32(field: &'static str, addr: u64, len: u64) -> Result<u32> {
+    let end = addr.saturating_add(len);
+    if end > u64::from(u32::MAX) {
+        return Err(Error::FieldTooLarge {
+            field,
+            value: end,
+            max: u64::from(u32::MAX),
+        });
+    }
+    Ok(addr as u32)
+}

@@ -1,0 +1,484 @@
+//! The one error type of this crate. Every message names the field or segment and the numbers.
+
+use core::fmt;
+
+use crate::Protocol;
+
+/// Everything that can go wrong while validating, planning or building boot info.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- ELF header -------------------------------------------------------------------------
+    /// Fewer bytes than an ELF header needs.
+    TruncatedHeader { len: usize, need: usize },
+    /// The first four bytes are not `\x7fELF`.
+    BadMagic { found: [u8; 4] },
+    /// `e_ident[EI_CLASS]` is neither ELFCLASS32 nor ELFCLASS64.
+    BadClass { class: u8 },
+    /// `e_ident[EI_DATA]` is not little-endian.
+    BadDataEncoding { data: u8 },
+    /// `e_ident[EI_VERSION]` or `e_version` is not 1.
+    BadVersion { version: u32 },
+    /// `e_machine` does not match the class (EM_386 for ELF32, EM_X86_64 for ELF64).
+    BadMachine { machine: u16, class_bits: u8 },
+    /// `e_type` is not ET_EXEC or ET_DYN.
+    BadType { e_type: u16 },
+    /// `e_phentsize` is not the size of a program header for this class.
+    BadPhentsize { found: u16, expected: u16 },
+    /// No program headers at all.
+    NoProgramHeaders,
+    /// The program header table does not lie inside the file.
+    ProgramHeadersOutOfFile {
+        phoff: u64,
+        phnum: u16,
+        phentsize: u16,
+        file_len: usize,
+    },
+    /// goblin refused the program headers (message kept short and static).
+    Goblin { what: &'static str },
+
+    // ---- segments ---------------------------------------------------------------------------
+    /// No PT_LOAD with a non-zero memory size.
+    NoLoadableSegments,
+    /// `p_filesz > p_memsz`.
+    FileSizeExceedsMemSize {
+        segment: usize,
+        filesz: u64,
+        memsz: u64,
+    },
+    /// `[p_offset, p_offset + p_filesz)` is not inside the file.
+    SegmentOutOfFile {
+        segment: usize,
+        offset: u64,
+        filesz: u64,
+        file_len: usize,
+    },
+    /// `p_paddr + p_memsz` (or the vaddr equivalent) wraps past 2^64 (or 2^32 for ELF32).
+    SegmentWraps {
+        segment: usize,
+        addr: u64,
+        memsz: u64,
+    },
+    /// `p_align` is not 0 or a power of two, or `p_vaddr` and `p_offset` disagree modulo it.
+    BadAlignment {
+        segment: usize,
+        align: u64,
+        vaddr: u64,
+        offset: u64,
+    },
+    /// Two segments' physical destinations overlap.
+    SegmentOverlap {
+        segment: usize,
+        start: u64,
+        end: u64,
+        other: usize,
+        other_start: u64,
+        other_end: u64,
+    },
+    /// The entry point is not inside any executable loaded segment.
+    EntryOutsideSegments { entry: u64 },
+    /// A destination is not inside usable RAM of the memory map.
+    SegmentNotInUsableRam {
+        segment: usize,
+        start: u64,
+        end: u64,
+        region: Option<MemoryKindName>,
+    },
+    /// A 32-bit protocol was asked to enter at or above 4 GiB.
+    EntryAbove4G { protocol: Protocol, entry: u64 },
+
+    // ---- notes --------------------------------------------------------------------------------
+    /// A note header or its name/descriptor runs past the end of its PT_NOTE.
+    NoteTruncated {
+        segment: usize,
+        offset: u64,
+        namesz: u32,
+        descsz: u32,
+        avail: u64,
+    },
+    /// The PVH note's descriptor is neither 4 nor 8 bytes long.
+    PvhNoteSize { descsz: u32 },
+    /// The PVH note's entry is zero or does not fit 32 bits.
+    PvhEntryInvalid { entry: u64 },
+
+    // ---- Multiboot1 -----------------------------------------------------------------------------
+    /// Multiboot1 magic found but checksum wrong.
+    Mb1Checksum {
+        offset: usize,
+        magic: u32,
+        flags: u32,
+        checksum: u32,
+    },
+    /// Multiboot1 header cut off by the end of the file.
+    Mb1Truncated {
+        offset: usize,
+        need: usize,
+        file_len: usize,
+    },
+    /// Required (bits 0..15) flags that baton does not understand.
+    Mb1UnsupportedFlags { flags: u32, unsupported: u32 },
+    /// Address fields (flag 16) inconsistent.
+    Mb1BadAddress {
+        field: &'static str,
+        value: u32,
+        detail: &'static str,
+        other: u64,
+    },
+
+    // ---- Multiboot2 -----------------------------------------------------------------------------
+    /// Multiboot2 magic found but checksum wrong.
+    Mb2Checksum { offset: usize, sum: u32 },
+    /// Multiboot2 architecture field is not 0 (i386).
+    Mb2Architecture { architecture: u32 },
+    /// header_length too small, not 8-aligned, or past the file / 32 KiB window.
+    Mb2HeaderLength {
+        offset: usize,
+        length: u32,
+        file_len: usize,
+    },
+    /// A tag's size is too small for its type or runs past the header.
+    Mb2TagSize {
+        tag: u16,
+        at: usize,
+        size: u32,
+        avail: usize,
+    },
+    /// No end tag (type 0, size 8) before header_length.
+    Mb2NoEndTag { offset: usize },
+    /// A non-optional tag baton cannot honour.
+    Mb2UnsupportedTag { tag: u16, at: usize },
+    /// A non-optional information request for a tag baton does not provide.
+    Mb2UnsupportedRequest { request: u32 },
+    /// The address tag's fields are inconsistent.
+    Mb2BadAddress {
+        field: &'static str,
+        value: u32,
+        detail: &'static str,
+        other: u64,
+    },
+
+    // ---- protocol selection ---------------------------------------------------------------------
+    /// The override names a protocol whose header/note is not in the image.
+    ProtocolNotPresent { protocol: Protocol },
+    /// Plain ELF64 entry needs an ELF64 x86_64 image.
+    PlainElfNeeds64 { class_bits: u8 },
+    /// ET_DYN is only accepted where the protocol may relocate (plain ELF64, Multiboot2 relocatable).
+    DynNotAllowed { protocol: Protocol },
+
+    // ---- dynamic relocations --------------------------------------------------------------------
+    /// PT_DYNAMIC missing, malformed, or its tables outside the file.
+    BadDynamic { detail: &'static str, value: u64 },
+    /// A relocation that is not R_X86_64_RELATIVE.
+    UnsupportedRelocation { index: usize, r_type: u32 },
+    /// A relocation's target is not inside a loaded segment's file bytes.
+    RelocationOutOfSegment { index: usize, r_offset: u64 },
+
+    // ---- memory and placement -------------------------------------------------------------------
+    /// A memory-map region or firmware range with end < start.
+    BadRange {
+        what: &'static str,
+        index: usize,
+        start: u64,
+        end: u64,
+    },
+    /// No free memory for an allocation.
+    OutOfMemory {
+        what: &'static str,
+        size: u64,
+        align: u64,
+        below: u64,
+    },
+    /// An alignment that is not a power of two.
+    BadAllocAlign { align: u64 },
+    /// A boot-info field does not fit its width (e.g. a Multiboot1 address above 4 GiB).
+    FieldTooLarge {
+        field: &'static str,
+        value: u64,
+        max: u64,
+    },
+    /// RSDP bytes handed to a builder are shorter than the RSDP revision needs.
+    RsdpTooShort { len: usize, need: usize },
+    /// A string handed to a builder contains a NUL byte.
+    NulInString { field: &'static str, at: usize },
+
+    // ---- decoders -------------------------------------------------------------------------------
+    /// A decoder hit the end of the blob or a pointer outside it.
+    DecodeOutOfBounds {
+        field: &'static str,
+        addr: u64,
+        len: u64,
+        base: u64,
+        blob_len: usize,
+    },
+    /// A decoder found a wrong magic / version / shape.
+    DecodeBadValue { field: &'static str, value: u64 },
+}
+
+/// A `Copy` name for a memory kind, used in error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryKindName(pub &'static str);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Error::*;
+        match self {
+            TruncatedHeader { len, need } => {
+                write!(
+                    f,
+                    "ELF header truncated: file is {len} bytes, header needs {need}"
+                )
+            }
+            BadMagic { found } => write!(f, "not an ELF file: magic {found:02x?}"),
+            BadClass { class } => write!(
+                f,
+                "e_ident[EI_CLASS] {class} is neither ELF32 (1) nor ELF64 (2)"
+            ),
+            BadDataEncoding { data } => {
+                write!(f, "e_ident[EI_DATA] {data} is not little-endian (1)")
+            }
+            BadVersion { version } => write!(f, "ELF version {version} is not 1"),
+            BadMachine {
+                machine,
+                class_bits,
+            } => write!(
+                f,
+                "e_machine {machine} does not fit ELF{class_bits} (need EM_386 (3) for ELF32, EM_X86_64 (62) for ELF64)"
+            ),
+            BadType { e_type } => {
+                write!(f, "e_type {e_type} is neither ET_EXEC (2) nor ET_DYN (3)")
+            }
+            BadPhentsize { found, expected } => {
+                write!(f, "e_phentsize {found} is not {expected}")
+            }
+            NoProgramHeaders => write!(f, "e_phnum is 0: no program headers"),
+            ProgramHeadersOutOfFile {
+                phoff,
+                phnum,
+                phentsize,
+                file_len,
+            } => write!(
+                f,
+                "program headers at 0x{phoff:x} ({phnum} x {phentsize} bytes) run past the end of the {file_len}-byte file"
+            ),
+            Goblin { what } => write!(f, "goblin could not parse the {what}"),
+            NoLoadableSegments => write!(f, "no PT_LOAD segment with a non-zero p_memsz"),
+            FileSizeExceedsMemSize {
+                segment,
+                filesz,
+                memsz,
+            } => write!(
+                f,
+                "segment {segment}: p_filesz 0x{filesz:x} exceeds p_memsz 0x{memsz:x}"
+            ),
+            SegmentOutOfFile {
+                segment,
+                offset,
+                filesz,
+                file_len,
+            } => write!(
+                f,
+                "segment {segment}: file range [0x{offset:x}..+0x{filesz:x}) lies outside the {file_len}-byte file"
+            ),
+            SegmentWraps {
+                segment,
+                addr,
+                memsz,
+            } => write!(
+                f,
+                "segment {segment}: 0x{addr:x} + p_memsz 0x{memsz:x} wraps around the address space"
+            ),
+            BadAlignment {
+                segment,
+                align,
+                vaddr,
+                offset,
+            } => write!(
+                f,
+                "segment {segment}: p_align 0x{align:x} is not a power of two or p_vaddr 0x{vaddr:x} and p_offset 0x{offset:x} differ modulo it"
+            ),
+            SegmentOverlap {
+                segment,
+                start,
+                end,
+                other,
+                other_start,
+                other_end,
+            } => write!(
+                f,
+                "segment {segment} [0x{start:x}..0x{end:x}) overlaps segment {other} [0x{other_start:x}..0x{other_end:x})"
+            ),
+            EntryOutsideSegments { entry } => write!(
+                f,
+                "entry point 0x{entry:x} is not inside any executable loaded segment"
+            ),
+            SegmentNotInUsableRam {
+                segment,
+                start,
+                end,
+                region,
+            } => match region {
+                Some(MemoryKindName(k)) => write!(
+                    f,
+                    "segment {segment} [0x{start:x}..0x{end:x}) overlaps {k} memory"
+                ),
+                None => write!(
+                    f,
+                    "segment {segment} [0x{start:x}..0x{end:x}) is not covered by usable RAM in the memory map"
+                ),
+            },
+            EntryAbove4G { protocol, entry } => {
+                write!(f, "{protocol} entry 0x{entry:x} is not below 4 GiB")
+            }
+            NoteTruncated {
+                segment,
+                offset,
+                namesz,
+                descsz,
+                avail,
+            } => write!(
+                f,
+                "note in segment {segment} at +0x{offset:x} (namesz {namesz}, descsz {descsz}) runs past its {avail} bytes"
+            ),
+            PvhNoteSize { descsz } => write!(
+                f,
+                "PVH note (Xen type 18) descriptor is {descsz} bytes, expected 4 or 8"
+            ),
+            PvhEntryInvalid { entry } => {
+                write!(f, "PVH note entry 0x{entry:x} is zero or not below 4 GiB")
+            }
+            Mb1Checksum {
+                offset,
+                magic,
+                flags,
+                checksum,
+            } => write!(
+                f,
+                "Multiboot1 header at 0x{offset:x}: magic 0x{magic:08x} + flags 0x{flags:08x} + checksum 0x{checksum:08x} is not 0"
+            ),
+            Mb1Truncated {
+                offset,
+                need,
+                file_len,
+            } => write!(
+                f,
+                "Multiboot1 header at 0x{offset:x} needs {need} bytes but the file is {file_len} bytes"
+            ),
+            Mb1UnsupportedFlags { flags, unsupported } => write!(
+                f,
+                "Multiboot1 flags 0x{flags:08x} require unsupported features 0x{unsupported:08x}"
+            ),
+            Mb1BadAddress {
+                field,
+                value,
+                detail,
+                other,
+            } => write!(f, "Multiboot1 {field} 0x{value:x} {detail} 0x{other:x}"),
+            Mb2Checksum { offset, sum } => write!(
+                f,
+                "Multiboot2 header at 0x{offset:x}: magic + architecture + header_length + checksum = 0x{sum:08x}, not 0"
+            ),
+            Mb2Architecture { architecture } => {
+                write!(f, "Multiboot2 architecture {architecture} is not i386 (0)")
+            }
+            Mb2HeaderLength {
+                offset,
+                length,
+                file_len,
+            } => write!(
+                f,
+                "Multiboot2 header at 0x{offset:x}: header_length {length} is too small, unaligned or past the {file_len}-byte file"
+            ),
+            Mb2TagSize {
+                tag,
+                at,
+                size,
+                avail,
+            } => write!(
+                f,
+                "Multiboot2 header tag type {tag} at 0x{at:x}: size {size} is wrong for its type or exceeds the {avail} bytes left"
+            ),
+            Mb2NoEndTag { offset } => {
+                write!(f, "Multiboot2 header at 0x{offset:x} has no end tag")
+            }
+            Mb2UnsupportedTag { tag, at } => write!(
+                f,
+                "Multiboot2 header tag type {tag} at 0x{at:x} is required but not supported"
+            ),
+            Mb2UnsupportedRequest { request } => write!(
+                f,
+                "Multiboot2 information request for tag type {request} is required but not provided"
+            ),
+            Mb2BadAddress {
+                field,
+                value,
+                detail,
+                other,
+            } => write!(f, "Multiboot2 {field} 0x{value:x} {detail} 0x{other:x}"),
+            ProtocolNotPresent { protocol } => write!(
+                f,
+                "protocol override {protocol}: the image carries no such header or note"
+            ),
+            PlainElfNeeds64 { class_bits } => write!(
+                f,
+                "plain ELF entry needs an ELF64 image, this is ELF{class_bits} without a PVH note or Multiboot header"
+            ),
+            DynNotAllowed { protocol } => write!(
+                f,
+                "ET_DYN image cannot be entered by {protocol} (only plain ELF64 or a relocatable Multiboot2 header)"
+            ),
+            BadDynamic { detail, value } => write!(f, "PT_DYNAMIC: {detail} (0x{value:x})"),
+            UnsupportedRelocation { index, r_type } => write!(
+                f,
+                "relocation {index}: type {r_type} is not R_X86_64_RELATIVE (8)"
+            ),
+            RelocationOutOfSegment { index, r_offset } => write!(
+                f,
+                "relocation {index}: r_offset 0x{r_offset:x} is not inside a loaded segment's file bytes"
+            ),
+            BadRange {
+                what,
+                index,
+                start,
+                end,
+            } => write!(
+                f,
+                "{what} {index}: end 0x{end:x} is below start 0x{start:x}"
+            ),
+            OutOfMemory {
+                what,
+                size,
+                align,
+                below,
+            } => write!(
+                f,
+                "no free memory for {what}: 0x{size:x} bytes aligned to 0x{align:x} below 0x{below:x}"
+            ),
+            BadAllocAlign { align } => write!(f, "alignment 0x{align:x} is not a power of two"),
+            FieldTooLarge { field, value, max } => {
+                write!(f, "{field} 0x{value:x} exceeds its maximum 0x{max:x}")
+            }
+            RsdpTooShort { len, need } => {
+                write!(f, "RSDP is {len} bytes, its revision needs {need}")
+            }
+            NulInString { field, at } => write!(f, "{field} contains a NUL byte at {at}"),
+            DecodeOutOfBounds {
+                field,
+                addr,
+                len,
+                base,
+                blob_len,
+            } => write!(
+                f,
+                "{field} [0x{addr:x}..+0x{len:x}) is outside the blob [0x{base:x}..+0x{blob_len:x})"
+            ),
+            DecodeBadValue { field, value } => {
+                write!(f, "{field} has unexpected value 0x{value:x}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+/// Shorthand used throughout the crate.
+pub type Result<T> = core::result::Result<T, Error>;

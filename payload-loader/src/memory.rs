@@ -1,0 +1,328 @@
+//! Memory map types and range arithmetic: coverage checks and a top-down free-memory allocator.
+
+use alloc::vec::Vec;
+
+use crate::error::{Error, MemoryKindName, Result};
+
+/// What a memory-map region holds. The firmware converts its own map (e820, coreboot, PVH,
+/// Multiboot) into these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryKind {
+    /// RAM the kernel may use (e820 type 1).
+    Usable,
+    /// Reserved (e820 type 2).
+    Reserved,
+    /// ACPI reclaimable tables (e820 type 3).
+    Acpi,
+    /// ACPI NVS (e820 type 4).
+    Nvs,
+    /// Anything else; the number is the e820-style type handed through unchanged
+    /// (5 = unusable, 7 = persistent memory, ...). Decoders turn 1..=4 into the named kinds.
+    Other(u32),
+}
+
+impl MemoryKind {
+    /// The e820 / Multiboot / `hvm_memmap_table_entry` type number.
+    pub fn e820_type(self) -> u32 {
+        match self {
+            MemoryKind::Usable => 1,
+            MemoryKind::Reserved => 2,
+            MemoryKind::Acpi => 3,
+            MemoryKind::Nvs => 4,
+            MemoryKind::Other(t) => t,
+        }
+    }
+
+    /// The inverse of [`MemoryKind::e820_type`].
+    pub fn from_e820_type(t: u32) -> Self {
+        match t {
+            1 => MemoryKind::Usable,
+            2 => MemoryKind::Reserved,
+            3 => MemoryKind::Acpi,
+            4 => MemoryKind::Nvs,
+            t => MemoryKind::Other(t),
+        }
+    }
+
+    pub(crate) fn name(self) -> MemoryKindName {
+        MemoryKindName(match self {
+            MemoryKind::Usable => "usable",
+            MemoryKind::Reserved => "reserved",
+            MemoryKind::Acpi => "ACPI reclaimable",
+            MemoryKind::Nvs => "ACPI NVS",
+            MemoryKind::Other(_) => "non-RAM",
+        })
+    }
+}
+
+/// One memory-map entry, half-open `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryRegion {
+    pub start: u64,
+    pub end: u64,
+    pub kind: MemoryKind,
+}
+
+impl MemoryRegion {
+    pub const fn new(start: u64, end: u64, kind: MemoryKind) -> Self {
+        Self { start, end, kind }
+    }
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A half-open physical range `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Range {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Range {
+    pub const fn new(start: u64, end: u64) -> Self {
+        Self { start, end }
+    }
+    pub fn len(&self) -> u64 {
+        self.end.saturating_sub(self.start)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+    pub fn overlaps(&self, other: &Range) -> bool {
+        !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
+    }
+}
+
+/// Checks that no region has `end < start`.
+pub(crate) fn validate_regions(map: &[MemoryRegion]) -> Result<()> {
+    for (i, r) in map.iter().enumerate() {
+        if r.end < r.start {
+            return Err(Error::BadRange {
+                what: "memory region",
+                index: i,
+                start: r.start,
+                end: r.end,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_ranges(what: &'static str, ranges: &[Range]) -> Result<()> {
+    for (i, r) in ranges.iter().enumerate() {
+        if r.end < r.start {
+            return Err(Error::BadRange {
+                what,
+                index: i,
+                start: r.start,
+                end: r.end,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Removes `cut` from a sorted list of disjoint intervals.
+fn subtract(free: &mut Vec<Range>, cut: Range) {
+    if cut.is_empty() {
+        return;
+    }
+    let mut out = Vec::with_capacity(free.len() + 1);
+    for r in free.iter() {
+        if !r.overlaps(&cut) {
+            out.push(*r);
+            continue;
+        }
+        if r.start < cut.start {
+            out.push(Range::new(r.start, cut.start));
+        }
+        if cut.end < r.end {
+            out.push(Range::new(cut.end, r.end));
+        }
+    }
+    *free = out;
+}
+
+/// Usable RAM (merged, sorted) minus every non-usable region.
+pub(crate) fn usable_ram(map: &[MemoryRegion]) -> Vec<Range> {
+    let mut usable: Vec<Range> = map
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Usable && !r.is_empty())
+        .map(|r| Range::new(r.start, r.end))
+        .collect();
+    usable.sort_unstable();
+    let mut merged: Vec<Range> = Vec::with_capacity(usable.len());
+    for r in usable {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    for r in map.iter().filter(|r| r.kind != MemoryKind::Usable) {
+        subtract(&mut merged, Range::new(r.start, r.end));
+    }
+    merged
+}
+
+/// `Ok` if `range` lies in usable RAM; otherwise the kind of the first non-usable region it
+/// touches (or `None` if it simply is not covered).
+pub(crate) fn check_usable(
+    map: &[MemoryRegion],
+    usable: &[Range],
+    range: Range,
+) -> core::result::Result<(), Option<MemoryKindName>> {
+    if range.is_empty() {
+        return Ok(());
+    }
+    if let Some(bad) = map
+        .iter()
+        .find(|r| r.kind != MemoryKind::Usable && Range::new(r.start, r.end).overlaps(&range))
+    {
+        return Err(Some(bad.kind.name()));
+    }
+    if usable
+        .iter()
+        .any(|u| u.start <= range.start && range.end <= u.end)
+    {
+        Ok(())
+    } else {
+        Err(None)
+    }
+}
+
+/// Highest `align`-aligned address `a` with `[a, a + size)` inside one of `free` and inside
+/// `[min, max)`.
+pub(crate) fn alloc_top_down(
+    free: &[Range],
+    size: u64,
+    align: u64,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let size = size.max(1);
+    let mut best: Option<u64> = None;
+    for r in free {
+        let lo = r.start.max(min);
+        let hi = r.end.min(max);
+        if hi <= lo || hi - lo < size {
+            continue;
+        }
+        let cand = (hi - size) & !(align - 1);
+        if cand >= lo && best.is_none_or(|b| cand > b) {
+            best = Some(cand);
+        }
+    }
+    best
+}
+
+/// Lowest `align`-aligned address with `[a, a + size)` free and inside `[min, max)`.
+pub(crate) fn alloc_bottom_up(
+    free: &[Range],
+    size: u64,
+    align: u64,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let size = size.max(1);
+    let mut best: Option<u64> = None;
+    for r in free {
+        let lo = r.start.max(min);
+        let hi = r.end.min(max);
+        if hi <= lo {
+            continue;
+        }
+        let Some(cand) = lo.checked_add(align - 1).map(|v| v & !(align - 1)) else {
+            continue;
+        };
+        if cand.checked_add(size).is_some_and(|e| e <= hi) && best.is_none_or(|b| cand < b) {
+            best = Some(cand);
+        }
+    }
+    best
+}
+
+/// Free memory: usable RAM minus every range in `taken`.
+pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
+    let mut free = usable.to_vec();
+    for t in taken {
+        subtract(&mut free, *t);
+    }
+    free
+}
+
+/// Multiboot `mem_lower` / `mem_upper` in KiB: usable RAM contiguous from 0 (at most 640 KiB)
+/// and from 1 MiB (saturating at `u32::MAX`).
+pub fn mem_lower_upper(map: &[MemoryRegion]) -> (u32, u32) {
+    let usable = usable_ram(map);
+    let from = |start: u64| -> u64 {
+        usable
+            .iter()
+            .find(|r| r.start <= start && start < r.end)
+            .map_or(0, |r| r.end - start)
+    };
+    let lower = (from(0).min(640 * 1024) / 1024) as u32;
+    let upper = u32::try_from(from(0x10_0000) / 1024).unwrap_or(u32::MAX);
+    (lower, upper)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> Vec<MemoryRegion> {
+        vec![
+            MemoryRegion::new(0, 0x9fc00, MemoryKind::Usable),
+            MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+            MemoryRegion::new(0x10_0000, 0x7fe0_0000, MemoryKind::Usable),
+            MemoryRegion::new(0x7fe0_0000, 0x8000_0000, MemoryKind::Acpi),
+        ]
+    }
+
+    #[test]
+    fn lower_upper() {
+        assert_eq!(
+            mem_lower_upper(&map()),
+            (639, (0x7fe0_0000 - 0x10_0000) / 1024)
+        );
+    }
+
+    #[test]
+    fn usable_minus_reserved_overlap() {
+        let m = [
+            MemoryRegion::new(0, 0x1000_0000, MemoryKind::Usable),
+            MemoryRegion::new(0x20_0000, 0x30_0000, MemoryKind::Nvs),
+        ];
+        let u = usable_ram(&m);
+        assert_eq!(
+            u,
+            vec![Range::new(0, 0x20_0000), Range::new(0x30_0000, 0x1000_0000)]
+        );
+        assert_eq!(
+            check_usable(&m, &u, Range::new(0x1f_0000, 0x21_0000)),
+            Err(Some(MemoryKindName("ACPI NVS")))
+        );
+        assert_eq!(
+            check_usable(&m, &u, Range::new(0x1000_0000, 0x1000_1000)),
+            Err(None)
+        );
+        assert_eq!(check_usable(&m, &u, Range::new(0x1000, 0x2000)), Ok(()));
+    }
+
+    #[test]
+    fn allocators() {
+        let free = free_ranges(&usable_ram(&map()), &[Range::new(0x7000_0000, 0x7fe0_0000)]);
+        assert_eq!(
+            alloc_top_down(&free, 0x1000, 0x1000, 0x10_0000, u64::MAX),
+            Some(0x6fff_f000)
+        );
+        assert_eq!(
+            alloc_bottom_up(&free, 0x1000, 0x1000, 0x10_0001, u64::MAX),
+            Some(0x10_1000)
+        );
+        assert_eq!(alloc_top_down(&free, 0x8000_0000, 8, 0, u64::MAX), None);
+    }
+}

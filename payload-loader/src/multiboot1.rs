@@ -1,0 +1,441 @@
+//! Multiboot1: the kernel's header (first 8 KiB) and the `multiboot_info` builder and decoder.
+
+use alloc::vec::Vec;
+
+use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
+use crate::bytes::{Blob, Writer, u32_at};
+use crate::error::{Error, Result};
+use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+
+/// Header magic.
+pub const HEADER_MAGIC: u32 = 0x1BAD_B002;
+/// EAX at entry.
+pub const BOOTLOADER_MAGIC: u32 = 0x2BAD_B002;
+/// The header must lie (4-aligned) in the first 8 KiB.
+pub const SEARCH_LIMIT: usize = 8192;
+/// Flag 0: page-align modules.
+pub const FLAG_PAGE_ALIGN: u32 = 1 << 0;
+/// Flag 1: memory information wanted.
+pub const FLAG_MEMORY_INFO: u32 = 1 << 1;
+/// Flag 2: video mode table wanted.
+pub const FLAG_VIDEO_MODE: u32 = 1 << 2;
+/// Flag 16: the address fields are valid.
+pub const FLAG_ADDRESS: u32 = 1 << 16;
+/// Size of `multiboot_info` including the framebuffer fields.
+pub const INFO_SIZE: usize = 116;
+
+/// Multiboot1 header address fields (flag 16), as in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressFields {
+    pub header_addr: u32,
+    pub load_addr: u32,
+    pub load_end_addr: u32,
+    pub bss_end_addr: u32,
+    pub entry_addr: u32,
+}
+
+/// A parsed and checked Multiboot1 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mb1Header {
+    /// File offset of the magic.
+    pub offset: usize,
+    pub flags: u32,
+    pub address: Option<AddressFields>,
+    /// mode_type, width, height, depth (flag 2); baton records but does not set video modes.
+    pub video: Option<[u32; 4]>,
+}
+
+/// A file-backed load derived from address fields (Multiboot1 flag 16 or the Multiboot2
+/// address tag): `file_len` bytes from `file_offset` go to `load_addr`, zeroes up to
+/// `load_addr + mem_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressLoad {
+    pub file_offset: u64,
+    pub file_len: u64,
+    pub load_addr: u64,
+    pub mem_len: u64,
+    pub entry: u64,
+}
+
+/// Finds the first valid Multiboot1 header. A magic with a bad checksum and no valid header
+/// elsewhere is an error, as are flags in bits 0..15 that baton does not understand.
+pub fn find_header(bytes: &[u8]) -> Result<Option<Mb1Header>> {
+    let limit = bytes.len().min(SEARCH_LIMIT);
+    let mut bad = None;
+    let mut off = 0;
+    while off + 4 <= limit {
+        if u32_at(bytes, off) == Some(HEADER_MAGIC) {
+            let (Some(flags), Some(checksum)) = (u32_at(bytes, off + 4), u32_at(bytes, off + 8))
+            else {
+                bad.get_or_insert(Error::Mb1Truncated {
+                    offset: off,
+                    need: 12,
+                    file_len: bytes.len(),
+                });
+                off += 4;
+                continue;
+            };
+            if HEADER_MAGIC.wrapping_add(flags).wrapping_add(checksum) != 0 {
+                bad.get_or_insert(Error::Mb1Checksum {
+                    offset: off,
+                    magic: HEADER_MAGIC,
+                    flags,
+                    checksum,
+                });
+                off += 4;
+                continue;
+            }
+            return parse_at(bytes, off, flags).map(Some);
+        }
+        off += 4;
+    }
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+fn parse_at(bytes: &[u8], off: usize, flags: u32) -> Result<Mb1Header> {
+    let unsupported = flags & 0xffff & !(FLAG_PAGE_ALIGN | FLAG_MEMORY_INFO | FLAG_VIDEO_MODE);
+    if unsupported != 0 {
+        return Err(Error::Mb1UnsupportedFlags { flags, unsupported });
+    }
+    let field = |i: usize, need: usize| -> Result<u32> {
+        u32_at(bytes, off + 4 * i).ok_or(Error::Mb1Truncated {
+            offset: off,
+            need,
+            file_len: bytes.len(),
+        })
+    };
+    let address = if flags & FLAG_ADDRESS != 0 {
+        Some(AddressFields {
+            header_addr: field(3, 32)?,
+            load_addr: field(4, 32)?,
+            load_end_addr: field(5, 32)?,
+            bss_end_addr: field(6, 32)?,
+            entry_addr: field(7, 32)?,
+        })
+    } else {
+        None
+    };
+    let video = if flags & FLAG_VIDEO_MODE != 0 {
+        Some([field(8, 48)?, field(9, 48)?, field(10, 48)?, field(11, 48)?])
+    } else {
+        None
+    };
+    Ok(Mb1Header {
+        offset: off,
+        flags,
+        address,
+        video,
+    })
+}
+
+/// Shared address-field arithmetic (Multiboot1 flag 16 and the Multiboot2 address tag).
+/// `mb2` selects the error variant and Multiboot2's `load_addr == 0xffffffff` convention.
+pub(crate) fn address_load(
+    header_offset: usize,
+    file_len: usize,
+    [header_addr, load_addr, load_end_addr, bss_end_addr]: [u32; 4],
+    entry: Option<u32>,
+    mb2: bool,
+) -> Result<AddressLoad> {
+    let err = |field, value, detail, other| {
+        if mb2 {
+            Error::Mb2BadAddress {
+                field,
+                value,
+                detail,
+                other,
+            }
+        } else {
+            Error::Mb1BadAddress {
+                field,
+                value,
+                detail,
+                other,
+            }
+        }
+    };
+    let (header_addr64, load_addr64) = (u64::from(header_addr), u64::from(load_addr));
+    let file_offset = if mb2 && load_addr == u32::MAX {
+        0
+    } else {
+        if header_addr < load_addr {
+            return Err(err(
+                "header_addr",
+                header_addr,
+                "is below load_addr",
+                load_addr64,
+            ));
+        }
+        (header_offset as u64)
+            .checked_sub(header_addr64 - load_addr64)
+            .ok_or(err(
+                "header_addr - load_addr",
+                header_addr - load_addr,
+                "exceeds the header's file offset",
+                header_offset as u64,
+            ))?
+    };
+    let load_addr64 = if mb2 && load_addr == u32::MAX {
+        header_addr64.saturating_sub(header_offset as u64)
+    } else {
+        load_addr64
+    };
+    let avail = file_len as u64 - file_offset.min(file_len as u64);
+    let file_bytes = if load_end_addr == 0 {
+        avail
+    } else {
+        let n = u64::from(load_end_addr)
+            .checked_sub(load_addr64)
+            .ok_or(err(
+                "load_end_addr",
+                load_end_addr,
+                "is below load_addr",
+                load_addr64,
+            ))?;
+        if n > avail {
+            return Err(err(
+                "load_end_addr",
+                load_end_addr,
+                "runs past the end of the file, which ends at",
+                load_addr64 + avail,
+            ));
+        }
+        n
+    };
+    if file_bytes == 0 {
+        return Err(err(
+            "load_end_addr",
+            load_end_addr,
+            "leaves nothing to load from file offset",
+            file_offset,
+        ));
+    }
+    let load_end = load_addr64 + file_bytes;
+    let mem_end = if bss_end_addr == 0 {
+        load_end
+    } else if u64::from(bss_end_addr) < load_end {
+        return Err(err(
+            "bss_end_addr",
+            bss_end_addr,
+            "is below the load end",
+            load_end,
+        ));
+    } else {
+        u64::from(bss_end_addr)
+    };
+    if mem_end > 1 << 32 {
+        return Err(err(
+            "load_addr",
+            load_addr,
+            "plus the image runs past 4 GiB to",
+            mem_end,
+        ));
+    }
+    let entry = match entry {
+        Some(e) if u64::from(e) < load_addr64 || u64::from(e) >= mem_end => {
+            return Err(err(
+                "entry_addr",
+                e,
+                "is outside the loaded range ending at",
+                mem_end,
+            ));
+        }
+        Some(e) => u64::from(e),
+        None => 0,
+    };
+    Ok(AddressLoad {
+        file_offset,
+        file_len: file_bytes,
+        load_addr: load_addr64,
+        mem_len: mem_end - load_addr64,
+        entry,
+    })
+}
+
+impl Mb1Header {
+    /// The load described by the address fields, checked against the file.
+    pub fn address_load(&self, file_len: usize) -> Result<Option<AddressLoad>> {
+        let Some(a) = self.address else {
+            return Ok(None);
+        };
+        address_load(
+            self.offset,
+            file_len,
+            [a.header_addr, a.load_addr, a.load_end_addr, a.bss_end_addr],
+            Some(a.entry_addr),
+            false,
+        )
+        .map(Some)
+    }
+}
+
+/// Builds `multiboot_info` (flags: mem, cmdline, mods, mmap, boot_loader_name), then the mmap,
+/// the module list and the strings, for the blob to live at physical `base` (below 4 GiB).
+pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
+    check_str("kernel command line", input.cmdline)?;
+    check_str("boot loader name", input.loader_name)?;
+    for m in input.modules {
+        check_str("module command line", m.cmdline)?;
+        fits_u32("Multiboot1 module end", m.addr, m.size)?;
+    }
+    let mmap_off = INFO_SIZE + 4; // keep the u64 fields 8-aligned
+    let mmap_len = 24 * input.memory_map.len();
+    let mods_off = mmap_off + mmap_len;
+    let mut str_off = mods_off + 16 * input.modules.len();
+    let cmdline_off = str_off;
+    str_off += input.cmdline.len() + 1;
+    let loader_off = str_off;
+    str_off += input.loader_name.len() + 1;
+    let mut mod_str = Vec::with_capacity(input.modules.len());
+    for m in input.modules {
+        mod_str.push(str_off);
+        str_off += m.cmdline.len() + 1;
+    }
+    let base32 = fits_u32("Multiboot1 info end", base, str_off as u64)?;
+    let p = |off: usize| base32 + off as u32;
+    let (mem_lower, mem_upper) = mem_lower_upper(input.memory_map);
+
+    let mut w = Writer::default();
+    let flags = 1 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9;
+    w.u32(flags);
+    w.u32(mem_lower);
+    w.u32(mem_upper);
+    w.u32(0); // boot_device
+    w.u32(p(cmdline_off));
+    w.u32(input.modules.len() as u32);
+    w.u32(if input.modules.is_empty() {
+        0
+    } else {
+        p(mods_off)
+    });
+    w.bytes(&[0; 16]); // syms
+    w.u32(mmap_len as u32);
+    w.u32(p(mmap_off));
+    w.bytes(&[0; 12]); // drives_length, drives_addr, config_table
+    w.u32(p(loader_off));
+    w.pad_to(4);
+    while w.len() < mmap_off {
+        w.u8(0);
+    }
+    for r in input.memory_map {
+        w.u32(20);
+        w.u64(r.start);
+        w.u64(r.len());
+        w.u32(r.kind.e820_type());
+    }
+    for (m, s) in input.modules.iter().zip(&mod_str) {
+        w.u32(m.addr as u32);
+        w.u32((m.addr + m.size) as u32);
+        w.u32(p(*s));
+        w.u32(0);
+    }
+    for s in [input.cmdline, input.loader_name]
+        .into_iter()
+        .chain(input.modules.iter().map(|m| m.cmdline))
+    {
+        w.bytes(s.as_bytes());
+        w.u8(0);
+    }
+    Ok(w.buf)
+}
+
+/// `multiboot_info` decoded field by field (only the parts whose flag is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mb1Info {
+    pub flags: u32,
+    pub mem_lower: Option<u32>,
+    pub mem_upper: Option<u32>,
+    pub cmdline: Option<Vec<u8>>,
+    pub modules: Vec<DecodedModule>,
+    pub memory_map: Vec<MemoryRegion>,
+    pub loader_name: Option<Vec<u8>>,
+}
+
+/// Decodes a `multiboot_info` blob living at physical `base`.
+pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
+    let b = Blob { bytes, base };
+    let flags = b.u32("mbi.flags", base)?;
+    let has = |bit: u32| flags & (1 << bit) != 0;
+    let (mem_lower, mem_upper) = if has(0) {
+        (
+            Some(b.u32("mbi.mem_lower", base + 4)?),
+            Some(b.u32("mbi.mem_upper", base + 8)?),
+        )
+    } else {
+        (None, None)
+    };
+    let cmdline = if has(2) {
+        Some(b.cstr("mbi.cmdline", u64::from(b.u32("mbi.cmdline", base + 16)?))?)
+    } else {
+        None
+    };
+    let mut modules = Vec::new();
+    if has(3) {
+        let count = b.u32("mbi.mods_count", base + 20)?;
+        let addr = u64::from(b.u32("mbi.mods_addr", base + 24)?);
+        b.slice("mbi.mods", addr, u64::from(count) * 16)?;
+        for i in 0..u64::from(count) {
+            let e = addr + 16 * i;
+            let start = b.u32("mods.mod_start", e)?;
+            let end = b.u32("mods.mod_end", e + 4)?;
+            let s = b.u32("mods.string", e + 8)?;
+            modules.push(DecodedModule {
+                addr: u64::from(start),
+                size: u64::from(end.checked_sub(start).ok_or(Error::DecodeBadValue {
+                    field: "mods.mod_end",
+                    value: u64::from(end),
+                })?),
+                cmdline: if s == 0 {
+                    Vec::new()
+                } else {
+                    b.cstr("mods.string", u64::from(s))?
+                },
+            });
+        }
+    }
+    let mut memory_map = Vec::new();
+    if has(6) {
+        let len = u64::from(b.u32("mbi.mmap_length", base + 44)?);
+        let addr = u64::from(b.u32("mbi.mmap_addr", base + 48)?);
+        b.slice("mbi.mmap", addr, len)?;
+        let mut e = addr;
+        while e < addr + len {
+            let size = u64::from(b.u32("mmap.size", e)?);
+            if size < 20 {
+                return Err(Error::DecodeBadValue {
+                    field: "mmap.size",
+                    value: size,
+                });
+            }
+            let start = b.u64("mmap.base_addr", e + 4)?;
+            let length = b.u64("mmap.length", e + 12)?;
+            let kind = MemoryKind::from_e820_type(b.u32("mmap.type", e + 20)?);
+            let end = start.checked_add(length).ok_or(Error::DecodeBadValue {
+                field: "mmap.base_addr + length",
+                value: start,
+            })?;
+            memory_map.push(MemoryRegion { start, end, kind });
+            e += size + 4;
+        }
+    }
+    let loader_name = if has(9) {
+        Some(b.cstr(
+            "mbi.boot_loader_name",
+            u64::from(b.u32("mbi.boot_loader_name", base + 64)?),
+        )?)
+    } else {
+        None
+    };
+    Ok(Mb1Info {
+        flags,
+        mem_lower,
+        mem_upper,
+        cmdline,
+        modules,
+        memory_map,
+        loader_name,
+    })
+}

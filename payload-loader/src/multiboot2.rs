@@ -1,0 +1,426 @@
+//! Multiboot2: the kernel's header (first 32 KiB, 8-aligned) and the boot information (MBI)
+//! builder and decoder.
+
+use alloc::vec::Vec;
+
+use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
+use crate::bytes::{Blob, Writer, u16_at, u32_at};
+use crate::error::{Error, Result};
+use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+use crate::multiboot1::{AddressLoad, address_load};
+
+/// Header magic.
+pub const HEADER_MAGIC: u32 = 0xE852_50D6;
+/// EAX at entry.
+pub const BOOTLOADER_MAGIC: u32 = 0x36D7_6289;
+/// The header must start, 8-aligned, in the first 32 KiB.
+pub const SEARCH_LIMIT: usize = 32768;
+
+/// MBI tag types baton provides.
+pub const TAG_CMDLINE: u32 = 1;
+pub const TAG_LOADER_NAME: u32 = 2;
+pub const TAG_MODULE: u32 = 3;
+pub const TAG_BASIC_MEMINFO: u32 = 4;
+pub const TAG_MMAP: u32 = 6;
+pub const TAG_ACPI_OLD: u32 = 14;
+pub const TAG_ACPI_NEW: u32 = 15;
+/// The types an information request may ask for without being refused.
+pub const PROVIDED_TAGS: [u32; 8] = [
+    0,
+    TAG_CMDLINE,
+    TAG_LOADER_NAME,
+    TAG_MODULE,
+    TAG_BASIC_MEMINFO,
+    TAG_MMAP,
+    TAG_ACPI_OLD,
+    TAG_ACPI_NEW,
+];
+
+/// The address tag (type 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressTag {
+    pub header_addr: u32,
+    pub load_addr: u32,
+    pub load_end_addr: u32,
+    pub bss_end_addr: u32,
+}
+
+/// The relocatable tag (type 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelocatableTag {
+    pub min_addr: u32,
+    pub max_addr: u32,
+    pub align: u32,
+    /// 0 none, 1 lowest, 2 highest.
+    pub preference: u32,
+}
+
+/// A parsed and checked Multiboot2 header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mb2Header {
+    /// File offset of the magic.
+    pub offset: usize,
+    pub header_length: u32,
+    /// Every type named in information-request tags (required and optional).
+    pub info_requests: Vec<u32>,
+    pub address: Option<AddressTag>,
+    /// Entry address tag (type 3).
+    pub entry: Option<u32>,
+    /// Console flags tag (type 4).
+    pub console_flags: Option<u32>,
+    /// Framebuffer tag (type 5), only when optional: width, height, depth.
+    pub framebuffer: Option<[u32; 3]>,
+    /// Module alignment tag (type 6): modules page-aligned.
+    pub module_align: bool,
+    pub relocatable: Option<RelocatableTag>,
+}
+
+/// Finds the first valid Multiboot2 header. A magic with a bad checksum, and no valid header
+/// after it, is an error.
+pub fn find_header(bytes: &[u8]) -> Result<Option<Mb2Header>> {
+    let limit = bytes.len().min(SEARCH_LIMIT);
+    let mut bad = None;
+    let mut off = 0;
+    while off + 4 <= limit {
+        if u32_at(bytes, off) == Some(HEADER_MAGIC) {
+            match check_at(bytes, off) {
+                Ok(h) => return Ok(Some(h)),
+                Err(e @ Error::Mb2Checksum { .. }) => {
+                    bad.get_or_insert(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        off += 8;
+    }
+    match bad {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
+}
+
+fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
+    let (Some(arch), Some(len), Some(sum)) = (
+        u32_at(bytes, off + 4),
+        u32_at(bytes, off + 8),
+        u32_at(bytes, off + 12),
+    ) else {
+        return Err(Error::Mb2HeaderLength {
+            offset: off,
+            length: 0,
+            file_len: bytes.len(),
+        });
+    };
+    let total = HEADER_MAGIC
+        .wrapping_add(arch)
+        .wrapping_add(len)
+        .wrapping_add(sum);
+    if total != 0 {
+        return Err(Error::Mb2Checksum {
+            offset: off,
+            sum: total,
+        });
+    }
+    if arch != 0 {
+        return Err(Error::Mb2Architecture { architecture: arch });
+    }
+    let end = off.checked_add(len as usize);
+    let end = match end {
+        Some(e) if len >= 24 && e <= bytes.len() => e,
+        _ => {
+            return Err(Error::Mb2HeaderLength {
+                offset: off,
+                length: len,
+                file_len: bytes.len(),
+            });
+        }
+    };
+    let mut h = Mb2Header {
+        offset: off,
+        header_length: len,
+        info_requests: Vec::new(),
+        address: None,
+        entry: None,
+        console_flags: None,
+        framebuffer: None,
+        module_align: false,
+        relocatable: None,
+    };
+    let mut at = off + 16;
+    loop {
+        if at + 8 > end {
+            return Err(Error::Mb2NoEndTag { offset: off });
+        }
+        let tag = u16_at(bytes, at).unwrap_or(0);
+        let optional = u16_at(bytes, at + 2).unwrap_or(0) & 1 != 0;
+        let size = u32_at(bytes, at + 4).unwrap_or(0);
+        let avail = end - at;
+        let need = match tag {
+            0 | 6 => 8,
+            1 => 8,
+            2 => 24,
+            3 | 4 | 8 | 9 => 12,
+            5 => 20,
+            10 => 24,
+            _ => 8,
+        };
+        if (size as usize) < need || size as usize > avail || (tag == 0 && size != 8) {
+            return Err(Error::Mb2TagSize {
+                tag,
+                at,
+                size,
+                avail,
+            });
+        }
+        let field = |i: usize| u32_at(bytes, at + 8 + 4 * i).unwrap_or(0);
+        match tag {
+            0 => break,
+            1 => {
+                if !(size - 8).is_multiple_of(4) {
+                    return Err(Error::Mb2TagSize {
+                        tag,
+                        at,
+                        size,
+                        avail,
+                    });
+                }
+                for i in 0..((size as usize - 8) / 4) {
+                    let request = field(i);
+                    if !optional && !PROVIDED_TAGS.contains(&request) {
+                        return Err(Error::Mb2UnsupportedRequest { request });
+                    }
+                    h.info_requests.push(request);
+                }
+            }
+            2 => {
+                h.address = Some(AddressTag {
+                    header_addr: field(0),
+                    load_addr: field(1),
+                    load_end_addr: field(2),
+                    bss_end_addr: field(3),
+                })
+            }
+            3 => h.entry = Some(field(0)),
+            4 => h.console_flags = Some(field(0)),
+            5 if optional => h.framebuffer = Some([field(0), field(1), field(2)]),
+            6 => h.module_align = true,
+            10 => {
+                h.relocatable = Some(RelocatableTag {
+                    min_addr: field(0),
+                    max_addr: field(1),
+                    align: field(2),
+                    preference: field(3),
+                })
+            }
+            _ if optional => {}
+            // 5 framebuffer (no video mode setting), 7 EFI boot services, 8/9 EFI entries, unknown.
+            _ => return Err(Error::Mb2UnsupportedTag { tag, at }),
+        }
+        at = crate::bytes::align_up(at + size as usize, 8)
+            .ok_or(Error::Mb2NoEndTag { offset: off })?;
+    }
+    Ok(h)
+}
+
+impl Mb2Header {
+    /// The load described by the address tag (with the entry tag), checked against the file.
+    pub fn address_load(&self, file_len: usize) -> Result<Option<AddressLoad>> {
+        let Some(a) = self.address else {
+            return Ok(None);
+        };
+        address_load(
+            self.offset,
+            file_len,
+            [a.header_addr, a.load_addr, a.load_end_addr, a.bss_end_addr],
+            self.entry,
+            true,
+        )
+        .map(Some)
+    }
+}
+
+fn string(s: &str) -> impl FnOnce(&mut Writer) + '_ {
+    move |w: &mut Writer| {
+        w.bytes(s.as_bytes());
+        w.u8(0);
+    }
+}
+
+fn tag(w: &mut Writer, t: u32, body: impl FnOnce(&mut Writer)) {
+    w.pad_to(8);
+    let start = w.len();
+    w.u32(t);
+    w.u32(0);
+    body(w);
+    let size = (w.len() - start) as u32;
+    w.put_u32(start + 4, size);
+}
+
+/// Builds a Multiboot2 MBI (cmdline, loader name, modules, basic meminfo, mmap, ACPI old RSDP
+/// and, for revision >= 2, new RSDP) for the blob to live at physical `base` (below 4 GiB).
+pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
+    check_str("kernel command line", input.cmdline)?;
+    check_str("boot loader name", input.loader_name)?;
+    for m in input.modules {
+        check_str("module command line", m.cmdline)?;
+        fits_u32("Multiboot2 module end", m.addr, m.size)?;
+    }
+    let rsdp = match input.rsdp {
+        Some(r) => Some((r.bytes, rsdp_parts(r.bytes)?)),
+        None => None,
+    };
+    let (mem_lower, mem_upper) = mem_lower_upper(input.memory_map);
+    let mut w = Writer::default();
+    w.u32(0); // total_size, patched below
+    w.u32(0);
+    tag(&mut w, TAG_CMDLINE, string(input.cmdline));
+    tag(&mut w, TAG_LOADER_NAME, string(input.loader_name));
+    for m in input.modules {
+        tag(&mut w, TAG_MODULE, |w| {
+            w.u32(m.addr as u32);
+            w.u32((m.addr + m.size) as u32);
+            string(m.cmdline)(w);
+        });
+    }
+    tag(&mut w, TAG_BASIC_MEMINFO, |w| {
+        w.u32(mem_lower);
+        w.u32(mem_upper);
+    });
+    tag(&mut w, TAG_MMAP, |w| {
+        w.u32(24);
+        w.u32(0);
+        for r in input.memory_map {
+            w.u64(r.start);
+            w.u64(r.len());
+            w.u32(r.kind.e820_type());
+            w.u32(0);
+        }
+    });
+    if let Some((bytes, (revision, len))) = rsdp {
+        tag(&mut w, TAG_ACPI_OLD, |w| w.bytes(&bytes[..20]));
+        if revision >= 2 {
+            tag(&mut w, TAG_ACPI_NEW, |w| w.bytes(&bytes[..len]));
+        }
+    }
+    tag(&mut w, 0, |_| {});
+    let total = w.len();
+    fits_u32("Multiboot2 info end", base, total as u64)?;
+    w.put_u32(0, total as u32);
+    Ok(w.buf)
+}
+
+/// A Multiboot2 MBI decoded tag by tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mb2Info {
+    pub total_size: u32,
+    pub cmdline: Option<Vec<u8>>,
+    pub loader_name: Option<Vec<u8>>,
+    pub modules: Vec<DecodedModule>,
+    pub mem_lower: Option<u32>,
+    pub mem_upper: Option<u32>,
+    pub memory_map: Vec<MemoryRegion>,
+    pub rsdp_old: Option<Vec<u8>>,
+    pub rsdp_new: Option<Vec<u8>>,
+    /// Types of tags this decoder does not know.
+    pub other_tags: Vec<u32>,
+}
+
+fn cstring(body: &[u8], field: &'static str) -> Result<Vec<u8>> {
+    match body.iter().position(|&b| b == 0) {
+        Some(n) => Ok(body[..n].to_vec()),
+        None => Err(Error::DecodeBadValue {
+            field,
+            value: body.len() as u64,
+        }),
+    }
+}
+
+/// Decodes an MBI blob living at physical `base` (the MBI has no internal pointers, `base` is
+/// only checked for alignment).
+pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
+    if !base.is_multiple_of(8) {
+        return Err(Error::DecodeBadValue {
+            field: "MBI address (8-aligned)",
+            value: base,
+        });
+    }
+    let b = Blob { bytes, base };
+    let total = b.u32("mbi.total_size", base)?;
+    let all = b.slice("mbi", base, u64::from(total))?;
+    let mut info = Mb2Info {
+        total_size: total,
+        ..Default::default()
+    };
+    let mut at = 8usize;
+    loop {
+        let (Some(t), Some(size)) = (u32_at(all, at), u32_at(all, at + 4)) else {
+            return Err(Error::DecodeOutOfBounds {
+                field: "mbi tag",
+                addr: base + at as u64,
+                len: 8,
+                base,
+                blob_len: all.len(),
+            });
+        };
+        let size = size as usize;
+        let body = all
+            .get(at + 8..at.saturating_add(size))
+            .filter(|_| size >= 8)
+            .ok_or(Error::DecodeBadValue {
+                field: "mbi tag size",
+                value: size as u64,
+            })?;
+        match t {
+            0 => break,
+            TAG_CMDLINE => info.cmdline = Some(cstring(body, "cmdline tag")?),
+            TAG_LOADER_NAME => info.loader_name = Some(cstring(body, "loader name tag")?),
+            TAG_MODULE => {
+                let (Some(start), Some(end)) = (u32_at(body, 0), u32_at(body, 4)) else {
+                    return Err(Error::DecodeBadValue {
+                        field: "module tag size",
+                        value: size as u64,
+                    });
+                };
+                info.modules.push(DecodedModule {
+                    addr: u64::from(start),
+                    size: u64::from(end.checked_sub(start).ok_or(Error::DecodeBadValue {
+                        field: "module mod_end",
+                        value: u64::from(end),
+                    })?),
+                    cmdline: cstring(body.get(8..).unwrap_or(&[]), "module string")?,
+                });
+            }
+            TAG_BASIC_MEMINFO => {
+                info.mem_lower = u32_at(body, 0);
+                info.mem_upper = u32_at(body, 4);
+            }
+            TAG_MMAP => {
+                let entry_size = u32_at(body, 0).unwrap_or(0) as usize;
+                if entry_size < 24 {
+                    return Err(Error::DecodeBadValue {
+                        field: "mmap entry_size",
+                        value: entry_size as u64,
+                    });
+                }
+                for e in body.get(8..).unwrap_or(&[]).chunks_exact(entry_size) {
+                    let start = crate::bytes::u64_at(e, 0).unwrap_or(0);
+                    let len = crate::bytes::u64_at(e, 8).unwrap_or(0);
+                    let end = start.checked_add(len).ok_or(Error::DecodeBadValue {
+                        field: "mmap base + length",
+                        value: start,
+                    })?;
+                    let kind = MemoryKind::from_e820_type(u32_at(e, 16).unwrap_or(0));
+                    info.memory_map.push(MemoryRegion { start, end, kind });
+                }
+            }
+            TAG_ACPI_OLD => info.rsdp_old = Some(body.to_vec()),
+            TAG_ACPI_NEW => info.rsdp_new = Some(body.to_vec()),
+            other => info.other_tags.push(other),
+        }
+        at = crate::bytes::align_up(at + size, 8).ok_or(Error::DecodeBadValue {
+            field: "mbi tag size",
+            value: size as u64,
+        })?;
+    }
+    Ok(info)
+}
