@@ -24,6 +24,12 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         info.memory_map.usable_bytes() >> 20,
         paging::mapped_end()
     );
+    // Prove the identity map reaches the top of RAM: a miss is a #PF here,
+    // not a mystery in the kernel later.
+    let top = info.memory_map.highest_ram() - 8;
+    // SAFETY: identity-mapped RAM (map_all_ram covered it), read only.
+    let _ = unsafe { core::ptr::read_volatile(top as *const u64) };
+    log::info!("highest RAM qword at {top:#x} is mapped and readable");
     match info.rsdp {
         Some(rsdp) => log::info!("ACPI RSDP at {rsdp:#x}"),
         None => log::info!("ACPI RSDP: not given by the entry protocol"),

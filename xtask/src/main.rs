@@ -1,1 +1,115 @@
-fn main() {}
+//! `cargo xtask`: builds baton, boots it under QEMU, judges what it did.
+//!
+//! - `build`: the firmware ELF (its path is the last line printed)
+//! - `run`:   boot it once, serial log on the terminal; exit 0 on a pass
+//! - `test`:  host unit tests, then every QEMU scenario of tests/scenarios.toml
+
+mod firmware;
+mod qemu;
+mod scenarios;
+mod setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "baton's build, run and test driver")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build the firmware; prints the ELF's path as the last line.
+    Build {
+        /// Debug build instead of release.
+        #[arg(long)]
+        debug: bool,
+    },
+    /// Build and boot baton once under QEMU; exit 0 only if it reports success.
+    Run(RunArgs),
+    /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
+    Test(TestArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[arg(long, default_value = "q35", value_parser = ["q35", "pc", "microvm"])]
+    machine: String,
+    #[arg(long, default_value_t = 4)]
+    smp: u32,
+    /// Guest RAM, as QEMU's -m takes it (512M, 6G, ...).
+    #[arg(long, default_value = "512M")]
+    memory: String,
+    /// QEMU -cpu model.
+    #[arg(long, default_value = "qemu64")]
+    cpu: String,
+    /// baton's own command line (log=debug, test=fault:ud, ...).
+    #[arg(long, default_value = "")]
+    cmdline: String,
+    /// Extra QEMU argument, passed through (repeatable).
+    #[arg(long = "qemu-arg", allow_hyphen_values = true)]
+    qemu_args: Vec<String>,
+    /// Wait for gdb on tcp::1234 before the first instruction (no timeout).
+    #[arg(long)]
+    gdb: bool,
+    /// Seconds before the run is called a hang.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Debug build of the firmware.
+    #[arg(long)]
+    debug: bool,
+}
+
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Also the big configurations (many CPUs, slow).
+    #[arg(long)]
+    full: bool,
+    /// Only scenarios whose name contains this.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run each scenario this many times.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// QEMU instances at once.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Skip the host unit tests.
+    #[arg(long)]
+    no_host: bool,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Build { debug } => {
+            setup::ensure_target()?;
+            let elf = firmware::build(!debug)?;
+            println!("{}", elf.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(args) => qemu::run_interactive(&args),
+        Command::Test(args) => scenarios::test(&args),
+    }
+}
+
+/// The workspace root (xtask's parent directory).
+pub fn root() -> PathBuf {
+    let xtask = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = xtask.join("..");
+    root.canonicalize().unwrap_or(root)
+}

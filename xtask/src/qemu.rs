@@ -1,0 +1,187 @@
+//! The QEMU harness: one boot of baton under a given machine shape, its
+//! serial log captured to a file, and a verdict on how it ended.
+//!
+//! How an end is told apart: baton reports through isa-debug-exit, so QEMU
+//! exits with `(code << 1) | 1` (pass, error, panic, exception). A triple
+//! fault under `-no-reboot` makes QEMU exit 0, which is why no pass is ever
+//! 0; QEMU's `-d cpu_reset` log names the triple fault. A run that has not
+//! ended by its timeout is a hang.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
+
+use crate::RunArgs;
+use crate::setup::QEMU;
+
+/// A machine to boot baton on.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    pub machine: String,
+    pub smp: u32,
+    pub memory: String,
+    pub cpu: String,
+    /// baton's command line.
+    pub cmdline: String,
+    /// Tell baton (`debug-exit=PORT`) to report its end through isa-debug-exit.
+    pub debug_exit: bool,
+    pub qemu_args: Vec<String>,
+    pub timeout: Duration,
+    pub gdb: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Pass,
+    Error,
+    Panic,
+    Exception,
+    TripleFault,
+    /// QEMU exited 0 without a triple fault and without a debug-exit code.
+    Shutdown,
+    Hang,
+    /// QEMU itself failed (bad arguments, crash): its exit status.
+    #[serde(skip)]
+    QemuFailed(i32),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pass => f.write_str("pass"),
+            Self::Error => f.write_str("error"),
+            Self::Panic => f.write_str("panic"),
+            Self::Exception => f.write_str("exception"),
+            Self::TripleFault => f.write_str("triple fault"),
+            Self::Shutdown => f.write_str("shutdown without a code"),
+            Self::Hang => f.write_str("hang (timeout)"),
+            Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
+        }
+    }
+}
+
+pub struct Run {
+    pub outcome: Outcome,
+    pub serial: String,
+    pub elapsed: Duration,
+    pub dir: PathBuf,
+}
+
+/// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
+/// output is also printed as it comes.
+pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let debug_log = dir.join("qemu-debug.log");
+    let _ = std::fs::remove_file(&debug_log);
+    let cmdline = match machine.debug_exit {
+        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {}", machine.cmdline).trim().to_string(),
+        false => machine.cmdline.clone(),
+    };
+    let mut qemu = Command::new(QEMU);
+    qemu.args(["-machine", &machine.machine, "-smp", &machine.smp.to_string(), "-m", &machine.memory])
+        .args(["-cpu", &machine.cpu, "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"])
+        .args(["-device", &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4")])
+        .args(["-d", "cpu_reset", "-D"])
+        .arg(&debug_log)
+        .arg("-kernel")
+        .arg(elf)
+        .args(["-append", &cmdline])
+        .args(&machine.qemu_args);
+    if machine.gdb {
+        qemu.args(["-s", "-S"]);
+        eprintln!("xtask: QEMU waits for gdb on tcp::1234 (target remote :1234)");
+    }
+    std::fs::write(dir.join("command.txt"), format!("{qemu:?}\n"))?;
+    let started = Instant::now();
+    let mut child = qemu
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(dir.join("qemu-stderr.log"))?)
+        .spawn()
+        .with_context(|| format!("starting {QEMU}"))?;
+
+    let serial = Arc::new(Mutex::new(String::new()));
+    let stdout = child.stdout.take().context("QEMU's stdout")?;
+    let mut log = std::fs::File::create(dir.join("serial.log"))?;
+    let reader = {
+        let serial = Arc::clone(&serial);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                let _ = writeln!(log, "{text}");
+                if echo {
+                    println!("{text}");
+                }
+                if let Ok(mut s) = serial.lock() {
+                    s.push_str(&text);
+                    s.push('\n');
+                }
+            }
+        })
+    };
+
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if !machine.gdb && started.elapsed() > machine.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let _ = reader.join();
+    let outcome = match status.map(|s| s.code()) {
+        None => Outcome::Hang,
+        Some(None) => Outcome::QemuFailed(-1),
+        Some(Some(0)) => {
+            let resets = std::fs::read_to_string(&debug_log).unwrap_or_default();
+            if resets.contains("Triple fault") { Outcome::TripleFault } else { Outcome::Shutdown }
+        }
+        Some(Some(code)) => match BatonExit::from_qemu_status(code) {
+            Some(BatonExit::Success) => Outcome::Pass,
+            Some(BatonExit::Error) => Outcome::Error,
+            Some(BatonExit::Panic) => Outcome::Panic,
+            Some(BatonExit::Exception) => Outcome::Exception,
+            None => Outcome::QemuFailed(code),
+        },
+    };
+    let serial = serial.lock().map(|s| s.clone()).unwrap_or_default();
+    Ok(Run { outcome, serial, elapsed, dir: dir.to_path_buf() })
+}
+
+/// `cargo xtask run`.
+pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
+    crate::setup::ensure_target()?;
+    crate::setup::ensure_qemu()?;
+    let elf = crate::firmware::build(!args.debug)?;
+    let machine = Machine {
+        machine: args.machine.clone(),
+        smp: args.smp,
+        memory: args.memory.clone(),
+        cpu: args.cpu.clone(),
+        cmdline: args.cmdline.clone(),
+        debug_exit: true,
+        qemu_args: args.qemu_args.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        gdb: args.gdb,
+    };
+    let dir = crate::root().join("target/xtask/run");
+    let run = boot(&elf, &machine, &dir, true)?;
+    eprintln!("xtask: {} after {:.2} s (logs in {})", run.outcome, run.elapsed.as_secs_f64(), run.dir.display());
+    if let Outcome::QemuFailed(_) = run.outcome {
+        let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
+        eprint!("{stderr}");
+    }
+    Ok(if run.outcome == Outcome::Pass { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

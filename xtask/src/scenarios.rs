@@ -1,0 +1,379 @@
+//! `cargo xtask test`: the host unit tests, then the QEMU scenarios of
+//! `tests/scenarios.toml`, a summary table, a JUnit report and a last line
+//! `N passed, N failed`.
+//!
+//! A scenario row names the machine shape, baton's command line and the
+//! expected outcome; list-valued fields (machine, memory, smp, cpu) expand
+//! into one run per combination.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::TestArgs;
+use crate::qemu::{self, Machine, Outcome};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    scenario: Vec<Row>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    fn values(&self) -> Vec<T> {
+        match self {
+            Self::One(v) => vec![v.clone()],
+            Self::Many(v) => v.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Row {
+    name: String,
+    #[serde(default = "defaults::machine")]
+    machine: OneOrMany<String>,
+    #[serde(default = "defaults::smp")]
+    smp: OneOrMany<u32>,
+    #[serde(default = "defaults::memory")]
+    memory: OneOrMany<String>,
+    #[serde(default = "defaults::cpu")]
+    cpu: OneOrMany<String>,
+    #[serde(default)]
+    cmdline: String,
+    #[serde(default)]
+    qemu_args: Vec<String>,
+    expect: Outcome,
+    /// Text that must appear in the serial log.
+    #[serde(default)]
+    log: Vec<String>,
+    /// Text that must not appear.
+    #[serde(default)]
+    absent: Vec<String>,
+    /// Only with `--full`.
+    #[serde(default)]
+    full: bool,
+    #[serde(default = "defaults::timeout")]
+    timeout: u64,
+    /// Tell baton about the isa-debug-exit device (off to test the
+    /// policies a real machine gets).
+    #[serde(default = "defaults::yes")]
+    debug_exit: bool,
+}
+
+mod defaults {
+    use super::OneOrMany;
+    pub fn machine() -> OneOrMany<String> {
+        OneOrMany::One("q35".into())
+    }
+    pub fn smp() -> OneOrMany<u32> {
+        OneOrMany::One(4)
+    }
+    pub fn memory() -> OneOrMany<String> {
+        OneOrMany::One("256M".into())
+    }
+    pub fn cpu() -> OneOrMany<String> {
+        OneOrMany::One("qemu64".into())
+    }
+    pub fn timeout() -> u64 {
+        60
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+/// One QEMU run to make.
+#[derive(Clone, Debug)]
+struct Scenario {
+    name: String,
+    machine: Machine,
+    expect: Outcome,
+    log: Vec<String>,
+    absent: Vec<String>,
+}
+
+fn expand(row: &Row) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    let (machines, smps, memories, cpus) = (row.machine.values(), row.smp.values(), row.memory.values(), row.cpu.values());
+    let multi = [machines.len(), smps.len(), memories.len(), cpus.len()].iter().any(|&n| n > 1);
+    for machine in &machines {
+        for &smp in &smps {
+            for memory in &memories {
+                for cpu in &cpus {
+                    let mut name = row.name.clone();
+                    if multi {
+                        name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
+                    }
+                    out.push(Scenario {
+                        name,
+                        machine: Machine {
+                            machine: machine.clone(),
+                            smp,
+                            memory: memory.clone(),
+                            cpu: cpu.clone(),
+                            cmdline: row.cmdline.clone(),
+                            debug_exit: row.debug_exit,
+                            qemu_args: row.qemu_args.clone(),
+                            timeout: Duration::from_secs(row.timeout),
+                            gdb: false,
+                        },
+                        expect: row.expect,
+                        log: row.log.clone(),
+                        absent: row.absent.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn load(path: &Path, full: bool, filter: Option<&str>) -> Result<Vec<Scenario>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ScenarioFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(file
+        .scenario
+        .iter()
+        .filter(|row| full || !row.full)
+        .flat_map(expand)
+        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+        .collect())
+}
+
+/// What a finished scenario came to.
+struct Verdict {
+    name: String,
+    passed: bool,
+    outcome: Outcome,
+    detail: String,
+    seconds: f64,
+    dir: PathBuf,
+}
+
+fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
+    let mut problems = Vec::new();
+    if run.outcome != scenario.expect {
+        problems.push(format!("expected {}, got {}", scenario.expect, run.outcome));
+    }
+    for want in &scenario.log {
+        if !run.serial.contains(want.as_str()) {
+            problems.push(format!("log lacks {want:?}"));
+        }
+    }
+    for unwanted in &scenario.absent {
+        if run.serial.contains(unwanted.as_str()) {
+            problems.push(format!("log has {unwanted:?}"));
+        }
+    }
+    (problems.is_empty(), problems.join("; "))
+}
+
+pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    crate::setup::ensure_target()?;
+    let mut verdicts = Vec::new();
+    if !args.no_host {
+        verdicts.extend(host_tests()?);
+    }
+    crate::setup::ensure_qemu()?;
+    let elf = crate::firmware::build(true)?;
+    let scenarios = load(&crate::root().join("tests/scenarios.toml"), args.full, args.filter.as_deref())?;
+    let queue: Mutex<VecDeque<(Scenario, u32)>> = Mutex::new(
+        scenarios.iter().flat_map(|s| (1..=args.repeat).map(move |i| (s.clone(), i))).collect(),
+    );
+    let results = Mutex::new(Vec::new());
+    let logs = crate::root().join("target/xtask/test");
+    println!("xtask: {} QEMU scenario runs, {} at a time; logs under {}", queue.lock().map(|q| q.len()).unwrap_or(0), args.jobs, logs.display());
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs.max(1) {
+            scope.spawn(|| {
+                while let Some((scenario, i)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    let name = if args.repeat > 1 { format!("{}#{i}", scenario.name) } else { scenario.name.clone() };
+                    let dir = logs.join(sanitize(&name));
+                    let verdict = match qemu::boot(&elf, &scenario.machine, &dir, false) {
+                        Ok(run) => {
+                            let (passed, detail) = judge(&scenario, &run);
+                            Verdict { name, passed, outcome: run.outcome, detail, seconds: run.elapsed.as_secs_f64(), dir }
+                        }
+                        Err(e) => Verdict {
+                            name,
+                            passed: false,
+                            outcome: Outcome::QemuFailed(-1),
+                            detail: format!("{e:#}"),
+                            seconds: 0.0,
+                            dir,
+                        },
+                    };
+                    println!(
+                        "{} {} ({}, {:.1} s){}",
+                        if verdict.passed { "PASS" } else { "FAIL" },
+                        verdict.name,
+                        verdict.outcome,
+                        verdict.seconds,
+                        if verdict.passed { String::new() } else { format!(": {} [{}]", verdict.detail, verdict.dir.display()) }
+                    );
+                    if let Ok(mut r) = results.lock() {
+                        r.push(verdict);
+                    }
+                }
+            });
+        }
+    });
+    let mut qemu_verdicts = results.into_inner().unwrap_or_default();
+    qemu_verdicts.sort_by(|a, b| a.name.cmp(&b.name));
+    print_table(&qemu_verdicts);
+    verdicts.extend(qemu_verdicts);
+    write_junit(&crate::root().join("target/xtask/junit.xml"), &verdicts)?;
+    let passed = verdicts.iter().filter(|v| v.passed).count();
+    let failed = verdicts.len() - passed;
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=".contains(c) { c } else { '_' }).collect()
+}
+
+/// `cargo test --workspace`, one verdict per test binary's result line.
+fn host_tests() -> Result<Vec<Verdict>> {
+    println!("xtask: host unit tests (cargo test --workspace)");
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(crate::root())
+        .args(["test", "--workspace", "--color", "never"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo test")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    let mut verdicts = Vec::new();
+    for line in stdout.lines() {
+        // "test some::path ... ok" / "... FAILED"
+        let Some(rest) = line.strip_prefix("test ") else { continue };
+        let Some((name, result)) = rest.rsplit_once(" ... ") else { continue };
+        if result == "ignored" {
+            continue;
+        }
+        verdicts.push(Verdict {
+            name: format!("host::{name}"),
+            passed: result == "ok",
+            outcome: if result == "ok" { Outcome::Pass } else { Outcome::Error },
+            detail: result.to_string(),
+            seconds: 0.0,
+            dir: PathBuf::new(),
+        });
+    }
+    if !output.status.success() && verdicts.iter().all(|v| v.passed) {
+        verdicts.push(Verdict {
+            name: "host::cargo-test".into(),
+            passed: false,
+            outcome: Outcome::Error,
+            detail: format!("cargo test failed ({})", output.status),
+            seconds: 0.0,
+            dir: PathBuf::new(),
+        });
+    }
+    println!("xtask: host unit tests: {} passed, {} failed", verdicts.iter().filter(|v| v.passed).count(), verdicts.iter().filter(|v| !v.passed).count());
+    Ok(verdicts)
+}
+
+fn print_table(verdicts: &[Verdict]) {
+    let width = verdicts.iter().map(|v| v.name.len()).max().unwrap_or(8).max(8);
+    println!("\n| {:width$} | result | outcome                 | seconds |", "scenario");
+    println!("|-{:-<width$}-|--------|-------------------------|---------|", "");
+    for v in verdicts {
+        println!(
+            "| {:width$} | {:6} | {:23} | {:7.1} |",
+            v.name,
+            if v.passed { "pass" } else { "FAIL" },
+            v.outcome.to_string(),
+            v.seconds
+        );
+    }
+    println!();
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn write_junit(path: &Path, verdicts: &[Verdict]) -> Result<()> {
+    let failures = verdicts.iter().filter(|v| !v.passed).count();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(xml, "<testsuite name=\"baton\" tests=\"{}\" failures=\"{failures}\">", verdicts.len());
+    for v in verdicts {
+        let _ = write!(xml, "  <testcase name=\"{}\" time=\"{:.3}\"", xml_escape(&v.name), v.seconds);
+        if v.passed {
+            xml.push_str("/>\n");
+        } else {
+            let _ = writeln!(
+                xml,
+                "><failure message=\"{}\">log: {}</failure></testcase>",
+                xml_escape(&v.detail),
+                xml_escape(&v.dir.display().to_string())
+            );
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, xml).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scenario_file_parses_and_expands() {
+        let all = load(&crate::root().join("tests/scenarios.toml"), true, None).unwrap();
+        assert!(all.len() >= 10);
+        let boot: Vec<_> = all.iter().filter(|s| s.name.starts_with("boot-memory-map[")).collect();
+        assert_eq!(boot.len(), 6, "3 machines x 2 memory sizes");
+    }
+
+    #[test]
+    fn judge_needs_outcome_and_log() {
+        let s = Scenario {
+            name: "x".into(),
+            machine: Machine {
+                machine: "q35".into(),
+                smp: 1,
+                memory: "1M".into(),
+                cpu: "qemu64".into(),
+                cmdline: String::new(),
+                debug_exit: true,
+                qemu_args: vec![],
+                timeout: Duration::from_secs(1),
+                gdb: false,
+            },
+            expect: Outcome::Pass,
+            log: vec!["hello".into()],
+            absent: vec!["PANIC".into()],
+        };
+        let run = |outcome, serial: &str| qemu::Run {
+            outcome,
+            serial: serial.into(),
+            elapsed: Duration::ZERO,
+            dir: PathBuf::new(),
+        };
+        assert!(judge(&s, &run(Outcome::Pass, "hello")).0);
+        assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
+        assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
+        assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
+    }
+}
