@@ -52,12 +52,35 @@ pub struct BootInfo {
 /// Why boot information could not be built. Each names the field and numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
-    BadMagic { what: &'static str, found: u64, expected: u64 },
-    UnsupportedVersion { what: &'static str, version: u32, reason: &'static str },
-    Unreadable { what: &'static str, at: Unreadable },
-    TooMany { what: &'static str, count: u64, max: u64 },
-    OutsideRam { what: String, start: u64, len: u64 },
-    Unterminated { what: String, addr: u64, max: u64 },
+    BadMagic {
+        what: &'static str,
+        found: u64,
+        expected: u64,
+    },
+    UnsupportedVersion {
+        what: &'static str,
+        version: u32,
+        reason: &'static str,
+    },
+    Unreadable {
+        what: &'static str,
+        at: Unreadable,
+    },
+    TooMany {
+        what: &'static str,
+        count: u64,
+        max: u64,
+    },
+    OutsideRam {
+        what: String,
+        start: u64,
+        len: u64,
+    },
+    Unterminated {
+        what: String,
+        addr: u64,
+        max: u64,
+    },
     MemoryMap(MemoryMapError),
 }
 
@@ -70,10 +93,18 @@ impl From<MemoryMapError> for BootInfoError {
 impl fmt::Display for BootInfoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadMagic { what, found, expected } => {
+            Self::BadMagic {
+                what,
+                found,
+                expected,
+            } => {
                 write!(f, "{what}: bad magic {found:#x}, expected {expected:#x}")
             }
-            Self::UnsupportedVersion { what, version, reason } => {
+            Self::UnsupportedVersion {
+                what,
+                version,
+                reason,
+            } => {
                 write!(f, "{what}: version {version} is not supported: {reason}")
             }
             Self::Unreadable { what, at } => write!(f, "{what}: {at}"),
@@ -86,7 +117,10 @@ impl fmt::Display for BootInfoError {
                 start.saturating_add(*len)
             ),
             Self::Unterminated { what, addr, max } => {
-                write!(f, "{what} at {addr:#x} has no terminating NUL within {max} bytes")
+                write!(
+                    f,
+                    "{what} at {addr:#x} has no terminating NUL within {max} bytes"
+                )
             }
             Self::MemoryMap(e) => write!(f, "{e}"),
         }
@@ -107,7 +141,11 @@ pub(crate) fn read_c_string(
     let region = map
         .region_of(addr)
         .filter(|r| r.kind.is_readable())
-        .ok_or_else(|| BootInfoError::OutsideRam { what: what(), start: addr, len: 1 })?;
+        .ok_or_else(|| BootInfoError::OutsideRam {
+            what: what(),
+            start: addr,
+            len: 1,
+        })?;
     let max = (region.end - addr).min(MAX_STRING);
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 64];
@@ -122,5 +160,9 @@ pub(crate) fn read_c_string(
         }
         bytes.extend_from_slice(&chunk[..n]);
     }
-    Err(BootInfoError::Unterminated { what: what(), addr, max })
+    Err(BootInfoError::Unterminated {
+        what: what(),
+        addr,
+        max,
+    })
 }

@@ -74,7 +74,10 @@ fn subtract(r: Range<u64>, hole: &Range<u64>) -> Vec<Range<u64>> {
     if hole.end <= r.start || r.end <= hole.start {
         return alloc::vec![r];
     }
-    [r.start..hole.start, hole.end..r.end].into_iter().filter(|p| p.start < p.end).collect()
+    [r.start..hole.start, hole.end..r.end]
+        .into_iter()
+        .filter(|p| p.start < p.end)
+        .collect()
 }
 
 pub fn align_up(value: u64, align: u64) -> u64 {
@@ -93,10 +96,26 @@ mod tests {
 
     fn map() -> MemoryMap {
         MemoryMap::from_entries(&[
-            RawEntry { base: 0, size: 0x9fc00, kind: Usable },
-            RawEntry { base: 0x10_0000, size: 0x7f0_0000, kind: Usable },
-            RawEntry { base: 0x7f0_0000, size: 0x10_0000, kind: AcpiReclaimable },
-            RawEntry { base: 0x1_0000_0000, size: 0x1000_0000, kind: Usable },
+            RawEntry {
+                base: 0,
+                size: 0x9fc00,
+                kind: Usable,
+            },
+            RawEntry {
+                base: 0x10_0000,
+                size: 0x7f0_0000,
+                kind: Usable,
+            },
+            RawEntry {
+                base: 0x7f0_0000,
+                size: 0x10_0000,
+                kind: AcpiReclaimable,
+            },
+            RawEntry {
+                base: 0x1_0000_0000,
+                size: 0x1000_0000,
+                kind: Usable,
+            },
         ])
         .unwrap()
     }
@@ -107,16 +126,28 @@ mod tests {
         let mut frames = FrameAllocator::new(&map(), &reserved);
         assert_eq!(
             frames.free_ranges(),
-            &[0x18_1000..0x7f0_0000, 0x1_0000_0000..0x1_0800_0000, 0x1_0800_1000..0x1_1000_0000]
+            &[
+                0x18_1000..0x7f0_0000,
+                0x1_0000_0000..0x1_0800_0000,
+                0x1_0800_1000..0x1_1000_0000
+            ]
         );
         let mut got = Vec::new();
         while let Some(a) = frames.allocate(0x10_0000, PAGE_SIZE, u64::MAX) {
             got.push(a..a + 0x10_0000);
         }
         for g in &got {
-            assert!(reserved.iter().all(|r| g.end <= r.start || r.end <= g.start), "{g:x?}");
+            assert!(
+                reserved
+                    .iter()
+                    .all(|r| g.end <= r.start || r.end <= g.start),
+                "{g:x?}"
+            );
             assert!(g.start >= LOW_MEMORY_END);
-            assert!(g.end <= 0x7f0_0000 || g.start >= 0x1_0000_0000, "{g:x?} in ACPI");
+            assert!(
+                g.end <= 0x7f0_0000 || g.start >= 0x1_0000_0000,
+                "{g:x?} in ACPI"
+            );
         }
         assert!(got.len() > 100);
     }
@@ -124,11 +155,20 @@ mod tests {
     #[test]
     fn allocates_from_the_top_below_a_limit_with_alignment() {
         let mut frames = FrameAllocator::new(&map(), &[]);
-        assert_eq!(frames.allocate(0x1000, PAGE_SIZE, u64::MAX), Some(0x1_0fff_f000));
-        assert_eq!(frames.allocate(0x1800, 0x20_0000, 0x1_0000_0000), Some(0x7e0_0000));
+        assert_eq!(
+            frames.allocate(0x1000, PAGE_SIZE, u64::MAX),
+            Some(0x1_0fff_f000)
+        );
+        assert_eq!(
+            frames.allocate(0x1800, 0x20_0000, 0x1_0000_0000),
+            Some(0x7e0_0000)
+        );
         assert_eq!(frames.allocate(0x1000, PAGE_SIZE, 0x10_0000), None);
         assert_eq!(frames.allocate(0x1000, 3 * PAGE_SIZE, u64::MAX), None);
         assert_eq!(frames.allocate(u64::MAX, PAGE_SIZE, u64::MAX), None);
-        assert_eq!(frames.free_bytes(), 0x7e0_0000 + 0x1000_0000 - 0x1000 - 0x2000);
+        assert_eq!(
+            frames.free_bytes(),
+            0x7e0_0000 + 0x1000_0000 - 0x1000 - 0x2000
+        );
     }
 }

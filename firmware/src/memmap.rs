@@ -59,7 +59,10 @@ impl MemoryKind {
 
     /// RAM of some use: usable, ACPI tables and NVS, persistent memory.
     pub fn is_ram(self) -> bool {
-        matches!(self, Self::Usable | Self::AcpiReclaimable | Self::AcpiNvs | Self::Persistent)
+        matches!(
+            self,
+            Self::Usable | Self::AcpiReclaimable | Self::AcpiNvs | Self::Persistent
+        )
     }
 
     /// Backed by memory that can be read (everything but defects; MMIO that
@@ -120,7 +123,10 @@ impl fmt::Display for MemoryMapError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::TooManyEntries { count, max } => {
-                write!(f, "memory map has {count} entries, more than the {max} accepted")
+                write!(
+                    f,
+                    "memory map has {count} entries, more than the {max} accepted"
+                )
             }
             Self::WrapsAround { index, base, size } => write!(
                 f,
@@ -145,17 +151,27 @@ impl MemoryMap {
     /// the kind with the highest priority among the entries covering it wins.
     pub fn from_entries(entries: &[RawEntry]) -> Result<Self, MemoryMapError> {
         if entries.len() > MAX_ENTRIES {
-            return Err(MemoryMapError::TooManyEntries { count: entries.len(), max: MAX_ENTRIES });
+            return Err(MemoryMapError::TooManyEntries {
+                count: entries.len(),
+                max: MAX_ENTRIES,
+            });
         }
         let mut ranges = Vec::with_capacity(entries.len());
         for (index, e) in entries.iter().enumerate() {
-            let end = e.base.checked_add(e.size).ok_or(MemoryMapError::WrapsAround {
-                index,
-                base: e.base,
-                size: e.size,
-            })?;
+            let end = e
+                .base
+                .checked_add(e.size)
+                .ok_or(MemoryMapError::WrapsAround {
+                    index,
+                    base: e.base,
+                    size: e.size,
+                })?;
             if e.size != 0 {
-                ranges.push(Region { start: e.base, end, kind: e.kind });
+                ranges.push(Region {
+                    start: e.base,
+                    end,
+                    kind: e.kind,
+                });
             }
         }
         let mut bounds: Vec<u64> = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
@@ -177,7 +193,9 @@ impl MemoryMap {
             }
         }
         if !regions.iter().any(|r| r.kind == MemoryKind::Usable) {
-            return Err(MemoryMapError::NoUsableMemory { entries: entries.len() });
+            return Err(MemoryMapError::NoUsableMemory {
+                entries: entries.len(),
+            });
         }
         Ok(Self { regions })
     }
@@ -190,7 +208,11 @@ impl MemoryMap {
     /// what an identity map must cover. Reserved ranges far up (QEMU lists
     /// one just below 1 TiB) are holes and MMIO, not RAM.
     pub fn highest_ram(&self) -> u64 {
-        self.regions.iter().rev().find(|r| r.kind.is_ram()).map_or(0, |r| r.end)
+        self.regions
+            .iter()
+            .rev()
+            .find(|r| r.kind.is_ram())
+            .map_or(0, |r| r.end)
     }
 
     /// The end of the highest usable region.
@@ -204,18 +226,26 @@ impl MemoryMap {
 
     /// Bytes of usable RAM.
     pub fn usable_bytes(&self) -> u64 {
-        self.regions.iter().filter(|r| r.kind == MemoryKind::Usable).map(Region::len).sum()
+        self.regions
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Usable)
+            .map(Region::len)
+            .sum()
     }
 
     /// The region holding `addr`, if any.
     pub fn region_of(&self, addr: u64) -> Option<&Region> {
-        self.regions.iter().find(|r| r.start <= addr && addr < r.end)
+        self.regions
+            .iter()
+            .find(|r| r.start <= addr && addr < r.end)
     }
 
     /// Whether every byte of `[start, start+len)` is covered by regions that
     /// `accept` (adjacent regions of different kinds may share the range).
     pub fn covers(&self, start: u64, len: u64, accept: impl Fn(MemoryKind) -> bool) -> bool {
-        let Some(end) = start.checked_add(len) else { return false };
+        let Some(end) = start.checked_add(len) else {
+            return false;
+        };
         let mut at = start;
         while at < end {
             match self.region_of(at) {
@@ -250,7 +280,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             map.regions(),
-            &[r(0, 0x9fc00, Usable), r(0xf0000, 0x100000, Reserved), r(0x100000, 0x300000, Usable)]
+            &[
+                r(0, 0x9fc00, Usable),
+                r(0xf0000, 0x100000, Reserved),
+                r(0x100000, 0x300000, Usable)
+            ]
         );
     }
 
@@ -264,7 +298,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             map.regions(),
-            &[r(0x100000, 0x3ff000, Usable), r(0x3ff000, 0x402000, Reserved), r(0x402000, 0x800000, Usable)]
+            &[
+                r(0x100000, 0x3ff000, Usable),
+                r(0x3ff000, 0x402000, Reserved),
+                r(0x402000, 0x800000, Usable)
+            ]
         );
     }
 
@@ -276,15 +314,26 @@ mod tests {
 
     #[test]
     fn wrap_around_is_an_error() {
-        let err = MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(u64::MAX - 10, 0x100, Usable)]).unwrap_err();
-        assert_eq!(err, MemoryMapError::WrapsAround { index: 1, base: u64::MAX - 10, size: 0x100 });
+        let err = MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(u64::MAX - 10, 0x100, Usable)])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            MemoryMapError::WrapsAround {
+                index: 1,
+                base: u64::MAX - 10,
+                size: 0x100
+            }
+        );
         assert!(err.to_string().contains("entry 1"));
     }
 
     #[test]
     fn too_many_entries() {
         let many = alloc::vec![e(0, 0x1000, Usable); MAX_ENTRIES + 1];
-        assert!(matches!(MemoryMap::from_entries(&many), Err(MemoryMapError::TooManyEntries { .. })));
+        assert!(matches!(
+            MemoryMap::from_entries(&many),
+            Err(MemoryMapError::TooManyEntries { .. })
+        ));
     }
 
     #[test]
@@ -297,7 +346,9 @@ mod tests {
 
     #[test]
     fn covers_spans_adjacent_regions() {
-        let map = MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(0x1000, 0x1000, AcpiReclaimable)]).unwrap();
+        let map =
+            MemoryMap::from_entries(&[e(0, 0x1000, Usable), e(0x1000, 0x1000, AcpiReclaimable)])
+                .unwrap();
         assert!(map.covers(0x800, 0x1000, |k| k.is_readable()));
         assert!(!map.covers(0x800, 0x1000, |k| k == Usable));
         assert!(!map.covers(0x1800, 0x1000, |_| true));

@@ -72,7 +72,10 @@ impl Options {
                 }
                 .map(|p| o.on_fail = p)
                 .is_some(),
-                "debug-exit" => parse_number(value).and_then(|p| u16::try_from(p).ok()).map(|p| o.debug_exit = Some(p)).is_some(),
+                "debug-exit" => parse_number(value)
+                    .and_then(|p| u16::try_from(p).ok())
+                    .map(|p| o.debug_exit = Some(p))
+                    .is_some(),
                 "test" => match value {
                     "fault:ud" => Some(SelfTest::InvalidOpcode),
                     "fault:pf" => Some(SelfTest::PageFault),
@@ -92,7 +95,8 @@ impl Options {
                 }
             };
             if !ok {
-                o.warnings.push(alloc::format!("bad value in `{word}`: ignored"));
+                o.warnings
+                    .push(alloc::format!("bad value in `{word}`: ignored"));
             }
         }
         o
@@ -124,7 +128,13 @@ mod tests {
     #[test]
     fn bad_words_become_warnings() {
         let o = Options::parse("log=loud frobnicate debug-exit=0x10000 test=fault:xx");
-        assert_eq!(o, Options { warnings: o.warnings.clone(), ..Options::default() });
+        assert_eq!(
+            o,
+            Options {
+                warnings: o.warnings.clone(),
+                ..Options::default()
+            }
+        );
         assert_eq!(o.warnings.len(), 4, "{:?}", o.warnings);
     }
 }

@@ -13,7 +13,12 @@ pub struct Unreadable {
 
 impl fmt::Display for Unreadable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{:#x}..{:#x}) is not readable", self.addr, self.addr.saturating_add(self.len))
+        write!(
+            f,
+            "[{:#x}..{:#x}) is not readable",
+            self.addr,
+            self.addr.saturating_add(self.len)
+        )
     }
 }
 
@@ -58,7 +63,10 @@ pub struct FakeMemory {
 #[cfg(test)]
 impl FakeMemory {
     pub fn new(base: u64, len: usize) -> Self {
-        Self { base, bytes: alloc::vec![0; len] }
+        Self {
+            base,
+            bytes: alloc::vec![0; len],
+        }
     }
 
     pub fn write(&mut self, addr: u64, data: &[u8]) {
@@ -70,9 +78,15 @@ impl FakeMemory {
 #[cfg(test)]
 impl PhysMemory for FakeMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {
-        let err = Unreadable { addr, len: buf.len() as u64 };
+        let err = Unreadable {
+            addr,
+            len: buf.len() as u64,
+        };
         let off = addr.checked_sub(self.base).ok_or(err)? as usize;
-        let src = self.bytes.get(off..off.checked_add(buf.len()).ok_or(err)?).ok_or(err)?;
+        let src = self
+            .bytes
+            .get(off..off.checked_add(buf.len()).ok_or(err)?)
+            .ok_or(err)?;
         buf.copy_from_slice(src);
         Ok(())
     }

@@ -38,7 +38,10 @@ impl StartInfo {
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<Self, BootInfoError> {
         let mut raw = [0u8; START_INFO_SIZE];
         mem.read(addr, &mut raw)
-            .map_err(|at| BootInfoError::Unreadable { what: "hvm_start_info", at })?;
+            .map_err(|at| BootInfoError::Unreadable {
+                what: "hvm_start_info",
+                at,
+            })?;
         let magic = le_u32(&raw, 0);
         if magic != START_INFO_MAGIC {
             return Err(BootInfoError::BadMagic {
@@ -81,7 +84,10 @@ impl StartInfo {
         }
         let mut raw = alloc::vec![0u8; (count * MEMMAP_ENTRY_SIZE) as usize];
         mem.read(self.memmap_paddr, &mut raw)
-            .map_err(|at| BootInfoError::Unreadable { what: "hvm_start_info memmap", at })?;
+            .map_err(|at| BootInfoError::Unreadable {
+                what: "hvm_start_info memmap",
+                at,
+            })?;
         let entries: Vec<RawEntry> = raw
             .chunks_exact(MEMMAP_ENTRY_SIZE as usize)
             .map(|e| RawEntry {
@@ -104,7 +110,11 @@ impl StartInfo {
 
     /// Copies out the command line and the module list, checking that each
     /// lies in memory the map covers.
-    pub fn boot_info(&self, mem: &impl PhysMemory, memory_map: MemoryMap) -> Result<BootInfo, BootInfoError> {
+    pub fn boot_info(
+        &self,
+        mem: &impl PhysMemory,
+        memory_map: MemoryMap,
+    ) -> Result<BootInfo, BootInfoError> {
         let map = &memory_map;
         let cmdline = match self.cmdline_paddr {
             0 => alloc::string::String::new(),
@@ -118,7 +128,8 @@ impl StartInfo {
             });
         }
         let list_len = u64::from(self.nr_modules) * MODLIST_ENTRY_SIZE;
-        if self.nr_modules > 0 && !map.covers(self.modlist_paddr, list_len, MemoryKind::is_readable) {
+        if self.nr_modules > 0 && !map.covers(self.modlist_paddr, list_len, MemoryKind::is_readable)
+        {
             return Err(BootInfoError::OutsideRam {
                 what: "hvm_start_info modlist".into(),
                 start: self.modlist_paddr,
@@ -129,17 +140,28 @@ impl StartInfo {
         for index in 0..u64::from(self.nr_modules) {
             let mut e = [0u8; MODLIST_ENTRY_SIZE as usize];
             mem.read(self.modlist_paddr + index * MODLIST_ENTRY_SIZE, &mut e)
-                .map_err(|at| BootInfoError::Unreadable { what: "hvm_start_info modlist", at })?;
+                .map_err(|at| BootInfoError::Unreadable {
+                    what: "hvm_start_info modlist",
+                    at,
+                })?;
             // The fourth field (`reserved`) is garbage on microvm: ignored.
             let (start, len, cmdline_paddr) = (le_u64(&e, 0), le_u64(&e, 8), le_u64(&e, 16));
             if !map.covers(start, len, MemoryKind::is_readable) {
-                return Err(BootInfoError::OutsideRam { what: format!("module {index}"), start, len });
+                return Err(BootInfoError::OutsideRam {
+                    what: format!("module {index}"),
+                    start,
+                    len,
+                });
             }
             let cmdline = match cmdline_paddr {
                 0 => alloc::string::String::new(),
                 addr => read_c_string(mem, map, addr, || format!("module {index} cmdline"))?,
             };
-            modules.push(Module { start, len, cmdline });
+            modules.push(Module {
+                start,
+                len,
+                cmdline,
+            });
         }
         let mut boot_structures = alloc::vec![self.addr..self.addr + START_INFO_SIZE as u64];
         let memmap_len = u64::from(self.memmap_entries) * MEMMAP_ENTRY_SIZE;
@@ -148,7 +170,9 @@ impl StartInfo {
             boot_structures.push(self.modlist_paddr..self.modlist_paddr + list_len);
         }
         Ok(BootInfo {
-            protocol: EntryProtocol::Pvh { version: self.version },
+            protocol: EntryProtocol::Pvh {
+                version: self.version,
+            },
             boot_structures,
             memory_map,
             rsdp: (self.rsdp_paddr != 0).then_some(self.rsdp_paddr),
@@ -190,7 +214,14 @@ mod tests {
         info[40..48].copy_from_slice(&MEMMAP.to_le_bytes());
         info[48..52].copy_from_slice(&3u32.to_le_bytes());
         m.write(INFO, &info);
-        set_memmap(&mut m, &[(0, 0x9fc00, 1), (0xf0000, 0x10000, 2), (0x10_0000, 0x3f0_0000, 1)]);
+        set_memmap(
+            &mut m,
+            &[
+                (0, 0x9fc00, 1),
+                (0xf0000, 0x10000, 2),
+                (0x10_0000, 0x3f0_0000, 1),
+            ],
+        );
         m.write(CMDLINE, b"log=debug test=panic\0");
         m
     }
@@ -228,7 +259,14 @@ mod tests {
         assert_eq!(info.rsdp, Some(0xf5a40));
         assert_eq!(info.memory_map.regions().len(), 3);
         assert_eq!(info.modules.len(), 2);
-        assert_eq!(info.modules[0], Module { start: 0x8_0000, len: 0x1000, cmdline: "initrd".into() });
+        assert_eq!(
+            info.modules[0],
+            Module {
+                start: 0x8_0000,
+                len: 0x1000,
+                cmdline: "initrd".into()
+            }
+        );
         assert_eq!(info.modules[1].cmdline, "");
     }
 
@@ -247,7 +285,13 @@ mod tests {
         let mut m = machine();
         m.write(INFO, &0x1234_5678u32.to_le_bytes());
         let err = parse(&m, INFO).unwrap_err();
-        assert!(matches!(err, BootInfoError::BadMagic { found: 0x1234_5678, .. }));
+        assert!(matches!(
+            err,
+            BootInfoError::BadMagic {
+                found: 0x1234_5678,
+                ..
+            }
+        ));
         assert!(err.to_string().contains("0x12345678"));
     }
 
@@ -255,20 +299,32 @@ mod tests {
     fn version_zero_has_no_memmap() {
         let mut m = machine();
         m.write(INFO + 4, &0u32.to_le_bytes());
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::UnsupportedVersion { version: 0, .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::UnsupportedVersion { version: 0, .. })
+        ));
     }
 
     #[test]
     fn later_versions_are_compatible() {
         let mut m = machine();
         m.write(INFO + 4, &2u32.to_le_bytes());
-        assert_eq!(parse(&m, INFO).unwrap().protocol, EntryProtocol::Pvh { version: 2 });
+        assert_eq!(
+            parse(&m, INFO).unwrap().protocol,
+            EntryProtocol::Pvh { version: 2 }
+        );
     }
 
     #[test]
     fn start_info_outside_memory() {
         let m = machine();
-        assert!(matches!(parse(&m, 0xffff_fff0), Err(BootInfoError::Unreadable { what: "hvm_start_info", .. })));
+        assert!(matches!(
+            parse(&m, 0xffff_fff0),
+            Err(BootInfoError::Unreadable {
+                what: "hvm_start_info",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -276,16 +332,38 @@ mod tests {
         let mut m = machine();
         set_memmap(
             &mut m,
-            &[(0x10_0000, 0x3f0_0000, 1), (0, 0x9fc00, 1), (0x20_0000, 0x1000, 2), (0x50_0000, 0, 2), (0, 0, 0)],
+            &[
+                (0x10_0000, 0x3f0_0000, 1),
+                (0, 0x9fc00, 1),
+                (0x20_0000, 0x1000, 2),
+                (0x50_0000, 0, 2),
+                (0, 0, 0),
+            ],
         );
         let map = parse(&m, INFO).unwrap().memory_map;
         assert_eq!(
             map.regions(),
             &[
-                Region { start: 0, end: 0x9fc00, kind: MemoryKind::Usable },
-                Region { start: 0x10_0000, end: 0x20_0000, kind: MemoryKind::Usable },
-                Region { start: 0x20_0000, end: 0x20_1000, kind: MemoryKind::Reserved },
-                Region { start: 0x20_1000, end: 0x400_0000, kind: MemoryKind::Usable },
+                Region {
+                    start: 0,
+                    end: 0x9fc00,
+                    kind: MemoryKind::Usable
+                },
+                Region {
+                    start: 0x10_0000,
+                    end: 0x20_0000,
+                    kind: MemoryKind::Usable
+                },
+                Region {
+                    start: 0x20_0000,
+                    end: 0x20_1000,
+                    kind: MemoryKind::Reserved
+                },
+                Region {
+                    start: 0x20_1000,
+                    end: 0x400_0000,
+                    kind: MemoryKind::Usable
+                },
             ]
         );
     }
@@ -294,14 +372,26 @@ mod tests {
     fn absurd_memmap_count() {
         let mut m = machine();
         m.write(INFO + 48, &u32::MAX.to_le_bytes());
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::TooMany { count: 0xffff_ffff, .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::TooMany {
+                count: 0xffff_ffff,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn memmap_pointer_outside_memory() {
         let mut m = machine();
         m.write(INFO + 40, &0x7_0000_0000u64.to_le_bytes());
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::Unreadable { what: "hvm_start_info memmap", .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::Unreadable {
+                what: "hvm_start_info memmap",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -309,7 +399,10 @@ mod tests {
         let mut m = machine();
         // The map itself says [0x1000, 0x3000) is not RAM.
         set_memmap(&mut m, &[(0x10_0000, 0x100_0000, 1)]);
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::OutsideRam { .. })
+        ));
     }
 
     #[test]
@@ -317,7 +410,9 @@ mod tests {
         let mut m = machine();
         m.write(INFO + 24, &0xa_0000u64.to_le_bytes()); // the VGA hole
         let err = parse(&m, INFO).unwrap_err();
-        assert!(matches!(&err, BootInfoError::OutsideRam { what, start: 0xa_0000, .. } if what == "hvm_start_info cmdline"));
+        assert!(
+            matches!(&err, BootInfoError::OutsideRam { what, start: 0xa_0000, .. } if what == "hvm_start_info cmdline")
+        );
     }
 
     #[test]
@@ -326,7 +421,17 @@ mod tests {
         m.write(INFO + 24, &0x9fb00u64.to_le_bytes());
         m.write(0x9fb00, &[b'x'; 0x100]);
         let err = parse(&m, INFO).unwrap_err();
-        assert!(matches!(err, BootInfoError::Unterminated { addr: 0x9fb00, max: 0x100, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                BootInfoError::Unterminated {
+                    addr: 0x9fb00,
+                    max: 0x100,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -334,7 +439,9 @@ mod tests {
         let mut m = machine();
         set_modules(&mut m, &[(0x8_0000, 0x1000, 0)]);
         m.write(INFO + 16, &0xc_0000u64.to_le_bytes());
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { what, .. }) if what == "hvm_start_info modlist"));
+        assert!(
+            matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { what, .. }) if what == "hvm_start_info modlist")
+        );
     }
 
     #[test]
@@ -342,21 +449,32 @@ mod tests {
         let mut m = machine();
         set_modules(&mut m, &[(0x8_0000, 0x1000, 0), (0x9f000, 0x2000, 0)]);
         let err = parse(&m, INFO).unwrap_err();
-        assert!(matches!(&err, BootInfoError::OutsideRam { what, start: 0x9f000, len: 0x2000 } if what == "module 1"));
-        assert_eq!(err.to_string(), "module 1 [0x9f000..0xa1000) lies outside the memory map");
+        assert!(
+            matches!(&err, BootInfoError::OutsideRam { what, start: 0x9f000, len: 0x2000 } if what == "module 1")
+        );
+        assert_eq!(
+            err.to_string(),
+            "module 1 [0x9f000..0xa1000) lies outside the memory map"
+        );
     }
 
     #[test]
     fn module_wrapping_past_2_64() {
         let mut m = machine();
         set_modules(&mut m, &[(0x8_0000, u64::MAX, 0)]);
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::OutsideRam { .. })
+        ));
     }
 
     #[test]
     fn absurd_module_count() {
         let mut m = machine();
         m.write(INFO + 12, &100_000u32.to_le_bytes());
-        assert!(matches!(parse(&m, INFO), Err(BootInfoError::TooMany { count: 100_000, .. })));
+        assert!(matches!(
+            parse(&m, INFO),
+            Err(BootInfoError::TooMany { count: 100_000, .. })
+        ));
     }
 }

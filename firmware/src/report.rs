@@ -8,7 +8,11 @@ use baton::options::Options;
 use crate::machine::{memory, paging, tsc};
 
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
-    log::info!("baton {} entered by {}", env!("CARGO_PKG_VERSION"), info.protocol);
+    log::info!(
+        "baton {} entered by {}",
+        env!("CARGO_PKG_VERSION"),
+        info.protocol
+    );
     log::info!("TSC {} kHz ({clock:?})", tsc::khz());
     log::info!("command line: \"{}\"", info.cmdline);
     for warning in &options.warnings {
@@ -17,7 +21,13 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     log::info!("memory map ({} regions):", info.memory_map.regions().len());
     log::info!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
     for r in info.memory_map.regions() {
-        log::info!("  {:#018x}  {:#018x}  {:>10}  {}", r.start, r.end, r.len() / 1024, r.kind);
+        log::info!(
+            "  {:#018x}  {:#018x}  {:>10}  {}",
+            r.start,
+            r.end,
+            r.len() / 1024,
+            r.kind
+        );
     }
     log::info!(
         "usable RAM {} MiB, identity-mapped up to {:#x}",
@@ -36,7 +46,13 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     }
     log::info!("modules: {}", info.modules.len());
     for (i, m) in info.modules.iter().enumerate() {
-        log::info!("  module {i}: [{:#x}..{:#x}) {} KiB \"{}\"", m.start, m.start + m.len, m.len / 1024, m.cmdline);
+        log::info!(
+            "  module {i}: [{:#x}..{:#x}) {} KiB \"{}\"",
+            m.start,
+            m.start + m.len,
+            m.len / 1024,
+            m.cmdline
+        );
     }
     let kib = |r: core::ops::Range<u64>| (r.end - r.start) / 1024;
     let image = memory::image();

@@ -10,7 +10,15 @@ use crate::setup::TARGET;
 /// Builds baton for x86_64-unknown-none; returns the ELF's path.
 pub fn build(release: bool) -> Result<PathBuf> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(crate::root()).args(["build", "--package", "baton", "--bin", "baton", "--target", TARGET]);
+    cargo.current_dir(crate::root()).args([
+        "build",
+        "--package",
+        "baton",
+        "--bin",
+        "baton",
+        "--target",
+        TARGET,
+    ]);
     if release {
         cargo.arg("--release");
     }
@@ -19,5 +27,9 @@ pub fn build(release: bool) -> Result<PathBuf> {
         bail!("building the firmware failed ({status})");
     }
     let profile = if release { "release" } else { "debug" };
-    Ok(crate::root().join("target").join(TARGET).join(profile).join("baton"))
+    Ok(crate::root()
+        .join("target")
+        .join(TARGET)
+        .join(profile)
+        .join("baton"))
 }

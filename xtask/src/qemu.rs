@@ -81,19 +81,41 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let debug_log = dir.join("qemu-debug.log");
     let _ = std::fs::remove_file(&debug_log);
     let cmdline = match machine.debug_exit {
-        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {}", machine.cmdline).trim().to_string(),
+        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {}", machine.cmdline)
+            .trim()
+            .to_string(),
         false => machine.cmdline.clone(),
     };
     let mut qemu = Command::new(QEMU);
-    qemu.args(["-machine", &machine.machine, "-smp", &machine.smp.to_string(), "-m", &machine.memory])
-        .args(["-cpu", &machine.cpu, "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"])
-        .args(["-device", &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4")])
-        .args(["-d", "cpu_reset", "-D"])
-        .arg(&debug_log)
-        .arg("-kernel")
-        .arg(elf)
-        .args(["-append", &cmdline])
-        .args(&machine.qemu_args);
+    qemu.args([
+        "-machine",
+        &machine.machine,
+        "-smp",
+        &machine.smp.to_string(),
+        "-m",
+        &machine.memory,
+    ])
+    .args([
+        "-cpu",
+        &machine.cpu,
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-no-reboot",
+    ])
+    .args([
+        "-device",
+        &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
+    ])
+    .args(["-d", "cpu_reset", "-D"])
+    .arg(&debug_log)
+    .arg("-kernel")
+    .arg(elf)
+    .args(["-append", &cmdline])
+    .args(&machine.qemu_args);
     if machine.gdb {
         qemu.args(["-s", "-S"]);
         eprintln!("xtask: QEMU waits for gdb on tcp::1234 (target remote :1234)");
@@ -115,7 +137,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
-                let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\r')
+                    .to_string();
                 let _ = writeln!(log, "{text}");
                 if echo {
                     println!("{text}");
@@ -146,7 +170,11 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         Some(None) => Outcome::QemuFailed(-1),
         Some(Some(0)) => {
             let resets = std::fs::read_to_string(&debug_log).unwrap_or_default();
-            if resets.contains("Triple fault") { Outcome::TripleFault } else { Outcome::Shutdown }
+            if resets.contains("Triple fault") {
+                Outcome::TripleFault
+            } else {
+                Outcome::Shutdown
+            }
         }
         Some(Some(code)) => match BatonExit::from_qemu_status(code) {
             Some(BatonExit::Success) => Outcome::Pass,
@@ -157,7 +185,12 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         },
     };
     let serial = serial.lock().map(|s| s.clone()).unwrap_or_default();
-    Ok(Run { outcome, serial, elapsed, dir: dir.to_path_buf() })
+    Ok(Run {
+        outcome,
+        serial,
+        elapsed,
+        dir: dir.to_path_buf(),
+    })
 }
 
 /// `cargo xtask run`.
@@ -178,10 +211,19 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
-    eprintln!("xtask: {} after {:.2} s (logs in {})", run.outcome, run.elapsed.as_secs_f64(), run.dir.display());
+    eprintln!(
+        "xtask: {} after {:.2} s (logs in {})",
+        run.outcome,
+        run.elapsed.as_secs_f64(),
+        run.dir.display()
+    );
     if let Outcome::QemuFailed(_) = run.outcome {
         let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
         eprint!("{stderr}");
     }
-    Ok(if run.outcome == Outcome::Pass { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if run.outcome == Outcome::Pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

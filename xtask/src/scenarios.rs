@@ -109,8 +109,15 @@ struct Scenario {
 
 fn expand(row: &Row) -> Vec<Scenario> {
     let mut out = Vec::new();
-    let (machines, smps, memories, cpus) = (row.machine.values(), row.smp.values(), row.memory.values(), row.cpu.values());
-    let multi = [machines.len(), smps.len(), memories.len(), cpus.len()].iter().any(|&n| n > 1);
+    let (machines, smps, memories, cpus) = (
+        row.machine.values(),
+        row.smp.values(),
+        row.memory.values(),
+        row.cpu.values(),
+    );
+    let multi = [machines.len(), smps.len(), memories.len(), cpus.len()]
+        .iter()
+        .any(|&n| n > 1);
     for machine in &machines {
         for &smp in &smps {
             for memory in &memories {
@@ -144,8 +151,10 @@ fn expand(row: &Row) -> Vec<Scenario> {
 }
 
 fn load(path: &Path, full: bool, filter: Option<&str>) -> Result<Vec<Scenario>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ScenarioFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: ScenarioFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     Ok(file
         .scenario
         .iter()
@@ -191,23 +200,46 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     }
     crate::setup::ensure_qemu()?;
     let elf = crate::firmware::build(true)?;
-    let scenarios = load(&crate::root().join("tests/scenarios.toml"), args.full, args.filter.as_deref())?;
+    let scenarios = load(
+        &crate::root().join("tests/scenarios.toml"),
+        args.full,
+        args.filter.as_deref(),
+    )?;
     let queue: Mutex<VecDeque<(Scenario, u32)>> = Mutex::new(
-        scenarios.iter().flat_map(|s| (1..=args.repeat).map(move |i| (s.clone(), i))).collect(),
+        scenarios
+            .iter()
+            .flat_map(|s| (1..=args.repeat).map(move |i| (s.clone(), i)))
+            .collect(),
     );
     let results = Mutex::new(Vec::new());
     let logs = crate::root().join("target/xtask/test");
-    println!("xtask: {} QEMU scenario runs, {} at a time; logs under {}", queue.lock().map(|q| q.len()).unwrap_or(0), args.jobs, logs.display());
+    println!(
+        "xtask: {} QEMU scenario runs, {} at a time; logs under {}",
+        queue.lock().map(|q| q.len()).unwrap_or(0),
+        args.jobs,
+        logs.display()
+    );
     std::thread::scope(|scope| {
         for _ in 0..args.jobs.max(1) {
             scope.spawn(|| {
                 while let Some((scenario, i)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let name = if args.repeat > 1 { format!("{}#{i}", scenario.name) } else { scenario.name.clone() };
+                    let name = if args.repeat > 1 {
+                        format!("{}#{i}", scenario.name)
+                    } else {
+                        scenario.name.clone()
+                    };
                     let dir = logs.join(sanitize(&name));
                     let verdict = match qemu::boot(&elf, &scenario.machine, &dir, false) {
                         Ok(run) => {
                             let (passed, detail) = judge(&scenario, &run);
-                            Verdict { name, passed, outcome: run.outcome, detail, seconds: run.elapsed.as_secs_f64(), dir }
+                            Verdict {
+                                name,
+                                passed,
+                                outcome: run.outcome,
+                                detail,
+                                seconds: run.elapsed.as_secs_f64(),
+                                dir,
+                            }
                         }
                         Err(e) => Verdict {
                             name,
@@ -224,7 +256,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
                         verdict.name,
                         verdict.outcome,
                         verdict.seconds,
-                        if verdict.passed { String::new() } else { format!(": {} [{}]", verdict.detail, verdict.dir.display()) }
+                        if verdict.passed {
+                            String::new()
+                        } else {
+                            format!(": {} [{}]", verdict.detail, verdict.dir.display())
+                        }
                     );
                     if let Ok(mut r) = results.lock() {
                         r.push(verdict);
@@ -241,11 +277,23 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let passed = verdicts.iter().filter(|v| v.passed).count();
     let failed = verdicts.len() - passed;
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.=".contains(c) { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `cargo test --workspace`, one verdict per test binary's result line.
@@ -262,15 +310,23 @@ fn host_tests() -> Result<Vec<Verdict>> {
     let mut verdicts = Vec::new();
     for line in stdout.lines() {
         // "test some::path ... ok" / "... FAILED"
-        let Some(rest) = line.strip_prefix("test ") else { continue };
-        let Some((name, result)) = rest.rsplit_once(" ... ") else { continue };
+        let Some(rest) = line.strip_prefix("test ") else {
+            continue;
+        };
+        let Some((name, result)) = rest.rsplit_once(" ... ") else {
+            continue;
+        };
         if result == "ignored" {
             continue;
         }
         verdicts.push(Verdict {
             name: format!("host::{name}"),
             passed: result == "ok",
-            outcome: if result == "ok" { Outcome::Pass } else { Outcome::Error },
+            outcome: if result == "ok" {
+                Outcome::Pass
+            } else {
+                Outcome::Error
+            },
             detail: result.to_string(),
             seconds: 0.0,
             dir: PathBuf::new(),
@@ -286,14 +342,29 @@ fn host_tests() -> Result<Vec<Verdict>> {
             dir: PathBuf::new(),
         });
     }
-    println!("xtask: host unit tests: {} passed, {} failed", verdicts.iter().filter(|v| v.passed).count(), verdicts.iter().filter(|v| !v.passed).count());
+    println!(
+        "xtask: host unit tests: {} passed, {} failed",
+        verdicts.iter().filter(|v| v.passed).count(),
+        verdicts.iter().filter(|v| !v.passed).count()
+    );
     Ok(verdicts)
 }
 
 fn print_table(verdicts: &[Verdict]) {
-    let width = verdicts.iter().map(|v| v.name.len()).max().unwrap_or(8).max(8);
-    println!("\n| {:width$} | result | outcome                 | seconds |", "scenario");
-    println!("|-{:-<width$}-|--------|-------------------------|---------|", "");
+    let width = verdicts
+        .iter()
+        .map(|v| v.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "\n| {:width$} | result | outcome                 | seconds |",
+        "scenario"
+    );
+    println!(
+        "|-{:-<width$}-|--------|-------------------------|---------|",
+        ""
+    );
     for v in verdicts {
         println!(
             "| {:width$} | {:6} | {:23} | {:7.1} |",
@@ -307,15 +378,27 @@ fn print_table(verdicts: &[Verdict]) {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn write_junit(path: &Path, verdicts: &[Verdict]) -> Result<()> {
     let failures = verdicts.iter().filter(|v| !v.passed).count();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(xml, "<testsuite name=\"baton\" tests=\"{}\" failures=\"{failures}\">", verdicts.len());
+    let _ = writeln!(
+        xml,
+        "<testsuite name=\"baton\" tests=\"{}\" failures=\"{failures}\">",
+        verdicts.len()
+    );
     for v in verdicts {
-        let _ = write!(xml, "  <testcase name=\"{}\" time=\"{:.3}\"", xml_escape(&v.name), v.seconds);
+        let _ = write!(
+            xml,
+            "  <testcase name=\"{}\" time=\"{:.3}\"",
+            xml_escape(&v.name),
+            v.seconds
+        );
         if v.passed {
             xml.push_str("/>\n");
         } else {
@@ -342,8 +425,11 @@ mod tests {
     fn the_scenario_file_parses_and_expands() {
         let all = load(&crate::root().join("tests/scenarios.toml"), true, None).unwrap();
         assert!(all.len() >= 10);
-        let boot: Vec<_> = all.iter().filter(|s| s.name.starts_with("boot-memory-map[")).collect();
-        assert_eq!(boot.len(), 6, "3 machines x 2 memory sizes");
+        let boot: Vec<_> = all
+            .iter()
+            .filter(|s| s.name.starts_with("boot-memory-map["))
+            .collect();
+        assert_eq!(boot.len(), 12, "3 machines x 2 memory sizes x 2 CPU models");
     }
 
     #[test]

@@ -16,11 +16,17 @@ pub fn ensure_target() -> Result<()> {
         .current_dir(crate::root())
         .output()
         .context("running rustup (is it installed?)")?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return Ok(());
     }
     eprintln!("xtask: installing the Rust target {TARGET}");
-    let status = Command::new("rustup").args(["target", "add", TARGET]).current_dir(crate::root()).status()?;
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .current_dir(crate::root())
+        .status()?;
     if !status.success() {
         bail!("`rustup target add {TARGET}` failed");
     }
@@ -28,16 +34,29 @@ pub fn ensure_target() -> Result<()> {
 }
 
 pub fn ensure_qemu() -> Result<()> {
-    if Command::new(QEMU).arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new(QEMU)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Ok(());
     }
     if !is_root() {
-        bail!("{QEMU} is missing: run `sudo apt-get install qemu-system-x86` (bookworm-backports has QEMU 10)");
+        bail!(
+            "{QEMU} is missing: run `sudo apt-get install qemu-system-x86` (bookworm-backports has QEMU 10)"
+        );
     }
     eprintln!("xtask: installing QEMU with apt-get");
     add_backports_source()?;
     apt(&["update", "-q"])?;
-    let from_backports = apt(&["install", "-y", "-q", "-t", &backports_suite()?, "qemu-system-x86"]);
+    let from_backports = apt(&[
+        "install",
+        "-y",
+        "-q",
+        "-t",
+        &backports_suite()?,
+        "qemu-system-x86",
+    ]);
     if from_backports.is_err() {
         apt(&["install", "-y", "-q", "qemu-system-x86"])?;
     }
@@ -45,7 +64,10 @@ pub fn ensure_qemu() -> Result<()> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn apt(args: &[&str]) -> Result<()> {
@@ -82,28 +104,42 @@ fn add_backports_source() -> Result<()> {
     }
     let suite = backports_suite()?;
     let mut uri = None;
-    for path in ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"] {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
+    for path in [
+        "/etc/apt/sources.list.d/debian.sources",
+        "/etc/apt/sources.list",
+    ] {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
         uri = text.lines().find_map(|l| {
             let l = l.trim();
             if let Some(u) = l.strip_prefix("URIs:") {
-                return u.split_whitespace().find(|u| !u.contains("security")).map(str::to_string);
+                return u
+                    .split_whitespace()
+                    .find(|u| !u.contains("security"))
+                    .map(str::to_string);
             }
             let mut words = l.split_whitespace();
-            (words.next() == Some("deb")).then(|| words.find(|w| w.contains("://") && !w.contains("security")))?.map(str::to_string)
+            (words.next() == Some("deb"))
+                .then(|| words.find(|w| w.contains("://") && !w.contains("security")))?
+                .map(str::to_string)
         });
         if uri.is_some() {
             break;
         }
     }
     let Some(uri) = uri else {
-        eprintln!("xtask: no Debian archive URI in the apt sources; installing QEMU from the release suite");
+        eprintln!(
+            "xtask: no Debian archive URI in the apt sources; installing QEMU from the release suite"
+        );
         return Ok(());
     };
     let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
     std::fs::write(
         file,
-        format!("Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: main\nSigned-By: {keyring}\n"),
+        format!(
+            "Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: main\nSigned-By: {keyring}\n"
+        ),
     )
     .with_context(|| format!("writing {}", file.display()))
 }

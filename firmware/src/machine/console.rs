@@ -44,7 +44,12 @@ impl log::Log for Logger {
         if self.enabled(record.metadata()) {
             let us = tsc::micros_since_entry();
             let mut serial = SERIAL.lock();
-            let _ = writeln!(serial, "[{us:>9}us {:<5}] {}", record.level(), record.args());
+            let _ = writeln!(
+                serial,
+                "[{us:>9}us {:<5}] {}",
+                record.level(),
+                record.args()
+            );
         }
     }
 
@@ -57,10 +62,12 @@ static LOGGER: Logger = Logger;
 /// a disconnected line fail) and installs the logger at level info.
 pub fn init() {
     // SAFETY: COM1's eight ports belong to the console alone.
-    let uart = unsafe { Uart16550::new_port(COM1) }.ok().and_then(|mut uart| {
-        uart.init(uart_16550::Config::default()).ok()?;
-        Some(uart)
-    });
+    let uart = unsafe { Uart16550::new_port(COM1) }
+        .ok()
+        .and_then(|mut uart| {
+            uart.init(uart_16550::Config::default()).ok()?;
+            Some(uart)
+        });
     SERIAL.lock().0 = uart;
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(log::LevelFilter::Info);
@@ -72,7 +79,10 @@ pub fn flush() {
     let mut serial = SERIAL.lock();
     if let Some(uart) = &mut serial.0 {
         for _ in 0..100_000 {
-            if uart.lsr().contains(uart_16550::spec::registers::LSR::TRANSMITTER_EMPTY) {
+            if uart
+                .lsr()
+                .contains(uart_16550::spec::registers::LSR::TRANSMITTER_EMPTY)
+            {
                 break;
             }
             core::hint::spin_loop();

@@ -94,10 +94,16 @@ extern "C" fn dispatch(frame: &mut Frame) {
     match frame.vector {
         2 => {
             NMI_COUNT.fetch_add(1, Ordering::SeqCst);
-            console::emergency(format_args!("baton: NMI received at rip={:#018x}; resuming\n", frame.rip));
+            console::emergency(format_args!(
+                "baton: NMI received at rip={:#018x}; resuming\n",
+                frame.rip
+            ));
         }
         0..32 => fatal(frame),
-        vector => log::warn!("unexpected interrupt, vector {vector} at rip={:#x}; ignored", frame.rip),
+        vector => log::warn!(
+            "unexpected interrupt, vector {vector} at rip={:#x}; ignored",
+            frame.rip
+        ),
     }
 }
 
@@ -112,13 +118,38 @@ fn fatal(frame: &Frame) -> ! {
 
 pub fn name(vector: u64) -> &'static str {
     const NAMES: [&str; 32] = [
-        "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
-        "#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
-        "#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
-        "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
-        "#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22", "reserved 23",
-        "reserved 24", "reserved 25", "reserved 26", "reserved 27", "#HV hypervisor injection",
-        "#VC VMM communication", "#SX security", "reserved 31",
+        "#DE divide error",
+        "#DB debug",
+        "NMI",
+        "#BP breakpoint",
+        "#OF overflow",
+        "#BR bound range",
+        "#UD invalid opcode",
+        "#NM device not available",
+        "#DF double fault",
+        "coprocessor overrun",
+        "#TS invalid TSS",
+        "#NP segment not present",
+        "#SS stack fault",
+        "#GP general protection",
+        "#PF page fault",
+        "reserved 15",
+        "#MF x87 error",
+        "#AC alignment check",
+        "#MC machine check",
+        "#XM SIMD error",
+        "#VE virtualization",
+        "#CP control protection",
+        "reserved 22",
+        "reserved 23",
+        "reserved 24",
+        "reserved 25",
+        "reserved 26",
+        "reserved 27",
+        "#HV hypervisor injection",
+        "#VC VMM communication",
+        "#SX security",
+        "reserved 31",
     ];
     NAMES.get(vector as usize).copied().unwrap_or("interrupt")
 }
@@ -129,14 +160,41 @@ struct Report<'a>(&'a Frame);
 impl core::fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let r = self.0;
-        writeln!(f, "baton: EXCEPTION vector {} ({}) error code {:#x}", r.vector, name(r.vector), r.error_code)?;
-        writeln!(f, "  rip={:#018x} cs={:#06x} rflags={:#018x}", r.rip, r.cs, r.rflags)?;
+        writeln!(
+            f,
+            "baton: EXCEPTION vector {} ({}) error code {:#x}",
+            r.vector,
+            name(r.vector),
+            r.error_code
+        )?;
+        writeln!(
+            f,
+            "  rip={:#018x} cs={:#06x} rflags={:#018x}",
+            r.rip, r.cs, r.rflags
+        )?;
         writeln!(f, "  rsp={:#018x} ss={:#06x}", r.rsp, r.ss)?;
-        writeln!(f, "  cr2={:#018x} cr3={:#018x}", Cr2::read_raw(), Cr3::read().0.start_address().as_u64())?;
+        writeln!(
+            f,
+            "  cr2={:#018x} cr3={:#018x}",
+            Cr2::read_raw(),
+            Cr3::read().0.start_address().as_u64()
+        )?;
         let regs = [
-            ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx), ("rsi", r.rsi), ("rdi", r.rdi),
-            ("rbp", r.rbp), ("r8", r.r8), ("r9", r.r9), ("r10", r.r10), ("r11", r.r11), ("r12", r.r12),
-            ("r13", r.r13), ("r14", r.r14), ("r15", r.r15),
+            ("rax", r.rax),
+            ("rbx", r.rbx),
+            ("rcx", r.rcx),
+            ("rdx", r.rdx),
+            ("rsi", r.rsi),
+            ("rdi", r.rdi),
+            ("rbp", r.rbp),
+            ("r8", r.r8),
+            ("r9", r.r9),
+            ("r10", r.r10),
+            ("r11", r.r11),
+            ("r12", r.r12),
+            ("r13", r.r13),
+            ("r14", r.r14),
+            ("r15", r.r15),
         ];
         for row in regs.chunks(3) {
             f.write_str(" ")?;

@@ -32,8 +32,15 @@ pub struct Idt([Gate; 256]);
 impl Idt {
     pub const fn new() -> Self {
         Self(
-            [Gate { offset_low: 0, selector: 0, ist: 0, type_attr: 0, offset_mid: 0, offset_high: 0, reserved: 0 };
-                256],
+            [Gate {
+                offset_low: 0,
+                selector: 0,
+                ist: 0,
+                type_attr: 0,
+                offset_mid: 0,
+                offset_high: 0,
+                reserved: 0,
+            }; 256],
         )
     }
 
@@ -72,7 +79,10 @@ pub static mut IDT: Idt = Idt::new();
 
 /// Loads an empty IDT: the next exception shuts the CPU down (test only).
 pub fn load_empty() {
-    let pointer = DescriptorTablePointer { limit: 0, base: VirtAddr::zero() };
+    let pointer = DescriptorTablePointer {
+        limit: 0,
+        base: VirtAddr::zero(),
+    };
     // SAFETY: deliberately fatal; used by the triple-fault self-test.
     unsafe { lidt(&pointer) };
 }

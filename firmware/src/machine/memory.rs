@@ -22,7 +22,10 @@ static HEAP: LockedHeap = LockedHeap::empty();
 
 pub fn init_heap() {
     // SAFETY: the area is used by nothing else and lives forever.
-    unsafe { HEAP.lock().init((&raw mut HEAP_AREA).cast::<u8>(), HEAP_SIZE) };
+    unsafe {
+        HEAP.lock()
+            .init((&raw mut HEAP_AREA).cast::<u8>(), HEAP_SIZE)
+    };
 }
 
 unsafe extern "C" {
@@ -59,7 +62,11 @@ pub fn heap() -> Range<u64> {
 pub fn frame_allocator(info: &BootInfo) -> FrameAllocator {
     let mut reserved = alloc::vec![image()];
     reserved.extend(info.boot_structures.iter().cloned());
-    reserved.extend(info.modules.iter().map(|m| m.start..m.start.saturating_add(m.len)));
+    reserved.extend(
+        info.modules
+            .iter()
+            .map(|m| m.start..m.start.saturating_add(m.len)),
+    );
     reserved.extend(info.rsdp.map(|r| r..r + 36));
     FrameAllocator::new(&info.memory_map, &reserved)
 }

@@ -49,11 +49,11 @@ pub fn map_all_ram(map: &MemoryMap) {
         let spare = &mut *(&raw mut SPARE_PD);
         for gib in 4..end {
             if gib_pages {
-                pdpt.0[gib as usize] = gib * GIB | HUGE | PRESENT_WRITABLE;
+                pdpt.0[gib as usize] = (gib * GIB) | HUGE | PRESENT_WRITABLE;
             } else {
                 let pd = &mut spare[(gib - 4) as usize];
                 for (i, e) in pd.0.iter_mut().enumerate() {
-                    *e = gib * GIB + (i as u64) * (2 << 20) | HUGE | PRESENT_WRITABLE;
+                    *e = (gib * GIB + (i as u64) * (2 << 20)) | HUGE | PRESENT_WRITABLE;
                 }
                 pdpt.0[gib as usize] = pd as *const PageTable as u64 | PRESENT_WRITABLE;
             }
@@ -81,7 +81,9 @@ impl PhysMemory for IdentityMapped {
         match addr.checked_add(len) {
             Some(end) if end <= mapped_end() => {
                 // SAFETY: the range is identity-mapped; byte copies need no alignment.
-                unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+                unsafe {
+                    core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len())
+                };
                 Ok(())
             }
             _ => Err(Unreadable { addr, len }),

@@ -24,7 +24,9 @@ pub fn run(test: SelfTest) {
             SelfTest::GeneralProtection => {
                 core::ptr::read_volatile(NON_CANONICAL as *const u64);
             }
-            SelfTest::DivideError => core::arch::asm!("xor ecx, ecx", "div ecx", out("eax") _, out("edx") _, out("ecx") _),
+            SelfTest::DivideError => {
+                core::arch::asm!("xor ecx, ecx", "div ecx", out("eax") _, out("edx") _, out("ecx") _)
+            }
             SelfTest::Nmi => self_nmi(),
             SelfTest::Panic => panic!("deliberate panic (test=panic)"),
             SelfTest::TripleFault => {

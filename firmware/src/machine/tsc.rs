@@ -45,7 +45,11 @@ pub fn calibrate() -> Source {
     let cpuid = raw_cpuid::CpuId::new();
     let (khz, source) = if let Some(hz) = cpuid.get_tsc_info().and_then(|t| t.tsc_frequency()) {
         (hz / 1000, Source::CpuidCrystal)
-    } else if let Some(mhz) = cpuid.get_processor_frequency_info().map(|f| f.processor_base_frequency()).filter(|&m| m != 0) {
+    } else if let Some(mhz) = cpuid
+        .get_processor_frequency_info()
+        .map(|f| f.processor_base_frequency())
+        .filter(|&m| m != 0)
+    {
         (u64::from(mhz) * 1000, Source::CpuidBase)
     } else if let Some(khz) = pit_khz() {
         (khz, Source::Pit)
