@@ -376,7 +376,9 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
     if has(3) {
         let count = b.u32("mbi.mods_count", base + 20)?;
         let addr = u64::from(b.u32("mbi.mods_addr", base + 24)?);
-        b.slice("mbi.mods", addr, u64::from(count) * 16)?;
+        if count > 0 {
+            b.slice("mbi.mods", addr, u64::from(count) * 16)?;
+        }
         for i in 0..u64::from(count) {
             let e = addr + 16 * i;
             let start = b.u32("mods.mod_start", e)?;
@@ -400,7 +402,9 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
     if has(6) {
         let len = u64::from(b.u32("mbi.mmap_length", base + 44)?);
         let addr = u64::from(b.u32("mbi.mmap_addr", base + 48)?);
-        b.slice("mbi.mmap", addr, len)?;
+        if len > 0 {
+            b.slice("mbi.mmap", addr, len)?;
+        }
         let mut e = addr;
         while e < addr + len {
             let size = u64::from(b.u32("mmap.size", e)?);

@@ -1,0 +1,75 @@
+//! Whole pipeline: validate + detect + plan, then build the protocol's boot info at an
+//! allocated address and decode it back.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use payload_loader::{
+    BootInfoInput, MemoryKind, MemoryRegion, Module, PlanConfig, Protocol, Range, Rsdp, build_boot_info, multiboot1,
+    multiboot2, plan, pvh,
+};
+
+const MAP: [MemoryRegion; 5] = [
+    MemoryRegion::new(0, 0x9fc00, MemoryKind::Usable),
+    MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+    MemoryRegion::new(0x100000, 0x7ffe0000, MemoryKind::Usable),
+    MemoryRegion::new(0x7ffe0000, 0x80000000, MemoryKind::Acpi),
+    MemoryRegion::new(0x100000000, 0x180000000, MemoryKind::Usable),
+];
+const FIRMWARE: [Range; 1] = [Range::new(0x100000, 0x180000)];
+
+fuzz_target!(|data: &[u8]| {
+    // The first byte picks the override: 0..=3 a protocol, anything else none.
+    let (sel, kernel) = match data.split_first() {
+        Some((s, k)) => (*s, k),
+        None => return,
+    };
+    let mut cfg = PlanConfig::new(&MAP, &FIRMWARE);
+    cfg.protocol = match sel & 7 {
+        0 => Some(Protocol::Pvh),
+        1 => Some(Protocol::Multiboot2),
+        2 => Some(Protocol::Multiboot1),
+        3 => Some(Protocol::Elf64),
+        _ => None,
+    };
+    let Ok(mut p) = plan(kernel, &cfg) else { return };
+    // Plan invariants.
+    for s in &p.segments {
+        assert!(s.file_size <= s.mem_size);
+        assert!(s.file_bytes(kernel).is_some());
+        assert_eq!(s.overlaps_firmware, FIRMWARE[0].overlaps(&s.dest_range()));
+    }
+    assert!(p.segments.iter().any(|s| s.dest <= p.entry && p.entry < s.dest + s.mem_size));
+    let Ok(initrd) = p.allocate("initrd", 0x10000, p.module_align) else { return };
+    for s in &p.segments {
+        assert!(!s.dest_range().overlaps(&Range::new(initrd, initrd + 0x10000)));
+    }
+    let modules = [Module { addr: initrd, size: 0x10000, cmdline: "initrd" }];
+    let mut rsdp = [0u8; 36];
+    rsdp[15] = 2;
+    rsdp[20] = 36;
+    let input = BootInfoInput {
+        cmdline: "console=ttyS0",
+        loader_name: "baton",
+        memory_map: &MAP,
+        modules: &modules,
+        rsdp: Some(Rsdp { addr: 0xf5000, bytes: &rsdp }),
+    };
+    let Ok(at) = p.allocate("boot info", 0x1000, 8) else { return };
+    let blob = build_boot_info(p.kind(), &input, at).expect("builder failed on valid input");
+    match p.kind() {
+        Protocol::Pvh => {
+            let d = pvh::decode_start_info(&blob, at).expect("decode");
+            assert_eq!(d.memory_map, MAP);
+            assert!(d.modules[0].matches(&modules[0]));
+        }
+        Protocol::Multiboot1 => {
+            let d = multiboot1::decode_info(&blob, at).expect("decode");
+            assert_eq!(d.memory_map, MAP);
+        }
+        Protocol::Multiboot2 | Protocol::Elf64 => {
+            let d = multiboot2::decode_info(&blob, at).expect("decode");
+            assert_eq!(d.memory_map, MAP);
+            assert_eq!(d.rsdp_new.as_deref(), Some(&rsdp[..]));
+        }
+    }
+});
