@@ -392,7 +392,8 @@ fn choose_bias(
     let lo = image.loads().map(|p| p.vaddr).min().unwrap_or(0);
     let hi = image.loads().map(|p| p.vaddr + p.memsz).max().unwrap_or(0);
     let span = hi - lo;
-    let mut align = image.loads().map(|p| p.align).max().unwrap_or(0).max(4096);
+    let p_align = image.loads().map(|p| p.align).max().unwrap_or(0).max(4096);
+    let mut align = p_align;
     let (mut min, mut max, mut top_down) = (config.alloc_min, config.alloc_max, false);
     if let BootProtocol::Multiboot2(Mb2Header {
         relocatable: Some(r),
@@ -409,8 +410,9 @@ fn choose_bias(
     if !align.is_power_of_two() {
         return Err(Error::BadAllocAlign { align });
     }
-    // `lo % align` may be non-zero; keep the image's offset inside its alignment.
-    let pad = lo & (align - 1);
+    // `lo % p_align` may be non-zero: keep it, so every segment keeps its p_align congruence.
+    // (p_align was checked to be a power of two, so `p_align - 1` is a mask.)
+    let pad = lo & (p_align - 1);
     let size = span.checked_add(pad).ok_or(Error::SegmentWraps {
         segment: 0,
         addr: lo,
