@@ -44,6 +44,7 @@ fn boot(protocol: u32, info: u32) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     console::emergency(format_args!("baton: PANIC: {info}\n"));
+    machine::exceptions::dump_current_state();
     power::fail(ExitCode::Panic)
 }
 

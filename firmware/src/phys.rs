@@ -53,14 +53,13 @@ pub fn le_u64(bytes: &[u8], offset: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// A memory for host tests: `bytes` mapped at `base`, nothing else.
-#[cfg(test)]
+/// A memory made of one byte slice at `base`, nothing else: for host tests
+/// and fuzzing of the parsers.
 pub struct FakeMemory {
     pub base: u64,
     pub bytes: alloc::vec::Vec<u8>,
 }
 
-#[cfg(test)]
 impl FakeMemory {
     pub fn new(base: u64, len: usize) -> Self {
         Self {
@@ -75,7 +74,6 @@ impl FakeMemory {
     }
 }
 
-#[cfg(test)]
 impl PhysMemory for FakeMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {
         let err = Unreadable {

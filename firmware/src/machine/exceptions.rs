@@ -116,6 +116,18 @@ fn fatal(frame: &Frame) -> ! {
     power::fail(ExitCode::Exception)
 }
 
+/// The registers that tell where a panic happened (no frame to read).
+pub fn dump_current_state() {
+    let (rsp, rbp): (u64, u64);
+    // SAFETY: reads two registers.
+    unsafe { core::arch::asm!("mov {}, rsp", "mov {}, rbp", out(reg) rsp, out(reg) rbp) };
+    console::emergency(format_args!(
+        "  rsp={rsp:#018x} rbp={rbp:#018x}\n  cr2={:#018x} cr3={:#018x}\n",
+        Cr2::read_raw(),
+        Cr3::read().0.start_address().as_u64()
+    ));
+}
+
 pub fn name(vector: u64) -> &'static str {
     const NAMES: [&str; 32] = [
         "#DE divide error",
