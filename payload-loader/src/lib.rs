@@ -54,7 +54,7 @@ pub mod pvh;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
-pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper};
+pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
 pub use plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, Protocol,
     Relocation, detect, plan,

@@ -254,6 +254,40 @@ pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
     free
 }
 
+/// The map to hand to the kernel: `map` with every range in `reserve` cut out of the usable
+/// regions and inserted as [`MemoryKind::Reserved`] (boot info, the park page under
+/// `ap-handoff=hlt`, ...). Regions keep their order; pieces of one region stay in address order.
+/// Zero-length leftovers are dropped. Ranges outside usable RAM change nothing.
+pub fn with_reserved(map: &[MemoryRegion], reserve: &[Range]) -> Vec<MemoryRegion> {
+    let mut cuts: Vec<Range> = reserve.iter().copied().filter(|r| !r.is_empty()).collect();
+    cuts.sort_unstable();
+    let mut out = Vec::with_capacity(map.len() + 2 * cuts.len());
+    for r in map {
+        if r.kind != MemoryKind::Usable {
+            out.push(*r);
+            continue;
+        }
+        let mut at = r.start;
+        for c in cuts
+            .iter()
+            .filter(|c| c.overlaps(&Range::new(r.start, r.end)))
+        {
+            let (cs, ce) = (c.start.max(r.start), c.end.min(r.end));
+            if cs > at {
+                out.push(MemoryRegion::new(at, cs, MemoryKind::Usable));
+            }
+            if ce > at {
+                out.push(MemoryRegion::new(cs.max(at), ce, MemoryKind::Reserved));
+                at = ce;
+            }
+        }
+        if at < r.end {
+            out.push(MemoryRegion::new(at, r.end, MemoryKind::Usable));
+        }
+    }
+    out
+}
+
 /// Multiboot `mem_lower` / `mem_upper` in KiB: usable RAM contiguous from 0 (at most 640 KiB)
 /// and from 1 MiB (saturating at `u32::MAX`).
 pub fn mem_lower_upper(map: &[MemoryRegion]) -> (u32, u32) {
@@ -310,6 +344,33 @@ mod tests {
             Err(None)
         );
         assert_eq!(check_usable(&m, &u, Range::new(0x1000, 0x2000)), Ok(()));
+    }
+
+    #[test]
+    fn reserving_boot_info() {
+        let m = map();
+        let out = with_reserved(
+            &m,
+            &[
+                Range::new(0x7000, 0x8000),
+                Range::new(0x7fdf_f000, 0x7fe0_1000),
+                Range::new(0x7800, 0x9000),
+            ],
+        );
+        assert_eq!(
+            out,
+            vec![
+                MemoryRegion::new(0, 0x7000, MemoryKind::Usable),
+                MemoryRegion::new(0x7000, 0x8000, MemoryKind::Reserved),
+                MemoryRegion::new(0x8000, 0x9000, MemoryKind::Reserved),
+                MemoryRegion::new(0x9000, 0x9fc00, MemoryKind::Usable),
+                MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+                MemoryRegion::new(0x10_0000, 0x7fdf_f000, MemoryKind::Usable),
+                MemoryRegion::new(0x7fdf_f000, 0x7fe0_0000, MemoryKind::Reserved),
+                MemoryRegion::new(0x7fe0_0000, 0x8000_0000, MemoryKind::Acpi),
+            ]
+        );
+        assert_eq!(with_reserved(&m, &[]), m);
     }
 
     #[test]

@@ -276,16 +276,12 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
             load_bias = choose_bias(&image, &protocol, &usable, &taken, config)?;
         }
         for p in image.loads() {
-            let linked = if image.elf_type == ElfType::Dyn {
-                p.vaddr
-            } else {
-                p.paddr
+            // ET_EXEC loads at p_paddr; ET_DYN at p_vaddr + bias (modular: the bias may be
+            // "negative", choose_bias placed the whole span in free memory).
+            let dest = match image.elf_type {
+                ElfType::Dyn => p.vaddr.wrapping_add(load_bias),
+                ElfType::Exec => p.paddr,
             };
-            let dest = linked.checked_add(load_bias).ok_or(Error::SegmentWraps {
-                segment: p.index,
-                addr: linked,
-                memsz: p.memsz,
-            })?;
             if dest.checked_add(p.memsz).is_none() {
                 return Err(Error::SegmentWraps {
                     segment: p.index,
@@ -303,10 +299,9 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
                 overlaps_firmware: false,
             });
         }
-        let elf_entry = || {
-            image
-                .entry_physical(image.entry)
-                .map(|e| e.wrapping_add(load_bias))
+        let elf_entry = || match image.elf_type {
+            ElfType::Exec => image.entry_physical(image.entry),
+            ElfType::Dyn => Some(image.entry.wrapping_add(load_bias)),
         };
         entry = match &protocol {
             BootProtocol::Pvh(n) => Some(u64::from(n.entry)),

@@ -442,3 +442,22 @@ fn plan_segments_reference_file_bytes() {
         payload_loader::FLAG_R | payload_loader::FLAG_X
     );
 }
+
+#[test]
+fn dyn_linked_high_is_placed_low() {
+    // A PIE linked at -2 GiB: the bias is "negative" and must not be mistaken for a wrap.
+    let mut t = pie();
+    let high = 0xffff_ffff_8000_0000u64;
+    for s in t.segs.iter_mut() {
+        s.vaddr += high;
+        s.paddr += high;
+    }
+    t.entry += high;
+    t.segs[2].data[8..16].copy_from_slice(&(0x2200 + high).to_le_bytes()); // DT_RELA
+    t.patches[0].1[0..8].copy_from_slice(&(0x2300 + high).to_le_bytes());
+    t.patches[0].1[24..32].copy_from_slice(&(0x3800 + high).to_le_bytes());
+    let p = plan_ok(&t.build());
+    assert_eq!(p.segments[0].dest, 0x100000);
+    assert_eq!(p.entry, 0x100010);
+    assert_eq!(p.relocations[0].value, 0x1010u64.wrapping_add(p.load_bias));
+}

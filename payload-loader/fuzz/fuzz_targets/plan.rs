@@ -4,8 +4,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use payload_loader::{
-    BootInfoInput, MemoryKind, MemoryRegion, Module, PlanConfig, Protocol, Range, Rsdp, build_boot_info, multiboot1,
-    multiboot2, plan, pvh,
+    BootInfoInput, MemoryKind, MemoryRegion, Module, PlanConfig, Protocol, Range, Rsdp,
+    build_boot_info, multiboot1, multiboot2, plan, pvh,
 };
 
 const MAP: [MemoryRegion; 5] = [
@@ -31,19 +31,34 @@ fuzz_target!(|data: &[u8]| {
         3 => Some(Protocol::Elf64),
         _ => None,
     };
-    let Ok(mut p) = plan(kernel, &cfg) else { return };
+    let Ok(mut p) = plan(kernel, &cfg) else {
+        return;
+    };
     // Plan invariants.
     for s in &p.segments {
         assert!(s.file_size <= s.mem_size);
         assert!(s.file_bytes(kernel).is_some());
         assert_eq!(s.overlaps_firmware, FIRMWARE[0].overlaps(&s.dest_range()));
     }
-    assert!(p.segments.iter().any(|s| s.dest <= p.entry && p.entry < s.dest + s.mem_size));
-    let Ok(initrd) = p.allocate("initrd", 0x10000, p.module_align) else { return };
+    assert!(
+        p.segments
+            .iter()
+            .any(|s| s.dest <= p.entry && p.entry < s.dest + s.mem_size)
+    );
+    let Ok(initrd) = p.allocate("initrd", 0x10000, p.module_align) else {
+        return;
+    };
     for s in &p.segments {
-        assert!(!s.dest_range().overlaps(&Range::new(initrd, initrd + 0x10000)));
+        assert!(
+            !s.dest_range()
+                .overlaps(&Range::new(initrd, initrd + 0x10000))
+        );
     }
-    let modules = [Module { addr: initrd, size: 0x10000, cmdline: "initrd" }];
+    let modules = [Module {
+        addr: initrd,
+        size: 0x10000,
+        cmdline: "initrd",
+    }];
     let mut rsdp = [0u8; 36];
     rsdp[15] = 2;
     rsdp[20] = 36;
@@ -52,9 +67,31 @@ fuzz_target!(|data: &[u8]| {
         loader_name: "baton",
         memory_map: &MAP,
         modules: &modules,
-        rsdp: Some(Rsdp { addr: 0xf5000, bytes: &rsdp }),
+        rsdp: Some(Rsdp {
+            addr: 0xf5000,
+            bytes: &rsdp,
+        }),
     };
-    let Ok(at) = p.allocate("boot info", 0x1000, 8) else { return };
+    let Ok(at) = p.allocate("boot info", 0x1000, 8) else {
+        return;
+    };
+    // The handed-over map reserves every allocation and loses no other byte.
+    let handoff = payload_loader::with_reserved(&MAP, p.allocations());
+    let usable = |m: &[MemoryRegion]| -> u64 {
+        m.iter()
+            .filter(|r| r.kind == MemoryKind::Usable)
+            .map(|r| r.len())
+            .sum()
+    };
+    let reserved: u64 = p.allocations().iter().map(|r| r.len()).sum();
+    assert_eq!(usable(&handoff) + reserved, usable(&MAP));
+    for r in handoff.iter().filter(|r| r.kind == MemoryKind::Usable) {
+        assert!(
+            p.allocations()
+                .iter()
+                .all(|a| !a.overlaps(&Range::new(r.start, r.end)))
+        );
+    }
     let blob = build_boot_info(p.kind(), &input, at).expect("builder failed on valid input");
     match p.kind() {
         Protocol::Pvh => {
