@@ -1,0 +1,86 @@
+//! The FADT fields baton uses: the DSDT, the PM1 control blocks (for
+//! sleep state S5, power-off) and the reset register. Only fields inside
+//! the table's length are read: QEMU `pc` has a 116-byte revision-1 FADT
+//! with no reset register and no 64-bit fields.
+
+use crate::phys::{le_u32, le_u64};
+
+/// An ACPI Generic Address Structure, reduced to what baton can drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Register {
+    Io { port: u16, width: u8 },
+    Memory { address: u64, width: u8 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetRegister {
+    pub register: Register,
+    pub value: u8,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fadt {
+    pub revision: u8,
+    pub length: usize,
+    pub dsdt: u64,
+    pub sci_interrupt: u16,
+    pub smi_command: u32,
+    pub acpi_enable: u8,
+    pub pm1a_control: Option<Register>,
+    pub pm1b_control: Option<Register>,
+    pub reset: Option<ResetRegister>,
+    pub hardware_reduced: bool,
+}
+
+const FLAG_RESET_REG_SUP: u32 = 1 << 10;
+const FLAG_HW_REDUCED_ACPI: u32 = 1 << 20;
+
+impl Fadt {
+    /// Reads a validated FADT (header included); absent fields stay None.
+    pub fn parse(t: &[u8]) -> Self {
+        let u8_at = |o: usize| t.get(o).copied();
+        let u16_at = |o: usize| t.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+        let u32_at = |o: usize| (t.len() >= o + 4).then(|| le_u32(t, o));
+        let u64_at = |o: usize| (t.len() >= o + 8).then(|| le_u64(t, o));
+        let gas = |o: usize| -> Option<Register> {
+            let g = t.get(o..o + 12)?;
+            let address = le_u64(g, 4);
+            let width = match g[3] {
+                1 => 1,
+                2 => 2,
+                3 => 4,
+                4 => 8,
+                _ => g[2] / 8, // access size "undefined": fall back to the bit width
+            };
+            match (g[0], address) {
+                (_, 0) => None,
+                (0, a) => Some(Register::Memory { address: a, width }),
+                (1, a) => Some(Register::Io { port: u16::try_from(a).ok()?, width }),
+                _ => None,
+            }
+        };
+        let flags = u32_at(112).unwrap_or(0);
+        let io_block = |o: usize, len: Option<u8>| {
+            u32_at(o).filter(|&p| p != 0).and_then(|p| u16::try_from(p).ok()).map(|port| Register::Io {
+                port,
+                width: len.unwrap_or(2).min(4),
+            })
+        };
+        let control_len = u8_at(89);
+        let revision = u8_at(8).unwrap_or(0);
+        Self {
+            revision,
+            length: t.len(),
+            dsdt: u64_at(140).filter(|&d| d != 0).or(u32_at(40).map(u64::from)).unwrap_or(0),
+            sci_interrupt: u16_at(46).unwrap_or(0),
+            smi_command: u32_at(48).unwrap_or(0),
+            acpi_enable: u8_at(52).unwrap_or(0),
+            pm1a_control: gas(172).or_else(|| io_block(64, control_len)),
+            pm1b_control: gas(184).or_else(|| io_block(68, control_len)),
+            reset: (flags & FLAG_RESET_REG_SUP != 0)
+                .then(|| Some(ResetRegister { register: gas(116)?, value: u8_at(128)? }))
+                .flatten(),
+            hardware_reduced: flags & FLAG_HW_REDUCED_ACPI != 0,
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! ACPI tables, checked before anything trusts them: the RSDP, the root
+//! table, every table's header, length and checksum, and every MADT entry.
+//! Only what passes reaches the topology, the FADT reader or the `acpi`
+//! crate's AML interpreter (which loops forever on a zero-length MADT entry
+//! and does not verify checksums).
+
+pub mod fadt;
+pub mod madt;
+pub mod rsdp;
+pub mod sdt;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::phys::{PhysMemory, Unreadable};
+pub use sdt::TableRef;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcpiError {
+    RsdpNotFound,
+    RsdpChecksum { addr: u64, part: &'static str, sum: u8 },
+    RsdpBadSignature { addr: u64 },
+    Unreadable { what: String, at: Unreadable },
+    TableTooShort { signature: String, addr: u64, length: u32, min: u32 },
+    TableTooLong { signature: String, addr: u64, length: u32, max: u32 },
+    TableChecksum { signature: String, addr: u64, length: u32, sum: u8 },
+    WrongSignature { addr: u64, expected: String, found: String },
+    Missing { signature: &'static str },
+    MadtEntry { index: usize, offset: usize, kind: u8, length: u8, reason: &'static str },
+}
+
+impl fmt::Display for AcpiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RsdpNotFound => {
+                f.write_str("no RSDP: none given at entry, none in the EBDA or 0xe0000..0x100000")
+            }
+            Self::RsdpChecksum { addr, part, sum } => {
+                write!(f, "RSDP at {addr:#x}: {part} checksum is {sum:#04x}, not 0")
+            }
+            Self::RsdpBadSignature { addr } => write!(f, "RSDP at {addr:#x}: no \"RSD PTR \" signature"),
+            Self::Unreadable { what, at } => write!(f, "{what}: {at}"),
+            Self::TableTooShort { signature, addr, length, min } => {
+                write!(f, "{signature} at {addr:#x}: length {length} is below the minimum {min}")
+            }
+            Self::TableTooLong { signature, addr, length, max } => {
+                write!(f, "{signature} at {addr:#x}: length {length} is above the limit {max}")
+            }
+            Self::TableChecksum { signature, addr, length, sum } => {
+                write!(f, "{signature} at {addr:#x} ({length} bytes): checksum is {sum:#04x}, not 0")
+            }
+            Self::WrongSignature { addr, expected, found } => {
+                write!(f, "table at {addr:#x}: signature {found:?}, expected {expected:?}")
+            }
+            Self::Missing { signature } => write!(f, "no {signature} table"),
+            Self::MadtEntry { index, offset, kind, length, reason } => write!(
+                f,
+                "MADT entry {index} (type {kind}, length {length}) at offset {offset}: {reason}"
+            ),
+        }
+    }
+}
+
+/// Every table the root table lists that passed validation, with the
+/// problems of those that did not.
+#[derive(Clone, Debug, Default)]
+pub struct Tables {
+    pub rsdp: u64,
+    pub revision: u8,
+    /// "XSDT" or "RSDT".
+    pub root: &'static str,
+    pub tables: Vec<TableRef>,
+    /// The DSDT (named by the FADT), if valid.
+    pub dsdt: Option<TableRef>,
+    pub rejected: Vec<AcpiError>,
+}
+
+impl Tables {
+    pub fn find(&self, signature: &[u8; 4]) -> Option<&TableRef> {
+        self.tables.iter().find(|t| &t.signature == signature)
+    }
+
+    pub fn all(&self, signature: &'static [u8; 4]) -> impl Iterator<Item = &TableRef> {
+        self.tables.iter().filter(move |t| &t.signature == signature)
+    }
+}
+
+/// Most tables the root table may list.
+pub const MAX_TABLES: usize = 256;
+
+/// Reads the RSDP at `rsdp`, the XSDT (revision 2+) or RSDT, and validates
+/// every table they list. A bad table is left out and reported in
+/// `rejected`; a bad RSDP or root table is an error.
+pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
+    let r = rsdp::Rsdp::read(mem, rsdp)?;
+    let (root, signature, entry_size, root_addr) = match r.xsdt {
+        Some(xsdt) => ("XSDT", *b"XSDT", 8, xsdt),
+        None => ("RSDT", *b"RSDT", 4, u64::from(r.rsdt)),
+    };
+    let root_table = sdt::read_table(mem, root_addr, Some(signature))?;
+    let body = &root_table.bytes[sdt::HEADER_SIZE..];
+    let mut out = Tables { rsdp, revision: r.revision, root, ..Tables::default() };
+    for entry in body.chunks_exact(entry_size).take(MAX_TABLES) {
+        let addr = match entry_size {
+            8 => crate::phys::le_u64(entry, 0),
+            _ => u64::from(crate::phys::le_u32(entry, 0)),
+        };
+        match sdt::read_table(mem, addr, None) {
+            Ok(t) => out.tables.push(t.reference()),
+            Err(e) => out.rejected.push(e),
+        }
+    }
+    if let Some(fadt) = out.find(b"FACP").cloned() {
+        let bytes = sdt::read_table(mem, fadt.addr, Some(*b"FACP"))?.bytes;
+        let dsdt = fadt::Fadt::parse(&bytes).dsdt;
+        if dsdt != 0 {
+            match sdt::read_table(mem, dsdt, Some(*b"DSDT")) {
+                Ok(t) => out.dsdt = Some(t.reference()),
+                Err(e) => out.rejected.push(e),
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,79 @@
+//! The common header of every system description table, and the checks
+//! every table passes before it is read: readable, a sane length, a zero
+//! checksum, the expected signature.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::AcpiError;
+use crate::phys::{PhysMemory, le_u32};
+
+pub const HEADER_SIZE: usize = 36;
+/// No table is larger (real DSDTs are well under 1 MiB).
+pub const MAX_TABLE: u32 = 4 << 20;
+
+/// A validated table: where it is and what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableRef {
+    pub signature: [u8; 4],
+    pub addr: u64,
+    pub length: u32,
+    pub revision: u8,
+}
+
+impl TableRef {
+    pub fn name(&self) -> String {
+        signature_name(&self.signature)
+    }
+}
+
+/// A table copied out of memory.
+pub struct Table {
+    pub addr: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl Table {
+    pub fn signature(&self) -> [u8; 4] {
+        [self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]]
+    }
+
+    pub fn reference(&self) -> TableRef {
+        TableRef { signature: self.signature(), addr: self.addr, length: self.bytes.len() as u32, revision: self.bytes[8] }
+    }
+}
+
+pub fn signature_name(s: &[u8]) -> String {
+    s.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect()
+}
+
+pub fn checksum(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b))
+}
+
+/// Reads and validates the table at `addr`.
+pub fn read_table(mem: &impl PhysMemory, addr: u64, expect: Option<[u8; 4]>) -> Result<Table, AcpiError> {
+    let mut header = [0u8; HEADER_SIZE];
+    mem.read(addr, &mut header)
+        .map_err(|at| AcpiError::Unreadable { what: "ACPI table header".to_string(), at })?;
+    let signature = signature_name(&header[0..4]);
+    if let Some(expected) = expect
+        && header[0..4] != expected
+    {
+        return Err(AcpiError::WrongSignature { addr, expected: signature_name(&expected), found: signature });
+    }
+    let length = le_u32(&header, 4);
+    if length < HEADER_SIZE as u32 {
+        return Err(AcpiError::TableTooShort { signature, addr, length, min: HEADER_SIZE as u32 });
+    }
+    if length > MAX_TABLE {
+        return Err(AcpiError::TableTooLong { signature, addr, length, max: MAX_TABLE });
+    }
+    let mut bytes = alloc::vec![0u8; length as usize];
+    mem.read(addr, &mut bytes).map_err(|at| AcpiError::Unreadable { what: alloc::format!("{signature} table"), at })?;
+    let sum = checksum(&bytes);
+    if sum != 0 {
+        return Err(AcpiError::TableChecksum { signature, addr, length, sum });
+    }
+    Ok(Table { addr, bytes })
+}
