@@ -34,6 +34,10 @@ fn boot(protocol: u32, info: u32) -> ! {
     report::boot(&boot_info, &options, clock);
     let frames = machine::memory::frame_allocator(&boot_info);
     report::frames(&frames);
+    match machine::acpi::init(&boot_info) {
+        Ok(acpi) => report::topology(&acpi),
+        Err(e) => log::error!("ACPI: {e}; no CPU topology, no ACPI power control"),
+    }
     if let Some(test) = options.self_test {
         machine::selftest::run(test);
     }

@@ -5,6 +5,7 @@ use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use baton::options::Options;
 
+use crate::machine::acpi::Acpi;
 use crate::machine::{memory, paging, tsc};
 
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
@@ -76,4 +77,75 @@ pub fn frames(frames: &FrameAllocator) {
     for r in frames.free_ranges() {
         log::debug!("  free [{:#x}..{:#x})", r.start, r.end);
     }
+}
+
+pub fn topology(acpi: &Acpi) {
+    let t = &acpi.topology;
+    log::info!("CPUs (MADT, local APIC at {:#x}):", t.lapic_address);
+    log::info!(
+        "  {:>10}  {:>10}  {:<8} {:<15} {:<6} bsp",
+        "ACPI UID",
+        "APIC ID",
+        "enabled",
+        "online-capable",
+        "entry"
+    );
+    for c in &t.cpus {
+        log::info!(
+            "  {:>10}  {:>#10x}  {:<8} {:<15} {:<6} {}",
+            c.uid,
+            c.apic_id,
+            if c.enabled { "yes" } else { "no" },
+            if c.online_capable { "yes" } else { "no" },
+            if c.x2apic_entry { "x2apic" } else { "xapic" },
+            if c.is_bsp { "*" } else { "" },
+        );
+    }
+    for io in &t.io_apics {
+        log::info!(
+            "  I/O APIC {} at {:#x}, GSI base {}",
+            io.id,
+            io.address,
+            io.gsi_base
+        );
+    }
+    for o in &t.overrides {
+        log::debug!(
+            "  override: bus {} IRQ {} -> GSI {} flags {:#x}",
+            o.bus,
+            o.source,
+            o.gsi,
+            o.flags
+        );
+    }
+    for n in &t.nmis {
+        log::debug!(
+            "  LAPIC NMI: UID {:#x} LINT{} flags {:#x}",
+            n.uid,
+            n.lint,
+            n.flags
+        );
+    }
+    for w in &t.warnings {
+        log::warn!("MADT: {w}");
+    }
+    if let Some(f) = &acpi.fadt {
+        log::info!(
+            "FADT revision {} ({} bytes): PM1a control {:?}, PM1b control {:?}, reset {:?}",
+            f.revision,
+            f.length,
+            f.pm1a_control,
+            f.pm1b_control,
+            f.reset
+        );
+    }
+    log::info!(
+        "baton: cpus present={} enabled={} bsp={}",
+        t.present(),
+        t.enabled(),
+        t.bsp().map_or_else(
+            || alloc::string::String::from("none"),
+            |c| alloc::format!("{:#x}", c.apic_id)
+        )
+    );
 }

@@ -97,7 +97,8 @@ mod defaults {
     }
 }
 
-/// One QEMU run to make.
+/// One QEMU run to make. `{smp}` in an expected log line stands for the
+/// run's CPU count.
 #[derive(Clone, Debug)]
 struct Scenario {
     name: String,
@@ -140,7 +141,11 @@ fn expand(row: &Row) -> Vec<Scenario> {
                             gdb: false,
                         },
                         expect: row.expect,
-                        log: row.log.clone(),
+                        log: row
+                            .log
+                            .iter()
+                            .map(|l| l.replace("{smp}", &smp.to_string()))
+                            .collect(),
                         absent: row.absent.clone(),
                     });
                 }

@@ -30,6 +30,9 @@ pub struct Fadt {
     pub pm1b_control: Option<Register>,
     pub reset: Option<ResetRegister>,
     pub hardware_reduced: bool,
+    /// Hardware-reduced ACPI (microvm): the sleep control register that
+    /// replaces PM1 control (ACPI 5.0+, offset 244).
+    pub sleep_control: Option<Register>,
 }
 
 const FLAG_RESET_REG_SUP: u32 = 1 << 10;
@@ -50,37 +53,52 @@ impl Fadt {
                 2 => 2,
                 3 => 4,
                 4 => 8,
-                _ => g[2] / 8, // access size "undefined": fall back to the bit width
+                _ => g[1] / 8, // access size "undefined": fall back to the bit width
             };
             match (g[0], address) {
                 (_, 0) => None,
                 (0, a) => Some(Register::Memory { address: a, width }),
-                (1, a) => Some(Register::Io { port: u16::try_from(a).ok()?, width }),
+                (1, a) => Some(Register::Io {
+                    port: u16::try_from(a).ok()?,
+                    width,
+                }),
                 _ => None,
             }
         };
         let flags = u32_at(112).unwrap_or(0);
         let io_block = |o: usize, len: Option<u8>| {
-            u32_at(o).filter(|&p| p != 0).and_then(|p| u16::try_from(p).ok()).map(|port| Register::Io {
-                port,
-                width: len.unwrap_or(2).min(4),
-            })
+            u32_at(o)
+                .filter(|&p| p != 0)
+                .and_then(|p| u16::try_from(p).ok())
+                .map(|port| Register::Io {
+                    port,
+                    width: len.unwrap_or(2).min(4),
+                })
         };
         let control_len = u8_at(89);
         let revision = u8_at(8).unwrap_or(0);
         Self {
             revision,
             length: t.len(),
-            dsdt: u64_at(140).filter(|&d| d != 0).or(u32_at(40).map(u64::from)).unwrap_or(0),
+            dsdt: u64_at(140)
+                .filter(|&d| d != 0)
+                .or(u32_at(40).map(u64::from))
+                .unwrap_or(0),
             sci_interrupt: u16_at(46).unwrap_or(0),
             smi_command: u32_at(48).unwrap_or(0),
             acpi_enable: u8_at(52).unwrap_or(0),
             pm1a_control: gas(172).or_else(|| io_block(64, control_len)),
             pm1b_control: gas(184).or_else(|| io_block(68, control_len)),
             reset: (flags & FLAG_RESET_REG_SUP != 0)
-                .then(|| Some(ResetRegister { register: gas(116)?, value: u8_at(128)? }))
+                .then(|| {
+                    Some(ResetRegister {
+                        register: gas(116)?,
+                        value: u8_at(128)?,
+                    })
+                })
                 .flatten(),
             hardware_reduced: flags & FLAG_HW_REDUCED_ACPI != 0,
+            sleep_control: gas(244),
         }
     }
 }

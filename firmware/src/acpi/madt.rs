@@ -88,9 +88,9 @@ pub struct Topology {
 }
 
 impl Topology {
-    /// CPUs listed (enabled or online-capable).
+    /// CPUs the MADT lists, usable or not (QEMU lists `maxcpus` of them).
     pub fn present(&self) -> usize {
-        self.cpus.iter().filter(|c| c.enabled || c.online_capable).count()
+        self.cpus.len()
     }
 
     pub fn enabled(&self) -> usize {
@@ -123,12 +123,21 @@ pub fn parse(table: &[u8], bsp_apic_id: u32, x2apic: bool) -> Result<Topology, A
     let mut index = 0;
     while offset < table.len() {
         let kind = table[offset];
-        let err = |length: u8, reason| AcpiError::MadtEntry { index, offset, kind, length, reason };
+        let err = |length: u8, reason| AcpiError::MadtEntry {
+            index,
+            offset,
+            kind,
+            length,
+            reason,
+        };
         let Some(&length) = table.get(offset + 1) else {
             return Err(err(0, "the length byte lies past the end of the table"));
         };
         if length < 2 {
-            return Err(err(length, "length below 2 (a zero length would loop forever)"));
+            return Err(err(
+                length,
+                "length below 2 (a zero length would loop forever)",
+            ));
         }
         if offset + usize::from(length) > table.len() {
             return Err(err(length, "runs past the end of the table"));
@@ -160,7 +169,11 @@ pub fn parse(table: &[u8], bsp_apic_id: u32, x2apic: bool) -> Result<Topology, A
                     is_bsp: false,
                 });
             }
-            IO_APIC => t.io_apics.push(IoApic { id: e[2], address: le_u32(e, 4), gsi_base: le_u32(e, 8) }),
+            IO_APIC => t.io_apics.push(IoApic {
+                id: e[2],
+                address: le_u32(e, 4),
+                gsi_base: le_u32(e, 8),
+            }),
             INTERRUPT_OVERRIDE => t.overrides.push(InterruptOverride {
                 bus: e[2],
                 source: e[3],
@@ -195,14 +208,20 @@ fn check(t: &mut Topology, bsp_apic_id: u32, x2apic: bool) {
             continue;
         }
         if seen.contains(&cpu.apic_id) {
-            t.warnings.push(format!("APIC ID {:#x} (UID {}) is listed twice; the second entry is ignored", cpu.apic_id, cpu.uid));
+            t.warnings.push(format!(
+                "APIC ID {:#x} (UID {}) is listed twice; the second entry is ignored",
+                cpu.apic_id, cpu.uid
+            ));
             cpu.enabled = false;
             cpu.online_capable = false;
             continue;
         }
         seen.push(cpu.apic_id);
         if cpu.apic_id == 0xff && !cpu.x2apic_entry {
-            t.warnings.push(format!("UID {} has APIC ID 0xff, the xAPIC broadcast ID: unusable", cpu.uid));
+            t.warnings.push(format!(
+                "UID {} has APIC ID 0xff, the xAPIC broadcast ID: unusable",
+                cpu.uid
+            ));
         } else if cpu.apic_id > 0xfe && !x2apic {
             t.warnings.push(format!(
                 "APIC ID {:#x} (UID {}) needs x2APIC, which this CPU lacks: it cannot be started",
@@ -212,6 +231,8 @@ fn check(t: &mut Topology, bsp_apic_id: u32, x2apic: bool) {
         cpu.is_bsp = cpu.apic_id == bsp_apic_id;
     }
     if !t.cpus.iter().any(|c| c.is_bsp) {
-        t.warnings.push(format!("the running CPU (APIC ID {bsp_apic_id:#x}) is not in the MADT"));
+        t.warnings.push(format!(
+            "the running CPU (APIC ID {bsp_apic_id:#x}) is not in the MADT"
+        ));
     }
 }

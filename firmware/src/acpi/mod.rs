@@ -19,15 +19,51 @@ pub use sdt::TableRef;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcpiError {
     RsdpNotFound,
-    RsdpChecksum { addr: u64, part: &'static str, sum: u8 },
-    RsdpBadSignature { addr: u64 },
-    Unreadable { what: String, at: Unreadable },
-    TableTooShort { signature: String, addr: u64, length: u32, min: u32 },
-    TableTooLong { signature: String, addr: u64, length: u32, max: u32 },
-    TableChecksum { signature: String, addr: u64, length: u32, sum: u8 },
-    WrongSignature { addr: u64, expected: String, found: String },
-    Missing { signature: &'static str },
-    MadtEntry { index: usize, offset: usize, kind: u8, length: u8, reason: &'static str },
+    RsdpChecksum {
+        addr: u64,
+        part: &'static str,
+        sum: u8,
+    },
+    RsdpBadSignature {
+        addr: u64,
+    },
+    Unreadable {
+        what: String,
+        at: Unreadable,
+    },
+    TableTooShort {
+        signature: String,
+        addr: u64,
+        length: u32,
+        min: u32,
+    },
+    TableTooLong {
+        signature: String,
+        addr: u64,
+        length: u32,
+        max: u32,
+    },
+    TableChecksum {
+        signature: String,
+        addr: u64,
+        length: u32,
+        sum: u8,
+    },
+    WrongSignature {
+        addr: u64,
+        expected: String,
+        found: String,
+    },
+    Missing {
+        signature: &'static str,
+    },
+    MadtEntry {
+        index: usize,
+        offset: usize,
+        kind: u8,
+        length: u8,
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for AcpiError {
@@ -39,22 +75,61 @@ impl fmt::Display for AcpiError {
             Self::RsdpChecksum { addr, part, sum } => {
                 write!(f, "RSDP at {addr:#x}: {part} checksum is {sum:#04x}, not 0")
             }
-            Self::RsdpBadSignature { addr } => write!(f, "RSDP at {addr:#x}: no \"RSD PTR \" signature"),
+            Self::RsdpBadSignature { addr } => {
+                write!(f, "RSDP at {addr:#x}: no \"RSD PTR \" signature")
+            }
             Self::Unreadable { what, at } => write!(f, "{what}: {at}"),
-            Self::TableTooShort { signature, addr, length, min } => {
-                write!(f, "{signature} at {addr:#x}: length {length} is below the minimum {min}")
+            Self::TableTooShort {
+                signature,
+                addr,
+                length,
+                min,
+            } => {
+                write!(
+                    f,
+                    "{signature} at {addr:#x}: length {length} is below the minimum {min}"
+                )
             }
-            Self::TableTooLong { signature, addr, length, max } => {
-                write!(f, "{signature} at {addr:#x}: length {length} is above the limit {max}")
+            Self::TableTooLong {
+                signature,
+                addr,
+                length,
+                max,
+            } => {
+                write!(
+                    f,
+                    "{signature} at {addr:#x}: length {length} is above the limit {max}"
+                )
             }
-            Self::TableChecksum { signature, addr, length, sum } => {
-                write!(f, "{signature} at {addr:#x} ({length} bytes): checksum is {sum:#04x}, not 0")
+            Self::TableChecksum {
+                signature,
+                addr,
+                length,
+                sum,
+            } => {
+                write!(
+                    f,
+                    "{signature} at {addr:#x} ({length} bytes): checksum is {sum:#04x}, not 0"
+                )
             }
-            Self::WrongSignature { addr, expected, found } => {
-                write!(f, "table at {addr:#x}: signature {found:?}, expected {expected:?}")
+            Self::WrongSignature {
+                addr,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "table at {addr:#x}: signature {found:?}, expected {expected:?}"
+                )
             }
             Self::Missing { signature } => write!(f, "no {signature} table"),
-            Self::MadtEntry { index, offset, kind, length, reason } => write!(
+            Self::MadtEntry {
+                index,
+                offset,
+                kind,
+                length,
+                reason,
+            } => write!(
                 f,
                 "MADT entry {index} (type {kind}, length {length}) at offset {offset}: {reason}"
             ),
@@ -82,7 +157,9 @@ impl Tables {
     }
 
     pub fn all(&self, signature: &'static [u8; 4]) -> impl Iterator<Item = &TableRef> {
-        self.tables.iter().filter(move |t| &t.signature == signature)
+        self.tables
+            .iter()
+            .filter(move |t| &t.signature == signature)
     }
 }
 
@@ -100,7 +177,12 @@ pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
     };
     let root_table = sdt::read_table(mem, root_addr, Some(signature))?;
     let body = &root_table.bytes[sdt::HEADER_SIZE..];
-    let mut out = Tables { rsdp, revision: r.revision, root, ..Tables::default() };
+    let mut out = Tables {
+        rsdp,
+        revision: r.revision,
+        root,
+        ..Tables::default()
+    };
     for entry in body.chunks_exact(entry_size).take(MAX_TABLES) {
         let addr = match entry_size {
             8 => crate::phys::le_u64(entry, 0),

@@ -22,30 +22,60 @@ impl Rsdp {
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<Self, AcpiError> {
         let mut raw = [0u8; V2_SIZE];
         mem.read(addr, &mut raw[..V1_SIZE])
-            .map_err(|at| AcpiError::Unreadable { what: "RSDP".into(), at })?;
+            .map_err(|at| AcpiError::Unreadable {
+                what: "RSDP".into(),
+                at,
+            })?;
         if &raw[0..8] != SIGNATURE {
             return Err(AcpiError::RsdpBadSignature { addr });
         }
         let sum = checksum(&raw[..V1_SIZE]);
         if sum != 0 {
-            return Err(AcpiError::RsdpChecksum { addr, part: "first 20 bytes", sum });
+            return Err(AcpiError::RsdpChecksum {
+                addr,
+                part: "first 20 bytes",
+                sum,
+            });
         }
         let revision = raw[15];
         let rsdt = le_u32(&raw, 16);
         if revision < 2 {
-            return Ok(Self { addr, revision, rsdt, xsdt: None });
+            return Ok(Self {
+                addr,
+                revision,
+                rsdt,
+                xsdt: None,
+            });
         }
-        mem.read(addr, &mut raw).map_err(|at| AcpiError::Unreadable { what: "RSDP 2.0".into(), at })?;
+        mem.read(addr, &mut raw)
+            .map_err(|at| AcpiError::Unreadable {
+                what: "RSDP 2.0".into(),
+                at,
+            })?;
         let length = le_u32(&raw, 20) as usize;
         if length < V2_SIZE {
-            return Err(AcpiError::TableTooShort { signature: "RSDP".into(), addr, length: length as u32, min: V2_SIZE as u32 });
+            return Err(AcpiError::TableTooShort {
+                signature: "RSDP".into(),
+                addr,
+                length: length as u32,
+                min: V2_SIZE as u32,
+            });
         }
         let sum = checksum(&raw[..V2_SIZE]);
         if sum != 0 {
-            return Err(AcpiError::RsdpChecksum { addr, part: "extended", sum });
+            return Err(AcpiError::RsdpChecksum {
+                addr,
+                part: "extended",
+                sum,
+            });
         }
         let xsdt = le_u64(&raw, 24);
-        Ok(Self { addr, revision, rsdt, xsdt: (xsdt != 0).then_some(xsdt) })
+        Ok(Self {
+            addr,
+            revision,
+            rsdt,
+            xsdt: (xsdt != 0).then_some(xsdt),
+        })
     }
 }
 
@@ -53,8 +83,14 @@ impl Rsdp {
 /// the BIOS area 0xe0000..0x100000. The first valid RSDP wins.
 pub fn scan(mem: &impl PhysMemory) -> Result<Rsdp, AcpiError> {
     let mut ebda = [0u8; 2];
-    let ebda = mem.read(0x40e, &mut ebda).ok().map(|_| u64::from(u16::from_le_bytes(ebda)) << 4);
-    let areas = [ebda.filter(|&e| e >= 0x400).map(|e| e..e + 1024), Some(0xe_0000..0x10_0000)];
+    let ebda = mem
+        .read(0x40e, &mut ebda)
+        .ok()
+        .map(|_| u64::from(u16::from_le_bytes(ebda)) << 4);
+    let areas = [
+        ebda.filter(|&e| e >= 0x400).map(|e| e..e + 1024),
+        Some(0xe_0000..0x10_0000),
+    ];
     for area in areas.into_iter().flatten() {
         for addr in area.step_by(16) {
             let mut sig = [0u8; 8];

@@ -39,12 +39,19 @@ impl Table {
     }
 
     pub fn reference(&self) -> TableRef {
-        TableRef { signature: self.signature(), addr: self.addr, length: self.bytes.len() as u32, revision: self.bytes[8] }
+        TableRef {
+            signature: self.signature(),
+            addr: self.addr,
+            length: self.bytes.len() as u32,
+            revision: self.bytes[8],
+        }
     }
 }
 
 pub fn signature_name(s: &[u8]) -> String {
-    s.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '?' }).collect()
+    s.iter()
+        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
+        .collect()
 }
 
 pub fn checksum(bytes: &[u8]) -> u8 {
@@ -52,28 +59,58 @@ pub fn checksum(bytes: &[u8]) -> u8 {
 }
 
 /// Reads and validates the table at `addr`.
-pub fn read_table(mem: &impl PhysMemory, addr: u64, expect: Option<[u8; 4]>) -> Result<Table, AcpiError> {
+pub fn read_table(
+    mem: &impl PhysMemory,
+    addr: u64,
+    expect: Option<[u8; 4]>,
+) -> Result<Table, AcpiError> {
     let mut header = [0u8; HEADER_SIZE];
     mem.read(addr, &mut header)
-        .map_err(|at| AcpiError::Unreadable { what: "ACPI table header".to_string(), at })?;
+        .map_err(|at| AcpiError::Unreadable {
+            what: "ACPI table header".to_string(),
+            at,
+        })?;
     let signature = signature_name(&header[0..4]);
     if let Some(expected) = expect
         && header[0..4] != expected
     {
-        return Err(AcpiError::WrongSignature { addr, expected: signature_name(&expected), found: signature });
+        return Err(AcpiError::WrongSignature {
+            addr,
+            expected: signature_name(&expected),
+            found: signature,
+        });
     }
     let length = le_u32(&header, 4);
     if length < HEADER_SIZE as u32 {
-        return Err(AcpiError::TableTooShort { signature, addr, length, min: HEADER_SIZE as u32 });
+        return Err(AcpiError::TableTooShort {
+            signature,
+            addr,
+            length,
+            min: HEADER_SIZE as u32,
+        });
     }
     if length > MAX_TABLE {
-        return Err(AcpiError::TableTooLong { signature, addr, length, max: MAX_TABLE });
+        return Err(AcpiError::TableTooLong {
+            signature,
+            addr,
+            length,
+            max: MAX_TABLE,
+        });
     }
     let mut bytes = alloc::vec![0u8; length as usize];
-    mem.read(addr, &mut bytes).map_err(|at| AcpiError::Unreadable { what: alloc::format!("{signature} table"), at })?;
+    mem.read(addr, &mut bytes)
+        .map_err(|at| AcpiError::Unreadable {
+            what: alloc::format!("{signature} table"),
+            at,
+        })?;
     let sum = checksum(&bytes);
     if sum != 0 {
-        return Err(AcpiError::TableChecksum { signature, addr, length, sum });
+        return Err(AcpiError::TableChecksum {
+            signature,
+            addr,
+            length,
+            sum,
+        });
     }
     Ok(Table { addr, bytes })
 }

@@ -5,7 +5,9 @@
 use alloc::vec::Vec;
 
 use acpi_tables::Aml;
-use acpi_tables::madt::{EnabledStatus, IoApic as IoApicEntry, LocalInterruptController, MADT, ProcessorLocalApic};
+use acpi_tables::madt::{
+    EnabledStatus, IoApic as IoApicEntry, LocalInterruptController, MADT, ProcessorLocalApic,
+};
 
 use super::*;
 use crate::phys::FakeMemory;
@@ -41,7 +43,12 @@ fn fix_checksum(t: &mut [u8]) {
 }
 
 fn xapic_madt(cpus: &[(u8, u8, EnabledStatus)]) -> Vec<u8> {
-    let mut m = MADT::new(*b"BATON ", *b"BATONTST", 1, LocalInterruptController::Address(0xfee0_0000));
+    let mut m = MADT::new(
+        *b"BATON ",
+        *b"BATONTST",
+        1,
+        LocalInterruptController::Address(0xfee0_0000),
+    );
     for &(uid, id, status) in cpus {
         m.add_structure(ProcessorLocalApic::new(uid, id, status));
     }
@@ -83,7 +90,10 @@ fn fadt(length: usize, revision: u8) -> Vec<u8> {
 /// A machine with RSDP (revision 2) -> XSDT -> {MADT, FADT -> DSDT}.
 fn machine(madt: &[u8]) -> FakeMemory {
     let mut m = FakeMemory::new(0, 0x10_0000);
-    m.write(RSDP, &bytes(&acpi_tables::rsdp::Rsdp::new(*b"BATON ", XSDT)));
+    m.write(
+        RSDP,
+        &bytes(&acpi_tables::rsdp::Rsdp::new(*b"BATON ", XSDT)),
+    );
     let mut xsdt = acpi_tables::xsdt::XSDT::new(*b"BATON ", *b"BATONTST", 1);
     xsdt.add_entry(MADT_AT);
     xsdt.add_entry(FADT_AT);
@@ -96,7 +106,9 @@ fn machine(madt: &[u8]) -> FakeMemory {
 
 fn topology(m: &FakeMemory, bsp: u32, x2apic: bool) -> Result<madt::Topology, AcpiError> {
     let tables = load(m, RSDP)?;
-    let madt = tables.find(b"APIC").ok_or(AcpiError::Missing { signature: "APIC" })?;
+    let madt = tables
+        .find(b"APIC")
+        .ok_or(AcpiError::Missing { signature: "APIC" })?;
     let t = sdt::read_table(m, madt.addr, Some(*b"APIC"))?;
     madt::parse(&t.bytes, bsp, x2apic)
 }
@@ -136,11 +148,23 @@ fn rsdp_scan_and_checksums() {
     assert_eq!(rsdp::scan(&m).unwrap().addr, RSDP);
     let mut bad = machine(&xapic_madt(&[]));
     bad.bytes[RSDP as usize + 8] ^= 1;
-    assert!(matches!(rsdp::Rsdp::read(&bad, RSDP), Err(AcpiError::RsdpChecksum { part: "first 20 bytes", .. })));
+    assert!(matches!(
+        rsdp::Rsdp::read(&bad, RSDP),
+        Err(AcpiError::RsdpChecksum {
+            part: "first 20 bytes",
+            ..
+        })
+    ));
     assert_eq!(rsdp::scan(&bad), Err(AcpiError::RsdpNotFound));
     let mut bad = machine(&xapic_madt(&[]));
     bad.bytes[RSDP as usize + 32] ^= 1;
-    assert!(matches!(rsdp::Rsdp::read(&bad, RSDP), Err(AcpiError::RsdpChecksum { part: "extended", .. })));
+    assert!(matches!(
+        rsdp::Rsdp::read(&bad, RSDP),
+        Err(AcpiError::RsdpChecksum {
+            part: "extended",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -152,16 +176,25 @@ fn xapic_topology_with_bsp_by_apic_id() {
         (3, 3, EnabledStatus::Disabled),
     ]));
     let t = topology(&m, 1, false).unwrap();
-    assert_eq!((t.present(), t.enabled()), (3, 2));
+    assert_eq!((t.present(), t.enabled()), (4, 2));
     assert_eq!(t.bsp().map(|c| c.uid), Some(1));
     assert_eq!(t.lapic_address, 0xfee0_0000);
-    assert_eq!(t.io_apics, [madt::IoApic { id: 0, address: 0xfec0_0000, gsi_base: 0 }]);
+    assert_eq!(
+        t.io_apics,
+        [madt::IoApic {
+            id: 0,
+            address: 0xfec0_0000,
+            gsi_base: 0
+        }]
+    );
     assert!(t.warnings.is_empty(), "{:?}", t.warnings);
 }
 
 #[test]
 fn xapic_and_x2apic_mix() {
-    let mut entries: Vec<Vec<u8>> = (0..3u8).map(|i| alloc::vec![0, 8, i, i, 1, 0, 0, 0]).collect();
+    let mut entries: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| alloc::vec![0, 8, i, i, 1, 0, 0, 0])
+        .collect();
     entries.push(x2apic_entry(300, 0x100, 1));
     entries.push(x2apic_entry(301, 0x101, 1));
     entries.push(alloc::vec![5, 12, 0, 0, 0, 0, 0xe0, 0xfe, 0, 0, 0, 0]); // LAPIC address override
@@ -169,9 +202,26 @@ fn xapic_and_x2apic_mix() {
     let m = machine(&raw_madt(&entries));
     let t = topology(&m, 0, true).unwrap();
     assert_eq!(t.enabled(), 5);
-    assert_eq!(t.cpus[3], madt::Cpu { uid: 300, apic_id: 0x100, enabled: true, online_capable: false, x2apic_entry: true, is_bsp: false });
+    assert_eq!(
+        t.cpus[3],
+        madt::Cpu {
+            uid: 300,
+            apic_id: 0x100,
+            enabled: true,
+            online_capable: false,
+            x2apic_entry: true,
+            is_bsp: false
+        }
+    );
     assert_eq!(t.lapic_address, 0xfee0_0000);
-    assert_eq!(t.nmis, [madt::LapicNmi { uid: u32::MAX, lint: 1, flags: 0 }]);
+    assert_eq!(
+        t.nmis,
+        [madt::LapicNmi {
+            uid: u32::MAX,
+            lint: 1,
+            flags: 0
+        }]
+    );
     assert!(t.warnings.is_empty());
     let t = topology(&m, 0, false).unwrap();
     assert_eq!(t.warnings.len(), 2, "{:?}", t.warnings);
@@ -180,18 +230,45 @@ fn xapic_and_x2apic_mix() {
 
 #[test]
 fn zero_length_entry_is_an_error_not_a_hang() {
-    let m = machine(&raw_madt(&[alloc::vec![0, 8, 0, 0, 1, 0, 0, 0], alloc::vec![0, 0, 0, 0]]));
+    let m = machine(&raw_madt(&[
+        alloc::vec![0, 8, 0, 0, 1, 0, 0, 0],
+        alloc::vec![0, 0, 0, 0],
+    ]));
     let err = topology(&m, 0, false).unwrap_err();
-    assert_eq!(err, AcpiError::MadtEntry { index: 1, offset: 52, kind: 0, length: 0, reason: "length below 2 (a zero length would loop forever)" });
-    assert!(err.to_string().contains("MADT entry 1 (type 0, length 0) at offset 52"));
+    assert_eq!(
+        err,
+        AcpiError::MadtEntry {
+            index: 1,
+            offset: 52,
+            kind: 0,
+            length: 0,
+            reason: "length below 2 (a zero length would loop forever)"
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("MADT entry 1 (type 0, length 0) at offset 52")
+    );
 }
 
 #[test]
 fn short_entry_and_entry_past_the_end() {
     let m = machine(&raw_madt(&[alloc::vec![9, 8, 0, 0, 0, 0, 0, 0]]));
-    assert!(matches!(topology(&m, 0, true), Err(AcpiError::MadtEntry { reason: "shorter than its structure", .. })));
+    assert!(matches!(
+        topology(&m, 0, true),
+        Err(AcpiError::MadtEntry {
+            reason: "shorter than its structure",
+            ..
+        })
+    ));
     let m = machine(&raw_madt(&[alloc::vec![0, 30, 0, 0, 1, 0, 0, 0]]));
-    assert!(matches!(topology(&m, 0, true), Err(AcpiError::MadtEntry { reason: "runs past the end of the table", .. })));
+    assert!(matches!(
+        topology(&m, 0, true),
+        Err(AcpiError::MadtEntry {
+            reason: "runs past the end of the table",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -201,18 +278,29 @@ fn bad_checksum_and_truncated_tables_are_rejected() {
     let m = machine(&madt);
     let t = load(&m, RSDP).unwrap();
     assert!(t.find(b"APIC").is_none());
-    assert!(matches!(&t.rejected[..], [AcpiError::TableChecksum { signature, .. }] if signature == "APIC"));
+    assert!(
+        matches!(&t.rejected[..], [AcpiError::TableChecksum { signature, .. }] if signature == "APIC")
+    );
 
     let mut madt = xapic_madt(&[(0, 0, EnabledStatus::Enabled)]);
     madt[4..8].copy_from_slice(&20u32.to_le_bytes());
     let t = load(&machine(&madt), RSDP).unwrap();
-    assert!(matches!(&t.rejected[..], [AcpiError::TableTooShort { length: 20, .. }]));
+    assert!(matches!(
+        &t.rejected[..],
+        [AcpiError::TableTooShort { length: 20, .. }]
+    ));
 
     let mut m = machine(&xapic_madt(&[]));
     let huge = 0xffff_0000u32;
     m.write(MADT_AT + 4, &huge.to_le_bytes());
     let t = load(&m, RSDP).unwrap();
-    assert!(matches!(&t.rejected[..], [AcpiError::TableTooLong { length: 0xffff_0000, .. }]));
+    assert!(matches!(
+        &t.rejected[..],
+        [AcpiError::TableTooLong {
+            length: 0xffff_0000,
+            ..
+        }]
+    ));
 
     // A table running off the end of memory.
     let mut m = machine(&xapic_madt(&[]));
@@ -221,12 +309,19 @@ fn bad_checksum_and_truncated_tables_are_rejected() {
     let mut t = raw_table(b"APIC", 1, &[0; 64]);
     t.truncate(40);
     m.write(0x10_0000 - 40, &t);
-    assert!(matches!(&load(&m, RSDP).unwrap().rejected[..], [AcpiError::Unreadable { .. }]));
+    assert!(matches!(
+        &load(&m, RSDP).unwrap().rejected[..],
+        [AcpiError::Unreadable { .. }]
+    ));
 }
 
 #[test]
 fn duplicate_ids_and_missing_bsp_are_reported() {
-    let m = machine(&xapic_madt(&[(0, 0, EnabledStatus::Enabled), (1, 0, EnabledStatus::Enabled), (2, 0xff, EnabledStatus::Enabled)]));
+    let m = machine(&xapic_madt(&[
+        (0, 0, EnabledStatus::Enabled),
+        (1, 0, EnabledStatus::Enabled),
+        (2, 0xff, EnabledStatus::Enabled),
+    ]));
     let t = topology(&m, 7, false).unwrap();
     assert_eq!(t.enabled(), 2);
     assert_eq!(t.warnings.len(), 3, "{:?}", t.warnings);
@@ -239,12 +334,55 @@ fn duplicate_ids_and_missing_bsp_are_reported() {
 fn fadt_fields_inside_the_length_only() {
     let full = fadt::Fadt::parse(&fadt(244, 3));
     assert_eq!(full.dsdt, DSDT_AT);
-    assert_eq!(full.pm1a_control, Some(fadt::Register::Io { port: 0x604, width: 2 }));
-    assert_eq!(full.reset, Some(fadt::ResetRegister { register: fadt::Register::Io { port: 0xcf9, width: 1 }, value: 0x0f }));
+    assert_eq!(
+        full.pm1a_control,
+        Some(fadt::Register::Io {
+            port: 0x604,
+            width: 2
+        })
+    );
+    assert_eq!(
+        full.reset,
+        Some(fadt::ResetRegister {
+            register: fadt::Register::Io {
+                port: 0xcf9,
+                width: 1
+            },
+            value: 0x0f
+        })
+    );
+    // Access size 0 ("undefined", as QEMU writes it): the bit width decides.
+    let mut t = fadt(244, 3);
+    t[172..184].copy_from_slice(&[1, 16, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0, 0]);
+    fix_checksum(&mut t);
+    assert_eq!(
+        fadt::Fadt::parse(&t).pm1a_control,
+        Some(fadt::Register::Io {
+            port: 0x604,
+            width: 2
+        })
+    );
+    // Hardware-reduced (microvm): the sleep control register at 244.
+    let mut t = fadt(268, 5);
+    t[244..256].copy_from_slice(&[1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
+    fix_checksum(&mut t);
+    assert_eq!(
+        fadt::Fadt::parse(&t).sleep_control,
+        Some(fadt::Register::Io {
+            port: 0x600,
+            width: 1
+        })
+    );
     // QEMU pc: revision 1, 116 bytes: no reset register, no X_ fields.
     let pc = fadt::Fadt::parse(&fadt(116, 1));
     assert_eq!(pc.reset, None);
-    assert_eq!(pc.pm1a_control, Some(fadt::Register::Io { port: 0x604, width: 2 }));
+    assert_eq!(
+        pc.pm1a_control,
+        Some(fadt::Register::Io {
+            port: 0x604,
+            width: 2
+        })
+    );
     assert_eq!(pc.length, 116);
     // Anything shorter still parses to "absent", never reads out of bounds.
     for len in 0..244 {

@@ -1,6 +1,7 @@
 //! Everything that touches the machine: entry, CPU tables, console, time,
 //! memory, power. The portable logic these call lives in the library.
 
+pub mod acpi;
 pub mod console;
 pub mod entry;
 pub mod exceptions;

@@ -20,23 +20,66 @@ pub fn configure(debug_exit: Option<u16>, policy: FailPolicy) {
     POLICY.store(policy as u8, Ordering::SeqCst);
 }
 
+/// Tells the harness, if there is one; QEMU then exits, so nothing after
+/// this may print (it would race with the exit).
 fn report(code: ExitCode) {
     if let Some(port) = DEBUG_EXIT.load(Ordering::SeqCst).checked_sub(1) {
         super::console::flush();
         // SAFETY: the harness put isa-debug-exit on this port; QEMU exits.
         unsafe { Port::<u32>::new(port as u16).write(code as u32) };
+        halt_forever();
     }
 }
 
 /// The run succeeded.
 pub fn finish() -> ! {
     log::info!("baton: done");
-    if DEBUG_EXIT.load(Ordering::SeqCst) == 0 {
-        // ACPI power-off comes with the ACPI stage; until then a real
-        // machine is left halted.
-        log::info!("baton: halting (no ACPI power-off yet)");
-    }
     report(ExitCode::Success);
+    power_off()
+}
+
+/// ACPI power-off: SLP_TYP of `\_S5` with SLP_EN into the PM1 control
+/// blocks. Without ACPI (or if the machine is still running after it),
+/// baton says so and halts.
+pub fn power_off() -> ! {
+    match super::acpi::POWER.get() {
+        Some((fadt, Some((a, _)))) if fadt.hardware_reduced => match fadt.sleep_control {
+            Some(sleep_control) => {
+                log::info!(
+                    "baton: powering off through \\_S5 (SLP_TYP {a}, hardware-reduced sleep control)"
+                );
+                super::console::flush();
+                const SLP_EN: u64 = 1 << 5;
+                super::acpi::write_register(sleep_control, (u64::from(*a & 7) << 2) | SLP_EN);
+                super::tsc::delay_us(1_000_000);
+                log::error!(
+                    "baton: power-off failed: still running 1 s after writing the sleep control register"
+                );
+            }
+            None => log::error!(
+                "baton: hardware-reduced FADT without a sleep control register: cannot power off"
+            ),
+        },
+        Some((fadt, Some((a, b)))) => match fadt.pm1a_control {
+            Some(pm1a) => {
+                log::info!("baton: powering off through \\_S5 (SLP_TYPa {a}, SLP_TYPb {b})");
+                super::console::flush();
+                const SLP_EN: u64 = 1 << 13;
+                if let Some(pm1b) = fadt.pm1b_control {
+                    super::acpi::write_register(pm1b, (u64::from(*b) << 10) | SLP_EN);
+                }
+                super::acpi::write_register(pm1a, (u64::from(*a) << 10) | SLP_EN);
+                super::tsc::delay_us(1_000_000);
+                log::error!(
+                    "baton: power-off failed: still running 1 s after writing PM1a control"
+                );
+            }
+            None => log::error!("baton: no PM1a control block in the FADT: cannot power off"),
+        },
+        Some((_, None)) => log::error!("baton: no \\_S5 sleep type: cannot power off"),
+        None => log::error!("baton: no FADT: cannot power off"),
+    }
+    log::info!("baton: halting");
     halt_forever()
 }
 
@@ -56,9 +99,12 @@ pub fn halt_forever() -> ! {
     }
 }
 
-/// Reset through the reset control register (0xCF9), then the keyboard
-/// controller, then a triple fault.
+/// Reset through the FADT's reset register, then the reset control
+/// register (0xCF9), then the keyboard controller, then a triple fault.
 pub fn reset() -> ! {
+    if let Some(reset) = super::acpi::POWER.get().and_then(|(fadt, _)| fadt.reset) {
+        super::acpi::write_register(reset.register, reset.value.into());
+    }
     // SAFETY: standard PC reset ports; the machine is going away.
     unsafe {
         Port::<u8>::new(0xcf9).write(0x02);

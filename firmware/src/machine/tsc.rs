@@ -32,6 +32,14 @@ pub fn micros_since_entry() -> u64 {
     ticks_to_micros(now().saturating_sub(super::entry::entry_tsc()))
 }
 
+/// Spins for `us` microseconds.
+pub fn delay_us(us: u64) {
+    let end = now().saturating_add(us.saturating_mul(khz()) / 1000);
+    while now() < end {
+        core::hint::spin_loop();
+    }
+}
+
 /// Where the frequency came from, for the log.
 #[derive(Clone, Copy, Debug)]
 pub enum Source {
