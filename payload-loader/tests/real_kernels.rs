@@ -61,8 +61,13 @@ fn extract_vmlinux(bzimage: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// `target/test-assets/linux/vmlinux`, decompressed from `vmlinuz` on first use; or
-/// `$BATON_VMLINUX`.
+/// `$BATON_VMLINUX`. Loaded once per test process (the tests run in parallel threads).
 fn vmlinux() -> Option<(PathBuf, Vec<u8>)> {
+    static ONCE: std::sync::OnceLock<Option<(PathBuf, Vec<u8>)>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(load_vmlinux).clone()
+}
+
+fn load_vmlinux() -> Option<(PathBuf, Vec<u8>)> {
     if let Ok(p) = std::env::var("BATON_VMLINUX") {
         return Some((p.clone().into(), fs::read(p).expect("test asset")));
     }
