@@ -301,8 +301,9 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
-/// `cargo test --workspace`, one verdict per test binary's result line.
+/// `cargo test --workspace`, one verdict per test.
 fn host_tests() -> Result<Vec<Verdict>> {
+    fetch_test_assets();
     println!("xtask: host unit tests (cargo test --workspace)");
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(crate::root())
@@ -353,6 +354,29 @@ fn host_tests() -> Result<Vec<Verdict>> {
         verdicts.iter().filter(|v| !v.passed).count()
     );
     Ok(verdicts)
+}
+
+/// The real kernels payload-loader's tests read (Debian's Linux and
+/// grub-invaders), cached under target/test-assets. Without them those
+/// tests skip and say so; a failed fetch is reported, not fatal.
+fn fetch_test_assets() {
+    let root = crate::root();
+    if root.join("target/test-assets/linux/vmlinuz").exists()
+        && root
+            .join("target/test-assets/grub-invaders/invaders.exec")
+            .exists()
+    {
+        return;
+    }
+    println!("xtask: fetching the real-kernel test assets (payload-loader/tests/fetch-assets.sh)");
+    let ok = Command::new("bash")
+        .arg(root.join("payload-loader/tests/fetch-assets.sh"))
+        .current_dir(&root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("xtask: test assets unavailable: the real-kernel tests will skip");
+    }
 }
 
 fn print_table(verdicts: &[Verdict]) {
