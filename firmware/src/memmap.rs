@@ -215,15 +215,6 @@ impl MemoryMap {
             .map_or(0, |r| r.end)
     }
 
-    /// The end of the highest usable region.
-    pub fn highest_usable(&self) -> u64 {
-        self.regions
-            .iter()
-            .rev()
-            .find(|r| r.kind == MemoryKind::Usable)
-            .map_or(0, |r| r.end)
-    }
-
     /// Bytes of usable RAM.
     pub fn usable_bytes(&self) -> u64 {
         self.regions

@@ -26,18 +26,6 @@ pub trait PhysMemory {
     /// Copies `buf.len()` bytes starting at physical address `addr`.
     /// Works at any alignment (boot structures may be only 4-byte aligned).
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Unreadable>;
-
-    fn read_u32(&self, addr: u64) -> Result<u32, Unreadable> {
-        let mut b = [0; 4];
-        self.read(addr, &mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn read_u64(&self, addr: u64) -> Result<u64, Unreadable> {
-        let mut b = [0; 8];
-        self.read(addr, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
 }
 
 /// Little-endian field access into a structure already copied out.

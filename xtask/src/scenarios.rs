@@ -179,6 +179,24 @@ struct Verdict {
     dir: PathBuf,
 }
 
+impl Verdict {
+    /// A host unit test's verdict (no QEMU run, no log directory).
+    fn host(name: &str, passed: bool, detail: String) -> Self {
+        Self {
+            name: format!("host::{name}"),
+            passed,
+            outcome: if passed {
+                Outcome::Pass
+            } else {
+                Outcome::Error
+            },
+            detail,
+            seconds: 0.0,
+            dir: PathBuf::new(),
+        }
+    }
+}
+
 fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
     let mut problems = Vec::new();
     if run.outcome != scenario.expect {
@@ -325,28 +343,14 @@ fn host_tests() -> Result<Vec<Verdict>> {
         if result == "ignored" {
             continue;
         }
-        verdicts.push(Verdict {
-            name: format!("host::{name}"),
-            passed: result == "ok",
-            outcome: if result == "ok" {
-                Outcome::Pass
-            } else {
-                Outcome::Error
-            },
-            detail: result.to_string(),
-            seconds: 0.0,
-            dir: PathBuf::new(),
-        });
+        verdicts.push(Verdict::host(name, result == "ok", result.to_string()));
     }
     if !output.status.success() && verdicts.iter().all(|v| v.passed) {
-        verdicts.push(Verdict {
-            name: "host::cargo-test".into(),
-            passed: false,
-            outcome: Outcome::Error,
-            detail: format!("cargo test failed ({})", output.status),
-            seconds: 0.0,
-            dir: PathBuf::new(),
-        });
+        verdicts.push(Verdict::host(
+            "cargo-test",
+            false,
+            format!("cargo test failed ({})", output.status),
+        ));
     }
     println!(
         "xtask: host unit tests: {} passed, {} failed",

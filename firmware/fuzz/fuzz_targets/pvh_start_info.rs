@@ -15,12 +15,21 @@ fuzz_target!(|data: &[u8]| {
         let regions = info.memory_map.regions();
         assert!(!regions.is_empty());
         for pair in regions.windows(2) {
-            assert!(pair[0].end <= pair[1].start, "overlap or unsorted: {pair:x?}");
-            assert!(!(pair[0].end == pair[1].start && pair[0].kind == pair[1].kind), "unmerged");
+            assert!(
+                pair[0].end <= pair[1].start,
+                "overlap or unsorted: {pair:x?}"
+            );
+            assert!(
+                !(pair[0].end == pair[1].start && pair[0].kind == pair[1].kind),
+                "unmerged"
+            );
         }
         assert!(regions.iter().all(|r| r.start < r.end));
         for m in &info.modules {
-            assert!(info.memory_map.covers(m.start, m.len, MemoryKind::is_readable));
+            assert!(
+                info.memory_map
+                    .covers(m.start, m.len, MemoryKind::is_readable)
+            );
         }
         assert!(info.cmdline.len() <= 4 * 4096);
     }

@@ -35,10 +35,42 @@ pub struct Fadt {
     pub sleep_control: Option<Register>,
 }
 
+/// SLP_EN in PM1 control, and in the hardware-reduced sleep control register.
+const PM1_SLP_EN: u64 = 1 << 13;
+const SLEEP_CONTROL_SLP_EN: u64 = 1 << 5;
+
 const FLAG_RESET_REG_SUP: u32 = 1 << 10;
 const FLAG_HW_REDUCED_ACPI: u32 = 1 << 20;
 
 impl Fadt {
+    /// The register writes that enter sleep state S5 with `\_S5`'s
+    /// SLP_TYPa and SLP_TYPb, in order: PM1b before PM1a (writing PM1a is
+    /// what powers off), or the hardware-reduced sleep control register.
+    pub fn s5_writes(
+        &self,
+        slp_typ_a: u8,
+        slp_typ_b: u8,
+    ) -> Result<alloc::vec::Vec<(Register, u64)>, &'static str> {
+        if self.hardware_reduced {
+            let control = self
+                .sleep_control
+                .ok_or("hardware-reduced FADT without a sleep control register")?;
+            return Ok(alloc::vec![(
+                control,
+                (u64::from(slp_typ_a & 7) << 2) | SLEEP_CONTROL_SLP_EN
+            )]);
+        }
+        let pm1a = self
+            .pm1a_control
+            .ok_or("no PM1a control block in the FADT")?;
+        let mut writes = alloc::vec::Vec::new();
+        if let Some(pm1b) = self.pm1b_control {
+            writes.push((pm1b, (u64::from(slp_typ_b) << 10) | PM1_SLP_EN));
+        }
+        writes.push((pm1a, (u64::from(slp_typ_a) << 10) | PM1_SLP_EN));
+        Ok(writes)
+    }
+
     /// Reads a validated FADT (header included); absent fields stay None.
     pub fn parse(t: &[u8]) -> Self {
         let u8_at = |o: usize| t.get(o).copied();

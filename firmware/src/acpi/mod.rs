@@ -148,6 +148,10 @@ pub struct Tables {
     pub tables: Vec<TableRef>,
     /// The DSDT (named by the FADT), if valid.
     pub dsdt: Option<TableRef>,
+    /// The first valid MADT, copied out (header included).
+    pub madt: Option<Vec<u8>>,
+    /// The first valid FADT, parsed.
+    pub fadt: Option<fadt::Fadt>,
     pub rejected: Vec<AcpiError>,
 }
 
@@ -189,18 +193,21 @@ pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
             _ => u64::from(crate::phys::le_u32(entry, 0)),
         };
         match sdt::read_table(mem, addr, None) {
-            Ok(t) => out.tables.push(t.reference()),
+            Ok(t) => {
+                out.tables.push(t.reference());
+                match &t.signature() {
+                    b"APIC" if out.madt.is_none() => out.madt = Some(t.bytes),
+                    b"FACP" if out.fadt.is_none() => out.fadt = Some(fadt::Fadt::parse(&t.bytes)),
+                    _ => {}
+                }
+            }
             Err(e) => out.rejected.push(e),
         }
     }
-    if let Some(fadt) = out.find(b"FACP").cloned() {
-        let bytes = sdt::read_table(mem, fadt.addr, Some(*b"FACP"))?.bytes;
-        let dsdt = fadt::Fadt::parse(&bytes).dsdt;
-        if dsdt != 0 {
-            match sdt::read_table(mem, dsdt, Some(*b"DSDT")) {
-                Ok(t) => out.dsdt = Some(t.reference()),
-                Err(e) => out.rejected.push(e),
-            }
+    if let Some(dsdt) = out.fadt.map(|f| f.dsdt).filter(|&d| d != 0) {
+        match sdt::read_table(mem, dsdt, Some(*b"DSDT")) {
+            Ok(t) => out.dsdt = Some(t.reference()),
+            Err(e) => out.rejected.push(e),
         }
     }
     Ok(out)

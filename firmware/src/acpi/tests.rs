@@ -74,6 +74,14 @@ fn raw_madt(entries: &[Vec<u8>]) -> Vec<u8> {
     raw_table(b"APIC", 5, &body)
 }
 
+/// A FADT of `length` with the 12-byte GAS `gas` at `offset`, parsed.
+fn fadt_with_gas(length: usize, revision: u8, offset: usize, gas: [u8; 12]) -> fadt::Fadt {
+    let mut t = fadt(length, revision);
+    t[offset..offset + 12].copy_from_slice(&gas);
+    fix_checksum(&mut t);
+    fadt::Fadt::parse(&t)
+}
+
 fn fadt(length: usize, revision: u8) -> Vec<u8> {
     let mut body = alloc::vec![0u8; length - 36];
     body[40 - 36..44 - 36].copy_from_slice(&(DSDT_AT as u32).to_le_bytes());
@@ -107,10 +115,9 @@ fn machine(madt: &[u8]) -> FakeMemory {
 fn topology(m: &FakeMemory, bsp: u32, x2apic: bool) -> Result<madt::Topology, AcpiError> {
     let tables = load(m, RSDP)?;
     let madt = tables
-        .find(b"APIC")
+        .madt
         .ok_or(AcpiError::Missing { signature: "APIC" })?;
-    let t = sdt::read_table(m, madt.addr, Some(*b"APIC"))?;
-    madt::parse(&t.bytes, bsp, x2apic)
+    madt::parse(&madt, bsp, x2apic)
 }
 
 #[test]
@@ -352,22 +359,16 @@ fn fadt_fields_inside_the_length_only() {
         })
     );
     // Access size 0 ("undefined", as QEMU writes it): the bit width decides.
-    let mut t = fadt(244, 3);
-    t[172..184].copy_from_slice(&[1, 16, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0, 0]);
-    fix_checksum(&mut t);
     assert_eq!(
-        fadt::Fadt::parse(&t).pm1a_control,
+        fadt_with_gas(244, 3, 172, [1, 16, 0, 0, 0x04, 0x06, 0, 0, 0, 0, 0, 0]).pm1a_control,
         Some(fadt::Register::Io {
             port: 0x604,
             width: 2
         })
     );
     // Hardware-reduced (microvm): the sleep control register at 244.
-    let mut t = fadt(268, 5);
-    t[244..256].copy_from_slice(&[1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
-    fix_checksum(&mut t);
     assert_eq!(
-        fadt::Fadt::parse(&t).sleep_control,
+        fadt_with_gas(268, 5, 244, [1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]).sleep_control,
         Some(fadt::Register::Io {
             port: 0x600,
             width: 1
@@ -388,4 +389,74 @@ fn fadt_fields_inside_the_length_only() {
     for len in 0..244 {
         let _ = fadt::Fadt::parse(&fadt(244, 3)[..len]);
     }
+}
+
+#[test]
+fn s5_register_writes() {
+    use fadt::Register::Io;
+    let full = fadt::Fadt::parse(&fadt(244, 3));
+    assert_eq!(
+        full.s5_writes(5, 0),
+        Ok(alloc::vec![(
+            Io {
+                port: 0x604,
+                width: 2
+            },
+            (5 << 10) | (1 << 13)
+        )])
+    );
+    let with_b = fadt::Fadt {
+        pm1b_control: Some(Io {
+            port: 0x608,
+            width: 2,
+        }),
+        ..full
+    };
+    assert_eq!(
+        with_b.s5_writes(5, 7),
+        Ok(alloc::vec![
+            (
+                Io {
+                    port: 0x608,
+                    width: 2
+                },
+                (7 << 10) | (1 << 13)
+            ),
+            (
+                Io {
+                    port: 0x604,
+                    width: 2
+                },
+                (5 << 10) | (1 << 13)
+            )
+        ])
+    );
+    assert!(
+        fadt::Fadt {
+            pm1a_control: None,
+            ..full
+        }
+        .s5_writes(5, 0)
+        .is_err()
+    );
+    let mut reduced = fadt_with_gas(268, 5, 244, [1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0]);
+    reduced.hardware_reduced = true;
+    assert_eq!(
+        reduced.s5_writes(5, 0),
+        Ok(alloc::vec![(
+            Io {
+                port: 0x600,
+                width: 1
+            },
+            (5 << 2) | (1 << 5)
+        )])
+    );
+    assert!(
+        fadt::Fadt {
+            sleep_control: None,
+            ..reduced
+        }
+        .s5_writes(5, 0)
+        .is_err()
+    );
 }

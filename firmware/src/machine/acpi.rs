@@ -14,7 +14,7 @@ use acpi::aml::{AmlError, Interpreter};
 use acpi::{Handle, Handler, PciAddress, PhysicalMapping};
 use baton::acpi::fadt::{Fadt, Register};
 use baton::acpi::madt::Topology;
-use baton::acpi::{AcpiError, Tables, madt, rsdp, sdt};
+use baton::acpi::{AcpiError, Tables, madt, rsdp};
 use baton::bootinfo::BootInfo;
 use core::str::FromStr;
 use spin::Once;
@@ -60,18 +60,12 @@ pub fn init(info: &BootInfo) -> Result<Acpi, AcpiError> {
     for rejected in &tables.rejected {
         log::warn!("ACPI: table left out: {rejected}");
     }
-    let madt = tables.find(b"APIC").ok_or(AcpiError::Missing {
+    let madt = tables.madt.as_deref().ok_or(AcpiError::Missing {
         signature: "APIC (MADT)",
     })?;
-    let madt = sdt::read_table(&IdentityMapped, madt.addr, Some(*b"APIC"))?;
     let (bsp, x2apic) = own_apic_id();
-    let topology = madt::parse(&madt.bytes, bsp, x2apic)?;
-    let fadt = match tables.find(b"FACP") {
-        Some(f) => Some(Fadt::parse(
-            &sdt::read_table(&IdentityMapped, f.addr, Some(*b"FACP"))?.bytes,
-        )),
-        None => None,
-    };
+    let topology = madt::parse(madt, bsp, x2apic)?;
+    let fadt = tables.fadt;
     let s5 = match aml(&tables, rsdp, &topology) {
         Ok(s5) => s5,
         Err(why) => {

@@ -42,42 +42,24 @@ pub fn finish() -> ! {
 /// blocks. Without ACPI (or if the machine is still running after it),
 /// baton says so and halts.
 pub fn power_off() -> ! {
-    match super::acpi::POWER.get() {
-        Some((fadt, Some((a, _)))) if fadt.hardware_reduced => match fadt.sleep_control {
-            Some(sleep_control) => {
-                log::info!(
-                    "baton: powering off through \\_S5 (SLP_TYP {a}, hardware-reduced sleep control)"
-                );
-                super::console::flush();
-                const SLP_EN: u64 = 1 << 5;
-                super::acpi::write_register(sleep_control, (u64::from(*a & 7) << 2) | SLP_EN);
-                super::tsc::delay_us(1_000_000);
-                log::error!(
-                    "baton: power-off failed: still running 1 s after writing the sleep control register"
-                );
+    let writes = match super::acpi::POWER.get() {
+        None => Err("no FADT"),
+        Some((_, None)) => Err("no \\_S5 sleep type"),
+        Some((fadt, Some((a, b)))) => fadt.s5_writes(*a, *b),
+    };
+    match writes {
+        Ok(writes) => {
+            log::info!("baton: powering off through \\_S5: writing {writes:x?}");
+            super::console::flush();
+            for (register, value) in writes {
+                super::acpi::write_register(register, value);
             }
-            None => log::error!(
-                "baton: hardware-reduced FADT without a sleep control register: cannot power off"
-            ),
-        },
-        Some((fadt, Some((a, b)))) => match fadt.pm1a_control {
-            Some(pm1a) => {
-                log::info!("baton: powering off through \\_S5 (SLP_TYPa {a}, SLP_TYPb {b})");
-                super::console::flush();
-                const SLP_EN: u64 = 1 << 13;
-                if let Some(pm1b) = fadt.pm1b_control {
-                    super::acpi::write_register(pm1b, (u64::from(*b) << 10) | SLP_EN);
-                }
-                super::acpi::write_register(pm1a, (u64::from(*a) << 10) | SLP_EN);
-                super::tsc::delay_us(1_000_000);
-                log::error!(
-                    "baton: power-off failed: still running 1 s after writing PM1a control"
-                );
-            }
-            None => log::error!("baton: no PM1a control block in the FADT: cannot power off"),
-        },
-        Some((_, None)) => log::error!("baton: no \\_S5 sleep type: cannot power off"),
-        None => log::error!("baton: no FADT: cannot power off"),
+            super::tsc::delay_us(1_000_000);
+            log::error!(
+                "baton: power-off failed: still running 1 s after writing the sleep registers"
+            );
+        }
+        Err(why) => log::error!("baton: cannot power off: {why}"),
     }
     log::info!("baton: halting");
     halt_forever()
