@@ -13,3 +13,4 @@ pub mod memmap;
 pub mod options;
 pub mod phys;
 pub mod pvh;
+pub mod smp;

@@ -32,11 +32,22 @@ fn boot(protocol: u32, info: u32) -> ! {
     log::set_max_level(options.log_level);
     power::configure(options.debug_exit, options.on_fail);
     report::boot(&boot_info, &options, clock);
-    let frames = machine::memory::frame_allocator(&boot_info);
+    let mut frames = machine::memory::frame_allocator(&boot_info);
     report::frames(&frames);
-    match machine::acpi::init(&boot_info) {
-        Ok(acpi) => report::topology(&acpi),
-        Err(e) => log::error!("ACPI: {e}; no CPU topology, no ACPI power control"),
+    let acpi = machine::acpi::init(&boot_info)
+        .inspect(report::topology)
+        .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
+    if let Ok(acpi) = &acpi {
+        match machine::smp::start(
+            &acpi.topology,
+            &boot_info,
+            &options.smp,
+            &options.inject,
+            &mut frames,
+        ) {
+            Ok(cpus) => cpus.roll_call(),
+            Err(e) => log::error!("SMP: {e}; only the BSP runs"),
+        }
     }
     if let Some(test) = options.self_test {
         machine::selftest::run(test);

@@ -3,6 +3,9 @@
 //! option must not cost the boot.
 
 use alloc::string::String;
+
+use crate::smp::apic::Preference;
+use crate::smp::plan::SipiTiming;
 use alloc::vec::Vec;
 
 /// What baton does when something goes wrong (an exception, a panic, an
@@ -34,6 +37,58 @@ pub enum SelfTest {
     Hang,
 }
 
+/// How the APs are started (`smp=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BringUp {
+    /// INIT to every AP, then SIPI, SIPI to every AP, then wait for all.
+    Parallel,
+    /// One AP at a time, each waited for (Limine's way; for comparison).
+    Sequential,
+    /// Leave the APs alone.
+    Off,
+}
+
+/// Where parked APs wait (`park=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParkPreference {
+    /// MONITOR/MWAIT on the control line when the CPU has it, else HLT.
+    Auto,
+    /// HLT with interrupts on, woken by an IPI, even where MWAIT exists.
+    Hlt,
+}
+
+/// Faults injected for the test suite (`inject=...`, repeatable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inject {
+    /// The AP with this APIC ID never leaves the trampoline.
+    DeadAp(u32),
+}
+
+/// Multiprocessor settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmpOptions {
+    pub bring_up: BringUp,
+    pub timing: SipiTiming,
+    pub apic: Preference,
+    pub park: ParkPreference,
+    /// How long an AP may take to come online, or to answer a command.
+    pub ap_timeout_ms: u64,
+}
+
+impl Default for SmpOptions {
+    fn default() -> Self {
+        Self {
+            bring_up: BringUp::Parallel,
+            timing: SipiTiming::MODERN,
+            apic: Preference::Auto,
+            park: ParkPreference::Auto,
+            // Linux waits 10 s for an AP to call in; a slow machine (or
+            // QEMU's TCG with many vCPUs on few cores) needs the margin.
+            ap_timeout_ms: 10_000,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub log_level: log::LevelFilter,
@@ -42,6 +97,8 @@ pub struct Options {
     /// reported there (the harness sets it).
     pub debug_exit: Option<u16>,
     pub self_test: Option<SelfTest>,
+    pub smp: SmpOptions,
+    pub inject: Vec<Inject>,
     /// Words that could not be understood, with the reason.
     pub warnings: Vec<String>,
 }
@@ -53,6 +110,8 @@ impl Default for Options {
             on_fail: FailPolicy::Halt,
             debug_exit: None,
             self_test: None,
+            smp: SmpOptions::default(),
+            inject: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -89,6 +148,40 @@ impl Options {
                 }
                 .map(|t| o.self_test = Some(t))
                 .is_some(),
+                "smp" => match value {
+                    "parallel" => Some(BringUp::Parallel),
+                    "sequential" => Some(BringUp::Sequential),
+                    "off" => Some(BringUp::Off),
+                    _ => None,
+                }
+                .map(|b| o.smp.bring_up = b)
+                .is_some(),
+                "sipi" => match value {
+                    "modern" => Some(SipiTiming::MODERN),
+                    "legacy" => Some(SipiTiming::LEGACY),
+                    _ => None,
+                }
+                .map(|t| o.smp.timing = t)
+                .is_some(),
+                "apic" => match value {
+                    "auto" => Some(Preference::Auto),
+                    "x2apic" => Some(Preference::X2Apic),
+                    _ => None,
+                }
+                .map(|p| o.smp.apic = p)
+                .is_some(),
+                "park" => match value {
+                    "auto" => Some(ParkPreference::Auto),
+                    "hlt" => Some(ParkPreference::Hlt),
+                    _ => None,
+                }
+                .map(|p| o.smp.park = p)
+                .is_some(),
+                "ap-timeout" => parse_number(value)
+                    .filter(|&ms| ms > 0)
+                    .map(|ms| o.smp.ap_timeout_ms = ms)
+                    .is_some(),
+                "inject" => parse_inject(value).map(|i| o.inject.push(i)).is_some(),
                 _ => {
                     o.warnings.push(alloc::format!("unknown option `{word}`"));
                     true
@@ -100,6 +193,17 @@ impl Options {
             }
         }
         o
+    }
+}
+
+/// `dead-ap:APIC_ID`.
+fn parse_inject(value: &str) -> Option<Inject> {
+    let (kind, rest) = value.split_once(':')?;
+    match kind {
+        "dead-ap" => parse_number(rest)
+            .and_then(|id| u32::try_from(id).ok())
+            .map(Inject::DeadAp),
+        _ => None,
     }
 }
 
@@ -123,6 +227,29 @@ mod tests {
         assert_eq!(o.debug_exit, Some(0xf4));
         assert_eq!(o.self_test, Some(SelfTest::PageFault));
         assert!(o.warnings.is_empty());
+    }
+
+    #[test]
+    fn parses_smp_options() {
+        let o = Options::parse(
+            "smp=sequential sipi=legacy apic=x2apic park=hlt ap-timeout=2500 inject=dead-ap:3 inject=dead-ap:0x11f",
+        );
+        assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+        assert_eq!(
+            o.smp,
+            SmpOptions {
+                bring_up: BringUp::Sequential,
+                timing: SipiTiming::LEGACY,
+                apic: Preference::X2Apic,
+                park: ParkPreference::Hlt,
+                ap_timeout_ms: 2500,
+            }
+        );
+        assert_eq!(o.inject, [Inject::DeadAp(3), Inject::DeadAp(0x11f)]);
+        let bad =
+            Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");
+        assert_eq!(bad.warnings.len(), 5, "{:?}", bad.warnings);
+        assert_eq!(bad.smp, SmpOptions::default());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use baton::exit::ExitCode;
 use x86_64::registers::control::{Cr2, Cr3};
 
-use super::{console, power};
+use super::{console, lapic, power};
 
 const STUB_SIZE: usize = 16;
 
@@ -100,6 +100,12 @@ extern "C" fn dispatch(frame: &mut Frame) {
             ));
         }
         0..32 => fatal(frame),
+        v if v == u64::from(lapic::WAKE_VECTOR) => {
+            if let Some(l) = lapic::get() {
+                l.end_of_interrupt();
+            }
+        }
+        v if v == u64::from(lapic::SPURIOUS_VECTOR) => {}
         vector => log::warn!(
             "unexpected interrupt, vector {vector} at rip={:#x}; ignored",
             frame.rip

@@ -1,6 +1,6 @@
 //! GDT and TSS with separate IST stacks for NMI, #DF and #MC, so those
-//! three always run on a known-good stack. One `CpuTables` per CPU (the
-//! BSP's is static; APs get theirs when they are brought up).
+//! three always run on a known-good stack. One `CpuTables` per CPU: the
+//! BSP's is static, each AP's sits in its own per-CPU area (`smp.rs`).
 
 use x86_64::VirtAddr;
 use x86_64::instructions::segmentation::{CS, DS, ES, SS, Segment};
@@ -14,12 +14,12 @@ use super::entry::Stack;
 pub const IST_NMI: u16 = 1;
 pub const IST_DOUBLE_FAULT: u16 = 2;
 pub const IST_MACHINE_CHECK: u16 = 3;
-pub const IST_STACK_SIZE: usize = 16 * 1024;
+pub const IST_COUNT: usize = 3;
+const BSP_IST_STACK_SIZE: usize = 16 * 1024;
 
 pub struct CpuTables {
     gdt: GlobalDescriptorTable,
     tss: TaskStateSegment,
-    ist: [Stack<IST_STACK_SIZE>; 3],
 }
 
 impl CpuTables {
@@ -27,15 +27,14 @@ impl CpuTables {
         Self {
             gdt: GlobalDescriptorTable::new(),
             tss: TaskStateSegment::new(),
-            ist: [const { Stack([0; IST_STACK_SIZE]) }; 3],
         }
     }
 
-    /// Fills and loads the tables on the calling CPU. Returns the code selector.
-    pub fn load(&'static mut self) -> SegmentSelector {
-        for (slot, stack) in self.ist.iter().enumerate() {
-            let top = VirtAddr::from_ptr(stack.0.as_ptr_range().end);
-            self.tss.interrupt_stack_table[slot] = top;
+    /// Fills and loads the tables on the calling CPU, with the IST stacks
+    /// ending at `ist_tops` (NMI, #DF, #MC). Returns the code selector.
+    pub fn load(&'static mut self, ist_tops: [u64; IST_COUNT]) -> SegmentSelector {
+        for (slot, top) in ist_tops.into_iter().enumerate() {
+            self.tss.interrupt_stack_table[slot] = VirtAddr::new(top);
         }
         self.gdt = GlobalDescriptorTable::new();
         let code = self.gdt.append(Descriptor::kernel_code_segment());
@@ -54,4 +53,17 @@ impl CpuTables {
     }
 }
 
-pub static mut BSP_TABLES: CpuTables = CpuTables::new();
+static mut BSP_TABLES: CpuTables = CpuTables::new();
+static mut BSP_IST: [Stack<BSP_IST_STACK_SIZE>; IST_COUNT] =
+    [const { Stack([0; BSP_IST_STACK_SIZE]) }; IST_COUNT];
+
+/// Loads the BSP's tables; returns the code selector.
+pub fn load_bsp() -> SegmentSelector {
+    // SAFETY: called once, on the BSP, before anything else uses these.
+    unsafe {
+        let tops = (*(&raw const BSP_IST))
+            .each_ref()
+            .map(|s| s.0.as_ptr_range().end as u64);
+        (*(&raw mut BSP_TABLES)).load(tops)
+    }
+}

@@ -7,17 +7,21 @@ pub mod entry;
 pub mod exceptions;
 pub mod gdt;
 pub mod idt;
+pub mod lapic;
 pub mod memory;
 pub mod paging;
+pub mod park;
 pub mod power;
 pub mod selftest;
+pub mod smp;
+pub mod trampoline;
 pub mod tsc;
 
 /// The BSP's own CPU state: GDT, TSS with IST stacks, IDT, heap.
 pub fn init_bsp() {
     // SAFETY: called once on the BSP before anything else uses these.
     unsafe {
-        let code = (*(&raw mut gdt::BSP_TABLES)).load();
+        let code = gdt::load_bsp();
         let idt = &mut *(&raw mut idt::IDT);
         idt.fill(code);
         idt.load();

@@ -1,0 +1,427 @@
+//! Bring-up of the application processors and the BSP's side of talking
+//! to them: INIT-SIPI-SIPI (all at once, or one AP at a time), per-CPU
+//! areas, the online mask, and commands through each AP's mailbox. The AP
+//! side (its first Rust code and its park loop) is `park.rs`; what can be
+//! decided without registers is `baton::smp`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use baton::acpi::madt::Topology;
+use baton::bootinfo::BootInfo;
+use baton::frames::FrameAllocator;
+use baton::options::{BringUp, Inject, ParkPreference, SmpOptions};
+use baton::smp::apic::{Ipi, Mode, choose_mode};
+use baton::smp::cpumask::CpuMask;
+use baton::smp::mailbox::{Job, Mailbox, MailboxError};
+use baton::smp::plan::{self, SipiTiming};
+use spin::Once;
+
+use super::gdt::{CpuTables, IST_COUNT};
+use super::lapic::{self, Lapic, WAKE_VECTOR};
+use super::trampoline::{self, ApBoot, TrampolineError};
+use super::{acpi, paging, park, tsc};
+
+/// Each AP's own memory, in this order: its GDT and TSS, three IST stacks
+/// (NMI, #DF, #MC), its stack.
+const TABLES_SIZE: u64 = 4096;
+const AP_IST_SIZE: u64 = 8 * 1024;
+const AP_STACK_SIZE: u64 = 32 * 1024;
+const AREA_SIZE: u64 = TABLES_SIZE + IST_COUNT as u64 * AP_IST_SIZE + AP_STACK_SIZE;
+const _: () = assert!(core::mem::size_of::<CpuTables>() as u64 <= TABLES_SIZE);
+
+/// How a parked AP waits for its next command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Park {
+    /// MONITOR on its control line, MWAIT: a store to the line wakes it.
+    Mwait,
+    /// HLT with interrupts on: the BSP sends `WAKE_VECTOR` after posting.
+    Hlt,
+}
+
+/// An AP baton knows: from the MADT, with its own memory.
+pub struct Ap {
+    pub apic_id: u32,
+    pub uid: u32,
+    area: u64,
+}
+
+impl Ap {
+    pub fn tables(&self) -> *mut CpuTables {
+        self.area as *mut CpuTables
+    }
+
+    pub fn ist_tops(&self) -> [u64; IST_COUNT] {
+        core::array::from_fn(|i| self.area + TABLES_SIZE + (i as u64 + 1) * AP_IST_SIZE)
+    }
+
+    pub fn stack(&self) -> Range<u64> {
+        let top = self.area + AREA_SIZE;
+        top - AP_STACK_SIZE..top
+    }
+}
+
+/// Every CPU baton runs, as the BSP and the APs share it.
+pub struct Cpus {
+    pub lapic: &'static Lapic,
+    pub park: Park,
+    pub bsp_apic_id: u32,
+    /// Indexed by slot number.
+    pub aps: Vec<Ap>,
+    mailboxes: Vec<Mailbox>,
+    /// APs that reached their park loop.
+    pub online: CpuMask,
+    /// APs that were sent a SIPI (the takeover INITs every one of them).
+    pub started: CpuMask,
+    timeout_ms: u64,
+}
+
+static CPUS: Once<Cpus> = Once::new();
+
+pub fn cpus() -> Option<&'static Cpus> {
+    CPUS.get()
+}
+
+#[derive(Debug)]
+pub enum SmpError {
+    LapicUnmapped { addr: u64, mapped_end: u64 },
+    NoTrampolinePage,
+    Trampoline(TrampolineError),
+    NoMemory { aps: usize, bytes: u64 },
+}
+
+impl core::fmt::Display for SmpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::LapicUnmapped { addr, mapped_end } => write!(
+                f,
+                "the MADT puts the local APIC at {addr:#x}, outside the identity map (ends at {mapped_end:#x})"
+            ),
+            Self::NoTrampolinePage => f.write_str(
+                "no free usable page below 1 MiB for the AP trampoline (the memory map has none)",
+            ),
+            Self::Trampoline(e) => write!(f, "AP trampoline: {e}"),
+            Self::NoMemory { aps, bytes } => write!(
+                f,
+                "no {bytes} bytes of free RAM for the stacks and tables of {aps} APs"
+            ),
+        }
+    }
+}
+
+/// Brings up every enabled AP of `topology` as `options` say and parks it.
+/// APs that do not come up are reported and left out; an error means no AP
+/// was started.
+pub fn start(
+    topology: &Topology,
+    info: &BootInfo,
+    options: &SmpOptions,
+    inject: &[Inject],
+    frames: &mut FrameAllocator,
+) -> Result<&'static Cpus, SmpError> {
+    let (bsp_apic_id, has_x2apic) = acpi::own_apic_id();
+    let highest = topology
+        .cpus
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.apic_id)
+        .max()
+        .unwrap_or(bsp_apic_id);
+    let mode = choose_mode(has_x2apic, lapic::in_x2apic_mode(), highest, options.apic);
+    if mode == Mode::XApic && topology.lapic_address + 4096 > paging::mapped_end() {
+        return Err(SmpError::LapicUnmapped {
+            addr: topology.lapic_address,
+            mapped_end: paging::mapped_end(),
+        });
+    }
+    let lapic = lapic::init(mode, topology.lapic_address);
+    let targets = plan::targets(topology, bsp_apic_id, mode);
+    for why in &targets.left_out {
+        log::warn!("{why}");
+    }
+    let wanted = match options.bring_up {
+        BringUp::Off => {
+            log::info!("APs left alone (smp=off)");
+            Vec::new()
+        }
+        _ => targets.aps,
+    };
+    let park = match options.park {
+        ParkPreference::Auto if has_monitor_mwait() => Park::Mwait,
+        _ => Park::Hlt,
+    };
+    log::info!(
+        "LAPIC in {mode:?} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park:?}, {:?} bring-up, {:?}",
+        options.bring_up,
+        options.timing
+    );
+
+    let bytes = AREA_SIZE * wanted.len() as u64;
+    let areas = match wanted.len() {
+        0 => 0,
+        _ => frames
+            .allocate(bytes, 4096, paging::mapped_end())
+            .ok_or(SmpError::NoMemory {
+                aps: wanted.len(),
+                bytes,
+            })?,
+    };
+    let aps: Vec<Ap> = wanted
+        .iter()
+        .enumerate()
+        .map(|(slot, t)| Ap {
+            apic_id: t.apic_id,
+            uid: t.uid,
+            area: areas + slot as u64 * AREA_SIZE,
+        })
+        .collect();
+    let boot: &'static [ApBoot] = aps
+        .iter()
+        .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
+        .collect::<Vec<_>>()
+        .leak();
+    let cpus = CPUS.call_once(|| Cpus {
+        lapic,
+        park,
+        bsp_apic_id,
+        mailboxes: aps.iter().map(|_| Mailbox::default()).collect(),
+        online: CpuMask::new(aps.len()),
+        started: CpuMask::new(aps.len()),
+        aps,
+        timeout_ms: options.ap_timeout_ms,
+    });
+    if cpus.aps.is_empty() {
+        log::info!("baton: aps online=0/0 in 0 us");
+        return Ok(cpus);
+    }
+
+    let mut reserved: Vec<Range<u64>> = info.boot_structures.clone();
+    reserved.extend(info.modules.iter().map(|m| m.start..m.start + m.len));
+    let page =
+        plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
+    let dead = inject.iter().find_map(|i| match i {
+        Inject::DeadAp(id) => Some(*id),
+    });
+    trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
+        .map_err(SmpError::Trampoline)?;
+    log::debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);
+
+    let began = tsc::now();
+    let sipi = Ipi::Startup {
+        page: (page >> 12) as u8,
+    };
+    match options.bring_up {
+        BringUp::Sequential => {
+            for slot in 0..cpus.aps.len() {
+                cpus.init_sipi_sipi(slot..slot + 1, sipi, options.timing);
+                cpus.wait_online(slot..slot + 1);
+            }
+        }
+        _ => {
+            cpus.init_sipi_sipi(0..cpus.aps.len(), sipi, options.timing);
+            cpus.wait_online(0..cpus.aps.len());
+        }
+    }
+    let took = tsc::ticks_to_micros(tsc::now() - began);
+    for (slot, ap) in cpus.aps.iter().enumerate() {
+        if !cpus.online.contains(slot) {
+            log::error!(
+                "AP APIC ID {:#x} (UID {}) did not come up within {} ms: left out",
+                ap.apic_id,
+                ap.uid,
+                cpus.timeout_ms
+            );
+        }
+    }
+    log::info!(
+        "baton: aps online={}/{} in {took} us",
+        cpus.online.count(),
+        cpus.aps.len()
+    );
+    Ok(cpus)
+}
+
+fn has_monitor_mwait() -> bool {
+    raw_cpuid::CpuId::new()
+        .get_feature_info()
+        .is_some_and(|f| f.has_monitor_mwait())
+}
+
+/// Whether APs read their APIC ID from CPUID leaf 0xB (as `own_apic_id`
+/// does when the leaf exists) or from leaf 1's 8 bits.
+fn id_from_leaf_b() -> bool {
+    raw_cpuid::CpuId::new()
+        .get_extended_topology_info()
+        .is_some_and(|mut t| t.next().is_some())
+}
+
+fn deadline_after_ms(ms: u64) -> u64 {
+    tsc::now().saturating_add(ms.saturating_mul(tsc::khz()))
+}
+
+impl Cpus {
+    fn send(&self, slot: usize, ipi: Ipi) {
+        let ap = &self.aps[slot];
+        if let Err(e) = self.lapic.send(ap.apic_id, ipi) {
+            log::warn!("AP UID {}: {e}", ap.uid);
+        }
+    }
+
+    /// INIT, SIPI, SIPI to the APs in `slots`, each step to all of them
+    /// before the next; the second SIPI only to APs not online yet.
+    fn init_sipi_sipi(&self, slots: Range<usize>, sipi: Ipi, timing: SipiTiming) {
+        for slot in slots.clone() {
+            self.send(slot, Ipi::InitAssert);
+        }
+        if self.lapic.mode() == Mode::XApic {
+            for slot in slots.clone() {
+                self.send(slot, Ipi::InitDeassert);
+            }
+        }
+        tsc::delay_us(timing.after_init_us);
+        for slot in slots.clone() {
+            self.started.set(slot);
+            self.send(slot, sipi);
+        }
+        tsc::delay_us(timing.after_sipi_us);
+        for slot in slots.filter(|&s| !self.online.contains(s)) {
+            self.send(slot, sipi);
+        }
+        tsc::delay_us(timing.after_sipi_us);
+    }
+
+    /// Waits until every AP in `slots` is online, or the timeout.
+    fn wait_online(&self, slots: Range<usize>) {
+        let deadline = deadline_after_ms(self.timeout_ms);
+        while !slots.clone().all(|s| self.online.contains(s)) && tsc::now() < deadline {
+            core::hint::spin_loop();
+        }
+    }
+
+    pub fn mailbox(&self, slot: usize) -> &Mailbox {
+        &self.mailboxes[slot]
+    }
+
+    /// Posts `job` to the AP in `slot` and wakes it.
+    fn post(
+        &self,
+        slot: usize,
+        job: Job,
+        arg: u64,
+    ) -> Result<baton::smp::mailbox::Ticket, MailboxError> {
+        let ticket = self.mailboxes[slot].post(job, arg)?;
+        if self.park == Park::Hlt {
+            self.send(
+                slot,
+                Ipi::Fixed {
+                    vector: WAKE_VECTOR,
+                },
+            );
+        }
+        Ok(ticket)
+    }
+
+    /// Runs `job(slot, arg)` on each online AP at once; one answer per
+    /// online AP, in slot order, or why there is none.
+    pub fn run_on_all(&self, job: Job, arg: u64) -> Vec<(usize, Result<[u64; 4], String>)> {
+        let posted: Vec<_> = self
+            .online
+            .slots()
+            .map(|slot| (slot, self.post(slot, job, arg)))
+            .collect();
+        let deadline = deadline_after_ms(self.timeout_ms);
+        posted
+            .into_iter()
+            .map(|(slot, ticket)| {
+                let answer = match ticket {
+                    Ok(ticket) => loop {
+                        if let Some(a) = self.mailboxes[slot].answer(ticket) {
+                            break Ok(a);
+                        }
+                        if tsc::now() > deadline {
+                            break Err(format!("no answer within {} ms", self.timeout_ms));
+                        }
+                        core::hint::spin_loop();
+                    },
+                    Err(e) => Err(format!("{e}")),
+                };
+                (slot, answer)
+            })
+            .collect()
+    }
+
+    /// Runs `job(slot, arg)` on the AP in `slot` alone and waits for it.
+    pub fn run_on(&self, slot: usize, job: Job, arg: u64) -> Result<[u64; 4], String> {
+        let ticket = self.post(slot, job, arg).map_err(|e| format!("{e}"))?;
+        let deadline = deadline_after_ms(self.timeout_ms);
+        loop {
+            if let Some(a) = self.mailboxes[slot].answer(ticket) {
+                return Ok(a);
+            }
+            if tsc::now() > deadline {
+                return Err(format!("no answer within {} ms", self.timeout_ms));
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Asks every online AP who it is, all at once and then one at a
+    /// time, and checks each answer: its own APIC ID, its own stack.
+    pub fn roll_call(&self) {
+        let mut good = 0;
+        for (slot, answer) in self.run_on_all(park::identify, 0) {
+            let ap = &self.aps[slot];
+            match answer.and_then(|a| check_identity(ap, a)) {
+                Ok(()) => good += 1,
+                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        let mut alone = 0;
+        for slot in self.online.slots() {
+            let ap = &self.aps[slot];
+            let arg = 0x5a5a_0000 | slot as u64;
+            match self.run_on(slot, park::echo, arg) {
+                Ok([s, id, a, _])
+                    if s == slot as u64 && id == u64::from(ap.apic_id) && a == arg =>
+                {
+                    alone += 1
+                }
+                Ok(other) => log::error!(
+                    "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {other:#x?}",
+                    ap.apic_id
+                ),
+                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        let online = self.online.count();
+        log::info!(
+            "baton: roll call answered={}/{online} (all at once {good}, one at a time {alone})",
+            good.min(alone)
+        );
+    }
+}
+
+/// Checks `park::identify`'s answer against what baton knows of the AP.
+fn check_identity(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
+    log::debug!(
+        "  AP {:#x}: CPUID.1 eax={:#x} ebx={:#x} ecx={:#x} edx={:#x}, rsp={rsp:#x}",
+        apic_id,
+        leaf1_ab as u32,
+        leaf1_ab >> 32,
+        leaf1_cd as u32,
+        leaf1_cd >> 32
+    );
+    if apic_id != u64::from(ap.apic_id) {
+        return Err(format!("answered with APIC ID {apic_id:#x}"));
+    }
+    if !ap.stack().contains(&rsp) {
+        let s = ap.stack();
+        return Err(format!(
+            "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
+            s.start, s.end
+        ));
+    }
+    Ok(())
+}
