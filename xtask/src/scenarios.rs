@@ -53,8 +53,8 @@ struct Row {
     memory: OneOrMany<String>,
     #[serde(default = "defaults::cpu")]
     cpu: OneOrMany<String>,
-    #[serde(default)]
-    cmdline: String,
+    #[serde(default = "defaults::cmdline")]
+    cmdline: OneOrMany<String>,
     #[serde(default)]
     qemu_args: Vec<String>,
     expect: Outcome,
@@ -89,6 +89,9 @@ mod defaults {
     pub fn cpu() -> OneOrMany<String> {
         OneOrMany::One("qemu64".into())
     }
+    pub fn cmdline() -> OneOrMany<String> {
+        OneOrMany::One(String::new())
+    }
     pub fn timeout() -> u64 {
         60
     }
@@ -97,8 +100,8 @@ mod defaults {
     }
 }
 
-/// One QEMU run to make. `{smp}` in an expected log line stands for the
-/// run's CPU count.
+/// One QEMU run to make. In an expected log line `{smp}` stands for the
+/// run's CPU count and `{aps}` for its APs (the CPU count minus one).
 #[derive(Clone, Debug)]
 struct Scenario {
     name: String,
@@ -110,47 +113,57 @@ struct Scenario {
 
 fn expand(row: &Row) -> Vec<Scenario> {
     let mut out = Vec::new();
-    let (machines, smps, memories, cpus) = (
+    let (machines, smps, memories, cpus, cmdlines) = (
         row.machine.values(),
         row.smp.values(),
         row.memory.values(),
         row.cpu.values(),
+        row.cmdline.values(),
     );
     let multi = [machines.len(), smps.len(), memories.len(), cpus.len()]
         .iter()
         .any(|&n| n > 1);
+    let mut combinations = Vec::new();
     for machine in &machines {
         for &smp in &smps {
             for memory in &memories {
                 for cpu in &cpus {
-                    let mut name = row.name.clone();
-                    if multi {
-                        name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
+                    for cmdline in &cmdlines {
+                        combinations.push((machine, smp, memory, cpu, cmdline));
                     }
-                    out.push(Scenario {
-                        name,
-                        machine: Machine {
-                            machine: machine.clone(),
-                            smp,
-                            memory: memory.clone(),
-                            cpu: cpu.clone(),
-                            cmdline: row.cmdline.clone(),
-                            debug_exit: row.debug_exit,
-                            qemu_args: row.qemu_args.clone(),
-                            timeout: Duration::from_secs(row.timeout),
-                            gdb: false,
-                        },
-                        expect: row.expect,
-                        log: row
-                            .log
-                            .iter()
-                            .map(|l| l.replace("{smp}", &smp.to_string()))
-                            .collect(),
-                        absent: row.absent.clone(),
-                    });
                 }
             }
         }
+    }
+    for (machine, smp, memory, cpu, cmdline) in combinations {
+        let mut name = row.name.clone();
+        if multi {
+            name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
+        }
+        if cmdlines.len() > 1 {
+            name = format!("{name}[{cmdline}]");
+        }
+        let placeholders = |l: &String| {
+            l.replace("{smp}", &smp.to_string())
+                .replace("{aps}", &smp.saturating_sub(1).to_string())
+        };
+        out.push(Scenario {
+            name,
+            machine: Machine {
+                machine: machine.clone(),
+                smp,
+                memory: memory.clone(),
+                cpu: cpu.clone(),
+                cmdline: cmdline.clone(),
+                debug_exit: row.debug_exit,
+                qemu_args: row.qemu_args.clone(),
+                timeout: Duration::from_secs(row.timeout),
+                gdb: false,
+            },
+            expect: row.expect,
+            log: row.log.iter().map(placeholders).collect(),
+            absent: row.absent.iter().map(placeholders).collect(),
+        });
     }
     out
 }

@@ -153,7 +153,7 @@ pub fn start(
         _ => Park::Hlt,
     };
     log::info!(
-        "LAPIC in {mode:?} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park:?}, {:?} bring-up, {:?}",
+        "LAPIC in {mode:?} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park:?}, {:?} bring-up, {}",
         options.bring_up,
         options.timing
     );

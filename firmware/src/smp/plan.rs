@@ -100,6 +100,21 @@ impl SipiTiming {
     };
 }
 
+impl core::fmt::Display for SipiTiming {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let name = match *self {
+            Self::LEGACY => "legacy",
+            Self::MODERN => "modern",
+            _ => "custom",
+        };
+        write!(
+            f,
+            "{name} timing: INIT, {} us, SIPI, {} us, SIPI, {} us",
+            self.after_init_us, self.after_sipi_us, self.after_sipi_us
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
