@@ -3,7 +3,9 @@
 //! - `build`: the firmware ELF (its path is the last line printed)
 //! - `run`:   boot it once, serial log on the terminal; exit 0 on a pass
 //! - `test`:  host unit tests, then every QEMU scenario of tests/scenarios.toml
+//! - `bench`: speed figures, each comparison measured side by side
 
+mod bench;
 mod firmware;
 mod qemu;
 mod scenarios;
@@ -34,6 +36,15 @@ enum Command {
     Run(RunArgs),
     /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
     Test(TestArgs),
+    /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Runs of each variant per comparison (alternating A, B, A, B, ...).
+    #[arg(long, default_value_t = 5)]
+    pairs: u32,
 }
 
 #[derive(clap::Args)]
@@ -104,6 +115,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Run(args) => qemu::run_interactive(&args),
         Command::Test(args) => scenarios::test(&args),
+        Command::Bench(args) => bench::bench(&args),
     }
 }
 

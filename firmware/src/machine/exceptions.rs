@@ -180,10 +180,11 @@ impl core::fmt::Display for Report<'_> {
         let r = self.0;
         writeln!(
             f,
-            "baton: EXCEPTION vector {} ({}) error code {:#x}",
+            "baton: EXCEPTION vector {} ({}) error code {:#x} on the CPU with APIC ID {:#x}",
             r.vector,
             name(r.vector),
-            r.error_code
+            r.error_code,
+            super::acpi::own_apic_id().0
         )?;
         writeln!(
             f,

@@ -67,7 +67,6 @@ impl Ap {
 pub struct Cpus {
     pub lapic: &'static Lapic,
     pub park: Park,
-    pub bsp_apic_id: u32,
     /// Indexed by slot number.
     pub aps: Vec<Ap>,
     mailboxes: Vec<Mailbox>,
@@ -185,7 +184,6 @@ pub fn start(
     let cpus = CPUS.call_once(|| Cpus {
         lapic,
         park,
-        bsp_apic_id,
         mailboxes: aps.iter().map(|_| Mailbox::default()).collect(),
         online: CpuMask::new(aps.len()),
         started: CpuMask::new(aps.len()),
@@ -201,9 +199,7 @@ pub fn start(
     reserved.extend(info.modules.iter().map(|m| m.start..m.start + m.len));
     let page =
         plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
-    let dead = inject.iter().find_map(|i| match i {
-        Inject::DeadAp(id) => Some(*id),
-    });
+    let dead = inject.iter().map(|Inject::DeadAp(id)| *id).next();
     trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
         .map_err(SmpError::Trampoline)?;
     log::debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);

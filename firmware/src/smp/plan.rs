@@ -173,7 +173,11 @@ mod tests {
         ]);
         assert_eq!(trampoline_page(&m, &[]), Some(0x9e000));
         // A boot structure in that page pushes it down.
-        assert_eq!(trampoline_page(&m, &[0x9e800..0x9e810]), Some(0x9d000));
+        let boot_structure = 0x9e800..0x9e810;
+        assert_eq!(
+            trampoline_page(&m, core::slice::from_ref(&boot_structure)),
+            Some(0x9d000)
+        );
         // A map with nothing usable below 1 MiB but page 0 leaves none.
         let none = map(&[
             (0, 0x1000, MemoryKind::Usable),
