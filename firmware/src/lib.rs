@@ -14,3 +14,4 @@ pub mod options;
 pub mod phys;
 pub mod pvh;
 pub mod smp;
+pub mod source;
