@@ -38,13 +38,7 @@ fn boot(protocol: u32, info: u32) -> ! {
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     if let Ok(acpi) = &acpi {
-        match machine::smp::start(
-            &acpi.topology,
-            &boot_info,
-            &options.smp,
-            &options.inject,
-            &mut frames,
-        ) {
+        match machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames) {
             Ok(cpus) => cpus.roll_call(),
             Err(e) => log::error!("SMP: {e}; only the BSP runs"),
         }

@@ -62,6 +62,22 @@ pub enum ParkPreference {
 pub enum Inject {
     /// The AP with this APIC ID never leaves the trampoline.
     DeadAp(u32),
+    /// The AP with this APIC ID ignores the stop request with interrupts
+    /// off: only the NMI stops it.
+    WedgeAp(u32),
+    /// The AP with this APIC ID takes this many milliseconds in its stop
+    /// path after WBINVD, before it reports: the BSP must wait.
+    SlowStop { apic_id: u32, ms: u64 },
+}
+
+/// What the APs are left in at the jump (`ap-handoff=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApHandoff {
+    /// INIT: wait-for-SIPI, as on a cold boot (default).
+    Init,
+    /// A HLT loop in the park page, which the memory map then reserves
+    /// (for firmware whose SMI handlers rendezvous with every CPU).
+    Hlt,
 }
 
 /// Multiprocessor settings.
@@ -99,6 +115,11 @@ pub struct Options {
     pub self_test: Option<SelfTest>,
     pub smp: SmpOptions,
     pub inject: Vec<Inject>,
+    pub ap_handoff: ApHandoff,
+    /// How long the APs get to confirm the stop before their NMI.
+    pub stop_timeout_ms: u64,
+    /// The kernel's entry protocol, instead of detecting it.
+    pub protocol: Option<payload_loader::Protocol>,
     /// Words that could not be understood, with the reason.
     pub warnings: Vec<String>,
 }
@@ -112,6 +133,9 @@ impl Default for Options {
             self_test: None,
             smp: SmpOptions::default(),
             inject: Vec::new(),
+            ap_handoff: ApHandoff::Init,
+            stop_timeout_ms: 1000,
+            protocol: None,
             warnings: Vec::new(),
         }
     }
@@ -182,6 +206,19 @@ impl Options {
                     .map(|ms| o.smp.ap_timeout_ms = ms)
                     .is_some(),
                 "inject" => parse_inject(value).map(|i| o.inject.push(i)).is_some(),
+                "ap-handoff" => match value {
+                    "init" => Some(ApHandoff::Init),
+                    "hlt" => Some(ApHandoff::Hlt),
+                    _ => None,
+                }
+                .map(|h| o.ap_handoff = h)
+                .is_some(),
+                "stop-timeout" => parse_number(value)
+                    .map(|ms| o.stop_timeout_ms = ms)
+                    .is_some(),
+                "protocol" => payload_loader::Protocol::from_name(value)
+                    .map(|p| o.protocol = Some(p))
+                    .is_some(),
                 _ => {
                     o.warnings.push(alloc::format!("unknown option `{word}`"));
                     true
@@ -196,14 +233,28 @@ impl Options {
     }
 }
 
-/// `dead-ap:APIC_ID`.
+/// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`.
 fn parse_inject(value: &str) -> Option<Inject> {
     let (kind, rest) = value.split_once(':')?;
+    let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
     match kind {
-        "dead-ap" => parse_number(rest)
-            .and_then(|id| u32::try_from(id).ok())
-            .map(Inject::DeadAp),
+        "dead-ap" => apic_id(rest).map(Inject::DeadAp),
+        "wedge-ap" => apic_id(rest).map(Inject::WedgeAp),
+        "slow-stop" => {
+            let (id, ms) = rest.split_once(':')?;
+            Some(Inject::SlowStop {
+                apic_id: apic_id(id)?,
+                ms: parse_number(ms)?,
+            })
+        }
         _ => None,
+    }
+}
+
+impl Options {
+    /// The first injected fault `pick` recognises.
+    pub fn injected<T>(&self, pick: impl Fn(&Inject) -> Option<T>) -> Option<T> {
+        self.inject.iter().find_map(pick)
     }
 }
 
@@ -246,6 +297,25 @@ mod tests {
             }
         );
         assert_eq!(o.inject, [Inject::DeadAp(3), Inject::DeadAp(0x11f)]);
+        let t = Options::parse(
+            "ap-handoff=hlt stop-timeout=50 protocol=mb2 inject=wedge-ap:1 inject=slow-stop:2:300",
+        );
+        assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+        assert_eq!(t.ap_handoff, ApHandoff::Hlt);
+        assert_eq!(t.stop_timeout_ms, 50);
+        assert_eq!(t.protocol, Some(payload_loader::Protocol::Multiboot2));
+        assert_eq!(
+            t.inject,
+            [
+                Inject::WedgeAp(1),
+                Inject::SlowStop {
+                    apic_id: 2,
+                    ms: 300
+                }
+            ]
+        );
+        let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
+        assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");
         assert_eq!(bad.warnings.len(), 5, "{:?}", bad.warnings);

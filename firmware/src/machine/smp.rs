@@ -12,7 +12,7 @@ use core::ops::Range;
 use baton::acpi::madt::Topology;
 use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
-use baton::options::{BringUp, Inject, ParkPreference, SmpOptions};
+use baton::options::{BringUp, Inject, Options, ParkPreference};
 use baton::smp::apic::{Ipi, Mode, choose_mode};
 use baton::smp::cpumask::CpuMask;
 use baton::smp::mailbox::{Job, Mailbox, MailboxError};
@@ -116,10 +116,10 @@ impl core::fmt::Display for SmpError {
 pub fn start(
     topology: &Topology,
     info: &BootInfo,
-    options: &SmpOptions,
-    inject: &[Inject],
+    all_options: &Options,
     frames: &mut FrameAllocator,
 ) -> Result<&'static Cpus, SmpError> {
+    let options = &all_options.smp;
     let (bsp_apic_id, has_x2apic) = acpi::own_apic_id();
     let highest = topology
         .cpus
@@ -199,7 +199,10 @@ pub fn start(
     reserved.extend(info.modules.iter().map(|m| m.start..m.start + m.len));
     let page =
         plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
-    let dead = inject.iter().map(|Inject::DeadAp(id)| *id).next();
+    let dead = all_options.injected(|i| match i {
+        Inject::DeadAp(id) => Some(*id),
+        _ => None,
+    });
     trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
         .map_err(SmpError::Trampoline)?;
     log::debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);

@@ -1,0 +1,159 @@
+//! The handoff's arithmetic, kept apart from the registers: baton's memory
+//! map in the loader's terms, which memory baton still occupies, and the
+//! list of copies the copy stub performs (DESIGN.md section 6, step 6).
+
+use alloc::vec::Vec;
+use core::ops::Range as StdRange;
+
+use payload_loader::{LoadPlan, MemoryKind, MemoryRegion, Range};
+
+use crate::memmap::MemoryMap;
+
+/// One copy the stub makes: `len` bytes from `src` to `dst`, then `zero`
+/// bytes of zeros after them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct Copy {
+    pub src: u64,
+    pub dst: u64,
+    pub len: u64,
+    pub zero: u64,
+}
+
+/// baton's memory map as the loader takes it (the one conversion between
+/// the two crates' types).
+pub fn loader_map(map: &MemoryMap) -> Vec<MemoryRegion> {
+    map.regions()
+        .iter()
+        .map(|r| MemoryRegion::new(r.start, r.end, MemoryKind::from_e820_type(r.kind.to_e820())))
+        .collect()
+}
+
+/// Usable RAM that is not free in the frame allocator: baton's image,
+/// stacks, heap, the boot structures, the APs' areas, the kernel source's
+/// blobs. Kernel destinations may overlap these (the copy stub runs from
+/// elsewhere); allocations for the handoff never do.
+pub fn busy_ranges(map: &[MemoryRegion], free: &[StdRange<u64>]) -> Vec<Range> {
+    let mut busy = Vec::new();
+    for r in map.iter().filter(|r| r.kind == MemoryKind::Usable) {
+        let mut at = r.start;
+        for f in free.iter().filter(|f| f.start < r.end && r.start < f.end) {
+            if f.start > at {
+                busy.push(Range::new(at, f.start));
+            }
+            at = at.max(f.end);
+        }
+        if at < r.end {
+            busy.push(Range::new(at, r.end));
+        }
+    }
+    busy
+}
+
+/// Whether `r` overlaps where any segment of `plan` goes.
+pub fn hits_destination(plan: &LoadPlan, r: StdRange<u64>) -> bool {
+    let r = Range::new(r.start, r.end);
+    plan.segments.iter().any(|s| s.dest_range().overlaps(&r))
+}
+
+/// The copies for `plan`: each segment from the kernel file at `kernel_at`,
+/// or whole (`mem_size` bytes, already relocated) from its staging buffer
+/// where `staged[i]` names one.
+pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<Copy> {
+    plan.segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match staged.get(i).copied().flatten() {
+            Some(buffer) => Copy {
+                src: buffer,
+                dst: s.dest,
+                len: s.mem_size,
+                zero: 0,
+            },
+            None => Copy {
+                src: kernel_at + s.file_offset,
+                dst: s.dest,
+                len: s.file_size,
+                zero: s.mem_size - s.file_size,
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use payload_loader::{PlanConfig, plan};
+
+    #[test]
+    fn busy_is_usable_minus_free() {
+        let map = [
+            MemoryRegion::new(0, 0x9fc00, MemoryKind::Usable),
+            MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+            MemoryRegion::new(0x10_0000, 0x800_0000, MemoryKind::Usable),
+        ];
+        let free = [0x40_0000..0x100_0000, 0x200_0000..0x7ff_0000];
+        assert_eq!(
+            busy_ranges(&map, &free),
+            [
+                Range::new(0, 0x9fc00),
+                Range::new(0x10_0000, 0x40_0000),
+                Range::new(0x100_0000, 0x200_0000),
+                Range::new(0x7ff_0000, 0x800_0000),
+            ]
+        );
+    }
+
+    /// A minimal ELF64 with one PT_LOAD at 1 MiB: 0x20 file bytes, 0x100 in memory.
+    fn tiny_elf() -> Vec<u8> {
+        let mut f = alloc::vec![0u8; 0x100];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2; // 64-bit
+        f[5] = 1; // little-endian
+        f[6] = 1;
+        f[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+        f[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86_64
+        f[20..24].copy_from_slice(&1u32.to_le_bytes());
+        f[24..32].copy_from_slice(&0x10_0000u64.to_le_bytes()); // entry
+        f[32..40].copy_from_slice(&64u64.to_le_bytes()); // phoff
+        f[52..54].copy_from_slice(&64u16.to_le_bytes());
+        f[54..56].copy_from_slice(&56u16.to_le_bytes());
+        f[56..58].copy_from_slice(&1u16.to_le_bytes());
+        let ph = 64;
+        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        f[ph + 4..ph + 8].copy_from_slice(&5u32.to_le_bytes()); // R+X
+        f[ph + 8..ph + 16].copy_from_slice(&0xc0u64.to_le_bytes()); // offset
+        f[ph + 16..ph + 24].copy_from_slice(&0x10_0000u64.to_le_bytes()); // vaddr
+        f[ph + 24..ph + 32].copy_from_slice(&0x10_0000u64.to_le_bytes()); // paddr
+        f[ph + 32..ph + 40].copy_from_slice(&0x20u64.to_le_bytes()); // filesz
+        f[ph + 40..ph + 48].copy_from_slice(&0x100u64.to_le_bytes()); // memsz
+        f[ph + 48..ph + 56].copy_from_slice(&0x40u64.to_le_bytes()); // align
+        f
+    }
+
+    #[test]
+    fn copies_come_from_the_file_or_the_staging_buffer() {
+        let map = [MemoryRegion::new(0x10_0000, 0x800_0000, MemoryKind::Usable)];
+        let p = plan(&tiny_elf(), &PlanConfig::new(&map, &[])).unwrap();
+        assert_eq!(
+            copies(&p, 0x500_0000, &[]),
+            [Copy {
+                src: 0x500_00c0,
+                dst: 0x10_0000,
+                len: 0x20,
+                zero: 0xe0
+            }]
+        );
+        assert_eq!(
+            copies(&p, 0x500_0000, &[Some(0x600_0000)]),
+            [Copy {
+                src: 0x600_0000,
+                dst: 0x10_0000,
+                len: 0x100,
+                zero: 0
+            }]
+        );
+        assert!(hits_destination(&p, 0x10_00ff..0x20_0000));
+        assert!(!hits_destination(&p, 0x10_0100..0x20_0000));
+    }
+}
