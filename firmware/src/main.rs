@@ -37,14 +37,34 @@ fn boot(protocol: u32, info: u32) -> ! {
     let acpi = machine::acpi::init(&boot_info)
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
-    if let Ok(acpi) = &acpi {
-        match machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames) {
-            Ok(cpus) => cpus.roll_call(),
-            Err(e) => log::error!("SMP: {e}; only the BSP runs"),
-        }
-    }
+    let cpus = acpi.as_ref().ok().and_then(|acpi| {
+        machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
+            .inspect(|cpus| cpus.roll_call())
+            .inspect_err(|e| log::error!("SMP: {e}; only the BSP runs"))
+            .ok()
+    });
     if let Some(test) = options.self_test {
         machine::selftest::run(test);
+    }
+    // TEMPORARY until the kernel-source stage lands: module 0 is the kernel.
+    if let Some(m) = boot_info.modules.first() {
+        let source = baton::source::KernelSource {
+            origin: baton::source::Origin::BootModules,
+            kernel: baton::source::Blob {
+                addr: m.start,
+                len: m.len,
+            },
+            initrd: None,
+            cmdline: "console=ttyS0 panic=-1".into(),
+            modules: alloc::vec::Vec::new(),
+            config: None,
+        };
+        let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
+        if let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames)
+        {
+            log::error!("baton: takeover: {e}");
+            power::fail(ExitCode::Error);
+        }
     }
     power::finish()
 }

@@ -94,6 +94,8 @@ extern "C" fn dispatch(frame: &mut Frame) {
     match frame.vector {
         2 => {
             NMI_COUNT.fetch_add(1, Ordering::SeqCst);
+            // An AP that was asked to stop takes the stop path from here.
+            super::park::stop_on_nmi();
             console::emergency(format_args!(
                 "baton: NMI received at rip={:#018x}; resuming\n",
                 frame.rip

@@ -6,6 +6,7 @@ pub mod console;
 pub mod entry;
 pub mod exceptions;
 pub mod gdt;
+pub mod handoff;
 pub mod idt;
 pub mod lapic;
 pub mod memory;
@@ -14,6 +15,7 @@ pub mod park;
 pub mod power;
 pub mod selftest;
 pub mod smp;
+pub mod takeover;
 pub mod trampoline;
 pub mod tsc;
 

@@ -3,10 +3,11 @@
 //! control line and runs what the BSP posts. Also the jobs the BSP's roll
 //! call sends.
 
+use baton::smp::mailbox::Command;
 use x86_64::instructions::interrupts;
 
 use super::smp::{self, Cpus, Park};
-use super::{idt, lapic};
+use super::{idt, lapic, takeover, tsc};
 
 /// The trampoline's call: `slot` is this AP's index in `Cpus::aps`.
 pub extern "C" fn ap_entry(slot: u32) -> ! {
@@ -33,7 +34,10 @@ fn park(cpus: &Cpus, slot: usize) -> ! {
     loop {
         interrupts::disable();
         if let Some(order) = mailbox.pending() {
-            mailbox.serve(slot, order);
+            match order.command {
+                Command::Run => mailbox.serve(slot, order),
+                Command::Stop => stop_on_request(cpus, slot),
+            }
             continue;
         }
         match cpus.park {
@@ -48,6 +52,82 @@ fn park(cpus: &Cpus, slot: usize) -> ! {
             // STI's one-instruction shadow makes "check, then sleep" atomic:
             // a wake IPI that arrived after the check ends this HLT.
             Park::Hlt => interrupts::enable_and_hlt(),
+        }
+    }
+}
+
+fn stop_on_request(cpus: &Cpus, slot: usize) -> ! {
+    let wedged = takeover::stop_state().and_then(|s| s.wedge);
+    if wedged == Some(cpus.aps[slot].apic_id) {
+        // Fault injection: ignore the control line with interrupts off;
+        // only the NMI (and its handler's stop path) ends this.
+        interrupts::disable();
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+    stop_this_cpu(slot)
+}
+
+/// The NMI handler's question: is this an AP that should be stopping? If
+/// so it stops here (the same path as the request: idempotent) and never
+/// returns.
+pub fn stop_on_nmi() {
+    let (Some(_), Some(cpus)) = (takeover::stop_state(), smp::cpus()) else {
+        return;
+    };
+    let id = cpus.lapic.id();
+    if let Some(slot) = cpus.aps.iter().position(|ap| ap.apic_id == id) {
+        stop_this_cpu(slot)
+    }
+}
+
+/// The AP's stop path: interrupts off, WBINVD, and only after WBINVD does
+/// it report (its bit in the stop mask, cleared from the park area once it
+/// has left baton's memory). Idempotent: the request and the NMI may both
+/// run it.
+pub fn stop_this_cpu(slot: usize) -> ! {
+    interrupts::disable();
+    let Some(stop) = takeover::stop_state() else {
+        halt_forever()
+    };
+    let apic_id = smp::cpus().map_or(u32::MAX, |c| c.aps[slot].apic_id);
+    if cfg!(feature = "unsafe-takeover") {
+        // Negative control, Linux's first bug: report before WBINVD.
+        stop.mask.clear(slot);
+    }
+    // SAFETY: WBINVD writes back and invalidates the caches; ring 0.
+    unsafe { core::arch::asm!("wbinvd", options(nostack)) };
+    if let Some(ms) = stop.slow_ms(apic_id) {
+        tsc::delay_us(ms * 1000);
+    }
+    if cfg!(feature = "unsafe-takeover") {
+        // Negative control, Linux's second bug: back to the old park loop
+        // in baton's memory, which the kernel is about to overwrite.
+        return_to_old_park(slot)
+    }
+    match stop.mask.word_and_bit(slot) {
+        Some((word, bit)) => stop.park.park_this_ap(word as *const _ as u64, bit),
+        None => halt_forever(),
+    }
+}
+
+/// What the negative-control build does after the stop: the park loop it
+/// came from, MONITOR/MWAIT where it has it (spinning otherwise).
+fn return_to_old_park(slot: usize) -> ! {
+    let Some(cpus) = smp::cpus() else {
+        halt_forever()
+    };
+    let watched = cpus.mailbox(slot).control_word() as *const _ as u64;
+    loop {
+        if cpus.park == Park::Mwait {
+            // SAFETY: as in `park`.
+            unsafe {
+                core::arch::asm!("monitor", in("rax") watched, in("ecx") 0, in("edx") 0, options(nostack));
+                core::arch::asm!("mwait", in("eax") 0, in("ecx") 0, options(nostack));
+            }
+        } else {
+            core::hint::spin_loop();
         }
     }
 }

@@ -51,6 +51,12 @@ impl CpuMask {
             .sum()
     }
 
+    /// The word holding `slot`'s bit and the bit's number in it: for code
+    /// that clears the bit itself (the park area's `lock btr`).
+    pub fn word_and_bit(&self, slot: usize) -> Option<(&AtomicU64, u64)> {
+        (slot < self.len).then(|| (&self.words[slot / 64], (slot % 64) as u64))
+    }
+
     /// The slots whose bits are set, in order.
     pub fn slots(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.len).filter(|&s| self.contains(s))
@@ -74,6 +80,9 @@ mod tests {
         m.clear(63);
         assert!(!m.contains(63) && m.contains(64));
         assert!(!m.contains(1000));
+        let (word, bit) = m.word_and_bit(129).unwrap();
+        assert_eq!((word.load(Ordering::Relaxed), bit), (1 << 1, 1));
+        assert!(m.word_and_bit(130).is_none());
     }
 
     #[test]

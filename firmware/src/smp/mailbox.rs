@@ -19,6 +19,9 @@ pub type Job = fn(slot: usize, arg: u64) -> [u64; 4];
 pub enum Command {
     /// Run the posted job.
     Run = 1,
+    /// Stop for the handoff (the AP never answers: it clears its bit in the
+    /// stop mask instead).
+    Stop = 2,
 }
 
 const COMMAND_BITS: u32 = 8;
@@ -105,6 +108,15 @@ impl Mailbox {
         Ok(Ticket(sequence))
     }
 
+    /// Posts the stop request, whatever is in flight: a stop overrides.
+    pub fn post_stop(&self) {
+        let last = self.control.word.load(Ordering::Acquire) >> COMMAND_BITS;
+        self.control.word.store(
+            (last + 1) << COMMAND_BITS | Command::Stop as u64,
+            Ordering::Release,
+        );
+    }
+
     /// The answer to `ticket`, once the AP has given it.
     pub fn answer(&self, ticket: Ticket) -> Option<[u64; 4]> {
         if self.response.done.load(Ordering::Acquire) != ticket.0 {
@@ -129,6 +141,7 @@ impl Mailbox {
         }
         let command = match word as u8 {
             1 => Command::Run,
+            2 => Command::Stop,
             _ => return None,
         };
         Some(Order {
@@ -147,7 +160,7 @@ impl Mailbox {
                 let job: Job = unsafe { core::mem::transmute::<usize, Job>(order.job) };
                 job(slot, order.arg)
             }
-            Command::Run => [0; 4],
+            Command::Run | Command::Stop => [0; 4],
         };
         for (cell, value) in self.response.result.iter().zip(result) {
             cell.store(value, Ordering::Relaxed);
@@ -195,6 +208,15 @@ mod tests {
         let t2 = m.post(echo, 5).unwrap();
         assert_ne!(t, t2);
         assert_eq!(m.answer(t2), None);
+    }
+
+    #[test]
+    fn a_stop_overrides_a_pending_command() {
+        let m = Mailbox::default();
+        m.post(echo, 1).unwrap();
+        m.post_stop();
+        let order = m.pending().unwrap();
+        assert_eq!((order.sequence, order.command), (2, Command::Stop));
     }
 
     #[test]

@@ -1,0 +1,252 @@
+//! The park area: a few pages no kernel segment, boot structure or module
+//! overlaps, holding the final park loop for the APs and the copy stub for
+//! the BSP (`handoff.s`), their GDT, IDTs, stacks and identity page tables.
+//! Hand-written assembly because it runs while baton's own memory is being
+//! overwritten: nothing in it may touch the image, the heap or a Rust stack.
+
+use core::arch::global_asm;
+use core::mem::{offset_of, size_of};
+
+use baton::handoff::Copy;
+
+use super::idt::Gate;
+
+const CODE64: u16 = 0x08;
+const DATA: u16 = 0x10;
+const CODE32: u16 = 0x18;
+const GDT: [u64; 4] = [
+    0,
+    0x00af_9b00_0000_ffff, // 64-bit code
+    0x00cf_9300_0000_ffff, // flat data
+    0x00cf_9b00_0000_ffff, // 32-bit code, flat
+];
+const CODE_SIZE: usize = 2048;
+/// The most segments (plus staged pieces) one kernel may have.
+pub const MAX_COPIES: usize = 128;
+const GIB: u64 = 1 << 30;
+/// The copy stub's identity map reaches this far (2 MiB pages): sources,
+/// destinations and the area itself must lie below.
+pub const MAPPED: u64 = 4 * GIB;
+
+#[repr(C, align(4096))]
+struct PageTable([u64; 512]);
+
+/// `lgdt`/`lidt` operand: limit, 64-bit base.
+#[repr(C, packed)]
+struct Pointer {
+    limit: u16,
+    base: u64,
+}
+
+#[repr(C, align(4096))]
+struct Page0 {
+    code: [u8; CODE_SIZE],
+    gdt: [u64; 4],
+    gdt_pointer: Pointer,
+    ap_idt_pointer: Pointer,
+    bsp_idt_pointer: Pointer,
+    entry: u64,
+    info: u64,
+    magic: u32,
+    long_mode: u32,
+    copy_count: u64,
+    pml4: u64,
+    ap_idt: [Gate; 32],
+    bsp_idt: [Gate; 32],
+}
+
+#[repr(C, align(4096))]
+pub struct ParkArea {
+    page0: Page0,
+    ap_stack: [u8; 2048],
+    bsp_stack: [u8; 2048],
+    copies: [Copy; MAX_COPIES],
+    pml4: PageTable,
+    pdpt: PageTable,
+    pd: [PageTable; 4],
+}
+
+pub const PARK_AREA_SIZE: u64 = size_of::<ParkArea>() as u64;
+
+global_asm!(
+    include_str!("handoff.s"),
+    gdt_pointer = const offset_of!(Page0, gdt_pointer),
+    ap_idt_pointer = const offset_of!(Page0, ap_idt_pointer),
+    bsp_idt_pointer = const offset_of!(Page0, bsp_idt_pointer),
+    pml4 = const offset_of!(Page0, pml4),
+    entry = const offset_of!(Page0, entry),
+    info = const offset_of!(Page0, info),
+    magic = const offset_of!(Page0, magic),
+    long_mode = const offset_of!(Page0, long_mode),
+    copy_count = const offset_of!(Page0, copy_count),
+    ap_stack_top = const offset_of!(ParkArea, ap_stack) + 2048,
+    bsp_stack_top = const offset_of!(ParkArea, bsp_stack) + 2048,
+    copies = const offset_of!(ParkArea, copies),
+    copy_src = const offset_of!(Copy, src),
+    copy_dst = const offset_of!(Copy, dst),
+    copy_len = const offset_of!(Copy, len),
+    copy_zero = const offset_of!(Copy, zero),
+    copy_size = const size_of::<Copy>(),
+    code64 = const CODE64,
+    code32 = const CODE32,
+    data = const DATA,
+    options(att_syntax)
+);
+
+unsafe extern "C" {
+    static baton_handoff_start: u8;
+    static baton_handoff_park: u8;
+    static baton_handoff_halt: u8;
+    static baton_handoff_iret: u8;
+    static baton_handoff_copy: u8;
+    static baton_handoff_end: u8;
+}
+
+/// Where and how the kernel is entered.
+#[derive(Clone, Copy, Debug)]
+pub struct Jump {
+    pub entry: u64,
+    /// Boot information address (EBX, or RDI in long mode).
+    pub info: u64,
+    /// EAX for the 32-bit protocols.
+    pub magic: u32,
+    /// Enter in long mode (plain ELF64) instead of 32-bit protected mode.
+    pub long_mode: bool,
+}
+
+#[derive(Debug)]
+pub enum HandoffError {
+    TooManyCopies { copies: usize },
+    Unreachable { what: &'static str, end: u64 },
+}
+
+impl core::fmt::Display for HandoffError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooManyCopies { copies } => write!(
+                f,
+                "the kernel needs {copies} copies; the copy stub takes at most {MAX_COPIES}"
+            ),
+            Self::Unreachable { what, end } => write!(
+                f,
+                "{what} ends at {end:#x}, beyond the copy stub's identity map ({MAPPED:#x})"
+            ),
+        }
+    }
+}
+
+/// The installed park area: its address is what the APs and the BSP jump to.
+#[derive(Clone, Copy, Debug)]
+pub struct Installed {
+    base: u64,
+}
+
+fn symbol_offset(symbol: *const u8) -> u64 {
+    symbol as u64 - &raw const baton_handoff_start as u64
+}
+
+/// Fills the park area at `base` (`PARK_AREA_SIZE` bytes, page-aligned,
+/// identity-mapped, free, below `MAPPED`) for `copies` and `jump`.
+pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, HandoffError> {
+    if copies.len() > MAX_COPIES {
+        return Err(HandoffError::TooManyCopies {
+            copies: copies.len(),
+        });
+    }
+    let reach = |what, end: u64| {
+        if end > MAPPED {
+            Err(HandoffError::Unreachable { what, end })
+        } else {
+            Ok(())
+        }
+    };
+    reach("the park area", base + PARK_AREA_SIZE)?;
+    for c in copies {
+        reach("a copy's source", c.src + c.len)?;
+        reach("a kernel segment", c.dst + c.len + c.zero)?;
+    }
+    let start = &raw const baton_handoff_start;
+    let code_len = (&raw const baton_handoff_end as u64 - start as u64) as usize;
+    assert!(
+        code_len <= CODE_SIZE,
+        "handoff.s ({code_len} bytes) outgrew its {CODE_SIZE}"
+    );
+    let area = base as *mut ParkArea;
+    let gate = |symbol: *const u8| Gate::interrupt(base + symbol_offset(symbol), CODE64, 0);
+    let idt_pointer = |idt: *const [Gate; 32]| Pointer {
+        limit: (size_of::<[Gate; 32]>() - 1) as u16,
+        base: idt as u64,
+    };
+    // SAFETY: the caller hands over the area; every write stays inside it.
+    unsafe {
+        core::ptr::write_bytes(area as *mut u8, 0, size_of::<ParkArea>());
+        let a = &mut *area;
+        core::ptr::copy_nonoverlapping(start, a.page0.code.as_mut_ptr(), code_len);
+        a.page0.gdt = GDT;
+        a.page0.gdt_pointer = Pointer {
+            limit: (size_of::<[u64; 4]>() - 1) as u16,
+            base: a.page0.gdt.as_ptr() as u64,
+        };
+        // APs: every exception, NMI and #MC included, ends in the HLT loop.
+        a.page0.ap_idt = [gate(&raw const baton_handoff_halt); 32];
+        // BSP: an NMI while copying returns; anything else halts.
+        a.page0.bsp_idt = [gate(&raw const baton_handoff_halt); 32];
+        a.page0.bsp_idt[2] = gate(&raw const baton_handoff_iret);
+        a.page0.ap_idt_pointer = idt_pointer(&raw const a.page0.ap_idt);
+        a.page0.bsp_idt_pointer = idt_pointer(&raw const a.page0.bsp_idt);
+        a.page0.entry = jump.entry;
+        a.page0.info = jump.info;
+        a.page0.magic = jump.magic;
+        a.page0.long_mode = jump.long_mode.into();
+        a.page0.copy_count = copies.len() as u64;
+        a.copies[..copies.len()].copy_from_slice(copies);
+        // Identity map of the first 4 GiB with 2 MiB pages.
+        a.page0.pml4 = &raw const a.pml4 as u64;
+        a.pml4.0[0] = &raw const a.pdpt as u64 | 0b11;
+        for (i, pd) in a.pd.iter_mut().enumerate() {
+            a.pdpt.0[i] = pd as *const PageTable as u64 | 0b11;
+            for (j, e) in pd.0.iter_mut().enumerate() {
+                *e = (i as u64 * GIB + j as u64 * (2 << 20)) | 0x83;
+            }
+        }
+    }
+    Ok(Installed { base })
+}
+
+impl Installed {
+    pub fn range(&self) -> core::ops::Range<u64> {
+        self.base..self.base + PARK_AREA_SIZE
+    }
+
+    /// The AP's last step: into the park area, clear `bit` of the stop mask
+    /// word at `mask_word` there, HLT forever. Interrupts must be off.
+    pub fn park_this_ap(&self, mask_word: u64, bit: u64) -> ! {
+        let target = self.base + symbol_offset(&raw const baton_handoff_park);
+        // SAFETY: the area was installed; the code never returns.
+        unsafe {
+            core::arch::asm!(
+                "jmp {target}",
+                target = in(reg) target,
+                in("rdi") self.base,
+                in("rsi") mask_word,
+                in("rdx") bit,
+                options(noreturn)
+            )
+        }
+    }
+
+    /// The BSP's last step: the copy stub, then the kernel.
+    pub fn copy_and_jump(&self) -> ! {
+        let target = self.base + symbol_offset(&raw const baton_handoff_copy);
+        // SAFETY: the area was installed; every AP is stopped.
+        unsafe {
+            core::arch::asm!(
+                "cli",
+                "jmp {target}",
+                target = in(reg) target,
+                in("rdi") self.base,
+                options(noreturn)
+            )
+        }
+    }
+}

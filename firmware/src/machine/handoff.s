@@ -1,0 +1,120 @@
+# The park area's code, copied into it by handoff.rs: the APs' final park
+# and the BSP's copy stub. Position-independent: RDI holds the park area's
+# address on entry and every field is reached at an offset from RDI or RBX; the
+# offsets come from handoff.rs as operands.
+
+.pushsection .rodata.baton_handoff, "a"
+.balign 16
+.globl baton_handoff_start
+baton_handoff_start:
+.code64
+
+# AP, interrupts off, after WBINVD: leave baton's memory for the park area
+# (its GDT, IDT, page tables and stack), and only then clear bit RDX of the
+# stop mask word at RSI. Then HLT forever: NMI and #MC enter
+# baton_handoff_halt through the park IDT and never return, so NMIs stay
+# blocked and nothing runs baton code again.
+.globl baton_handoff_park
+baton_handoff_park:
+    lgdt {gdt_pointer}(%rdi)
+    lidt {ap_idt_pointer}(%rdi)
+    movq {pml4}(%rdi), %rax
+    movq %rax, %cr3
+    leaq {ap_stack_top}(%rdi), %rsp
+    pushq ${code64}
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:  movl ${data}, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    lock btrq %rdx, (%rsi)
+.globl baton_handoff_halt
+baton_handoff_halt:
+    cli
+    hlt
+    jmp baton_handoff_halt
+
+# The BSP's NMI entry while it copies: the copy goes on.
+.globl baton_handoff_iret
+baton_handoff_iret:
+    iretq
+
+# BSP, interrupts off, every AP stopped: copy the kernel into place, zero
+# the tails, set the protocol's registers and jump. Runs on the park
+# area's stack and page tables: the copies may overwrite baton itself.
+.globl baton_handoff_copy
+baton_handoff_copy:
+    lgdt {gdt_pointer}(%rdi)
+    lidt {bsp_idt_pointer}(%rdi)
+    movq {pml4}(%rdi), %rax
+    movq %rax, %cr3
+    leaq {bsp_stack_top}(%rdi), %rsp
+    pushq ${code64}
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:  movl ${data}, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movq %rdi, %rbx
+    cld
+    leaq {copies}(%rbx), %r8
+    movq {copy_count}(%rbx), %r9
+2:  testq %r9, %r9
+    jz 3f
+    movq {copy_src}(%r8), %rsi
+    movq {copy_dst}(%r8), %rdi
+    movq {copy_len}(%r8), %rcx
+    rep movsb
+    movq {copy_zero}(%r8), %rcx
+    xorl %eax, %eax
+    rep stosb
+    addq ${copy_size}, %r8
+    decq %r9
+    jmp 2b
+
+3:  movq {entry}(%rbx), %r10
+    movq {info}(%rbx), %r11
+    cmpl $0, {long_mode}(%rbx)
+    je 4f
+    # Plain ELF64: stay in long mode on these page tables, RDI = info.
+    movq %r11, %rdi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %ebp, %ebp
+    jmpq *%r10
+
+    # 32-bit protocols: to compatibility mode, paging off (which leaves
+    # long mode), EFER.LME and NXE off, CR4 cleared; EAX = magic, EBX = info.
+4:  movl {magic}(%rbx), %ebp
+    movl %r11d, %ebx
+    movl %r10d, %edi
+    pushq ${code32}
+    leaq 5f(%rip), %rax
+    pushq %rax
+    lretq
+.code32
+5:  movl %cr0, %eax
+    andl $0x7fffffff, %eax
+    movl %eax, %cr0
+    movl $0xc0000080, %ecx
+    rdmsr
+    andl $~0x900, %eax
+    wrmsr
+    xorl %eax, %eax
+    movl %eax, %cr4
+    movl %ebp, %eax
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %ebp, %ebp
+    jmp *%edi
+.globl baton_handoff_end
+baton_handoff_end:
+.popsection

@@ -1,0 +1,416 @@
+//! The takeover (DESIGN.md section 6): plan the kernel's load, place what
+//! must survive clear of every destination, build the boot information and
+//! the park area, stop every AP (request, wait, NMI), INIT them, and jump
+//! through the copy stub. Each step's arithmetic is in the library
+//! (`baton::handoff`, `baton::stop`, `payload_loader`); this file orders them.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use baton::bootinfo::BootInfo;
+use baton::frames::FrameAllocator;
+use baton::handoff::{self, Copy};
+use baton::options::{ApHandoff, Inject, Options};
+use baton::smp::apic::{Ipi, Mode};
+use baton::smp::cpumask::CpuMask;
+use baton::source::{Blob, KernelSource};
+use baton::stop::{self, StopControl, StopTimeouts};
+use payload_loader::{
+    BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp, boot_info_size,
+    build_boot_info,
+};
+use spin::Once;
+
+use super::handoff::{HandoffError, Installed, Jump, MAPPED, PARK_AREA_SIZE};
+use super::lapic::WAKE_VECTOR;
+use super::smp::{Cpus, Park};
+use super::{console, paging, tsc};
+
+const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
+const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
+
+/// What the stopping APs share with the BSP.
+pub struct StopState {
+    pub mask: CpuMask,
+    pub park: Installed,
+    pub wedge: Option<u32>,
+    slow: Option<(u32, u64)>,
+}
+
+impl StopState {
+    /// The injected stop-path delay for the AP with `apic_id`, in ms.
+    pub fn slow_ms(&self, apic_id: u32) -> Option<u64> {
+        self.slow.filter(|&(id, _)| id == apic_id).map(|(_, ms)| ms)
+    }
+}
+
+static STOP: Once<StopState> = Once::new();
+
+/// Set once the BSP has begun stopping the APs.
+pub fn stop_state() -> Option<&'static StopState> {
+    STOP.get()
+}
+
+#[derive(Debug)]
+pub enum TakeoverError {
+    KernelUnmapped { blob: Blob, mapped_end: u64 },
+    Plan(payload_loader::Error),
+    Place(payload_loader::Error),
+    BootInfo(payload_loader::Error),
+    BootInfoTooLarge { size: usize, room: u64 },
+    Handoff(HandoffError),
+    ApsStillRunning { apic_ids: Vec<u32> },
+}
+
+impl core::fmt::Display for TakeoverError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::KernelUnmapped { blob, mapped_end } => write!(
+                f,
+                "the kernel's bytes [{:#x}..{:#x}) lie beyond the identity map ({mapped_end:#x})",
+                blob.addr,
+                blob.addr + blob.len
+            ),
+            Self::Plan(e) => write!(f, "the kernel cannot be loaded: {e}"),
+            Self::Place(e) => write!(f, "no room for the handoff: {e}"),
+            Self::BootInfo(e) => write!(f, "the boot information cannot be built: {e}"),
+            Self::BootInfoTooLarge { size, room } => {
+                write!(
+                    f,
+                    "the boot information takes {size} bytes, more than its {room}"
+                )
+            }
+            Self::Handoff(e) => write!(f, "{e}"),
+            Self::ApsStillRunning { apic_ids } => write!(
+                f,
+                "APs {apic_ids:#x?} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump"
+            ),
+        }
+    }
+}
+
+/// Room for the boot information (memory map, command lines, modules).
+const BOOT_INFO_ROOM: u64 = 64 * 1024;
+
+/// Hands the machine to the kernel in `source`; returns only on an error,
+/// before anything was stopped or overwritten (except by a refused jump).
+pub fn boot(
+    source: &KernelSource,
+    options: &Options,
+    info: &BootInfo,
+    rsdp: Option<u64>,
+    cpus: Option<&'static Cpus>,
+    frames: &FrameAllocator,
+) -> Result<core::convert::Infallible, TakeoverError> {
+    let kernel = bytes(source.kernel)?;
+    let map = handoff::loader_map(&info.memory_map);
+    let busy = handoff::busy_ranges(&map, frames.free_ranges());
+    let config = PlanConfig {
+        protocol: options.protocol,
+        alloc_max: MAPPED,
+        ..PlanConfig::new(&map, &busy)
+    };
+    let mut plan = payload_loader::plan(kernel, &config).map_err(TakeoverError::Plan)?;
+    report_plan(&plan);
+
+    let park_at = plan
+        .allocate("park area", PARK_AREA_SIZE, 4096)
+        .map_err(TakeoverError::Place)?;
+    // Sources the copy stub reads must survive the copies before them.
+    let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
+    let mut staged = Vec::new();
+    for (i, s) in plan.segments.clone().iter().enumerate() {
+        if !plan.relocations.iter().any(|r| r.segment == i) {
+            staged.push(None);
+            continue;
+        }
+        let at = plan
+            .allocate("relocated segment", s.mem_size, 4096)
+            .map_err(TakeoverError::Place)?;
+        // SAFETY: a fresh allocation of mem_size bytes, identity-mapped.
+        let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, s.mem_size as usize) };
+        buf.fill(0);
+        if let Some(file) = s.file_bytes(kernel) {
+            buf[..file.len()].copy_from_slice(file);
+        }
+        plan.relocate(i, buf);
+        staged.push(Some(at));
+    }
+    let mut modules: Vec<(Blob, &str)> = Vec::new();
+    if let Some(initrd) = source.initrd {
+        modules.push((keep_clear(&mut plan, "initrd", initrd)?, ""));
+    }
+    for m in &source.modules {
+        modules.push((keep_clear(&mut plan, "module", m.blob)?, m.cmdline.as_str()));
+    }
+
+    let info_at = plan
+        .allocate("boot information", BOOT_INFO_ROOM, 4096)
+        .map_err(TakeoverError::Place)?;
+    let long_mode = plan.kind() == Protocol::Elf64;
+    // The kernel may reuse everything but its boot information, and the
+    // park area where APs stay in it or its page tables are still in use.
+    let mut keep = alloc::vec![Range::new(info_at, info_at + BOOT_INFO_ROOM)];
+    if options.ap_handoff == ApHandoff::Hlt || long_mode {
+        keep.push(Range::new(park_at, park_at + PARK_AREA_SIZE));
+    }
+    let handed_map = payload_loader::with_reserved(&map, &keep);
+    let rsdp_bytes = rsdp.map(|at| (at, rsdp_copy(at)));
+    let module_list: Vec<Module> = modules
+        .iter()
+        .map(|(b, cmdline)| Module {
+            addr: b.addr,
+            size: b.len,
+            cmdline,
+        })
+        .collect();
+    let input = BootInfoInput {
+        cmdline: &source.cmdline,
+        loader_name: payload_loader::LOADER_NAME,
+        memory_map: &handed_map,
+        modules: &module_list,
+        rsdp: rsdp_bytes.as_ref().map(|(addr, bytes)| Rsdp {
+            addr: *addr,
+            bytes: bytes.as_slice(),
+        }),
+    };
+    let size = boot_info_size(plan.kind(), &input).map_err(TakeoverError::BootInfo)?;
+    if size as u64 > BOOT_INFO_ROOM {
+        return Err(TakeoverError::BootInfoTooLarge {
+            size,
+            room: BOOT_INFO_ROOM,
+        });
+    }
+    let blob = build_boot_info(plan.kind(), &input, info_at).map_err(TakeoverError::BootInfo)?;
+    // SAFETY: allocated above, BOOT_INFO_ROOM >= blob.len(), identity-mapped.
+    unsafe { core::ptr::copy_nonoverlapping(blob.as_ptr(), info_at as *mut u8, blob.len()) };
+
+    let copies: Vec<Copy> = handoff::copies(&plan, kernel_at.addr, &staged);
+    let jump = Jump {
+        entry: plan.entry,
+        info: info_at,
+        magic: match plan.kind() {
+            Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
+            Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
+            Protocol::Pvh | Protocol::Elf64 => 0,
+        },
+        long_mode,
+    };
+    let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
+    log::info!(
+        "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
+        park_at + PARK_AREA_SIZE,
+        copies.len(),
+        modules.len()
+    );
+
+    if let Some(cpus) = cpus {
+        stop_aps(cpus, options, park)?;
+        if options.ap_handoff == ApHandoff::Init && !cfg!(feature = "unsafe-takeover") {
+            init_aps(cpus);
+        }
+    }
+    log::info!(
+        "baton: jumping to the {} kernel at {:#x} ({})",
+        plan.kind(),
+        plan.entry,
+        if long_mode {
+            "long mode, RDI = boot information"
+        } else {
+            "32-bit protected mode, EBX = boot information"
+        }
+    );
+    console::flush();
+    park.copy_and_jump()
+}
+
+/// The bytes of `blob`, which must be identity-mapped.
+fn bytes(blob: Blob) -> Result<&'static [u8], TakeoverError> {
+    if blob.addr.saturating_add(blob.len) > paging::mapped_end() {
+        return Err(TakeoverError::KernelUnmapped {
+            blob,
+            mapped_end: paging::mapped_end(),
+        });
+    }
+    // SAFETY: identity-mapped RAM the kernel source owns; read only.
+    Ok(unsafe { core::slice::from_raw_parts(blob.addr as *const u8, blob.len as usize) })
+}
+
+/// `blob` where the copy stub can read it after the copies before it: moved
+/// to a fresh allocation when it overlaps a destination or lies beyond the
+/// stub's identity map.
+fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blob, TakeoverError> {
+    if !handoff::hits_destination(plan, blob.range()) && blob.range().end <= MAPPED {
+        plan.reserve(Range::new(blob.addr, blob.addr + blob.len));
+        return Ok(blob);
+    }
+    let at = plan
+        .allocate(what, blob.len.max(1), 4096)
+        .map_err(TakeoverError::Place)?;
+    // SAFETY: both identity-mapped; the new range is free and disjoint.
+    unsafe {
+        core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
+    };
+    log::info!(
+        "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
+        blob.addr
+    );
+    Ok(Blob {
+        addr: at,
+        len: blob.len,
+    })
+}
+
+/// The RSDP's bytes (36 for revision 2, else 20).
+fn rsdp_copy(at: u64) -> Vec<u8> {
+    let mut bytes = alloc::vec![0u8; 36];
+    // SAFETY: the RSDP was validated by the ACPI stage; identity-mapped.
+    unsafe { core::ptr::copy_nonoverlapping(at as *const u8, bytes.as_mut_ptr(), 36) };
+    if bytes[15] < 2 {
+        bytes.truncate(20);
+    }
+    bytes
+}
+
+fn report_plan(plan: &LoadPlan) {
+    log::info!(
+        "kernel: {} {:?} {:?}, entry {:#x}, {} segments, {} relocations",
+        plan.kind(),
+        plan.class,
+        plan.elf_type,
+        plan.entry,
+        plan.segments.len(),
+        plan.relocations.len()
+    );
+    for s in &plan.segments {
+        log::info!(
+            "  [{:#x}..{:#x}) {} bytes from the file{}",
+            s.dest,
+            s.dest + s.mem_size,
+            s.file_size,
+            if s.overlaps_firmware {
+                ", over baton's own memory"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// The machine side of `baton::stop`.
+struct MachineStop<'a> {
+    cpus: &'a Cpus,
+    began: u64,
+}
+
+impl StopControl for MachineStop<'_> {
+    fn request_stop(&self, slot: usize) {
+        self.cpus.mailbox(slot).post_stop();
+        if self.cpus.park == Park::Hlt {
+            let _ = self.cpus.lapic.send(
+                self.cpus.aps[slot].apic_id,
+                Ipi::Fixed {
+                    vector: WAKE_VECTOR,
+                },
+            );
+        }
+    }
+    fn send_nmi(&self, slot: usize) {
+        let ap = &self.cpus.aps[slot];
+        log::warn!(
+            "AP APIC ID {:#x} has not stopped: sending it an NMI",
+            ap.apic_id
+        );
+        if let Err(e) = self.cpus.lapic.send(ap.apic_id, Ipi::Nmi) {
+            log::error!("{e}");
+        }
+    }
+    fn elapsed_us(&self) -> u64 {
+        tsc::ticks_to_micros(tsc::now() - self.began)
+    }
+    fn relax(&self) {
+        core::hint::spin_loop();
+    }
+}
+
+fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(), TakeoverError> {
+    let state = STOP.call_once(|| StopState {
+        mask: CpuMask::new(cpus.aps.len()),
+        park,
+        wedge: options.injected(|i| match i {
+            Inject::WedgeAp(id) => Some(*id),
+            _ => None,
+        }),
+        slow: options.injected(|i| match i {
+            Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
+            _ => None,
+        }),
+    });
+    for slot in cpus.online.slots() {
+        state.mask.set(slot);
+    }
+    let control = MachineStop {
+        cpus,
+        began: tsc::now(),
+    };
+    let timeouts = StopTimeouts {
+        wait_us: options.stop_timeout_ms.saturating_mul(1000),
+        ..StopTimeouts::default()
+    };
+    let report = stop::stop_aps(&state.mask, &control, timeouts);
+    let ids = |slots: &[usize]| -> String {
+        let v: Vec<String> = slots
+            .iter()
+            .map(|&s| format!("{:#x}", cpus.aps[s].apic_id))
+            .collect();
+        v.join(",")
+    };
+    log::info!(
+        "baton: stop: {}/{} APs stopped in {} us (NMI sent to [{}], missing [{}])",
+        report.requested - report.missing.len(),
+        report.requested,
+        report.took_us,
+        ids(&report.nmi),
+        ids(&report.missing)
+    );
+    if report.missing.is_empty() {
+        return Ok(());
+    }
+    let apic_ids = report
+        .missing
+        .iter()
+        .map(|&s| cpus.aps[s].apic_id)
+        .collect();
+    match options.ap_handoff {
+        // INIT stops a CPU whatever it is doing.
+        ApHandoff::Init => {
+            log::error!(
+                "APs [{}] did not confirm the stop; INIT will reset them",
+                ids(&report.missing)
+            );
+            Ok(())
+        }
+        ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
+    }
+}
+
+/// INIT to every AP that was sent a SIPI: they wait for SIPI, as on a cold
+/// boot. Never the BSP (not in `aps`); IDs above 0xfe only in x2APIC mode
+/// (`icr_destination` refuses them in xAPIC mode, where 0x100 would alias 0).
+fn init_aps(cpus: &Cpus) {
+    let mut sent = 0;
+    for slot in cpus.started.slots() {
+        let id = cpus.aps[slot].apic_id;
+        let assert = cpus.lapic.send(id, Ipi::InitAssert);
+        let deassert = match cpus.lapic.mode() {
+            Mode::XApic => cpus.lapic.send(id, Ipi::InitDeassert),
+            Mode::X2Apic => Ok(()),
+        };
+        match assert.and(deassert) {
+            Ok(()) => sent += 1,
+            Err(e) => log::error!("{e}"),
+        }
+    }
+    log::info!("baton: INIT sent to {sent} APs: they wait for SIPI");
+}
