@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use payload_loader::{DecodedModule, MemoryKind, MemoryRegion, multiboot1, multiboot2, pvh};
 
 use crate::entry::{EntryState, FLAVOUR, Flavour, entry_state};
+use crate::gather::Gather;
 use crate::phys::{self, Printable};
 use crate::{fail, say};
 
@@ -26,6 +27,11 @@ const EFER_LMA: u64 = 1 << 10;
 /// Bounds on what a loader may hand over (the probe reads nothing larger).
 const MAX_MODULES: u64 = 64;
 const MAX_MBI: u64 = 1 << 20;
+const MAX_MEMMAP: u64 = 1024;
+const MAX_MB1_MMAP: u64 = 64 * 1024;
+const PVH_MEMMAP_ENTRY: u64 = 24;
+const PVH_MODLIST_ENTRY: u64 = 32;
+const MB1_MODULE: u64 = 16;
 const RSDP_SIGNATURE: &[u8; 8] = b"RSD PTR ";
 const RSDP_V1_LEN: usize = 20;
 const RSDP_V2_MIN_LEN: u32 = 36;
@@ -124,29 +130,35 @@ fn check_flat_segments(s: &EntryState) {
 }
 
 fn decode_pvh(info: u64) -> (Handoff, Option<u64>) {
-    let Some(head) = phys::slice(info, pvh::START_INFO_SIZE as u64) else {
-        fail!("hvm_start_info at {info:#x} is outside the identity map");
-    };
-    let field = |off| phys::u64_at(head, off).unwrap_or(0);
-    let nr_modules = u64::from(phys::u32_at(head, 12).unwrap_or(0)).min(MAX_MODULES);
-    let modlist = field(16);
-    // The decoder reads everything relative to the lowest pointer.
-    let mut low = [info, modlist, field(24), field(40)]
-        .into_iter()
-        .filter(|&a| a != 0)
-        .min()
-        .unwrap_or(info);
-    for i in 0..nr_modules {
-        if let Some(cl) = phys::slice(modlist + 32 * i + 16, 8).and_then(|b| phys::u64_at(b, 0))
-            && cl != 0
-        {
-            low = low.min(cl);
+    let mut g = Gather::new(info, pvh::START_INFO_SIZE as u64, "hvm_start_info");
+    // Offsets in hvm_start_info (Xen's start_info.h).
+    let nr_modules = u64::from(g.u32(12));
+    let (modlist, cmdline, memmap) = (g.u64(16), g.u64(24), g.u64(40));
+    let memmap_entries = u64::from(g.u32(48));
+    if nr_modules > MAX_MODULES || memmap_entries > MAX_MEMMAP {
+        fail!("hvm_start_info at {info:#x}: {nr_modules} modules, {memmap_entries} memmap entries: too many");
+    }
+    if cmdline != 0 {
+        let (_, at) = g.append_cstr(cmdline, "PVH cmdline");
+        g.put_u64(24, at);
+    }
+    if memmap_entries != 0 {
+        let (_, at) = g.append(memmap, memmap_entries * PVH_MEMMAP_ENTRY, "PVH memmap");
+        g.put_u64(40, at);
+    }
+    if nr_modules != 0 {
+        let (list, at) = g.append(modlist, nr_modules * PVH_MODLIST_ENTRY, "PVH modlist");
+        g.put_u64(16, at);
+        for i in 0..nr_modules as usize {
+            let field = list + i * PVH_MODLIST_ENTRY as usize + 16;
+            let s = g.u64(field);
+            if s != 0 {
+                let (_, at) = g.append_cstr(s, "PVH module cmdline");
+                g.put_u64(field, at);
+            }
         }
     }
-    let Some(bytes) = phys::rest_from(low) else {
-        fail!("start_info pointers reach outside the identity map (lowest {low:#x})");
-    };
-    let si = match pvh::decode_start_info(bytes, low) {
+    let si = match pvh::decode_start_info(&g.buf, info) {
         Ok(si) => si,
         Err(e) => fail!("hvm_start_info at {info:#x}: {e}"),
     };
@@ -172,36 +184,48 @@ fn decode_pvh(info: u64) -> (Handoff, Option<u64>) {
 }
 
 fn decode_mb1(info: u64) -> (Handoff, Option<u64>) {
-    let Some(head) = phys::slice(info, multiboot1::INFO_SIZE as u64) else {
-        fail!("multiboot_info at {info:#x} is outside the identity map");
-    };
-    let word = |off| u64::from(phys::u32_at(head, off).unwrap_or(0));
-    let flags = word(0);
+    let mut g = Gather::new(info, multiboot1::INFO_SIZE as u64, "multiboot_info");
+    // Offsets in multiboot_info (Multiboot 0.6.96 section 3.3).
+    let flags = g.u32(0);
     let has = |bit: u32| flags & (1 << bit) != 0;
-    let mut pointers = alloc::vec![info];
     if has(2) {
-        pointers.push(word(16));
+        let (_, at) = g.append_cstr(u64::from(g.u32(16)), "Multiboot1 cmdline");
+        let at = g.addr32(at, "cmdline");
+        g.put_u32(16, at);
     }
-    if has(3) {
-        let mods = word(24);
-        pointers.push(mods);
-        for i in 0..word(20).min(MAX_MODULES) {
-            if let Some(s) = phys::read_u32(mods + 16 * i + 8) {
-                pointers.push(u64::from(s));
+    if has(3) && g.u32(20) != 0 {
+        let count = u64::from(g.u32(20));
+        if count > MAX_MODULES {
+            fail!("multiboot_info at {info:#x}: {count} modules: too many");
+        }
+        let (list, at) = g.append(u64::from(g.u32(24)), count * MB1_MODULE, "Multiboot1 mods");
+        let at = g.addr32(at, "mods");
+        g.put_u32(24, at);
+        for i in 0..count as usize {
+            let field = list + i * MB1_MODULE as usize + 8;
+            let s = g.u32(field);
+            if s != 0 {
+                let (_, at) = g.append_cstr(u64::from(s), "Multiboot1 module string");
+                let at = g.addr32(at, "module string");
+                g.put_u32(field, at);
             }
         }
     }
     if has(6) {
-        pointers.push(word(48));
+        let len = u64::from(g.u32(44));
+        if len > MAX_MB1_MMAP {
+            fail!("multiboot_info at {info:#x}: mmap_length {len:#x} too large");
+        }
+        let (_, at) = g.append(u64::from(g.u32(48)), len, "Multiboot1 mmap");
+        let at = g.addr32(at, "mmap");
+        g.put_u32(48, at);
     }
     if has(9) {
-        pointers.push(word(64));
+        let (_, at) = g.append_cstr(u64::from(g.u32(64)), "Multiboot1 boot_loader_name");
+        let at = g.addr32(at, "boot_loader_name");
+        g.put_u32(64, at);
     }
-    let low = pointers.into_iter().filter(|&a| a != 0).min().unwrap_or(info);
-    let Some(bytes) = phys::rest_from(low) else {
-        fail!("multiboot_info pointers reach outside the identity map (lowest {low:#x})");
-    };
-    let mbi = match multiboot1::decode_info(bytes, low) {
+    let mbi = match multiboot1::decode_info(&g.buf, info) {
         Ok(m) => m,
         Err(e) => fail!("multiboot_info at {info:#x}: {e}"),
     };

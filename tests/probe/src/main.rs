@@ -11,6 +11,7 @@ mod acpi;
 mod console;
 mod entry;
 mod exit;
+mod gather;
 mod handoff;
 mod idt;
 mod memory;
@@ -50,13 +51,19 @@ fn main() -> ! {
     let handoff = handoff::check(image);
     let options = options::Options::parse(&handoff.cmdline);
     say!(
-        "options: settle-ms={} ap-timeout-ms={}",
+        "options: settle-ms={} ap-timeout-ms={} sipi-only={:?}",
         options.settle_ms,
-        options.ap_timeout_ms
+        options.ap_timeout_ms,
+        options.sipi_only
     );
     let madt = acpi::madt(&handoff.rsdp);
     memory::overwrite(&handoff.memory_map, image, options.settle_ms);
-    if let Some(reason) = smp::run(&madt, &handoff.memory_map, options.ap_timeout_ms) {
+    if let Some(reason) = smp::run(
+        &madt,
+        &handoff.memory_map,
+        options.ap_timeout_ms,
+        options.sipi_only,
+    ) {
         fail!("{reason}");
     }
     exit::pass()

@@ -14,12 +14,6 @@ pub fn slice(addr: u64, len: u64) -> Option<&'static [u8]> {
     Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) })
 }
 
-/// Everything from `addr` to the end of the identity map: for decoders whose
-/// structures point at each other all over low memory.
-pub fn rest_from(addr: u64) -> Option<&'static [u8]> {
-    slice(addr, MAPPED_END.checked_sub(addr)?)
-}
-
 pub fn u32_at(b: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(off..off.checked_add(4)?)?.try_into().ok()?))
 }

@@ -9,6 +9,7 @@ use payload_loader::{MemoryKind, MemoryRegion};
 use x86_64::registers::model_specific::Msr;
 
 use crate::acpi::Madt;
+use crate::options::SipiOnly;
 use crate::entry::PAGE_SIZE;
 use crate::{fail, say, time};
 
@@ -151,7 +152,12 @@ impl ApPage {
 }
 
 /// Runs both rounds; returns a failure reason, if any, after both ran.
-pub fn run(madt: &Madt, map: &[MemoryRegion], timeout_ms: u64) -> Option<alloc::string::String> {
+pub fn run(
+    madt: &Madt,
+    map: &[MemoryRegion],
+    timeout_ms: u64,
+    sipi_only: SipiOnly,
+) -> Option<alloc::string::String> {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU.
     let apic_base = unsafe { Msr::new(IA32_APIC_BASE).read() };
     let lapic = if apic_base & APIC_BASE_X2APIC != 0 {
@@ -178,13 +184,22 @@ pub fn run(madt: &Madt, map: &[MemoryRegion], timeout_ms: u64) -> Option<alloc::
 
     page.counter.store(0, Ordering::SeqCst);
     for &id in &aps {
-        lapic.ipi(id, ICR_STARTUP | page.vector());
+        lapic.ipi(id, ICR_STARTUP | ICR_LEVEL_ASSERT | page.vector());
     }
-    let n = page.wait(want, timeout_ms);
+    let n = match sipi_only {
+        SipiOnly::All => page.wait(want, timeout_ms),
+        // Nobody should answer: wait the whole timeout for a late one.
+        SipiOnly::None | SipiOnly::Any => page.wait(want.saturating_add(1), timeout_ms),
+    };
     say!("SIPI-only: {n}/{want} APs answered");
-    if n < want {
+    if sipi_only == SipiOnly::All && n < want {
         failure = Some(alloc::format!(
             "SIPI-only: {n}/{want} APs answered within {timeout_ms} ms (not in wait-for-SIPI)"
+        ));
+    }
+    if sipi_only == SipiOnly::None && n != 0 {
+        failure = Some(alloc::format!(
+            "SIPI-only: {n}/{want} APs answered, expected none (probe.sipi-only=none)"
         ));
     }
 
@@ -199,7 +214,7 @@ pub fn run(madt: &Madt, map: &[MemoryRegion], timeout_ms: u64) -> Option<alloc::
     time::delay_us(INIT_DELAY_US);
     for _ in 0..2 {
         for &id in &aps {
-            lapic.ipi(id, ICR_STARTUP | page.vector());
+            lapic.ipi(id, ICR_STARTUP | ICR_LEVEL_ASSERT | page.vector());
         }
         time::delay_us(SIPI_DELAY_US);
     }
