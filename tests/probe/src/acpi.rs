@@ -89,15 +89,11 @@ pub fn madt(rsdp: &[u8]) -> Madt {
             fail!("MADT at {addr:#x}: entry at offset {at} has length {len}");
         };
         match kind {
-            ENTRY_LAPIC if len >= 8 => {
-                if phys::u32_at(e, 4).unwrap_or(0) & FLAG_ENABLED != 0 {
-                    apic_ids.push(u32::from(e[3]));
-                }
+            ENTRY_LAPIC if len >= 8 && phys::u32_at(e, 4).unwrap_or(0) & FLAG_ENABLED != 0 => {
+                apic_ids.push(u32::from(e[3]));
             }
-            ENTRY_X2APIC if len >= 16 => {
-                if phys::u32_at(e, 8).unwrap_or(0) & FLAG_ENABLED != 0 {
-                    apic_ids.push(phys::u32_at(e, 4).unwrap_or(0));
-                }
+            ENTRY_X2APIC if len >= 16 && phys::u32_at(e, 8).unwrap_or(0) & FLAG_ENABLED != 0 => {
+                apic_ids.push(phys::u32_at(e, 4).unwrap_or(0));
             }
             ENTRY_LAPIC_OVERRIDE if len >= 12 => {
                 lapic_addr = phys::u64_at(e, 4).unwrap_or(lapic_addr);

@@ -14,7 +14,15 @@ pub struct Serial;
 
 impl Serial {
     pub fn init() {
-        let regs = [(1, 0x00), (3, 0x80), (0, 0x01), (1, 0x00), (3, 0x03), (2, 0xc7), (4, 0x03)];
+        let regs = [
+            (1, 0x00),
+            (3, 0x80),
+            (0, 0x01),
+            (1, 0x00),
+            (3, 0x03),
+            (2, 0xc7),
+            (4, 0x03),
+        ];
         for (reg, value) in regs {
             // SAFETY: COM1's registers; 115200 8N1, FIFO on, interrupts off.
             unsafe { Port::<u8>::new(COM1 + reg).write(value) };

@@ -15,19 +15,43 @@ pub enum Flavour {
     Elf64 = 4,
 }
 
-#[cfg(all(feature = "pvh", not(any(feature = "mb1", feature = "mb2", feature = "elf64"))))]
+#[cfg(all(
+    feature = "pvh",
+    not(any(feature = "mb1", feature = "mb2", feature = "elf64"))
+))]
 pub const FLAVOUR: Flavour = Flavour::Pvh;
-#[cfg(all(feature = "mb1", not(any(feature = "pvh", feature = "mb2", feature = "elf64"))))]
+#[cfg(all(
+    feature = "mb1",
+    not(any(feature = "pvh", feature = "mb2", feature = "elf64"))
+))]
 pub const FLAVOUR: Flavour = Flavour::Multiboot1;
-#[cfg(all(feature = "mb2", not(any(feature = "pvh", feature = "mb1", feature = "elf64"))))]
+#[cfg(all(
+    feature = "mb2",
+    not(any(feature = "pvh", feature = "mb1", feature = "elf64"))
+))]
 pub const FLAVOUR: Flavour = Flavour::Multiboot2;
-#[cfg(all(feature = "elf64", not(any(feature = "pvh", feature = "mb1", feature = "mb2"))))]
+#[cfg(all(
+    feature = "elf64",
+    not(any(feature = "pvh", feature = "mb1", feature = "mb2"))
+))]
 pub const FLAVOUR: Flavour = Flavour::Elf64;
 #[cfg(not(any(
-    all(feature = "pvh", not(any(feature = "mb1", feature = "mb2", feature = "elf64"))),
-    all(feature = "mb1", not(any(feature = "pvh", feature = "mb2", feature = "elf64"))),
-    all(feature = "mb2", not(any(feature = "pvh", feature = "mb1", feature = "elf64"))),
-    all(feature = "elf64", not(any(feature = "pvh", feature = "mb1", feature = "mb2"))),
+    all(
+        feature = "pvh",
+        not(any(feature = "mb1", feature = "mb2", feature = "elf64"))
+    ),
+    all(
+        feature = "mb1",
+        not(any(feature = "pvh", feature = "mb2", feature = "elf64"))
+    ),
+    all(
+        feature = "mb2",
+        not(any(feature = "pvh", feature = "mb1", feature = "elf64"))
+    ),
+    all(
+        feature = "elf64",
+        not(any(feature = "pvh", feature = "mb1", feature = "mb2"))
+    ),
 )))]
 compile_error!("build the probe with exactly one of the features pvh, mb1, mb2, elf64");
 
@@ -78,8 +102,9 @@ pub static mut ENTRY_STATE: EntryState = EntryState {
 };
 
 pub fn entry_state() -> &'static EntryState {
+    let state = &raw const ENTRY_STATE;
     // SAFETY: written only by the entry stub, before any Rust code ran.
-    unsafe { &*(&raw const ENTRY_STATE) }
+    unsafe { &*state }
 }
 
 pub const PAGE_SIZE: u64 = 4096;

@@ -7,8 +7,8 @@
 
 use alloc::vec::Vec;
 
-use crate::phys;
 use crate::fail;
+use crate::phys;
 
 /// Longest string the probe copies (a command line).
 const MAX_STRING: u64 = 4096;
@@ -66,7 +66,9 @@ impl Gather {
 
     /// Appends the NUL-terminated string at `addr` (NUL included).
     pub fn append_cstr(&mut self, addr: u64, what: &str) -> (usize, u64) {
-        let avail = crate::entry::MAPPED_END.saturating_sub(addr).min(MAX_STRING);
+        let avail = crate::entry::MAPPED_END
+            .saturating_sub(addr)
+            .min(MAX_STRING);
         let len = phys::slice(addr, avail)
             .and_then(|b| b.iter().position(|&c| c == 0))
             .map(|n| n as u64 + 1);

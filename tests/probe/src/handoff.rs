@@ -68,7 +68,16 @@ pub fn check(image: (u64, u64)) -> Handoff {
 fn check_registers(s: &EntryState) {
     say!(
         "entry: eax={:#x} info={:#x} cr0={:#x} cr4={:#x} efer={:#x} flags={:#x} cs={:#x} ds={:#x} es={:#x} ss={:#x}",
-        s.eax, s.info, s.cr0, s.cr4, s.efer, s.flags, s.cs, s.ds, s.es, s.ss
+        s.eax,
+        s.info,
+        s.cr0,
+        s.cr4,
+        s.efer,
+        s.flags,
+        s.cs,
+        s.ds,
+        s.es,
+        s.ss
     );
     if s.flags & FLAGS_IF != 0 {
         fail!("entered with interrupts enabled (flags={:#x})", s.flags);
@@ -93,7 +102,10 @@ fn check_registers(s: &EntryState) {
         return;
     }
     if s.cr0 & CR0_PE == 0 || s.cr0 & CR0_PG != 0 {
-        fail!("CR0={:#x}: want protected mode (PE=1) with paging off (PG=0)", s.cr0);
+        fail!(
+            "CR0={:#x}: want protected mode (PE=1) with paging off (PG=0)",
+            s.cr0
+        );
     }
     check_flat_segments(s);
 }
@@ -102,7 +114,9 @@ fn check_registers(s: &EntryState) {
 /// code, the others writable data. Read from the GDT the loader left.
 fn check_flat_segments(s: &EntryState) {
     let limit = u64::from(u16::from_le_bytes([s.gdtr[0], s.gdtr[1]]));
-    let base = u64::from(u32::from_le_bytes([s.gdtr[2], s.gdtr[3], s.gdtr[4], s.gdtr[5]]));
+    let base = u64::from(u32::from_le_bytes([
+        s.gdtr[2], s.gdtr[3], s.gdtr[4], s.gdtr[5],
+    ]));
     for (name, sel) in [("CS", s.cs), ("DS", s.ds), ("ES", s.es), ("SS", s.ss)] {
         let index = u64::from(sel & !7);
         if sel & 4 != 0 || index == 0 || index + 7 > limit {
@@ -114,12 +128,20 @@ fn check_flat_segments(s: &EntryState) {
         let seg_base = ((d >> 16) & 0xff_ffff) | ((d >> 56) << 24);
         let raw_limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
         let granular = d & (1 << 55) != 0;
-        let seg_limit = if granular { (raw_limit << 12) | 0xfff } else { raw_limit };
+        let seg_limit = if granular {
+            (raw_limit << 12) | 0xfff
+        } else {
+            raw_limit
+        };
         let code = d & (1 << 43) != 0;
         let writable_or_readable = d & (1 << 41) != 0;
         let big = d & (1 << 54) != 0;
         let present = d & (1 << 47) != 0;
-        let kind_ok = if name == "CS" { code && big } else { !code && writable_or_readable };
+        let kind_ok = if name == "CS" {
+            code && big
+        } else {
+            !code && writable_or_readable
+        };
         if !present || seg_base != 0 || seg_limit != 0xffff_ffff || !kind_ok {
             fail!(
                 "{name}={sel:#x}: descriptor {d:#018x} is not flat 4 GiB (base {seg_base:#x}, limit {seg_limit:#x})"
@@ -136,7 +158,9 @@ fn decode_pvh(info: u64) -> (Handoff, Option<u64>) {
     let (modlist, cmdline, memmap) = (g.u64(16), g.u64(24), g.u64(40));
     let memmap_entries = u64::from(g.u32(48));
     if nr_modules > MAX_MODULES || memmap_entries > MAX_MEMMAP {
-        fail!("hvm_start_info at {info:#x}: {nr_modules} modules, {memmap_entries} memmap entries: too many");
+        fail!(
+            "hvm_start_info at {info:#x}: {nr_modules} modules, {memmap_entries} memmap entries: too many"
+        );
     }
     if cmdline != 0 {
         let (_, at) = g.append_cstr(cmdline, "PVH cmdline");
@@ -251,7 +275,9 @@ fn decode_mb2(info: u64) -> (Handoff, Option<u64>) {
         fail!("Multiboot2 information at {info:#x} is outside the identity map");
     };
     if !(8..=MAX_MBI).contains(&total) {
-        fail!("Multiboot2 information at {info:#x}: total_size {total:#x} out of [8, {MAX_MBI:#x}]");
+        fail!(
+            "Multiboot2 information at {info:#x}: total_size {total:#x} out of [8, {MAX_MBI:#x}]"
+        );
     }
     let Some(bytes) = phys::slice(info, total) else {
         fail!("Multiboot2 information [{info:#x}..+{total:#x}) is outside the identity map");
@@ -322,7 +348,10 @@ fn scan_rsdp() -> (u64, Vec<u8>) {
 fn check_rsdp(rsdp: &[u8], at: Option<u64>) {
     let where_ = at.unwrap_or(0);
     if rsdp.len() < RSDP_V1_LEN || !rsdp.starts_with(RSDP_SIGNATURE) {
-        fail!("RSDP at {where_:#x}: no \"RSD PTR \" signature ({} bytes)", rsdp.len());
+        fail!(
+            "RSDP at {where_:#x}: no \"RSD PTR \" signature ({} bytes)",
+            rsdp.len()
+        );
     }
     let sum = phys::sum(&rsdp[..RSDP_V1_LEN]);
     if sum != 0 {
@@ -332,14 +361,21 @@ fn check_rsdp(rsdp: &[u8], at: Option<u64>) {
     if revision >= 2 {
         let len = phys::u32_at(rsdp, 20).unwrap_or(0);
         let Some(all) = rsdp.get(..len as usize).filter(|_| len >= RSDP_V2_MIN_LEN) else {
-            fail!("RSDP revision {revision}: length {len} but {} bytes given", rsdp.len());
+            fail!(
+                "RSDP revision {revision}: length {len} but {} bytes given",
+                rsdp.len()
+            );
         };
         let sum = phys::sum(all);
         if sum != 0 {
-            fail!("RSDP revision {revision}: extended checksum over {len} bytes is {sum:#x}, not 0");
+            fail!(
+                "RSDP revision {revision}: extended checksum over {len} bytes is {sum:#x}, not 0"
+            );
         }
     }
-    say!("RSDP at {where_:#x} (0 = copied into the boot information): revision {revision}, checksum ok");
+    say!(
+        "RSDP at {where_:#x} (0 = copied into the boot information): revision {revision}, checksum ok"
+    );
 }
 
 fn check_memory_map(map: &[MemoryRegion], (image_start, image_end): (u64, u64)) {
@@ -349,7 +385,12 @@ fn check_memory_map(map: &[MemoryRegion], (image_start, image_end): (u64, u64)) 
     let mut usable = 0u64;
     let mut prev: Option<&MemoryRegion> = None;
     for r in map {
-        say!("memory [{:#x}..{:#x}) type {}", r.start, r.end, r.kind.e820_type());
+        say!(
+            "memory [{:#x}..{:#x}) type {}",
+            r.start,
+            r.end,
+            r.kind.e820_type()
+        );
         if r.is_empty() {
             continue; // microvm ends its map with an all-zero entry
         }

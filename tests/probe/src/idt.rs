@@ -75,8 +75,9 @@ static mut IDT: Idt = Idt([[0; 2]; EXCEPTIONS]);
 /// Installs the IDT; called first thing, so faults in later steps report.
 pub fn install() {
     let base = (stubs as *const () as u64).next_multiple_of(STUB_SIZE);
+    let idt = &raw mut IDT;
     // SAFETY: single CPU, before anything else uses the IDT.
-    let idt = unsafe { &mut *(&raw mut IDT) };
+    let idt = unsafe { &mut *idt };
     for (v, gate) in idt.0.iter_mut().enumerate() {
         let at = base + v as u64 * STUB_SIZE;
         gate[0] = (at & 0xffff)

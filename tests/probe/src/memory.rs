@@ -19,7 +19,10 @@ const WORD: u64 = 8;
 fn targets(map: &[MemoryRegion], keep: (u64, u64)) -> (Vec<(u64, u64)>, u64) {
     let mut out = Vec::new();
     let mut unmapped = 0;
-    for r in map.iter().filter(|r| r.kind == MemoryKind::Usable && !r.is_empty()) {
+    for r in map
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Usable && !r.is_empty())
+    {
         unmapped += r.end.saturating_sub(r.start.max(MAPPED_END));
         let (start, end) = (r.start, r.end.min(MAPPED_END));
         for (s, e) in [(start, end.min(keep.0)), (start.max(keep.1), end)] {
@@ -99,7 +102,10 @@ pub fn overwrite(map: &[MemoryRegion], keep: (u64, u64), settle_ms: u64) {
         time::ticks_to_ms(time::now() - started)
     );
     if unmapped != 0 {
-        say!("not overwritten: {} MiB of usable RAM above 4 GiB (not mapped)", unmapped >> 20);
+        say!(
+            "not overwritten: {} MiB of usable RAM above 4 GiB (not mapped)",
+            unmapped >> 20
+        );
     }
     let end = time::deadline_ms(settle_ms);
     while time::now() < end {

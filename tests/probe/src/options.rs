@@ -51,7 +51,10 @@ impl Options {
             } else {
                 continue;
             };
-            match core::str::from_utf8(value).ok().and_then(|s| s.parse().ok()) {
+            match core::str::from_utf8(value)
+                .ok()
+                .and_then(|s| s.parse().ok())
+            {
                 Some(v) => *slot = v,
                 None => fail!(
                     "bad option \"{}\": want a number of milliseconds",

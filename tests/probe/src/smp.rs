@@ -9,8 +9,8 @@ use payload_loader::{MemoryKind, MemoryRegion};
 use x86_64::registers::model_specific::Msr;
 
 use crate::acpi::Madt;
-use crate::options::SipiOnly;
 use crate::entry::PAGE_SIZE;
+use crate::options::SipiOnly;
 use crate::{fail, say, time};
 
 global_asm!(include_str!("ap.s"), options(att_syntax));
@@ -130,7 +130,10 @@ impl ApPage {
         // SAFETY: 4-aligned u32 inside the page just written; the APs only
         // touch it with locked instructions.
         let counter = unsafe { AtomicU32::from_ptr((page + counter_at) as *mut u32) };
-        say!("AP code at {page:#x} ({len} bytes), counter at {:#x}", page + counter_at);
+        say!(
+            "AP code at {page:#x} ({len} bytes), counter at {:#x}",
+            page + counter_at
+        );
         Self { page, counter }
     }
 
@@ -166,10 +169,19 @@ pub fn run(
         Lapic::X1(madt.lapic_addr)
     };
     let bsp = lapic.id();
-    let aps: alloc::vec::Vec<u32> = madt.apic_ids.iter().copied().filter(|&id| id != bsp).collect();
+    let aps: alloc::vec::Vec<u32> = madt
+        .apic_ids
+        .iter()
+        .copied()
+        .filter(|&id| id != bsp)
+        .collect();
     say!(
         "LAPIC in {} mode, BSP APIC ID {bsp}, {} APs",
-        if matches!(lapic, Lapic::X2) { "x2APIC" } else { "xAPIC" },
+        if matches!(lapic, Lapic::X2) {
+            "x2APIC"
+        } else {
+            "xAPIC"
+        },
         aps.len()
     );
     if matches!(lapic, Lapic::X1(_))
