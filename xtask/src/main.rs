@@ -7,6 +7,8 @@
 
 mod bench;
 mod firmware;
+#[allow(dead_code)] // called by the scenarios once baton loads kernels
+mod probe;
 mod qemu;
 mod scenarios;
 mod setup;
