@@ -49,6 +49,10 @@ fn boot(protocol: u32, info: u32) -> ! {
             Err(e) => log::error!("SMP: {e}; only the BSP runs"),
         }
     }
+    let started = tsc::now();
+    // The takeover (next) consumes `source`.
+    #[allow(unused_variables)]
+    let source = report::source(machine::source::load(&boot_info, &mut frames), started);
     if let Some(test) = options.self_test {
         machine::selftest::run(test);
     }

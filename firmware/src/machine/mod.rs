@@ -5,6 +5,7 @@ pub mod acpi;
 pub mod console;
 pub mod entry;
 pub mod exceptions;
+pub mod fwcfg;
 pub mod gdt;
 pub mod idt;
 pub mod lapic;
@@ -14,6 +15,7 @@ pub mod park;
 pub mod power;
 pub mod selftest;
 pub mod smp;
+pub mod source;
 pub mod trampoline;
 pub mod tsc;
 
