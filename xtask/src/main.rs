@@ -7,6 +7,8 @@
 
 mod bench;
 mod firmware;
+mod linux;
+mod payload;
 mod qemu;
 mod scenarios;
 mod setup;
@@ -74,6 +76,26 @@ pub struct RunArgs {
     /// Debug build of the firmware.
     #[arg(long)]
     debug: bool,
+    /// The kernel baton boots (fw_cfg opt/baton/kernel): a file, or a name
+    /// (`linux`: Debian's Linux 6.1 with a busybox initramfs, fetched and
+    /// cached under target/linux). Default: none.
+    #[arg(long, value_name = "PATH|linux")]
+    kernel: Option<String>,
+    /// The initrd (fw_cfg opt/baton/initrd); `--kernel linux` brings its own.
+    #[arg(long, value_name = "PATH")]
+    initrd: Option<String>,
+    /// The kernel's command line (fw_cfg opt/baton/cmdline); `--kernel linux`
+    /// defaults to "console=ttyS0 panic=-1".
+    #[arg(long, value_name = "STR")]
+    kernel_cmdline: Option<String>,
+    /// A boot module with its command line (fw_cfg opt/baton/module/N and
+    /// opt/baton/module/N/cmdline), in order (repeatable).
+    #[arg(long = "module", value_name = "PATH[=CMDLINE]")]
+    modules: Vec<String>,
+    /// Boot the kernel with QEMU's own -kernel/-initrd instead of baton
+    /// (the reference the benchmarks compare with).
+    #[arg(long)]
+    direct: bool,
 }
 
 #[derive(clap::Args)]

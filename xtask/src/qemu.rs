@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
+use crate::payload::{Payload, Spec};
 use crate::setup::QEMU;
 
 /// A machine to boot baton on.
@@ -34,6 +35,9 @@ pub struct Machine {
     pub qemu_args: Vec<String>,
     pub timeout: Duration,
     pub gdb: bool,
+    /// The kernel (initrd, modules) baton is handed through fw_cfg, or
+    /// with `direct` boots QEMU itself instead of baton.
+    pub payload: Payload,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -111,11 +115,25 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
     ])
     .args(["-d", "cpu_reset", "-D"])
-    .arg(&debug_log)
-    .arg("-kernel")
-    .arg(elf)
-    .args(["-append", &cmdline])
-    .args(&machine.qemu_args);
+    .arg(&debug_log);
+    let payload = &machine.payload;
+    match (&payload.kernel, payload.direct) {
+        (Some(kernel), true) => {
+            qemu.arg("-kernel").arg(kernel);
+            if let Some(initrd) = &payload.initrd {
+                qemu.arg("-initrd").arg(initrd);
+            }
+            qemu.args(["-append", payload.cmdline.as_deref().unwrap_or("")]);
+        }
+        (None, true) => anyhow::bail!("a direct boot (QEMU -kernel, no baton) needs a kernel"),
+        (_, false) => {
+            qemu.arg("-kernel")
+                .arg(elf)
+                .args(["-append", &cmdline])
+                .args(payload.fw_cfg_args());
+        }
+    }
+    qemu.args(&machine.qemu_args);
     if machine.gdb {
         qemu.args(["-s", "-S"]);
         eprintln!("xtask: QEMU waits for gdb on tcp::1234 (target remote :1234)");
@@ -208,6 +226,14 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         qemu_args: args.qemu_args.clone(),
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
+        payload: Spec {
+            kernel: args.kernel.clone(),
+            initrd: args.initrd.clone(),
+            cmdline: args.kernel_cmdline.clone(),
+            modules: args.modules.clone(),
+            direct: args.direct,
+        }
+        .resolve(&std::env::current_dir()?)?,
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;

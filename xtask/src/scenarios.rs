@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::TestArgs;
+use crate::payload::Spec;
 use crate::qemu::{self, Machine, Outcome};
 
 #[derive(Deserialize)]
@@ -73,6 +74,21 @@ struct Row {
     /// policies a real machine gets).
     #[serde(default = "defaults::yes")]
     debug_exit: bool,
+    /// The kernel baton boots (fw_cfg): a file (relative to the workspace)
+    /// or a name (`linux`).
+    #[serde(default)]
+    kernel: Option<String>,
+    #[serde(default)]
+    initrd: Option<String>,
+    #[serde(default)]
+    kernel_cmdline: Option<String>,
+    /// `"PATH=CMDLINE"` or `"PATH"`, in order.
+    #[serde(default)]
+    modules: Vec<String>,
+    /// QEMU boots `kernel` itself (-kernel/-initrd/-append), no baton: the
+    /// reference runs.
+    #[serde(default)]
+    direct: bool,
 }
 
 mod defaults {
@@ -109,6 +125,8 @@ struct Scenario {
     expect: Outcome,
     log: Vec<String>,
     absent: Vec<String>,
+    /// Resolved into `machine.payload` just before the runs.
+    payload: Spec,
 }
 
 fn expand(row: &Row) -> Vec<Scenario> {
@@ -159,10 +177,18 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 qemu_args: row.qemu_args.clone(),
                 timeout: Duration::from_secs(row.timeout),
                 gdb: false,
+                payload: Default::default(),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
             absent: row.absent.iter().map(placeholders).collect(),
+            payload: Spec {
+                kernel: row.kernel.clone(),
+                initrd: row.initrd.clone(),
+                cmdline: row.kernel_cmdline.clone(),
+                modules: row.modules.clone(),
+                direct: row.direct,
+            },
         });
     }
     out
@@ -241,6 +267,30 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         args.full,
         args.filter.as_deref(),
     )?;
+    // Kernels named in rows become files here (fetching the Linux assets
+    // when missing); a row whose kernel cannot be had fails alone.
+    let mut unresolved = Vec::new();
+    let mut runnable = Vec::new();
+    for mut s in scenarios {
+        match s.payload.resolve(&crate::root()) {
+            Ok(p) => {
+                s.machine.payload = p;
+                runnable.push(s);
+            }
+            Err(e) => {
+                println!("FAIL {}: {e:#}", s.name);
+                unresolved.push(Verdict {
+                    name: s.name,
+                    passed: false,
+                    outcome: Outcome::QemuFailed(-1),
+                    detail: format!("{e:#}"),
+                    seconds: 0.0,
+                    dir: PathBuf::new(),
+                });
+            }
+        }
+    }
+    let scenarios = runnable;
     let queue: Mutex<VecDeque<(Scenario, u32)>> = Mutex::new(
         scenarios
             .iter()
@@ -306,6 +356,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         }
     });
     let mut qemu_verdicts = results.into_inner().unwrap_or_default();
+    qemu_verdicts.extend(unresolved);
     qemu_verdicts.sort_by(|a, b| a.name.cmp(&b.name));
     print_table(&qemu_verdicts);
     verdicts.extend(qemu_verdicts);
@@ -492,10 +543,12 @@ mod tests {
                 qemu_args: vec![],
                 timeout: Duration::from_secs(1),
                 gdb: false,
+                payload: Default::default(),
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
             absent: vec!["PANIC".into()],
+            payload: Spec::default(),
         };
         let run = |outcome, serial: &str| qemu::Run {
             outcome,
