@@ -91,31 +91,33 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         false => machine.cmdline.clone(),
     };
     let mut qemu = Command::new(QEMU);
-    qemu.args([
-        "-machine",
-        &machine.machine,
-        "-smp",
-        &machine.smp.to_string(),
-        "-m",
-        &machine.memory,
-    ])
-    .args([
-        "-cpu",
-        &machine.cpu,
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-        "-no-reboot",
-    ])
-    .args([
-        "-device",
-        &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
-    ])
-    .args(["-d", "cpu_reset", "-D"])
-    .arg(&debug_log);
+    // Relative paths in scenario rows' qemu_args are the workspace's.
+    qemu.current_dir(crate::root())
+        .args([
+            "-machine",
+            &machine.machine,
+            "-smp",
+            &machine.smp.to_string(),
+            "-m",
+            &machine.memory,
+        ])
+        .args([
+            "-cpu",
+            &machine.cpu,
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+        ])
+        .args([
+            "-device",
+            &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
+        ])
+        .args(["-d", "cpu_reset", "-D"])
+        .arg(&debug_log);
     let payload = &machine.payload;
     match (&payload.kernel, payload.direct) {
         (Some(kernel), true) => {
