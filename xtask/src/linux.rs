@@ -293,7 +293,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.out.len() % 4 != 0 {
+        while !self.out.len().is_multiple_of(4) {
             self.out.push(0);
         }
     }
@@ -312,7 +312,7 @@ mod tests {
     fn cpio_is_newc_with_aligned_entries() {
         let c = initramfs(b"BB");
         assert!(c.starts_with(b"070701"));
-        assert_eq!(c.len() % 4, 0);
+        assert!(c.len().is_multiple_of(4));
         let text = String::from_utf8_lossy(&c);
         for name in ["bin/busybox", "init", "dev/console", "TRAILER!!!"] {
             assert!(text.contains(name), "{name}");
