@@ -9,6 +9,7 @@ pub mod acpi;
 pub mod bootinfo;
 pub mod exit;
 pub mod frames;
+pub mod fwcfg;
 pub mod handoff;
 pub mod memmap;
 pub mod options;

@@ -15,7 +15,7 @@ mod machine;
 mod report;
 
 #[cfg(target_os = "none")]
-use baton::{exit::ExitCode, options::Options};
+use baton::{exit::ExitCode, options::Options, source::SourceError};
 #[cfg(target_os = "none")]
 use machine::{console, power, tsc};
 
@@ -43,28 +43,27 @@ fn boot(protocol: u32, info: u32) -> ! {
             .inspect_err(|e| log::error!("SMP: {e}; only the BSP runs"))
             .ok()
     });
+    let started = tsc::now();
+    let loaded = machine::source::load(&boot_info, &mut frames);
+    let unreadable = matches!(&loaded, Err(e) if !matches!(e, SourceError::NoKernel));
+    let source = report::source(loaded, started);
+    if unreadable {
+        power::fail(ExitCode::Error);
+    }
     if let Some(test) = options.self_test {
         machine::selftest::run(test);
     }
-    // TEMPORARY until the kernel-source stage lands: module 0 is the kernel.
-    if let Some(m) = boot_info.modules.first() {
-        let source = baton::source::KernelSource {
-            origin: baton::source::Origin::BootModules,
-            kernel: baton::source::Blob {
-                addr: m.start,
-                len: m.len,
-            },
-            initrd: None,
-            cmdline: "console=ttyS0 panic=-1".into(),
-            modules: alloc::vec::Vec::new(),
-            config: None,
+    if let Some(source) = source {
+        // The config file may set the takeover's options (the SMP ones
+        // must be on baton's command line: the APs are up by now).
+        let options = match &source.config {
+            Some(config) => Options::parse(&alloc::format!("{} {config}", boot_info.cmdline)),
+            None => options,
         };
         let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
-        if let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames)
-        {
-            log::error!("baton: takeover: {e}");
-            power::fail(ExitCode::Error);
-        }
+        let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames);
+        log::error!("baton: takeover: {e}");
+        power::fail(ExitCode::Error);
     }
     power::finish()
 }

@@ -4,9 +4,13 @@
 use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use baton::options::Options;
+use baton::source::{KernelSource, Origin, SourceError};
+
+use alloc::format;
+use alloc::string::String;
 
 use crate::machine::acpi::Acpi;
-use crate::machine::{memory, paging, tsc};
+use crate::machine::{self, memory, paging, tsc};
 
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     log::info!(
@@ -148,4 +152,64 @@ pub fn topology(acpi: &Acpi) {
             |c| alloc::format!("{:#x}", c.apic_id)
         )
     );
+}
+
+/// The kernel source in one line (or why there is none), and the warnings
+/// of its `config`. "No kernel at all" is only information while baton
+/// has nothing to hand over; every other failure is an error.
+pub fn source(result: Result<KernelSource, SourceError>, started: u64) -> Option<KernelSource> {
+    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    let source = match result {
+        Ok(source) => source,
+        Err(e @ SourceError::NoKernel) => {
+            log::info!("baton: {e}");
+            return None;
+        }
+        Err(e) => {
+            log::error!("baton: kernel source: {e}");
+            return None;
+        }
+    };
+    let initrd = source.initrd.map_or_else(
+        || String::from("no initrd"),
+        |b| format!("initrd {} bytes at {:#x}", b.len, b.addr),
+    );
+    let method = match source.origin {
+        Origin::FwCfg => machine::source::fw_cfg_method()
+            .map(|m| format!(" by {m}"))
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    log::info!(
+        "baton: kernel from {}: {} bytes at {:#x}, {initrd}, {} modules, cmdline \"{}\" ({}.{:03} ms{method})",
+        source.origin,
+        source.kernel.len,
+        source.kernel.addr,
+        source.modules.len(),
+        source.cmdline,
+        micros / 1000,
+        micros % 1000,
+    );
+    let mut head = [0u8; 8];
+    let n = source.kernel.len.min(head.len() as u64) as usize;
+    if baton::phys::PhysMemory::read(&paging::IdentityMapped, source.kernel.addr, &mut head[..n])
+        .is_ok()
+    {
+        log::debug!("kernel begins {:02x?}", &head[..n]);
+    }
+    for (i, m) in source.modules.iter().enumerate() {
+        log::info!(
+            "  module {i}: {} bytes at {:#x} \"{}\"",
+            m.blob.len,
+            m.blob.addr,
+            m.cmdline
+        );
+    }
+    if let Some(config) = &source.config {
+        log::info!("config: \"{config}\"");
+        for warning in Options::parse(config).warnings {
+            log::warn!("config: {warning}");
+        }
+    }
+    Some(source)
 }

@@ -68,3 +68,183 @@ impl KernelSource {
         r
     }
 }
+
+/// Why no kernel source could be had. Each names the cause and numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceError {
+    /// Neither fw_cfg nor the entry protocol had a kernel.
+    NoKernel,
+    /// fw_cfg is there, but its file directory is not readable.
+    Directory(crate::fwcfg::DirError),
+    /// A file of zero bytes where bytes are needed.
+    Empty { file: String },
+    /// No free physical memory range for a file.
+    OutOfMemory { file: String, size: u64, free: u64 },
+    /// A text file (command line, config) above its limit.
+    TooBig { file: String, size: u64, max: u64 },
+    /// The fw_cfg DMA transfer ended with the error bit.
+    Dma { file: String, size: u64, addr: u64 },
+}
+
+impl core::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoKernel => f.write_str(
+                "no kernel: fw_cfg has no opt/baton/kernel and the entry protocol gave no modules",
+            ),
+            Self::Directory(e) => write!(f, "{e}"),
+            Self::Empty { file } => write!(f, "{file} is empty (0 bytes)"),
+            Self::OutOfMemory { file, size, free } => write!(
+                f,
+                "{file}: no free range of {size} bytes ({} MiB) for it; {free} bytes ({} MiB) free in all",
+                size.div_ceil(1 << 20),
+                free >> 20
+            ),
+            Self::TooBig { file, size, max } => {
+                write!(f, "{file}: {size} bytes, above the limit of {max} for text")
+            }
+            Self::Dma { file, size, addr } => write!(
+                f,
+                "{file}: the fw_cfg DMA read of {size} bytes to {addr:#x} reported an error"
+            ),
+        }
+    }
+}
+
+/// The first word of a module's command line, and the rest.
+fn first_word(cmdline: &str) -> (&str, &str) {
+    let s = cmdline.trim_start();
+    let end = s.find(|c: char| c.is_ascii_whitespace()).unwrap_or(s.len());
+    (&s[..end], s[end..].trim_start())
+}
+
+/// The kernel from the entry protocol's boot modules (PVH modlist,
+/// Multiboot modules): module 0 unless a module's command line starts with
+/// the word `kernel` (then the first such module; the words after it are
+/// the kernel's command line, else module 0's whole string is); the first
+/// other module starting with `initrd` is the initrd; the rest are handed
+/// on as modules in their order, with their command lines.
+pub fn from_boot_modules(modules: &[crate::bootinfo::Module]) -> Result<KernelSource, SourceError> {
+    let blob = |m: &crate::bootinfo::Module| Blob {
+        addr: m.start,
+        len: m.len,
+    };
+    let named = |word: &str, skip: Option<usize>| {
+        modules
+            .iter()
+            .enumerate()
+            .position(|(i, m)| Some(i) != skip && first_word(&m.cmdline).0 == word)
+    };
+    let (kernel_index, cmdline) = match named("kernel", None) {
+        Some(i) => (i, first_word(&modules[i].cmdline).1),
+        None => (
+            0,
+            modules.first().ok_or(SourceError::NoKernel)?.cmdline.trim(),
+        ),
+    };
+    let initrd_index = named("initrd", Some(kernel_index));
+    Ok(KernelSource {
+        origin: Origin::BootModules,
+        kernel: blob(&modules[kernel_index]),
+        initrd: initrd_index.map(|i| blob(&modules[i])),
+        cmdline: cmdline.into(),
+        modules: modules
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != kernel_index && Some(*i) != initrd_index)
+            .map(|(_, m)| Module {
+                blob: blob(m),
+                cmdline: m.cmdline.clone(),
+            })
+            .collect(),
+        config: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bootinfo::Module as BootModule;
+
+    fn m(start: u64, cmdline: &str) -> BootModule {
+        BootModule {
+            start,
+            len: 0x1000,
+            cmdline: cmdline.into(),
+        }
+    }
+
+    fn at(addr: u64) -> Blob {
+        Blob { addr, len: 0x1000 }
+    }
+
+    #[test]
+    fn no_modules_is_no_kernel() {
+        let e = from_boot_modules(&[]).unwrap_err();
+        assert_eq!(e, SourceError::NoKernel);
+        assert_eq!(
+            e.to_string(),
+            "no kernel: fw_cfg has no opt/baton/kernel and the entry protocol gave no modules"
+        );
+    }
+
+    #[test]
+    fn module_0_is_the_kernel_by_default() {
+        let s = from_boot_modules(&[m(0x10000, " console=ttyS0 "), m(0x20000, "dom0")]).unwrap();
+        assert_eq!(s.origin, Origin::BootModules);
+        assert_eq!(s.kernel, at(0x10000));
+        assert_eq!(s.cmdline, "console=ttyS0");
+        assert_eq!(s.initrd, None);
+        assert_eq!(
+            s.modules,
+            [Module {
+                blob: at(0x20000),
+                cmdline: "dom0".into()
+            }]
+        );
+        assert_eq!(s.ranges().len(), 2);
+    }
+
+    #[test]
+    fn named_kernel_and_initrd_are_picked_wherever_they_are() {
+        let s = from_boot_modules(&[
+            m(0x10000, "extra one"),
+            m(0x20000, "initrd"),
+            m(0x30000, "kernel\tconsole=ttyS0 quiet"),
+            m(0x40000, "kernel second"),
+            m(0x50000, "initrd second"),
+        ])
+        .unwrap();
+        assert_eq!(s.kernel, at(0x30000));
+        assert_eq!(s.cmdline, "console=ttyS0 quiet");
+        assert_eq!(s.initrd, Some(at(0x20000)));
+        let rest: Vec<_> = s.modules.iter().map(|m| m.blob.addr).collect();
+        assert_eq!(rest, [0x10000, 0x40000, 0x50000]);
+    }
+
+    #[test]
+    fn a_word_must_match_whole() {
+        let s = from_boot_modules(&[
+            m(0x10000, ""),
+            m(0x20000, "kernels x"),
+            m(0x30000, "initrd.img"),
+        ])
+        .unwrap();
+        assert_eq!(s.kernel, at(0x10000));
+        assert_eq!(s.initrd, None);
+        assert_eq!(s.modules.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_numbers() {
+        let e = SourceError::OutOfMemory {
+            file: "opt/baton/kernel".into(),
+            size: 53_243_444,
+            free: 40 << 20,
+        };
+        assert_eq!(
+            e.to_string(),
+            "opt/baton/kernel: no free range of 53243444 bytes (51 MiB) for it; 41943040 bytes (40 MiB) free in all"
+        );
+    }
+}

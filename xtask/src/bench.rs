@@ -50,6 +50,7 @@ fn bring_up(elf: &Path, out: &Path, pairs: u32) -> Result<String> {
                     qemu_args: Vec::new(),
                     timeout: Duration::from_secs(120),
                     gdb: false,
+                    payload: Default::default(),
                 };
                 let dir = out.join(format!("bring-up-{smp}-{mode}-{pair}"));
                 let run = qemu::boot(elf, &machine, &dir, false)?;

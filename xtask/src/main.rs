@@ -7,7 +7,8 @@
 
 mod bench;
 mod firmware;
-#[allow(dead_code)] // called by the scenarios once baton loads kernels
+mod linux;
+mod payload;
 mod probe;
 mod qemu;
 mod scenarios;
@@ -76,6 +77,27 @@ pub struct RunArgs {
     /// Debug build of the firmware.
     #[arg(long)]
     debug: bool,
+    /// The kernel baton boots (fw_cfg opt/baton/kernel): a file, or a name:
+    /// `probe` (the test kernel, tests/probe; also `probe-pvh`, `probe-mb1`,
+    /// `probe-mb2`, `probe-elf64`), `linux` (Debian's Linux 6.1 with a
+    /// busybox initramfs, fetched and cached under target/linux), or `none`.
+    #[arg(long, value_name = "PATH|probe|linux|none", default_value = "probe")]
+    kernel: String,
+    /// The initrd (fw_cfg opt/baton/initrd); `--kernel linux` brings its own.
+    #[arg(long, value_name = "PATH")]
+    initrd: Option<String>,
+    /// The kernel's command line (fw_cfg opt/baton/cmdline); `--kernel linux`
+    /// defaults to "console=ttyS0 panic=-1".
+    #[arg(long, value_name = "STR")]
+    kernel_cmdline: Option<String>,
+    /// A boot module with its command line (fw_cfg opt/baton/module/N and
+    /// opt/baton/module/N/cmdline), in order (repeatable).
+    #[arg(long = "module", value_name = "PATH[=CMDLINE]")]
+    modules: Vec<String>,
+    /// Boot the kernel with QEMU's own -kernel/-initrd instead of baton
+    /// (the reference the benchmarks compare with).
+    #[arg(long)]
+    direct: bool,
 }
 
 #[derive(clap::Args)]

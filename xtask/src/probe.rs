@@ -19,13 +19,6 @@ pub enum Flavour {
 }
 
 impl Flavour {
-    pub const ALL: [Flavour; 4] = [
-        Flavour::Pvh,
-        Flavour::Multiboot1,
-        Flavour::Multiboot2,
-        Flavour::Elf64,
-    ];
-
     /// The cargo feature and directory name: "pvh", "mb1", "mb2", "elf64".
     pub fn name(self) -> &'static str {
         match self {

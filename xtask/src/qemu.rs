@@ -18,7 +18,13 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
+use crate::payload::{Payload, Spec};
 use crate::setup::QEMU;
+
+/// QEMU's exit status when the probe kernel writes 0x20 (pass) or 0x21
+/// (fail) to isa-debug-exit: `(code << 1) | 1`.
+const PROBE_PASS_STATUS: i32 = (0x20 << 1) | 1;
+const PROBE_FAIL_STATUS: i32 = (0x21 << 1) | 1;
 
 /// A machine to boot baton on.
 #[derive(Clone, Debug)]
@@ -34,6 +40,9 @@ pub struct Machine {
     pub qemu_args: Vec<String>,
     pub timeout: Duration,
     pub gdb: bool,
+    /// The kernel (initrd, modules) baton is handed through fw_cfg, or
+    /// with `direct` boots QEMU itself instead of baton.
+    pub payload: Payload,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -47,6 +56,10 @@ pub enum Outcome {
     /// QEMU exited 0 without a triple fault and without a debug-exit code.
     Shutdown,
     Hang,
+    /// The probe test kernel (tests/probe) passed its checks: debug-exit 0x20.
+    KernelPass,
+    /// The probe test kernel found something wrong: debug-exit 0x21.
+    KernelFail,
     /// QEMU itself failed (bad arguments, crash): its exit status.
     #[serde(skip)]
     QemuFailed(i32),
@@ -62,6 +75,8 @@ impl fmt::Display for Outcome {
             Self::TripleFault => f.write_str("triple fault"),
             Self::Shutdown => f.write_str("shutdown without a code"),
             Self::Hang => f.write_str("hang (timeout)"),
+            Self::KernelPass => f.write_str("kernel pass"),
+            Self::KernelFail => f.write_str("kernel fail"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
         }
     }
@@ -87,35 +102,51 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         false => machine.cmdline.clone(),
     };
     let mut qemu = Command::new(QEMU);
-    qemu.args([
-        "-machine",
-        &machine.machine,
-        "-smp",
-        &machine.smp.to_string(),
-        "-m",
-        &machine.memory,
-    ])
-    .args([
-        "-cpu",
-        &machine.cpu,
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-        "-no-reboot",
-    ])
-    .args([
-        "-device",
-        &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
-    ])
-    .args(["-d", "cpu_reset", "-D"])
-    .arg(&debug_log)
-    .arg("-kernel")
-    .arg(elf)
-    .args(["-append", &cmdline])
-    .args(&machine.qemu_args);
+    // Relative paths in scenario rows' qemu_args are the workspace's.
+    qemu.current_dir(crate::root())
+        .args([
+            "-machine",
+            &machine.machine,
+            "-smp",
+            &machine.smp.to_string(),
+            "-m",
+            &machine.memory,
+        ])
+        .args([
+            "-cpu",
+            &machine.cpu,
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+            "-no-reboot",
+        ])
+        .args([
+            "-device",
+            &format!("isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4"),
+        ])
+        .args(["-d", "cpu_reset", "-D"])
+        .arg(&debug_log);
+    let payload = &machine.payload;
+    match (&payload.kernel, payload.direct) {
+        (Some(kernel), true) => {
+            qemu.arg("-kernel").arg(kernel);
+            if let Some(initrd) = &payload.initrd {
+                qemu.arg("-initrd").arg(initrd);
+            }
+            qemu.args(["-append", payload.cmdline.as_deref().unwrap_or("")]);
+        }
+        (None, true) => anyhow::bail!("a direct boot (QEMU -kernel, no baton) needs a kernel"),
+        (_, false) => {
+            qemu.arg("-kernel")
+                .arg(elf)
+                .args(["-append", &cmdline])
+                .args(payload.fw_cfg_args());
+        }
+    }
+    qemu.args(&machine.qemu_args);
     if machine.gdb {
         qemu.args(["-s", "-S"]);
         eprintln!("xtask: QEMU waits for gdb on tcp::1234 (target remote :1234)");
@@ -181,6 +212,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             Some(BatonExit::Error) => Outcome::Error,
             Some(BatonExit::Panic) => Outcome::Panic,
             Some(BatonExit::Exception) => Outcome::Exception,
+            None if code == PROBE_PASS_STATUS => Outcome::KernelPass,
+            None if code == PROBE_FAIL_STATUS => Outcome::KernelFail,
             None => Outcome::QemuFailed(code),
         },
     };
@@ -208,6 +241,14 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         qemu_args: args.qemu_args.clone(),
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
+        payload: Spec {
+            kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
+            initrd: args.initrd.clone(),
+            cmdline: args.kernel_cmdline.clone(),
+            modules: args.modules.clone(),
+            direct: args.direct,
+        }
+        .resolve(&std::env::current_dir()?)?,
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
@@ -221,9 +262,11 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
         eprint!("{stderr}");
     }
-    Ok(if run.outcome == Outcome::Pass {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::TestArgs;
+use crate::payload::Spec;
 use crate::qemu::{self, Machine, Outcome};
 
 #[derive(Deserialize)]
@@ -64,6 +65,10 @@ struct Row {
     /// Text that must not appear.
     #[serde(default)]
     absent: Vec<String>,
+    /// A negative control: also run against the unsafe-takeover build
+    /// (Linux's takeover bugs brought back), where it must NOT pass.
+    #[serde(default)]
+    negative_control: bool,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -73,6 +78,21 @@ struct Row {
     /// policies a real machine gets).
     #[serde(default = "defaults::yes")]
     debug_exit: bool,
+    /// The kernel baton boots (fw_cfg): a file (relative to the workspace)
+    /// or a name (`linux`).
+    #[serde(default)]
+    kernel: Option<OneOrMany<String>>,
+    #[serde(default)]
+    initrd: Option<String>,
+    #[serde(default)]
+    kernel_cmdline: Option<String>,
+    /// `"PATH=CMDLINE"` or `"PATH"`, in order.
+    #[serde(default)]
+    modules: Vec<String>,
+    /// QEMU boots `kernel` itself (-kernel/-initrd/-append), no baton: the
+    /// reference runs.
+    #[serde(default)]
+    direct: bool,
 }
 
 mod defaults {
@@ -109,6 +129,10 @@ struct Scenario {
     expect: Outcome,
     log: Vec<String>,
     absent: Vec<String>,
+    /// Resolved into `machine.payload` just before the runs.
+    payload: Spec,
+    /// Run on the unsafe-takeover build; passes only if the run fails.
+    unsafe_takeover: bool,
 }
 
 fn expand(row: &Row) -> Vec<Scenario> {
@@ -120,6 +144,15 @@ fn expand(row: &Row) -> Vec<Scenario> {
         row.cpu.values(),
         row.cmdline.values(),
     );
+    let kernels: Vec<Option<String>> = match &row.kernel {
+        Some(k) => k.values().into_iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let variants: &[bool] = if row.negative_control {
+        &[false, true]
+    } else {
+        &[false]
+    };
     let multi = [machines.len(), smps.len(), memories.len(), cpus.len()]
         .iter()
         .any(|&n| n > 1);
@@ -129,19 +162,37 @@ fn expand(row: &Row) -> Vec<Scenario> {
             for memory in &memories {
                 for cpu in &cpus {
                     for cmdline in &cmdlines {
-                        combinations.push((machine, smp, memory, cpu, cmdline));
+                        for kernel in &kernels {
+                            for &unsafe_takeover in variants {
+                                combinations.push((
+                                    machine,
+                                    smp,
+                                    memory,
+                                    cpu,
+                                    cmdline,
+                                    kernel,
+                                    unsafe_takeover,
+                                ));
+                            }
+                        }
                     }
                 }
             }
         }
     }
-    for (machine, smp, memory, cpu, cmdline) in combinations {
+    for (machine, smp, memory, cpu, cmdline, kernel, unsafe_takeover) in combinations {
         let mut name = row.name.clone();
         if multi {
             name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
         }
         if cmdlines.len() > 1 {
             name = format!("{name}[{cmdline}]");
+        }
+        if let (true, Some(k)) = (kernels.len() > 1, kernel) {
+            name = format!("{name}[{k}]");
+        }
+        if unsafe_takeover {
+            name = format!("{name}[unsafe-takeover must fail]");
         }
         let placeholders = |l: &String| {
             l.replace("{smp}", &smp.to_string())
@@ -159,10 +210,19 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 qemu_args: row.qemu_args.clone(),
                 timeout: Duration::from_secs(row.timeout),
                 gdb: false,
+                payload: Default::default(),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
             absent: row.absent.iter().map(placeholders).collect(),
+            payload: Spec {
+                kernel: kernel.clone(),
+                initrd: row.initrd.clone(),
+                cmdline: row.kernel_cmdline.clone(),
+                modules: row.modules.clone(),
+                direct: row.direct,
+            },
+            unsafe_takeover,
         });
     }
     out
@@ -225,6 +285,17 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
             problems.push(format!("log has {unwanted:?}"));
         }
     }
+    if scenario.unsafe_takeover {
+        // A negative control: the run must fail on the build with the
+        // protection switched off, or the scenario proves nothing.
+        return match problems.is_empty() {
+            true => (
+                false,
+                "passed on the unsafe-takeover build: the scenario cannot catch the bug".into(),
+            ),
+            false => (true, format!("failed as it must: {}", problems.join("; "))),
+        };
+    }
     (problems.is_empty(), problems.join("; "))
 }
 
@@ -235,12 +306,42 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         verdicts.extend(host_tests()?);
     }
     crate::setup::ensure_qemu()?;
-    let elf = crate::firmware::build(true)?;
     let scenarios = load(
         &crate::root().join("tests/scenarios.toml"),
         args.full,
         args.filter.as_deref(),
     )?;
+    // The negative-control build first: both builds share one cargo
+    // output path and the unsafe one is copied aside.
+    let unsafe_elf = match scenarios.iter().any(|s| s.unsafe_takeover) {
+        true => Some(crate::firmware::build_variant(true, true)?),
+        false => None,
+    };
+    let elf = crate::firmware::build(true)?;
+    // Kernels named in rows become files here (fetching the Linux assets
+    // when missing); a row whose kernel cannot be had fails alone.
+    let mut unresolved = Vec::new();
+    let mut runnable = Vec::new();
+    for mut s in scenarios {
+        match s.payload.resolve(&crate::root()) {
+            Ok(p) => {
+                s.machine.payload = p;
+                runnable.push(s);
+            }
+            Err(e) => {
+                println!("FAIL {}: {e:#}", s.name);
+                unresolved.push(Verdict {
+                    name: s.name,
+                    passed: false,
+                    outcome: Outcome::QemuFailed(-1),
+                    detail: format!("{e:#}"),
+                    seconds: 0.0,
+                    dir: PathBuf::new(),
+                });
+            }
+        }
+    }
+    let scenarios = runnable;
     let queue: Mutex<VecDeque<(Scenario, u32)>> = Mutex::new(
         scenarios
             .iter()
@@ -265,7 +366,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
                         scenario.name.clone()
                     };
                     let dir = logs.join(sanitize(&name));
-                    let verdict = match qemu::boot(&elf, &scenario.machine, &dir, false) {
+                    let firmware = match (&unsafe_elf, scenario.unsafe_takeover) {
+                        (Some(unsafe_elf), true) => unsafe_elf,
+                        _ => &elf,
+                    };
+                    let verdict = match qemu::boot(firmware, &scenario.machine, &dir, false) {
                         Ok(run) => {
                             let (passed, detail) = judge(&scenario, &run);
                             Verdict {
@@ -306,6 +411,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         }
     });
     let mut qemu_verdicts = results.into_inner().unwrap_or_default();
+    qemu_verdicts.extend(unresolved);
     qemu_verdicts.sort_by(|a, b| a.name.cmp(&b.name));
     print_table(&qemu_verdicts);
     verdicts.extend(qemu_verdicts);
@@ -492,10 +598,13 @@ mod tests {
                 qemu_args: vec![],
                 timeout: Duration::from_secs(1),
                 gdb: false,
+                payload: Default::default(),
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
             absent: vec!["PANIC".into()],
+            payload: Spec::default(),
+            unsafe_takeover: false,
         };
         let run = |outcome, serial: &str| qemu::Run {
             outcome,
@@ -507,5 +616,12 @@ mod tests {
         assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
+        let negative = Scenario {
+            unsafe_takeover: true,
+            ..s
+        };
+        assert!(!judge(&negative, &run(Outcome::Pass, "hello")).0);
+        assert!(judge(&negative, &run(Outcome::KernelFail, "hello")).0);
+        assert!(judge(&negative, &run(Outcome::TripleFault, "")).0);
     }
 }

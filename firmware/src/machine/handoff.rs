@@ -214,10 +214,6 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
 }
 
 impl Installed {
-    pub fn range(&self) -> core::ops::Range<u64> {
-        self.base..self.base + PARK_AREA_SIZE
-    }
-
     /// The AP's last step: into the park area, clear `bit` of the stop mask
     /// word at `mask_word` there, HLT forever. Interrupts must be off.
     pub fn park_this_ap(&self, mask_word: u64, bit: u64) -> ! {

@@ -1,0 +1,150 @@
+//! Where baton's kernel comes from: QEMU fw_cfg when the device is there
+//! and has `opt/baton/kernel` (files read straight into physical memory
+//! from the frame allocator), else the entry protocol's boot modules (which
+//! are already in memory). CBFS comes later.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use baton::bootinfo::BootInfo;
+use baton::frames::{FrameAllocator, PAGE_SIZE};
+use baton::fwcfg::{self, File, Plan};
+use baton::source::{self, Blob, KernelSource, Module, Origin, SourceError};
+
+use super::fwcfg::FwCfg;
+use super::{paging, tsc};
+
+/// Command lines and config files longer than this are refused.
+pub const MAX_TEXT: u64 = 64 * 1024;
+
+/// Modules and initrds stay below 4 GiB: 32-bit protocols (Multiboot1)
+/// cannot point above.
+const BELOW_4G: u64 = 1 << 32;
+
+pub fn load(info: &BootInfo, frames: &mut FrameAllocator) -> Result<KernelSource, SourceError> {
+    if let Some(fw) = FwCfg::detect() {
+        let files = fw.directory().map_err(SourceError::Directory)?;
+        let plan = fwcfg::plan(&files);
+        for w in &plan.warnings {
+            log::warn!("fw_cfg: {w}");
+        }
+        if plan.kernel.is_some() {
+            return from_fw_cfg(&fw, &plan, frames);
+        }
+        log::debug!(
+            "fw_cfg: {} files (features {:#x}, {}), none is {}",
+            files.len(),
+            fw.features,
+            fw.method,
+            fwcfg::KERNEL
+        );
+    }
+    source::from_boot_modules(&info.modules)
+}
+
+fn from_fw_cfg(
+    fw: &FwCfg,
+    plan: &Plan,
+    frames: &mut FrameAllocator,
+) -> Result<KernelSource, SourceError> {
+    let kernel = plan.kernel.as_ref().ok_or(SourceError::NoKernel)?;
+    if kernel.size == 0 {
+        return Err(SourceError::Empty {
+            file: kernel.name.clone(),
+        });
+    }
+    // Small allocations below 4 GiB first; the kernel (staged and copied
+    // by the takeover) may go anywhere mapped.
+    let initrd = plan
+        .initrd
+        .as_ref()
+        .map(|f| blob(fw, f, frames, BELOW_4G))
+        .transpose()?;
+    let mut modules = Vec::new();
+    for m in &plan.modules {
+        modules.push(Module {
+            blob: blob(fw, &m.file, frames, BELOW_4G)?,
+            cmdline: m
+                .cmdline
+                .as_ref()
+                .map(|f| text(fw, f))
+                .transpose()?
+                .unwrap_or_default(),
+        });
+    }
+    let kernel = blob(fw, kernel, frames, paging::mapped_end())?;
+    Ok(KernelSource {
+        origin: Origin::FwCfg,
+        kernel,
+        initrd,
+        cmdline: plan
+            .cmdline
+            .as_ref()
+            .map(|f| text(fw, f))
+            .transpose()?
+            .unwrap_or_default(),
+        modules,
+        config: plan.config.as_ref().map(|f| text(fw, f)).transpose()?,
+    })
+}
+
+/// Reads `file` into fresh physical memory below `limit` (a zero-byte file
+/// still gets a page, so every blob has an address of its own).
+fn blob(
+    fw: &FwCfg,
+    file: &File,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<Blob, SourceError> {
+    let size = u64::from(file.size);
+    let limit = limit.min(paging::mapped_end());
+    let addr = frames
+        .allocate(size.max(1), PAGE_SIZE, limit)
+        .ok_or_else(|| SourceError::OutOfMemory {
+            file: file.name.clone(),
+            size,
+            free: frames.free_bytes(),
+        })?;
+    let started = tsc::now();
+    // SAFETY: the range was just taken from the frame allocator (free,
+    // identity-mapped RAM below mapped_end) and is at least `size` long.
+    unsafe { fw.read_to(file, addr) }.map_err(|e| {
+        log::debug!("fw_cfg: DMA control word {:#x}", e.control);
+        SourceError::Dma {
+            file: file.name.clone(),
+            size,
+            addr,
+        }
+    })?;
+    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    log::debug!(
+        "fw_cfg: {} ({size} bytes) to {addr:#x} by {} in {}.{:03} ms",
+        file.name,
+        fw.method,
+        micros / 1000,
+        micros % 1000
+    );
+    Ok(Blob { addr, len: size })
+}
+
+fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
+    let size = u64::from(file.size);
+    if size > MAX_TEXT {
+        return Err(SourceError::TooBig {
+            file: file.name.clone(),
+            size,
+            max: MAX_TEXT,
+        });
+    }
+    let bytes = fw.read_vec(file).map_err(|_| SourceError::Dma {
+        file: file.name.clone(),
+        size,
+        addr: 0,
+    })?;
+    Ok(fwcfg::text(&bytes))
+}
+
+/// The fw_cfg access method, for the log ("DMA", "port I/O"), if fw_cfg is there.
+pub fn fw_cfg_method() -> Option<super::fwcfg::Method> {
+    FwCfg::detect().map(|f| f.method)
+}

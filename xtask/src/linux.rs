@@ -1,0 +1,336 @@
+//! The real-Linux assets, cached under `target/linux/`:
+//!
+//! - `vmlinuz`, `PACKAGE`: Debian's newest `linux-image-6.1.0-*-cloud-amd64-unsigned`
+//!   (`apt-get download`, `dpkg-deb -x`), as `payload-loader/tests/fetch-assets.sh` does
+//! - `vmlinux`: the ELF inside it (the bzImage payload, lz4 legacy frames), which
+//!   carries the PVH note
+//! - `busybox`: `bin/busybox` of Debian's `busybox-static`
+//! - `initramfs.cpio`: an uncompressed newc archive with `/bin/busybox`, `/init`
+//!   (prints `baton-linux-init: cpus=N` and powers off) and `/dev/console`
+//!
+//! Each is made when missing; delete `target/linux` to start over.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+/// The kernel command line `--kernel linux` gets unless one is given.
+pub const CMDLINE: &str = "console=ttyS0 panic=-1";
+
+const INIT: &str = r#"#!/bin/busybox sh
+# baton's Linux test init: count the CPUs the kernel brought up, say so, power off.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+cpus=$(/bin/busybox grep -c '^processor' /proc/cpuinfo)
+echo "baton-linux-init: cpus=$cpus"
+/bin/busybox poweroff -f
+"#;
+
+pub struct Assets {
+    pub vmlinux: PathBuf,
+    pub initramfs: PathBuf,
+}
+
+/// The assets, made once per process (scenarios ask from several threads).
+pub fn prepare() -> Result<Assets> {
+    static ONCE: std::sync::Mutex<Option<std::result::Result<(), String>>> =
+        std::sync::Mutex::new(None);
+    let dir = crate::root().join("target/linux");
+    let mut done = ONCE
+        .lock()
+        .map_err(|_| anyhow!("Linux assets: lock poisoned"))?;
+    let result = done.get_or_insert_with(|| make(&dir).map_err(|e| format!("{e:#}")));
+    match result {
+        Ok(()) => Ok(Assets {
+            vmlinux: dir.join("vmlinux"),
+            initramfs: dir.join("initramfs.cpio"),
+        }),
+        Err(e) => bail!("{e}"),
+    }
+}
+
+fn make(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if !dir.join("vmlinux").exists() {
+        if !dir.join("vmlinuz").exists() {
+            fetch_kernel(dir)?;
+        }
+        let bz = std::fs::read(dir.join("vmlinuz"))
+            .with_context(|| format!("reading {}", dir.join("vmlinuz").display()))?;
+        let elf = extract_vmlinux(&bz).context("extracting vmlinux from target/linux/vmlinuz")?;
+        write_atomically(&dir.join("vmlinux"), &elf)?;
+        eprintln!(
+            "xtask: target/linux/vmlinux: {} bytes (ELF from the bzImage)",
+            elf.len()
+        );
+    }
+    if !dir.join("initramfs.cpio").exists() {
+        if !dir.join("busybox").exists() {
+            let x = unpack(dir, "busybox-static")?;
+            std::fs::copy(x.join("bin/busybox"), dir.join("busybox"))
+                .context("copying bin/busybox out of busybox-static")?;
+        }
+        let busybox = std::fs::read(dir.join("busybox")).context("reading target/linux/busybox")?;
+        let cpio = initramfs(&busybox);
+        write_atomically(&dir.join("initramfs.cpio"), &cpio)?;
+        eprintln!(
+            "xtask: target/linux/initramfs.cpio: {} bytes (busybox, /init)",
+            cpio.len()
+        );
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+/// Runs a command; its failure is one line naming it and its last words.
+fn run(cmd: &mut Command) -> Result<String> {
+    let line = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let out = cmd
+        .output()
+        .map_err(|e| anyhow!("`{line}` is not usable here ({e}); the Linux assets need apt-get and dpkg-deb (a Debian host)"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        bail!("`{line}` failed ({}): {last}", out.status);
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The newest `linux-image-6.1.0-N-cloud-amd64-unsigned` apt knows.
+fn newest_kernel_package() -> Result<Option<String>> {
+    let list = run(Command::new("apt-cache").args([
+        "search",
+        "--names-only",
+        r"^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$",
+    ]))?;
+    Ok(list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|name| {
+            let n = name
+                .strip_prefix("linux-image-6.1.0-")?
+                .strip_suffix("-cloud-amd64-unsigned")?;
+            Some((n.parse::<u32>().ok()?, name.to_string()))
+        })
+        .max()
+        .map(|(_, name)| name))
+}
+
+fn fetch_kernel(dir: &Path) -> Result<()> {
+    let mut package = newest_kernel_package()?;
+    if package.is_none() {
+        run(Command::new("apt-get").arg("update"))?;
+        package = newest_kernel_package()?;
+    }
+    let package = package.context(
+        "no linux-image-6.1.0-*-cloud-amd64-unsigned package in the apt sources (`apt-cache search` found none)",
+    )?;
+    let x = unpack(dir, &package)?;
+    let boot = x.join("boot");
+    let vmlinuz = std::fs::read_dir(&boot)
+        .with_context(|| format!("reading {}", boot.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .with_context(|| format!("{package} has no boot/vmlinuz-*"))?;
+    std::fs::copy(&vmlinuz, dir.join("vmlinuz"))
+        .with_context(|| format!("copying {}", vmlinuz.display()))?;
+    std::fs::write(dir.join("PACKAGE"), format!("{package}\n"))?;
+    eprintln!("xtask: target/linux/vmlinuz from {package}");
+    Ok(())
+}
+
+/// `apt-get download PACKAGE` into target/linux/debs, unpacked into
+/// target/linux/debs/PACKAGE; returns that folder.
+fn unpack(dir: &Path, package: &str) -> Result<PathBuf> {
+    let debs = dir.join("debs");
+    std::fs::create_dir_all(&debs)?;
+    eprintln!("xtask: apt-get download {package}");
+    run(Command::new("apt-get")
+        .args(["download", package])
+        .current_dir(&debs))?;
+    let deb = std::fs::read_dir(&debs)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.extension().is_some_and(|e| e == "deb")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}_")))
+        })
+        .with_context(|| format!("apt-get download {package} left no {package}_*.deb"))?;
+    let x = debs.join(package);
+    let _ = std::fs::remove_dir_all(&x);
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x))?;
+    Ok(x)
+}
+
+fn le32(b: &[u8], at: usize) -> Result<u32> {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_le_bytes)
+        .with_context(|| format!("bzImage too short for a u32 at {at:#x}"))
+}
+
+/// The ELF inside a bzImage: payload_offset (0x248) and payload_length
+/// (0x24c) of the setup header count from the protected-mode code at
+/// (setup_sects + 1) * 512. lz4 "legacy" frames only (Debian's cloud
+/// flavour; the generic one is xz).
+pub fn extract_vmlinux(bz: &[u8]) -> Result<Vec<u8>> {
+    if bz.get(0x202..0x206) != Some(b"HdrS") {
+        bail!("not a bzImage (no HdrS at 0x202)");
+    }
+    let setup_sects = match bz.get(0x1f1).copied().unwrap_or(0) {
+        0 => 4,
+        n => usize::from(n),
+    };
+    let start = (setup_sects + 1) * 512 + le32(bz, 0x248)? as usize;
+    let len = le32(bz, 0x24c)? as usize;
+    let payload = bz.get(start..start.saturating_add(len)).with_context(|| {
+        format!(
+            "payload [{start:#x}+{len:#x}] lies past the file's {:#x} bytes",
+            bz.len()
+        )
+    })?;
+    const LEGACY_MAGIC: u32 = 0x184c_2102;
+    if payload.get(..4) != Some(&LEGACY_MAGIC.to_le_bytes()[..]) {
+        bail!(
+            "payload magic {:02x?} is not lz4 legacy (the generic flavour's xz is not supported)",
+            payload.get(..6)
+        );
+    }
+    let mut out = Vec::new();
+    let mut block = vec![0u8; 8 << 20];
+    let mut pos = 4;
+    while pos + 4 <= payload.len() {
+        let size = le32(payload, pos)? as usize;
+        if size == LEGACY_MAGIC as usize {
+            pos += 4;
+            continue;
+        }
+        let Some(data) = payload.get(pos + 4..pos + 4 + size) else {
+            break; // the trailing uncompressed-size word
+        };
+        let n = lz4_flex::block::decompress_into(data, &mut block)
+            .map_err(|e| anyhow!("lz4 block at payload offset {pos:#x}: {e}"))?;
+        out.extend_from_slice(&block[..n]);
+        pos += 4 + size;
+    }
+    if out.get(..4) != Some(b"\x7fELF") {
+        bail!(
+            "the decompressed payload ({} bytes) is not an ELF",
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+/// The initramfs: an uncompressed newc cpio archive.
+pub fn initramfs(busybox: &[u8]) -> Vec<u8> {
+    let mut c = Cpio::default();
+    for d in ["bin", "dev", "proc", "sys"] {
+        c.entry(d, 0o040_755, 0, &[]);
+    }
+    c.entry("dev/console", 0o020_600, (5 << 8) | 1, &[]);
+    c.entry("bin/busybox", 0o100_755, 0, busybox);
+    c.entry("init", 0o100_755, 0, INIT.as_bytes());
+    c.finish()
+}
+
+#[derive(Default)]
+struct Cpio {
+    out: Vec<u8>,
+    ino: u32,
+}
+
+impl Cpio {
+    /// One newc entry; `rdev` is major << 8 | minor for device nodes.
+    fn entry(&mut self, name: &str, mode: u32, rdev: u32, data: &[u8]) {
+        self.ino += 1;
+        let fields = [
+            self.ino,
+            mode,
+            0, // uid
+            0, // gid
+            if mode & 0o170_000 == 0o040_000 { 2 } else { 1 },
+            0, // mtime
+            data.len() as u32,
+            0, // devmajor
+            0, // devminor
+            rdev >> 8,
+            rdev & 0xff,
+            name.len() as u32 + 1,
+            0, // check
+        ];
+        self.out.extend_from_slice(b"070701");
+        for f in fields {
+            self.out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.push(0);
+        self.pad();
+        self.out.extend_from_slice(data);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while !self.out.len().is_multiple_of(4) {
+            self.out.push(0);
+        }
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.entry("TRAILER!!!", 0, 0, &[]);
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpio_is_newc_with_aligned_entries() {
+        let c = initramfs(b"BB");
+        assert!(c.starts_with(b"070701"));
+        assert!(c.len().is_multiple_of(4));
+        let text = String::from_utf8_lossy(&c);
+        for name in ["bin/busybox", "init", "dev/console", "TRAILER!!!"] {
+            assert!(text.contains(name), "{name}");
+        }
+        // The first header: ino 1, mode dir 0755, name "bin" (4 bytes with NUL).
+        assert_eq!(&c[6..22], b"00000001000041ed");
+        assert_eq!(&c[6 + 11 * 8..6 + 12 * 8], b"00000004");
+        assert_eq!(&c[110..114], b"bin\0");
+    }
+
+    #[test]
+    fn extract_refuses_what_is_not_a_bzimage() {
+        assert!(extract_vmlinux(&[0; 16]).is_err());
+        let mut bz = vec![0u8; 0x1000];
+        bz[0x202..0x206].copy_from_slice(b"HdrS");
+        bz[0x248..0x24c].copy_from_slice(&0x10_0000u32.to_le_bytes());
+        bz[0x24c..0x250].copy_from_slice(&16u32.to_le_bytes());
+        let e = extract_vmlinux(&bz).unwrap_err().to_string();
+        assert!(e.contains("lies past"), "{e}");
+    }
+}
