@@ -35,7 +35,8 @@ enum Command {
         #[arg(long)]
         debug: bool,
     },
-    /// Build and boot baton once under QEMU; exit 0 only if it reports success.
+    /// Build and boot baton once under QEMU; exit 0 only if it reports success
+    /// (with --direct: if the kernel powers the machine off).
     Run(RunArgs),
     /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
     Test(TestArgs),
