@@ -50,6 +50,7 @@ fn bring_up(elf: &Path, out: &Path, pairs: u32) -> Result<String> {
                     qemu_args: Vec::new(),
                     timeout: Duration::from_secs(120),
                     gdb: false,
+                    screen: false,
                     payload: Default::default(),
                 };
                 let dir = out.join(format!("bring-up-{smp}-{mode}-{pair}"));

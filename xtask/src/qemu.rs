@@ -26,6 +26,61 @@ use crate::setup::QEMU;
 const PROBE_PASS_STATUS: i32 = (0x20 << 1) | 1;
 const PROBE_FAIL_STATUS: i32 = (0x21 << 1) | 1;
 
+/// Distinguishes the monitor sockets of runs made at once.
+static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
+fn read_screen(socket: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let mut stream = UnixStream::connect(socket)
+        .with_context(|| format!("connecting to the monitor at {}", socket.display()))?;
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    stream.write_all(b"xp /2000hx 0xb8000\n")?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(_) if reply.len() > 2000 * 7 => break,
+            Err(_) => {}
+        }
+    }
+    Ok(decode_screen(&String::from_utf8_lossy(&reply)))
+}
+
+/// Characters from `xp /Nhx` lines (`0000000000b8000: 0x0720 0x0741 ...`):
+/// the low byte of each cell, 80 to a row.
+fn decode_screen(reply: &str) -> String {
+    let chars: Vec<char> = reply
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, cells)| cells))
+        .flat_map(|cells| cells.split_whitespace())
+        .filter_map(|cell| u16::from_str_radix(cell.strip_prefix("0x")?, 16).ok())
+        .map(|cell| match (cell & 0xff) as u8 {
+            b @ 0x20..=0x7e => b as char,
+            _ => ' ',
+        })
+        .collect();
+    chars
+        .chunks(80)
+        .map(|row| row.iter().collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decodes_the_vga_text_screen() {
+        let reply =
+            "(qemu) xp /2000hx 0xb8000\r\n00000000000b8000: 0x0748 0x0769 0x0720 0x0701\r\n";
+        assert_eq!(super::decode_screen(reply), "Hi");
+    }
+}
+
 /// A machine to boot baton on.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -43,6 +98,10 @@ pub struct Machine {
     /// The kernel (initrd, modules) baton is handed through fw_cfg, or
     /// with `direct` boots QEMU itself instead of baton.
     pub payload: Payload,
+    /// Read the VGA text screen through the QEMU monitor when the timeout
+    /// comes (for kernels that only draw there, like grub-invaders); its
+    /// lines are appended to the serial log as `screen: ...`.
+    pub screen: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -117,8 +176,6 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             &machine.cpu,
             "-display",
             "none",
-            "-monitor",
-            "none",
             "-serial",
             "stdio",
             "-no-reboot",
@@ -129,6 +186,19 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         ])
         .args(["-d", "cpu_reset", "-D"])
         .arg(&debug_log);
+    let monitor = std::env::temp_dir().join(format!(
+        "baton-monitor-{}-{}.sock",
+        std::process::id(),
+        MONITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    match machine.screen {
+        true => {
+            let _ = std::fs::remove_file(&monitor);
+            qemu.arg("-monitor")
+                .arg(format!("unix:{},server=on,wait=off", monitor.display()))
+        }
+        false => qemu.args(["-monitor", "none"]),
+    };
     let payload = &machine.payload;
     match (&payload.kernel, payload.direct) {
         (Some(kernel), true) => {
@@ -183,11 +253,17 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         })
     };
 
+    let mut screen = String::new();
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
+            if machine.screen {
+                let text = read_screen(&monitor).unwrap_or_else(|e| format!("(no screen: {e:#})"));
+                let _ = std::fs::write(dir.join("screen.txt"), &text);
+                screen = text.lines().map(|l| format!("screen: {l}\n")).collect();
+            }
             let _ = child.kill();
             let _ = child.wait();
             break None;
@@ -217,7 +293,11 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             None => Outcome::QemuFailed(code),
         },
     };
-    let serial = serial.lock().map(|s| s.clone()).unwrap_or_default();
+    let _ = std::fs::remove_file(&monitor);
+    let serial = serial
+        .lock()
+        .map(|s| s.clone() + &screen)
+        .unwrap_or_default();
     Ok(Run {
         outcome,
         serial,
@@ -241,6 +321,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         qemu_args: args.qemu_args.clone(),
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
+        screen: false,
         payload: Spec {
             kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
             initrd: args.initrd.clone(),

@@ -69,6 +69,10 @@ struct Row {
     /// (Linux's takeover bugs brought back), where it must NOT pass.
     #[serde(default)]
     negative_control: bool,
+    /// Read the VGA text screen at the timeout (lines `screen: ...` join
+    /// the log the `log` lines are looked for in).
+    #[serde(default)]
+    screen: bool,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -211,6 +215,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 timeout: Duration::from_secs(row.timeout),
                 gdb: false,
                 payload: Default::default(),
+                screen: row.screen,
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -599,6 +604,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 gdb: false,
                 payload: Default::default(),
+                screen: false,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
