@@ -3,6 +3,25 @@
 # address on entry and every field is reached at an offset from RDI or RBX; the
 # offsets come from handoff.rs as operands.
 
+# Leave baton's tables for the park area's (RDI): its GDT (CS reloaded by
+# LRETQ), the IDT at offset \idt, its page tables, the stack ending at
+# offset \stack.
+.macro baton_enter_park_area idt, stack
+    lgdt {gdt_pointer}(%rdi)
+    lidt \idt(%rdi)
+    movq {pml4}(%rdi), %rax
+    movq %rax, %cr3
+    leaq \stack(%rdi), %rsp
+    pushq ${code64}
+    leaq 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:  movl ${data}, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+.endm
+
 .pushsection .rodata.baton_handoff, "a"
 .balign 16
 .globl baton_handoff_start
@@ -16,19 +35,7 @@ baton_handoff_start:
 # blocked and nothing runs baton code again.
 .globl baton_handoff_park
 baton_handoff_park:
-    lgdt {gdt_pointer}(%rdi)
-    lidt {ap_idt_pointer}(%rdi)
-    movq {pml4}(%rdi), %rax
-    movq %rax, %cr3
-    leaq {ap_stack_top}(%rdi), %rsp
-    pushq ${code64}
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
-1:  movl ${data}, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
+    baton_enter_park_area {ap_idt_pointer}, {ap_stack_top}
     lock btrq %rdx, (%rsi)
 .globl baton_handoff_halt
 baton_handoff_halt:
@@ -46,19 +53,7 @@ baton_handoff_iret:
 # area's stack and page tables: the copies may overwrite baton itself.
 .globl baton_handoff_copy
 baton_handoff_copy:
-    lgdt {gdt_pointer}(%rdi)
-    lidt {bsp_idt_pointer}(%rdi)
-    movq {pml4}(%rdi), %rax
-    movq %rax, %cr3
-    leaq {bsp_stack_top}(%rdi), %rsp
-    pushq ${code64}
-    leaq 1f(%rip), %rax
-    pushq %rax
-    lretq
-1:  movl ${data}, %eax
-    movl %eax, %ds
-    movl %eax, %es
-    movl %eax, %ss
+    baton_enter_park_area {bsp_idt_pointer}, {bsp_stack_top}
     movq %rdi, %rbx
     cld
     leaq {copies}(%rbx), %r8
