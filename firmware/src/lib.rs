@@ -18,3 +18,4 @@ pub mod pvh;
 pub mod smp;
 pub mod source;
 pub mod stop;
+pub mod timeline;

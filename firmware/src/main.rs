@@ -15,7 +15,7 @@ mod machine;
 mod report;
 
 #[cfg(target_os = "none")]
-use baton::{exit::ExitCode, options::Options, source::SourceError};
+use baton::{exit::ExitCode, options::Options, source::SourceError, timeline::Stage};
 #[cfg(target_os = "none")]
 use machine::{console, power, tsc};
 
@@ -24,10 +24,12 @@ fn boot(protocol: u32, info: u32) -> ! {
     console::init();
     let clock = tsc::calibrate();
     machine::init_bsp();
+    tsc::stamp(Stage::Entry);
     let boot_info = machine::entry::boot_info(protocol, info).unwrap_or_else(|e| {
         log::error!("baton: cannot read the boot information: {e}");
         power::fail(ExitCode::Error)
     });
+    tsc::stamp(Stage::BootInfo);
     let options = Options::parse(&boot_info.cmdline);
     log::set_max_level(options.log_level);
     power::configure(options.debug_exit, options.on_fail);
@@ -37,16 +39,19 @@ fn boot(protocol: u32, info: u32) -> ! {
     let acpi = machine::acpi::init(&boot_info)
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
+    tsc::stamp(Stage::Acpi);
     let cpus = acpi.as_ref().ok().and_then(|acpi| {
         machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
             .inspect(|cpus| cpus.roll_call())
             .inspect_err(|e| log::error!("SMP: {e}; only the BSP runs"))
             .ok()
     });
+    tsc::stamp(Stage::ApsOnline);
     let started = tsc::now();
     let loaded = machine::source::load(&boot_info, &mut frames);
     let unreadable = matches!(&loaded, Err(e) if !matches!(e, SourceError::NoKernel));
     let source = report::source(loaded, started);
+    tsc::stamp(Stage::KernelRead);
     if unreadable {
         power::fail(ExitCode::Error);
     }
@@ -65,6 +70,7 @@ fn boot(protocol: u32, info: u32) -> ! {
         log::error!("baton: takeover: {e}");
         power::fail(ExitCode::Error);
     }
+    tsc::report_timeline();
     power::finish()
 }
 

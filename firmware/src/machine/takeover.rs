@@ -16,6 +16,7 @@ use baton::smp::apic::{Ipi, Mode};
 use baton::smp::cpumask::CpuMask;
 use baton::source::{Blob, KernelSource};
 use baton::stop::{self, StopControl, StopTimeouts};
+use baton::timeline::Stage;
 use payload_loader::{
     BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp, boot_info_size,
     build_boot_info,
@@ -198,6 +199,7 @@ pub fn boot(
         long_mode,
     };
     let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
+    tsc::stamp(Stage::Plan);
     log::info!(
         "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
         park_at + PARK_AREA_SIZE,
@@ -207,9 +209,11 @@ pub fn boot(
 
     if let Some(cpus) = cpus {
         stop_aps(cpus, options, park)?;
+        tsc::stamp(Stage::Stop);
         if options.ap_handoff == ApHandoff::Init && !cfg!(feature = "unsafe-takeover") {
             init_aps(cpus);
         }
+        tsc::stamp(Stage::Init);
     }
     log::info!(
         "baton: jumping to the {} kernel at {:#x} ({})",
@@ -221,6 +225,8 @@ pub fn boot(
             "32-bit protected mode, EBX = boot information"
         }
     );
+    tsc::stamp(Stage::Jump);
+    tsc::report_timeline();
     console::flush();
     park.copy_and_jump()
 }

@@ -5,6 +5,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use baton::timeline::{Stage, Timeline};
 use x86_64::instructions::port::Port;
 
 const PIT_HZ: u64 = 1_193_182;
@@ -103,4 +104,26 @@ fn pit_khz() -> Option<u64> {
         // Below 100 MHz is no x86_64 TSC: the PIT did not count honestly.
         result.filter(|&khz| khz > 100_000)
     }
+}
+
+static TIMELINE: spin::Mutex<Timeline> = spin::Mutex::new(Timeline::new());
+
+/// Marks the end of `stage` on the boot timeline (the heap must be up).
+pub fn stamp(stage: Stage) {
+    let at = match stage {
+        Stage::Entry => super::entry::entry_tsc(),
+        _ => now(),
+    };
+    TIMELINE.lock().record(stage, at);
+}
+
+/// Prints the timeline: a table, then one machine-readable line.
+pub fn report_timeline() {
+    let timeline = TIMELINE.lock();
+    log::info!("boot timeline (us since entry):");
+    log::info!("  {:<10} {:>10} {:>10}", "stage", "at", "took");
+    for (stage, at, took) in timeline.rows(khz()) {
+        log::info!("  {stage:<10} {at:>10} {took:>10}");
+    }
+    log::info!("{}", timeline.machine_line(khz()));
 }
