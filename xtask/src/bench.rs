@@ -1,18 +1,20 @@
 //! `cargo xtask bench`: figures measured side by side in one run. Each
 //! comparison alternates its variants (A, B, A, B, ...) so that a noisy
 //! host slows both alike, and reports the median and the spread. Prints a
-//! markdown table and writes it under target/bench/. Nothing here passes
-//! or fails on a number: the machines are shared and noisy.
+//! markdown table, and writes it with SVG charts under target/bench/.
+//! Nothing here passes or fails on a number: the machines are shared and
+//! noisy.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crate::BenchArgs;
-use crate::qemu::{self, Machine, Outcome};
+use crate::payload::{Payload, Spec};
+use crate::qemu::{self, Machine, Outcome, Run};
 
 pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
@@ -20,78 +22,291 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     let elf = crate::firmware::build(true)?;
     let out = crate::root().join("target/bench");
     std::fs::create_dir_all(&out)?;
-    let table = bring_up(&elf, &out, args.pairs)?;
-    print!("{table}");
-    let path = out.join("bring-up.md");
-    std::fs::write(&path, &table).with_context(|| format!("writing {}", path.display()))?;
-    println!("\nwritten to {}", path.display());
+    let b = Bench {
+        elf,
+        out: out.clone(),
+        pairs: args.pairs.max(1),
+        probe: resolve("probe", false)?,
+    };
+    let mut report = String::from("# baton benchmarks (QEMU TCG on this host)\n\n");
+    let bring_up = b.bring_up()?;
+    report += &bring_up.table;
+    report += &b.stop_latency()?;
+    report += &b.linux(resolve("linux", false)?, resolve("linux", true)?)?;
+    let (timeline_table, timeline_svg) = b.timeline()?;
+    report += &timeline_table;
+    report += &sizes(&b.elf, &out)?;
+    print!("{report}");
+    write(&out.join("bench.md"), &report)?;
+    write(&out.join("bring-up.svg"), &bring_up.svg)?;
+    write(&out.join("timeline.svg"), &timeline_svg)?;
+    println!(
+        "\nwritten: {} and the charts bring-up.svg, timeline.svg beside it",
+        out.join("bench.md").display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-/// AP bring-up time (`baton: aps online=N/N in X us`) in parallel and in
-/// sequential mode at 4, 16 and 64 CPUs.
-fn bring_up(elf: &Path, out: &Path, pairs: u32) -> Result<String> {
-    let mut table = String::from(
-        "## AP bring-up (q35, qemu64: HLT park, TCG)\n\n\
-         | CPUs | parallel us (median, min-max) | sequential us (median, min-max) | sequential / parallel |\n\
-         | ---: | ---: | ---: | ---: |\n",
-    );
-    for smp in [4, 16, 64] {
-        let (mut parallel, mut sequential) = (Vec::new(), Vec::new());
-        for pair in 0..pairs {
-            for (mode, samples) in [("parallel", &mut parallel), ("sequential", &mut sequential)] {
-                let machine = Machine {
-                    machine: "q35".into(),
-                    smp,
-                    memory: "256M".into(),
-                    cpu: "qemu64".into(),
-                    cmdline: format!("smp={mode}"),
-                    debug_exit: true,
-                    qemu_args: Vec::new(),
-                    timeout: Duration::from_secs(120),
-                    gdb: false,
-                    screen: false,
-                    payload: Default::default(),
-                };
-                let dir = out.join(format!("bring-up-{smp}-{mode}-{pair}"));
-                let run = qemu::boot(elf, &machine, &dir, false)?;
-                if run.outcome != Outcome::Pass {
-                    bail!(
-                        "{smp} CPUs, smp={mode}: {} (log in {})",
-                        run.outcome,
-                        dir.display()
-                    );
-                }
-                let us = online_time(&run.serial, smp - 1).with_context(|| {
-                    format!(
-                        "{smp} CPUs, smp={mode}: no complete bring-up line in {}",
-                        dir.display()
-                    )
-                })?;
-                eprintln!("bench: {smp} CPUs {mode}: {us} us");
-                samples.push(us);
-            }
-        }
-        let (p, s) = (Stats::of(&mut parallel), Stats::of(&mut sequential));
-        writeln!(
-            table,
-            "| {smp} | {} | {} | {:.2} |",
-            p,
-            s,
-            s.median as f64 / p.median.max(1) as f64
-        )?;
-    }
-    writeln!(table, "\n{pairs} pairs per CPU count, run alternately.")?;
-    Ok(table)
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// X from `baton: aps online=N/N in X us`, when all `aps` came up.
-fn online_time(serial: &str, aps: u32) -> Option<u64> {
-    let prefix = format!("baton: aps online={aps}/{aps} in ");
+fn resolve(kernel: &str, direct: bool) -> Result<Payload> {
+    Spec {
+        kernel: Some(kernel.into()),
+        direct,
+        ..Spec::default()
+    }
+    .resolve(&crate::root())
+}
+
+struct Bench {
+    elf: PathBuf,
+    out: PathBuf,
+    pairs: u32,
+    probe: Payload,
+}
+
+struct Chart {
+    table: String,
+    svg: String,
+}
+
+impl Bench {
+    fn machine(&self, smp: u32, cmdline: &str, payload: &Payload) -> Machine {
+        Machine {
+            machine: "q35".into(),
+            smp,
+            memory: "512M".into(),
+            cpu: "qemu64".into(),
+            cmdline: cmdline.into(),
+            debug_exit: true,
+            qemu_args: Vec::new(),
+            timeout: Duration::from_secs(300),
+            gdb: false,
+            payload: payload.clone(),
+            screen: false,
+        }
+    }
+
+    /// One run that must end as `want`.
+    fn run(&self, name: &str, machine: &Machine, want: Outcome) -> Result<Run> {
+        let dir = self.out.join(name);
+        let run = qemu::boot(&self.elf, machine, &dir, false)?;
+        if run.outcome != want {
+            bail!(
+                "{name}: {} instead of {want} (log in {})",
+                run.outcome,
+                dir.display()
+            );
+        }
+        Ok(run)
+    }
+
+    /// AP bring-up time (`baton: aps online=N/N in X us`), parallel against
+    /// sequential, at 4, 16 and 64 CPUs.
+    fn bring_up(&self) -> Result<Chart> {
+        let mut table = String::from(
+            "## AP bring-up (q35, qemu64: HLT park)\n\n\
+             | CPUs | parallel us (median, min-max) | sequential us (median, min-max) | sequential / parallel |\n\
+             | ---: | ---: | ---: | ---: |\n",
+        );
+        let none = Payload::default();
+        let mut points = Vec::new();
+        for smp in [4, 16, 64] {
+            let (mut parallel, mut sequential) = (Vec::new(), Vec::new());
+            for pair in 0..self.pairs {
+                for (mode, samples) in
+                    [("parallel", &mut parallel), ("sequential", &mut sequential)]
+                {
+                    let name = format!("bring-up-{smp}-{mode}-{pair}");
+                    let run = self.run(
+                        &name,
+                        &self.machine(smp, &format!("smp={mode}"), &none),
+                        Outcome::Pass,
+                    )?;
+                    let prefix = format!("baton: aps online={}/{} in ", smp - 1, smp - 1);
+                    let us = number_after(&run.serial, &prefix)
+                        .with_context(|| format!("{name}: no complete bring-up line"))?;
+                    eprintln!("bench: {name}: {us} us");
+                    samples.push(us);
+                }
+            }
+            let (p, s) = (Stats::of(&mut parallel), Stats::of(&mut sequential));
+            writeln!(
+                table,
+                "| {smp} | {p} | {s} | {:.2} |",
+                ratio(s.median, p.median)
+            )?;
+            points.push((smp, p.median, s.median));
+        }
+        writeln!(
+            table,
+            "\n{} pairs per CPU count, alternating.\n",
+            self.pairs
+        )?;
+        Ok(Chart {
+            table,
+            svg: bring_up_svg(&points),
+        })
+    }
+
+    /// Stop latency: stop request to an empty stop mask
+    /// (`baton: stop: N/N APs stopped in X us`), booting the probe.
+    fn stop_latency(&self) -> Result<String> {
+        let mut table = String::from(
+            "## Stop latency (stop request to empty stop mask; q35, qemu64, probe kernel)\n\n\
+             | CPUs | us (median, min-max) |\n| ---: | ---: |\n",
+        );
+        for smp in [4, 16, 64] {
+            let mut samples = Vec::new();
+            for i in 0..self.pairs {
+                let name = format!("stop-{smp}-{i}");
+                let run = self.run(
+                    &name,
+                    &self.machine(smp, "", &self.probe),
+                    Outcome::KernelPass,
+                )?;
+                let prefix = format!("baton: stop: {}/{} APs stopped in ", smp - 1, smp - 1);
+                let us = number_after(&run.serial, &prefix)
+                    .with_context(|| format!("{name}: no stop line"))?;
+                eprintln!("bench: {name}: {us} us");
+                samples.push(us);
+            }
+            writeln!(table, "| {smp} | {} |", Stats::of(&mut samples))?;
+        }
+        table.push('\n');
+        Ok(table)
+    }
+
+    /// Debian's Linux to its /init marker: through baton against QEMU's own
+    /// PVH loader, 4 CPUs, host wall-clock time from QEMU's start.
+    fn linux(&self, through_baton: Payload, direct: Payload) -> Result<String> {
+        const MARKER: &str = "baton-linux-init: cpus=4";
+        let (mut a, mut b, mut own) = (Vec::new(), Vec::new(), Vec::new());
+        for pair in 0..self.pairs {
+            for (variant, payload, samples) in [
+                ("baton", &through_baton, &mut a),
+                ("direct", &direct, &mut b),
+            ] {
+                let name = format!("linux-{variant}-{pair}");
+                let run = self.run(&name, &self.machine(4, "", payload), Outcome::Shutdown)?;
+                let at = run
+                    .seen_at(MARKER)
+                    .with_context(|| format!("{name}: Linux never printed {MARKER:?}"))?;
+                eprintln!("bench: {name}: init marker after {} ms", at.as_millis());
+                samples.push(at.as_millis() as u64);
+                if let Some(jump) = number_after(&run.serial, " jump=") {
+                    own.push(jump);
+                }
+            }
+        }
+        let (sa, sb) = (Stats::of(&mut a), Stats::of(&mut b));
+        let mut t = String::from(
+            "## Debian Linux 6.1 to /init, 4 CPUs (q35, 512 MiB; host ms from QEMU start)\n\n\
+             | through baton | QEMU PVH direct | ratio (goal <= 1.03) |\n| ---: | ---: | ---: |\n",
+        );
+        writeln!(t, "| {sa} | {sb} | {:.3} |\n", ratio(sa.median, sb.median))?;
+        writeln!(
+            t,
+            "baton's own time, entry to the jump (the copy excluded), in those runs: {} us (goal < 5000 us of guest time).\n",
+            Stats::of(&mut own)
+        )?;
+        Ok(t)
+    }
+
+    /// One probe boot's `baton-timeline` line, as a table and a chart.
+    fn timeline(&self) -> Result<(String, String)> {
+        let run = self.run(
+            "timeline-4",
+            &self.machine(4, "", &self.probe),
+            Outcome::KernelPass,
+        )?;
+        let line = run
+            .serial
+            .lines()
+            .find_map(|l| {
+                l.split_once("baton-timeline: ")
+                    .map(|(_, rest)| rest.to_string())
+            })
+            .context("timeline-4: no baton-timeline line")?;
+        let stages: Vec<(String, u64)> = line
+            .split_whitespace()
+            .filter_map(|f| {
+                let (name, us) = f.split_once('=')?;
+                Some((name.to_string(), us.parse().ok()?))
+            })
+            .collect();
+        let mut t = String::from(
+            "## Boot timeline (q35, 4 CPUs, probe kernel; us since entry)\n\n| stage | at | took |\n| --- | ---: | ---: |\n",
+        );
+        let mut last = 0;
+        for (name, at) in &stages {
+            writeln!(t, "| {name} | {at} | {} |", at.saturating_sub(last))?;
+            last = *at;
+        }
+        t.push('\n');
+        Ok((t, timeline_svg(&stages)))
+    }
+}
+
+/// Sizes of baton (stripped, and LZMA-compressed as cbfstool would store it)
+/// beside the firmware images QEMU ships.
+fn sizes(elf: &Path, out: &Path) -> Result<String> {
+    let stripped = out.join("baton.stripped");
+    let status = Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(elf)
+        .status()
+        .context("running strip (binutils)")?;
+    if !status.success() {
+        bail!("strip failed ({status})");
+    }
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let lzma = Command::new("xz")
+        .args(["--format=lzma", "-9", "-c"])
+        .arg(&stripped)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout.len() as u64);
+    let kib = |b: Option<u64>| b.map_or("n/a".to_string(), |b| format!("{:.1}", b as f64 / 1024.0));
+    let mut t = String::from("## Size (KiB)\n\n| image | KiB |\n| --- | ---: |\n");
+    writeln!(
+        t,
+        "| baton, stripped release ELF (goal <= 192) | {} |",
+        kib(size(&stripped))
+    )?;
+    writeln!(
+        t,
+        "| baton, LZMA (`xz --format=lzma -9`, as a CBFS payload) | {} |",
+        kib(lzma)
+    )?;
+    for (name, path) in [
+        (
+            "SeaBIOS (bios-256k.bin, QEMU's default)",
+            "/usr/share/seabios/bios-256k.bin",
+        ),
+        ("qboot (qboot.rom)", "/usr/share/qemu/qboot.rom"),
+    ] {
+        writeln!(t, "| {name} | {} |", kib(size(Path::new(path))))?;
+    }
+    t.push('\n');
+    Ok(t)
+}
+
+/// The number right after `prefix` in the first line holding it.
+fn number_after(serial: &str, prefix: &str) -> Option<u64> {
     serial.lines().find_map(|l| {
-        let rest = &l[l.find(&prefix)? + prefix.len()..];
-        rest.strip_suffix(" us")?.trim().parse().ok()
+        let rest = &l[l.find(prefix)? + prefix.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
     })
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b.max(1) as f64
 }
 
 struct Stats {
@@ -117,20 +332,112 @@ impl std::fmt::Display for Stats {
     }
 }
 
+/// Bring-up time against CPU count, one line per mode.
+fn bring_up_svg(points: &[(u32, u64, u64)]) -> String {
+    let (w, h, pad) = (640.0, 360.0, 50.0);
+    let max_cpus = points.iter().map(|p| p.0).max().unwrap_or(1) as f64;
+    let max_us = points
+        .iter()
+        .map(|p| p.1.max(p.2))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let x = |cpus: u32| pad + (w - 2.0 * pad) * cpus as f64 / max_cpus;
+    let y = |us: u64| h - pad - (h - 2.0 * pad) * us as f64 / max_us;
+    let line = |pick: fn(&(u32, u64, u64)) -> u64| {
+        points
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", x(p.0), y(pick(p))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <text x=\"{pad}\" y=\"20\">AP bring-up time (us, median) against CPU count</text>\n\
+         <line x1=\"{pad}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"black\"/>\n\
+         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{0}\" stroke=\"black\"/>\n\
+         <text x=\"{pad}\" y=\"{2}\">0</text><text x=\"5\" y=\"{pad}\">{3}</text>\n\
+         <polyline fill=\"none\" stroke=\"steelblue\" stroke-width=\"2\" points=\"{4}\"/>\n\
+         <polyline fill=\"none\" stroke=\"darkorange\" stroke-width=\"2\" points=\"{5}\"/>\n\
+         <text x=\"{6}\" y=\"40\" fill=\"steelblue\">parallel</text><text x=\"{6}\" y=\"56\" fill=\"darkorange\">sequential</text>\n",
+        h - pad,
+        w - pad,
+        h - pad + 16.0,
+        max_us as u64,
+        line(|p| p.1),
+        line(|p| p.2),
+        w - 2.0 * pad,
+    );
+    for p in points {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            x(p.0),
+            h - pad + 16.0,
+            p.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The boot timeline as one horizontal bar, a segment per stage.
+fn timeline_svg(stages: &[(String, u64)]) -> String {
+    let (w, h, pad) = (800.0, 140.0, 20.0);
+    let end = stages.last().map_or(1, |s| s.1).max(1) as f64;
+    let x = |us: u64| pad + (w - 2.0 * pad) * us as f64 / end;
+    let colors = [
+        "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+        "#9c755f",
+    ];
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <text x=\"{pad}\" y=\"16\">baton boot timeline, entry to jump: {} us</text>\n",
+        end as u64
+    );
+    let mut last = 0;
+    for (i, (name, at)) in stages.iter().enumerate() {
+        let (x0, x1) = (x(last), x(*at));
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x0:.1}\" y=\"30\" width=\"{:.1}\" height=\"40\" fill=\"{}\"/><text x=\"{x0:.1}\" y=\"{}\">{name}</text>",
+            (x1 - x0).max(0.5),
+            colors[i % colors.len()],
+            85 + (i % 3) * 14
+        );
+        last = *at;
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_bring_up_line() {
+    fn reads_numbers_after_prefixes() {
         let log = "[  73095us INFO ] baton: aps online=3/3 in 3950 us\n";
-        assert_eq!(online_time(log, 3), Some(3950));
-        assert_eq!(online_time("baton: aps online=2/3 in 5 us", 3), None);
+        assert_eq!(number_after(log, "baton: aps online=3/3 in "), Some(3950));
+        assert_eq!(
+            number_after("baton: aps online=2/3 in 5 us", "online=3/3 in "),
+            None
+        );
+        assert_eq!(
+            number_after("baton-timeline: entry=0 jump=214903", " jump="),
+            Some(214903)
+        );
     }
 
     #[test]
     fn median_and_spread() {
         let s = Stats::of(&mut [5, 1, 9]);
         assert_eq!((s.median, s.min, s.max), (5, 1, 9));
+    }
+
+    #[test]
+    fn charts_are_svg() {
+        assert!(bring_up_svg(&[(4, 10, 20), (16, 30, 60)]).starts_with("<svg"));
+        assert!(timeline_svg(&[("entry".into(), 0), ("jump".into(), 100)]).contains("jump"));
     }
 }

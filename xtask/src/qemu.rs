@@ -146,6 +146,18 @@ pub struct Run {
     pub serial: String,
     pub elapsed: Duration,
     pub dir: PathBuf,
+    /// When (since QEMU started) each serial line arrived, for benchmarks.
+    pub line_times: Vec<(Duration, String)>,
+}
+
+impl Run {
+    /// When the first serial line containing `text` arrived.
+    pub fn seen_at(&self, text: &str) -> Option<Duration> {
+        self.line_times
+            .iter()
+            .find(|(_, line)| line.contains(text))
+            .map(|(at, _)| *at)
+    }
 }
 
 /// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
@@ -233,8 +245,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let serial = Arc::new(Mutex::new(String::new()));
     let stdout = child.stdout.take().context("QEMU's stdout")?;
     let mut log = std::fs::File::create(dir.join("serial.log"))?;
+    let line_times = Arc::new(Mutex::new(Vec::new()));
     let reader = {
         let serial = Arc::clone(&serial);
+        let line_times = Arc::clone(&line_times);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
@@ -244,6 +258,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 let _ = writeln!(log, "{text}");
                 if echo {
                     println!("{text}");
+                }
+                if let Ok(mut times) = line_times.lock() {
+                    times.push((started.elapsed(), text.clone()));
                 }
                 if let Ok(mut s) = serial.lock() {
                     s.push_str(&text);
@@ -298,11 +315,13 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .lock()
         .map(|s| s.clone() + &screen)
         .unwrap_or_default();
+    let line_times = line_times.lock().map(|t| t.clone()).unwrap_or_default();
     Ok(Run {
         outcome,
         serial,
         elapsed,
         dir: dir.to_path_buf(),
+        line_times,
     })
 }
 

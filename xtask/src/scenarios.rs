@@ -617,6 +617,7 @@ mod tests {
             serial: serial.into(),
             elapsed: Duration::ZERO,
             dir: PathBuf::new(),
+            line_times: Vec::new(),
         };
         assert!(judge(&s, &run(Outcome::Pass, "hello")).0);
         assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
