@@ -36,7 +36,7 @@ fn boot(protocol: u32, info: u32) -> ! {
     report::boot(&boot_info, &options, clock);
     let mut frames = machine::memory::frame_allocator(&boot_info);
     report::frames(&frames);
-    let acpi = machine::acpi::init(&boot_info)
+    let acpi = machine::acpi::init(&boot_info, options.aml_eager)
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);

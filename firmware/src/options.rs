@@ -120,6 +120,9 @@ pub struct Options {
     pub stop_timeout_ms: u64,
     /// The kernel's entry protocol, instead of detecting it.
     pub protocol: Option<payload_loader::Protocol>,
+    /// Run the AML interpreter at boot (`aml=eager`: `\_S5` and the
+    /// processor objects cross-checked) instead of only for power-off.
+    pub aml_eager: bool,
     /// Words that could not be understood, with the reason.
     pub warnings: Vec<String>,
 }
@@ -136,6 +139,7 @@ impl Default for Options {
             ap_handoff: ApHandoff::Init,
             stop_timeout_ms: 1000,
             protocol: None,
+            aml_eager: false,
             warnings: Vec::new(),
         }
     }
@@ -216,6 +220,13 @@ impl Options {
                 "stop-timeout" => parse_number(value)
                     .map(|ms| o.stop_timeout_ms = ms)
                     .is_some(),
+                "aml" => match value {
+                    "eager" => Some(true),
+                    "lazy" => Some(false),
+                    _ => None,
+                }
+                .map(|e| o.aml_eager = e)
+                .is_some(),
                 "protocol" => payload_loader::Protocol::from_name(value)
                     .map(|p| o.protocol = Some(p))
                     .is_some(),

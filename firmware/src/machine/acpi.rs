@@ -24,19 +24,38 @@ use x86_64::registers::model_specific::Msr;
 use super::{paging::IdentityMapped, tsc};
 
 pub struct Acpi {
-    #[allow(dead_code)] // for the stages after this one (SMP, handoff)
     pub tables: Tables,
     pub topology: Topology,
     pub fadt: Option<Fadt>,
-    /// SLP_TYPa and SLP_TYPb of `\_S5`, from the AML interpreter.
-    #[allow(dead_code)]
-    pub s5: Option<(u8, u8)>,
 }
 
-/// The power controls, for `power::power_off` and `power::reset`.
-pub static POWER: Once<(Fadt, Option<(u8, u8)>)> = Once::new();
+/// The power controls, for `power::power_off` and `power::reset`: the FADT,
+/// and `\_S5` (SLP_TYPa, SLP_TYPb), evaluated by the AML interpreter at
+/// boot with `aml=eager`, else the first time power-off needs it.
+pub struct Power {
+    pub fadt: Fadt,
+    rsdp: u64,
+    s5: Once<Option<(u8, u8)>>,
+}
 
-pub fn init(info: &BootInfo) -> Result<Acpi, AcpiError> {
+impl Power {
+    pub fn s5(&self) -> Option<(u8, u8)> {
+        *self.s5.call_once(|| match interpreter(self.rsdp) {
+            Ok(interpreter) => evaluate_s5(&interpreter),
+            Err(why) => {
+                log::warn!("ACPI: AML interpreter unavailable ({why}): no \\_S5");
+                None
+            }
+        })
+    }
+}
+
+pub static POWER: Once<Power> = Once::new();
+
+/// `eager`: load the AML now, evaluate `\_S5` and cross-check the
+/// processor objects against the MADT (about 45 ms under TCG); otherwise
+/// the interpreter only runs if power-off needs `\_S5`.
+pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
     let rsdp = match info.rsdp {
         Some(addr) => addr,
         None => rsdp::scan(&IdentityMapped)?.addr,
@@ -66,21 +85,27 @@ pub fn init(info: &BootInfo) -> Result<Acpi, AcpiError> {
     let (bsp, x2apic) = own_apic_id();
     let topology = madt::parse(madt, bsp, x2apic)?;
     let fadt = tables.fadt;
-    let s5 = match aml(&tables, rsdp, &topology) {
-        Ok(s5) => s5,
-        Err(why) => {
-            log::warn!("ACPI: AML interpreter unavailable ({why}); going on with the MADT alone");
-            None
+    let s5 = Once::new();
+    if eager {
+        match interpreter(rsdp) {
+            Ok(interpreter) => {
+                s5.call_once(|| evaluate_s5(&interpreter));
+                cross_check(&interpreter, &topology);
+            }
+            Err(why) => {
+                log::warn!(
+                    "ACPI: AML interpreter unavailable ({why}); going on with the MADT alone"
+                )
+            }
         }
-    };
+    }
     if let Some(fadt) = fadt {
-        POWER.call_once(|| (fadt, s5));
+        POWER.call_once(|| Power { fadt, rsdp, s5 });
     }
     Ok(Acpi {
         tables,
         topology,
         fadt,
-        s5,
     })
 }
 
@@ -109,9 +134,8 @@ pub fn own_apic_id() -> (u32, bool) {
     )
 }
 
-/// Loads the DSDT and SSDTs, evaluates `\_S5`, and cross-checks the
-/// processor objects against the MADT.
-fn aml(tables: &Tables, rsdp: u64, topology: &Topology) -> Result<Option<(u8, u8)>, String> {
+/// The AML namespace from the DSDT and SSDTs.
+fn interpreter(rsdp: u64) -> Result<Interpreter<FirmwareHandler>, String> {
     let handler = FirmwareHandler;
     // SAFETY: the RSDP and every table it leads to passed validation.
     let acpi_tables = unsafe { acpi::AcpiTables::from_rsdp(handler, rsdp as usize) }
@@ -120,8 +144,12 @@ fn aml(tables: &Tables, rsdp: u64, topology: &Topology) -> Result<Option<(u8, u8
         .map_err(|e| alloc::format!("{e:?}"))?;
     let interpreter =
         Interpreter::new_from_platform(&platform).map_err(|e| alloc::format!("{e:?}"))?;
-    let ssdts = tables.all(b"SSDT").count();
-    log::info!("ACPI: AML namespace loaded from the DSDT and {ssdts} SSDTs");
+    log::info!("ACPI: AML namespace loaded from the DSDT and SSDTs");
+    Ok(interpreter)
+}
+
+/// SLP_TYPa and SLP_TYPb of `\_S5`.
+fn evaluate_s5(interpreter: &Interpreter<FirmwareHandler>) -> Option<(u8, u8)> {
     let s5 = match interpreter.evaluate_if_present(name("\\_S5"), Vec::new()) {
         Ok(Some(obj)) => match &*obj {
             Object::Package(items) => {
@@ -148,8 +176,7 @@ fn aml(tables: &Tables, rsdp: u64, topology: &Topology) -> Result<Option<(u8, u8
         Some((a, b)) => log::info!("ACPI: \\_S5 = SLP_TYPa {a}, SLP_TYPb {b}"),
         None => log::warn!("ACPI: no usable \\_S5: no ACPI power-off"),
     }
-    cross_check(&interpreter, topology);
-    Ok(s5)
+    s5
 }
 
 fn name(path: &str) -> AmlName {

@@ -44,8 +44,10 @@ pub fn finish() -> ! {
 pub fn power_off() -> ! {
     let writes = match super::acpi::POWER.get() {
         None => Err("no FADT"),
-        Some((_, None)) => Err("no \\_S5 sleep type"),
-        Some((fadt, Some((a, b)))) => fadt.s5_writes(*a, *b),
+        Some(power) => match power.s5() {
+            None => Err("no \\_S5 sleep type"),
+            Some((a, b)) => power.fadt.s5_writes(a, b),
+        },
     };
     match writes {
         Ok(writes) => {
@@ -84,7 +86,7 @@ pub fn halt_forever() -> ! {
 /// Reset through the FADT's reset register, then the reset control
 /// register (0xCF9), then the keyboard controller, then a triple fault.
 pub fn reset() -> ! {
-    if let Some(reset) = super::acpi::POWER.get().and_then(|(fadt, _)| fadt.reset) {
+    if let Some(reset) = super::acpi::POWER.get().and_then(|p| p.fadt.reset) {
         super::acpi::write_register(reset.register, reset.value.into());
     }
     // SAFETY: standard PC reset ports; the machine is going away.
