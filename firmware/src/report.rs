@@ -24,9 +24,9 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         log::warn!("command line: {warning}");
     }
     log::info!("memory map ({} regions):", info.memory_map.regions().len());
-    log::info!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
+    log::debug!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
     for r in info.memory_map.regions() {
-        log::info!(
+        log::debug!(
             "  {:#018x}  {:#018x}  {:>10}  {}",
             r.start,
             r.end,
@@ -85,8 +85,8 @@ pub fn frames(frames: &FrameAllocator) {
 
 pub fn topology(acpi: &Acpi) {
     let t = &acpi.topology;
-    log::info!("CPUs (MADT, local APIC at {:#x}):", t.lapic_address);
-    log::info!(
+    log::debug!("CPUs (MADT, local APIC at {:#x}):", t.lapic_address);
+    log::debug!(
         "  {:>10}  {:>10}  {:<8} {:<15} {:<6} bsp",
         "ACPI UID",
         "APIC ID",
@@ -95,7 +95,7 @@ pub fn topology(acpi: &Acpi) {
         "entry"
     );
     for c in &t.cpus {
-        log::info!(
+        log::debug!(
             "  {:>10}  {:>#10x}  {:<8} {:<15} {:<6} {}",
             c.uid,
             c.apic_id,
@@ -106,7 +106,7 @@ pub fn topology(acpi: &Acpi) {
         );
     }
     for io in &t.io_apics {
-        log::info!(
+        log::debug!(
             "  I/O APIC {} at {:#x}, GSI base {}",
             io.id,
             io.address,
@@ -134,7 +134,7 @@ pub fn topology(acpi: &Acpi) {
         log::warn!("MADT: {w}");
     }
     if let Some(f) = &acpi.fadt {
-        log::info!(
+        log::debug!(
             "FADT revision {} ({} bytes): PM1a control {:?}, PM1b control {:?}, reset {:?}",
             f.revision,
             f.length,

@@ -290,7 +290,7 @@ fn report_plan(plan: &LoadPlan) {
         plan.relocations.len()
     );
     for s in &plan.segments {
-        log::info!(
+        log::debug!(
             "  [{:#x}..{:#x}) {} bytes from the file{}",
             s.dest,
             s.dest + s.mem_size,
