@@ -56,7 +56,7 @@ fn boot(protocol: u32, info: u32) -> ! {
         power::fail(ExitCode::Error);
     }
     if let Some(test) = options.self_test {
-        machine::selftest::run(test);
+        machine::selftest::run(test, &mut frames);
     }
     if let Some(source) = source {
         // The config file may set the takeover's options (the SMP ones

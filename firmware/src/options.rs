@@ -35,6 +35,8 @@ pub enum SelfTest {
     TripleFault,
     /// Spin forever with interrupts off (the harness must call it a hang).
     Hang,
+    /// Time the copy stub's loop against a plain byte loop (benchmark).
+    CopyBench,
 }
 
 /// How the APs are started (`smp=`).
@@ -172,6 +174,7 @@ impl Options {
                     "panic" => Some(SelfTest::Panic),
                     "triple-fault" => Some(SelfTest::TripleFault),
                     "hang" => Some(SelfTest::Hang),
+                    "copy-bench" => Some(SelfTest::CopyBench),
                     _ => None,
                 }
                 .map(|t| o.self_test = Some(t))

@@ -93,6 +93,21 @@ global_asm!(
     options(att_syntax)
 );
 
+unsafe extern "sysv64" {
+    /// The copy stub's loop (handoff.s), callable in place.
+    fn baton_copy_list(list: *const Copy, count: u64);
+}
+
+/// Runs the copy stub's own loop over `copies` here (for the benchmark).
+///
+/// # Safety
+/// Every source and destination must be identity-mapped, and the
+/// destinations free memory.
+pub unsafe fn copy_in_place(copies: &[Copy]) {
+    // SAFETY: the caller vouches for the ranges.
+    unsafe { baton_copy_list(copies.as_ptr(), copies.len() as u64) }
+}
+
 unsafe extern "C" {
     static baton_handoff_start: u8;
     static baton_handoff_park: u8;

@@ -3,6 +3,8 @@
 
 use core::sync::atomic::Ordering;
 
+use baton::frames::FrameAllocator;
+use baton::handoff::Copy;
 use baton::options::SelfTest;
 use x86_64::registers::model_specific::Msr;
 
@@ -12,7 +14,7 @@ use super::{exceptions, idt, tsc};
 const UNMAPPED: u64 = 0x4000_0000_0000;
 const NON_CANONICAL: u64 = 0x8000_0000_0000;
 
-pub fn run(test: SelfTest) {
+pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
     log::info!("baton: self-test {test:?}");
     // SAFETY (all arms): these are the faults the test asks for.
     unsafe {
@@ -33,6 +35,7 @@ pub fn run(test: SelfTest) {
                 idt::load_empty();
                 core::arch::asm!("int3");
             }
+            SelfTest::CopyBench => copy_bench(frames),
             SelfTest::Hang => loop {
                 x86_64::instructions::interrupts::disable();
                 core::hint::spin_loop();
@@ -75,4 +78,45 @@ unsafe fn self_nmi() {
         core::hint::spin_loop();
     }
     log::info!("baton: self-test NMI handled, still running");
+}
+
+/// The copy stub's loop against a plain byte loop, in this guest.
+fn copy_bench(frames: &mut FrameAllocator) {
+    const STUB_BYTES: u64 = 32 << 20;
+    const LOOP_BYTES: u64 = 4 << 20;
+    let limit = super::paging::mapped_end();
+    let (Some(src), Some(dst)) = (
+        frames.allocate(STUB_BYTES, 4096, limit),
+        frames.allocate(STUB_BYTES, 4096, limit),
+    ) else {
+        log::error!("baton: copy-bench: no 2 x {} MiB free", STUB_BYTES >> 20);
+        return;
+    };
+    let rate = |bytes: u64, us: u64| bytes / us.max(1);
+    let start = tsc::now();
+    let copy = Copy {
+        src,
+        dst,
+        len: STUB_BYTES,
+        zero: 0,
+    };
+    // SAFETY: two fresh, disjoint, identity-mapped allocations.
+    unsafe { super::handoff::copy_in_place(core::slice::from_ref(&copy)) };
+    let stub_us = tsc::ticks_to_micros(tsc::now() - start);
+    let start = tsc::now();
+    for i in 0..LOOP_BYTES {
+        // SAFETY: inside the same allocations; volatile keeps it a byte loop.
+        unsafe {
+            let b = core::ptr::read_volatile((src + i) as *const u8);
+            core::ptr::write_volatile((dst + i) as *mut u8, b);
+        }
+    }
+    let loop_us = tsc::ticks_to_micros(tsc::now() - start);
+    log::info!(
+        "baton: copy-bench: copy stub {} MiB in {stub_us} us ({} MB/s); byte loop {} MiB in {loop_us} us ({} MB/s)",
+        STUB_BYTES >> 20,
+        rate(STUB_BYTES, stub_us),
+        LOOP_BYTES >> 20,
+        rate(LOOP_BYTES, loop_us)
+    );
 }

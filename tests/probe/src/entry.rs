@@ -83,6 +83,9 @@ pub struct EntryState {
     pub ss: u16,
     /// SGDT: limit (2 bytes), base (4 bytes in 32-bit mode, 8 in 64-bit).
     pub gdtr: [u8; 10],
+    /// Dwords of .bss that were not zero at entry (the loader must zero
+    /// every segment's tail).
+    pub bss_nonzero: u32,
 }
 
 /// In .data: the stub writes it before clearing .bss.
@@ -99,6 +102,7 @@ pub static mut ENTRY_STATE: EntryState = EntryState {
     es: 0,
     ss: 0,
     gdtr: [0; 10],
+    bss_nonzero: 0,
 };
 
 pub fn entry_state() -> &'static EntryState {
@@ -171,6 +175,7 @@ global_asm!(
     pte_large = const PTE_PRESENT_RW | PTE_LARGE,
     state = sym ENTRY_STATE,
     o_eax = const offset_of!(EntryState, eax),
+    o_bss_nonzero = const offset_of!(EntryState, bss_nonzero),
     o_info = const offset_of!(EntryState, info),
     o_cr0 = const offset_of!(EntryState, cr0),
     o_cr4 = const offset_of!(EntryState, cr4),

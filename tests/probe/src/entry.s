@@ -64,6 +64,21 @@ probe_gdt_ptr:
 # Clears .bss, then fills PML4[0] -> PDPT[0..4] -> 4 PDs of 2 MiB pages.
 # Assembles the same in 32-bit and 64-bit mode (addresses are below 4 GiB).
 .macro probe_clear_bss_and_map
+    # Count the dwords of .bss the loader did not zero (below the stack's
+    # top, where the entry state capture already pushed): the handoff must
+    # have zeroed every segment's tail.
+    movl $__bss_start, %esi
+    movl ${stack} + {stack_size} - 64, %ecx
+    subl %esi, %ecx
+    shrl $2, %ecx
+    xorl %edx, %edx
+3:  lodsl
+    testl %eax, %eax
+    jz 4f
+    incl %edx
+4:  loop 3b
+    movl %edx, {state} + {o_bss_nonzero}
+
     movl $__bss_start, %edi
     movl $__bss_end, %ecx
     subl %edi, %ecx

@@ -95,6 +95,13 @@ fn check_registers(s: &EntryState) {
     if s.info == 0 {
         fail!("no boot information pointer (EBX/RDI = 0)");
     }
+    if s.bss_nonzero != 0 {
+        fail!(
+            "{} dwords of .bss were not zero at entry: the loader did not zero the segment's tail",
+            s.bss_nonzero
+        );
+    }
+    say!(".bss was zero at entry");
     if FLAVOUR == Flavour::Elf64 {
         if s.efer & EFER_LMA == 0 {
             fail!("elf64 entered outside long mode (EFER={:#x})", s.efer);
