@@ -33,6 +33,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     report += &bring_up.table;
     report += &b.stop_latency()?;
     report += &b.linux(resolve("linux", false)?, resolve("linux", true)?)?;
+    report += &b.copy()?;
     let (timeline_table, timeline_svg) = b.timeline()?;
     report += &timeline_table;
     report += &sizes(&b.elf, &out)?;
@@ -213,6 +214,40 @@ impl Bench {
             Stats::of(&mut own)
         )?;
         Ok(t)
+    }
+
+    /// The copy stub's loop against a plain byte loop, both in one guest
+    /// (`test=copy-bench`).
+    fn copy(&self) -> Result<String> {
+        let (mut stub, mut bytes) = (Vec::new(), Vec::new());
+        for i in 0..self.pairs {
+            let name = format!("copy-{i}");
+            let run = self.run(
+                &name,
+                &self.machine(1, "test=copy-bench", &Payload::default()),
+                Outcome::Pass,
+            )?;
+            let line = run
+                .serial
+                .lines()
+                .find(|l| l.contains("baton: copy-bench:"))
+                .with_context(|| format!("{name}: no copy-bench line"))?;
+            let rates: Vec<u64> = line
+                .split('(')
+                .skip(1)
+                .filter_map(|part| part.split(" MB/s").next()?.parse().ok())
+                .collect();
+            if let [s, b] = rates[..] {
+                eprintln!("bench: {name}: stub {s} MB/s, byte loop {b} MB/s");
+                stub.push(s);
+                bytes.push(b);
+            }
+        }
+        let (s, b) = (Stats::of(&mut stub), Stats::of(&mut bytes));
+        Ok(format!(
+            "## Kernel copy throughput (MB/s, one guest)\n\n| copy stub loop | plain byte loop | ratio |\n| ---: | ---: | ---: |\n| {s} | {b} | {:.1} |\n\n",
+            ratio(s.median, b.median)
+        ))
     }
 
     /// One probe boot's `baton-timeline` line, as a table and a chart.
