@@ -87,6 +87,7 @@ impl Bench {
             gdb: false,
             payload: payload.clone(),
             screen: false,
+            nmi_after: Vec::new(),
         }
     }
 

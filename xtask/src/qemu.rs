@@ -29,6 +29,29 @@ const PROBE_FAIL_STATUS: i32 = (0x21 << 1) | 1;
 /// Distinguishes the monitor sockets of runs made at once.
 static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
+/// Sends one HMP command and waits for the prompt that follows it.
+fn monitor_command(socket: &Path, command: &str) -> Result<()> {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let mut stream = UnixStream::connect(socket)
+        .with_context(|| format!("connecting to the monitor at {}", socket.display()))?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    stream.write_all(format!("{command}\n").as_bytes())?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    // The greeting's prompt, then the command's: two "(qemu)".
+    while Instant::now() < deadline && String::from_utf8_lossy(&reply).matches("(qemu)").count() < 2
+    {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
 fn read_screen(socket: &Path) -> Result<String> {
     use std::io::Read;
@@ -102,6 +125,10 @@ pub struct Machine {
     /// comes (for kernels that only draw there, like grub-invaders); its
     /// lines are appended to the serial log as `screen: ...`.
     pub screen: bool,
+    /// Inject an NMI (monitor `nmi`) each time the next of these texts
+    /// appears in the serial log, in order; each is logged as
+    /// `xtask: NMI injected after "..."`.
+    pub nmi_after: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -203,7 +230,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::process::id(),
         MONITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    match machine.screen {
+    match machine.screen || !machine.nmi_after.is_empty() {
         true => {
             let _ = std::fs::remove_file(&monitor);
             qemu.arg("-monitor")
@@ -249,12 +276,23 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let reader = {
         let serial = Arc::clone(&serial);
         let line_times = Arc::clone(&line_times);
+        let mut nmi_after: std::collections::VecDeque<String> =
+            machine.nmi_after.iter().cloned().collect();
+        let monitor = monitor.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
-                let text = String::from_utf8_lossy(&line)
+                let mut text = String::from_utf8_lossy(&line)
                     .trim_end_matches('\r')
                     .to_string();
+                while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
+                    let how = match monitor_command(&monitor, "nmi") {
+                        Ok(()) => "NMI injected",
+                        Err(_) => "NMI injection FAILED",
+                    };
+                    text = format!("{text}\nxtask: {how} after {marker:?}");
+                    nmi_after.pop_front();
+                }
                 let _ = writeln!(log, "{text}");
                 if echo {
                     println!("{text}");
@@ -341,6 +379,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
         screen: false,
+        nmi_after: Vec::new(),
         payload: Spec {
             kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
             initrd: args.initrd.clone(),

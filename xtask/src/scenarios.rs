@@ -73,6 +73,10 @@ struct Row {
     /// the log the `log` lines are looked for in).
     #[serde(default)]
     screen: bool,
+    /// NMIs from the QEMU monitor: one when each of these texts appears in
+    /// the serial log, in order.
+    #[serde(default)]
+    nmi_after: Vec<String>,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -216,6 +220,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 gdb: false,
                 payload: Default::default(),
                 screen: row.screen,
+                nmi_after: row.nmi_after.clone(),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -605,6 +610,7 @@ mod tests {
                 gdb: false,
                 payload: Default::default(),
                 screen: false,
+                nmi_after: Vec::new(),
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],

@@ -18,6 +18,7 @@ pub fn exit(code: u32) -> ! {
 }
 
 pub fn pass() -> ! {
+    crate::say!("NMIs taken: {}", crate::idt::nmis());
     crate::say!("PASS");
     exit(PASS)
 }
