@@ -315,7 +315,18 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
             if machine.screen {
-                let text = read_screen(&monitor).unwrap_or_else(|e| format!("(no screen: {e:#})"));
+                // Three looks, 300 ms apart: a game may be between clearing
+                // the screen and drawing the next frame at any one of them.
+                let mut text = String::new();
+                for look in 0..3 {
+                    if look > 0 {
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                    let shot =
+                        read_screen(&monitor).unwrap_or_else(|e| format!("(no screen: {e:#})"));
+                    text.push_str(&shot);
+                    text.push('\n');
+                }
                 let _ = std::fs::write(dir.join("screen.txt"), &text);
                 screen = text.lines().map(|l| format!("screen: {l}\n")).collect();
             }
