@@ -105,6 +105,15 @@ impl Bench {
         Ok(run)
     }
 
+    /// One run's figure: the number after `prefix` in its log (us).
+    fn sample(&self, name: &str, machine: &Machine, want: Outcome, prefix: &str) -> Result<u64> {
+        let run = self.run(name, machine, want)?;
+        let us = number_after(&run.serial, prefix)
+            .with_context(|| format!("{name}: no line with {prefix:?}"))?;
+        eprintln!("bench: {name}: {us} us");
+        Ok(us)
+    }
+
     /// AP bring-up time (`baton: aps online=N/N in X us`), parallel against
     /// sequential, at 4, 16 and 64 CPUs.
     fn bring_up(&self) -> Result<Chart> {
@@ -121,17 +130,12 @@ impl Bench {
                 for (mode, samples) in
                     [("parallel", &mut parallel), ("sequential", &mut sequential)]
                 {
-                    let name = format!("bring-up-{smp}-{mode}-{pair}");
-                    let run = self.run(
-                        &name,
+                    samples.push(self.sample(
+                        &format!("bring-up-{smp}-{mode}-{pair}"),
                         &self.machine(smp, &format!("smp={mode}"), &none),
                         Outcome::Pass,
-                    )?;
-                    let prefix = format!("baton: aps online={}/{} in ", smp - 1, smp - 1);
-                    let us = number_after(&run.serial, &prefix)
-                        .with_context(|| format!("{name}: no complete bring-up line"))?;
-                    eprintln!("bench: {name}: {us} us");
-                    samples.push(us);
+                        &format!("baton: aps online={}/{} in ", smp - 1, smp - 1),
+                    )?);
                 }
             }
             let (p, s) = (Stats::of(&mut parallel), Stats::of(&mut sequential));
@@ -163,17 +167,12 @@ impl Bench {
         for smp in [4, 16, 64] {
             let mut samples = Vec::new();
             for i in 0..self.pairs {
-                let name = format!("stop-{smp}-{i}");
-                let run = self.run(
-                    &name,
+                samples.push(self.sample(
+                    &format!("stop-{smp}-{i}"),
                     &self.machine(smp, "", &self.probe),
                     Outcome::KernelPass,
-                )?;
-                let prefix = format!("baton: stop: {}/{} APs stopped in ", smp - 1, smp - 1);
-                let us = number_after(&run.serial, &prefix)
-                    .with_context(|| format!("{name}: no stop line"))?;
-                eprintln!("bench: {name}: {us} us");
-                samples.push(us);
+                    &format!("baton: stop: {}/{} APs stopped in ", smp - 1, smp - 1),
+                )?);
             }
             writeln!(table, "| {smp} | {} |", Stats::of(&mut samples))?;
         }

@@ -29,8 +29,10 @@ const PROBE_FAIL_STATUS: i32 = (0x21 << 1) | 1;
 /// Distinguishes the monitor sockets of runs made at once.
 static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
-/// Sends one HMP command and waits for the prompt that follows it.
-fn monitor_command(socket: &Path, command: &str) -> Result<()> {
+/// Sends one HMP command over the monitor socket and returns what the
+/// monitor said, up to the prompt that follows the command's output (the
+/// greeting's prompt is the first "(qemu)", the command's the second).
+fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
     let mut stream = UnixStream::connect(socket)
@@ -38,9 +40,8 @@ fn monitor_command(socket: &Path, command: &str) -> Result<()> {
     stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     stream.write_all(format!("{command}\n").as_bytes())?;
     let mut reply = Vec::new();
-    let mut buf = [0u8; 1024];
-    let deadline = Instant::now() + Duration::from_secs(2);
-    // The greeting's prompt, then the command's: two "(qemu)".
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline && String::from_utf8_lossy(&reply).matches("(qemu)").count() < 2
     {
         match stream.read(&mut buf) {
@@ -49,29 +50,15 @@ fn monitor_command(socket: &Path, command: &str) -> Result<()> {
             Err(_) => {}
         }
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
 fn read_screen(socket: &Path) -> Result<String> {
-    use std::io::Read;
-    use std::os::unix::net::UnixStream;
-    let mut stream = UnixStream::connect(socket)
-        .with_context(|| format!("connecting to the monitor at {}", socket.display()))?;
-    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-    stream.write_all(b"xp /2000hx 0xb8000\n")?;
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => reply.extend_from_slice(&buf[..n]),
-            Err(_) if reply.len() > 2000 * 7 => break,
-            Err(_) => {}
-        }
-    }
-    Ok(decode_screen(&String::from_utf8_lossy(&reply)))
+    Ok(decode_screen(&monitor_exchange(
+        socket,
+        "xp /2000hx 0xb8000",
+    )?))
 }
 
 /// Characters from `xp /Nhx` lines (`0000000000b8000: 0x0720 0x0741 ...`):
@@ -286,8 +273,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                     .trim_end_matches('\r')
                     .to_string();
                 while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
-                    let how = match monitor_command(&monitor, "nmi") {
-                        Ok(()) => "NMI injected",
+                    let how = match monitor_exchange(&monitor, "nmi") {
+                        Ok(_) => "NMI injected",
                         Err(_) => "NMI injection FAILED",
                     };
                     text = format!("{text}\nxtask: {how} after {marker:?}");

@@ -83,6 +83,21 @@ pub fn init(mode: Mode, mmio: u64) -> &'static Lapic {
     lapic
 }
 
+/// The LAPIC as the BSP configured it, or, where no stage did (no MADT),
+/// the mode and address the calling CPU's IA32_APIC_BASE says.
+pub fn get_or_init_as_found() -> &'static Lapic {
+    LAPIC.get().unwrap_or_else(|| {
+        let mode = if in_x2apic_mode() {
+            Mode::X2Apic
+        } else {
+            Mode::XApic
+        };
+        // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU.
+        let base = unsafe { Msr::new(IA32_APIC_BASE).read() } & 0xf_ffff_f000;
+        init(mode, base)
+    })
+}
+
 /// In x2APIC mode per the IA32_APIC_BASE MSR of the calling CPU.
 pub fn in_x2apic_mode() -> bool {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU.

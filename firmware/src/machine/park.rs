@@ -41,14 +41,7 @@ fn park(cpus: &Cpus, slot: usize) -> ! {
             continue;
         }
         match cpus.park {
-            // SAFETY: MONITOR/MWAIT exist (checked by the BSP on CPUID);
-            // the monitored address is this AP's control word.
-            Park::Mwait => unsafe {
-                core::arch::asm!("monitor", in("rax") watched, in("ecx") 0, in("edx") 0, options(nostack));
-                if mailbox.pending().is_none() {
-                    core::arch::asm!("mwait", in("eax") 0, in("ecx") 0, options(nostack));
-                }
-            },
+            Park::Mwait => monitor_mwait(watched, || mailbox.pending().is_none()),
             // STI's one-instruction shadow makes "check, then sleep" atomic:
             // a wake IPI that arrived after the check ends this HLT.
             Park::Hlt => interrupts::enable_and_hlt(),
@@ -121,13 +114,23 @@ fn return_to_old_park(slot: usize) -> ! {
     let watched = cpus.mailbox(slot).control_word() as *const _ as u64;
     loop {
         if cpus.park == Park::Mwait {
-            // SAFETY: as in `park`.
-            unsafe {
-                core::arch::asm!("monitor", in("rax") watched, in("ecx") 0, in("edx") 0, options(nostack));
-                core::arch::asm!("mwait", in("eax") 0, in("ecx") 0, options(nostack));
-            }
+            monitor_mwait(watched, || true);
         } else {
             core::hint::spin_loop();
+        }
+    }
+}
+
+/// MONITOR `watched`, then MWAIT if `still_idle()` (checked after the
+/// MONITOR, so a store in between is not slept through). Only called where
+/// the BSP found MONITOR/MWAIT in CPUID (`Park::Mwait`).
+fn monitor_mwait(watched: u64, still_idle: impl Fn() -> bool) {
+    // SAFETY: MONITOR/MWAIT exist; `watched` is this AP's control word,
+    // identity-mapped.
+    unsafe {
+        core::arch::asm!("monitor", in("rax") watched, in("ecx") 0, in("edx") 0, options(nostack));
+        if still_idle() {
+            core::arch::asm!("mwait", in("eax") 0, in("ecx") 0, options(nostack));
         }
     }
 }

@@ -6,9 +6,9 @@ use core::sync::atomic::Ordering;
 use baton::frames::FrameAllocator;
 use baton::handoff::Copy;
 use baton::options::SelfTest;
-use x86_64::registers::model_specific::Msr;
+use baton::smp::apic::Ipi;
 
-use super::{exceptions, idt, tsc};
+use super::{exceptions, idt, lapic, tsc};
 
 /// Canonical but far above any RAM the identity map covers.
 const UNMAPPED: u64 = 0x4000_0000_0000;
@@ -44,30 +44,14 @@ pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
     }
 }
 
-const IA32_APIC_BASE: u32 = 0x1b;
-const X2APIC_ICR: u32 = 0x830;
-const X2APIC_ID: u32 = 0x802;
-const DELIVERY_NMI: u32 = 0b100 << 8;
-
-/// Sends an NMI to this CPU through its local APIC (x2APIC MSRs or xAPIC
-/// MMIO, whichever mode it is in) and waits for the handler to count it.
-unsafe fn self_nmi() {
+/// Sends an NMI to this CPU through its local APIC and waits for the
+/// handler to count it.
+fn self_nmi() {
     let before = exceptions::NMI_COUNT.load(Ordering::SeqCst);
-    // SAFETY: the local APIC is at the address IA32_APIC_BASE names, and
-    // mapped (below 4 GiB); x2APIC MSRs exist when x2APIC mode is on.
-    unsafe {
-        let base = Msr::new(IA32_APIC_BASE).read();
-        if base & (1 << 10) != 0 {
-            let id = Msr::new(X2APIC_ID).read();
-            Msr::new(X2APIC_ICR).write(id << 32 | u64::from(DELIVERY_NMI));
-        } else {
-            let mmio = (base & 0xffff_f000) as *mut u32;
-            let svr = mmio.byte_add(0xf0);
-            svr.write_volatile(svr.read_volatile() | 0x100); // software-enable
-            let id = mmio.byte_add(0x20).read_volatile() >> 24;
-            mmio.byte_add(0x310).write_volatile(id << 24);
-            mmio.byte_add(0x300).write_volatile(DELIVERY_NMI);
-        }
+    let lapic = lapic::get_or_init_as_found();
+    if let Err(e) = lapic.send(lapic.id(), Ipi::Nmi) {
+        log::error!("baton: self-NMI: {e}");
+        return;
     }
     let deadline = tsc::now() + 100_000 * tsc::khz(); // 100 s: judged by the log, not the clock
     while exceptions::NMI_COUNT.load(Ordering::SeqCst) == before {

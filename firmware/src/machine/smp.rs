@@ -15,7 +15,7 @@ use baton::frames::FrameAllocator;
 use baton::options::{BringUp, Inject, Options, ParkPreference};
 use baton::smp::apic::{Ipi, Mode, choose_mode};
 use baton::smp::cpumask::CpuMask;
-use baton::smp::mailbox::{Job, Mailbox, MailboxError};
+use baton::smp::mailbox::{Job, Mailbox, MailboxError, Ticket};
 use baton::smp::plan::{self, SipiTiming};
 use spin::Once;
 
@@ -304,13 +304,15 @@ impl Cpus {
     }
 
     /// Posts `job` to the AP in `slot` and wakes it.
-    fn post(
-        &self,
-        slot: usize,
-        job: Job,
-        arg: u64,
-    ) -> Result<baton::smp::mailbox::Ticket, MailboxError> {
+    fn post(&self, slot: usize, job: Job, arg: u64) -> Result<Ticket, MailboxError> {
         let ticket = self.mailboxes[slot].post(job, arg)?;
+        self.wake(slot);
+        Ok(ticket)
+    }
+
+    /// After a store to its control word: a HLT-parked AP needs its wake
+    /// IPI (an MWAIT-parked one woke on the store).
+    pub fn wake(&self, slot: usize) {
         if self.park == Park::Hlt {
             self.send(
                 slot,
@@ -319,7 +321,19 @@ impl Cpus {
                 },
             );
         }
-        Ok(ticket)
+    }
+
+    /// The answer to `ticket` from the AP in `slot`, waited for until `deadline`.
+    fn answer(&self, slot: usize, ticket: Ticket, deadline: u64) -> Result<[u64; 4], String> {
+        loop {
+            if let Some(a) = self.mailboxes[slot].answer(ticket) {
+                return Ok(a);
+            }
+            if tsc::now() > deadline {
+                return Err(format!("no answer within {} ms", self.timeout_ms));
+            }
+            core::hint::spin_loop();
+        }
     }
 
     /// Runs `job(slot, arg)` on each online AP at once; one answer per
@@ -334,18 +348,9 @@ impl Cpus {
         posted
             .into_iter()
             .map(|(slot, ticket)| {
-                let answer = match ticket {
-                    Ok(ticket) => loop {
-                        if let Some(a) = self.mailboxes[slot].answer(ticket) {
-                            break Ok(a);
-                        }
-                        if tsc::now() > deadline {
-                            break Err(format!("no answer within {} ms", self.timeout_ms));
-                        }
-                        core::hint::spin_loop();
-                    },
-                    Err(e) => Err(format!("{e}")),
-                };
+                let answer = ticket
+                    .map_err(|e| format!("{e}"))
+                    .and_then(|t| self.answer(slot, t, deadline));
                 (slot, answer)
             })
             .collect()
@@ -354,16 +359,7 @@ impl Cpus {
     /// Runs `job(slot, arg)` on the AP in `slot` alone and waits for it.
     pub fn run_on(&self, slot: usize, job: Job, arg: u64) -> Result<[u64; 4], String> {
         let ticket = self.post(slot, job, arg).map_err(|e| format!("{e}"))?;
-        let deadline = deadline_after_ms(self.timeout_ms);
-        loop {
-            if let Some(a) = self.mailboxes[slot].answer(ticket) {
-                return Ok(a);
-            }
-            if tsc::now() > deadline {
-                return Err(format!("no answer within {} ms", self.timeout_ms));
-            }
-            core::hint::spin_loop();
-        }
+        self.answer(slot, ticket, deadline_after_ms(self.timeout_ms))
     }
 
     /// Asks every online AP who it is, all at once and then one at a

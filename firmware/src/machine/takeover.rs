@@ -12,6 +12,7 @@ use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use baton::handoff::{self, Copy};
 use baton::options::{ApHandoff, Inject, Options};
+use baton::phys::PhysMemory;
 use baton::smp::apic::{Ipi, Mode};
 use baton::smp::cpumask::CpuMask;
 use baton::source::{Blob, KernelSource};
@@ -24,8 +25,7 @@ use payload_loader::{
 use spin::Once;
 
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, PARK_AREA_SIZE};
-use super::lapic::WAKE_VECTOR;
-use super::smp::{Cpus, Park};
+use super::smp::Cpus;
 use super::{console, paging, tsc};
 
 const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
@@ -157,7 +157,7 @@ pub fn boot(
         keep.push(Range::new(park_at, park_at + PARK_AREA_SIZE));
     }
     let handed_map = payload_loader::with_reserved(&map, &keep);
-    let rsdp_bytes = rsdp.map(|at| (at, rsdp_copy(at)));
+    let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
         .map(|(b, cmdline)| Module {
@@ -268,15 +268,15 @@ fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blo
     })
 }
 
-/// The RSDP's bytes (36 for revision 2, else 20).
-fn rsdp_copy(at: u64) -> Vec<u8> {
+/// The RSDP's bytes (36 for revision 2, else 20), read as the ACPI stage
+/// read it; None if they cannot be read.
+fn rsdp_copy(at: u64) -> Option<Vec<u8>> {
     let mut bytes = alloc::vec![0u8; 36];
-    // SAFETY: the RSDP was validated by the ACPI stage; identity-mapped.
-    unsafe { core::ptr::copy_nonoverlapping(at as *const u8, bytes.as_mut_ptr(), 36) };
+    paging::IdentityMapped.read(at, &mut bytes).ok()?;
     if bytes[15] < 2 {
         bytes.truncate(20);
     }
-    bytes
+    Some(bytes)
 }
 
 fn report_plan(plan: &LoadPlan) {
@@ -313,14 +313,7 @@ struct MachineStop<'a> {
 impl StopControl for MachineStop<'_> {
     fn request_stop(&self, slot: usize) {
         self.cpus.mailbox(slot).post_stop();
-        if self.cpus.park == Park::Hlt {
-            let _ = self.cpus.lapic.send(
-                self.cpus.aps[slot].apic_id,
-                Ipi::Fixed {
-                    vector: WAKE_VECTOR,
-                },
-            );
-        }
+        self.cpus.wake(slot);
     }
     fn send_nmi(&self, slot: usize) {
         let ap = &self.cpus.aps[slot];
