@@ -1,7 +1,7 @@
 //! `BootInfo`: one normalized view of what the entry protocol told us.
-//! Each protocol parser (PVH now; coreboot tables and Multiboot later)
-//! copies its structures out into this owned form, so nothing here points
-//! into memory that the loader considered free.
+//! Each protocol parser (`pvh`, `coreboot`, `multiboot`) copies its
+//! structures out into this owned form, so nothing here points into memory
+//! that the loader considered free.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -16,14 +16,69 @@ use crate::phys::Unreadable;
 pub enum EntryProtocol {
     /// PVH: `hvm_start_info` of the given version in EBX.
     Pvh { version: u32 },
+    /// coreboot's payload entry: the table was found at `table` (pointer
+    /// given in [esp+4] or RDI, or found by the LBIO scan); `bits` is the
+    /// mode coreboot called baton in.
+    Coreboot { bits: u8, table: u64, scanned: bool },
+    /// Multiboot1: EAX 0x2BADB002, EBX `multiboot_info`.
+    Multiboot1,
+    /// Multiboot2: EAX 0x36D76289, EBX the boot information.
+    Multiboot2,
 }
 
 impl fmt::Display for EntryProtocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Pvh { version } => write!(f, "PVH (hvm_start_info version {version})"),
+            Self::Coreboot {
+                bits,
+                table,
+                scanned,
+            } => {
+                let how = if *scanned {
+                    "found by the LBIO scan"
+                } else {
+                    "pointer from coreboot"
+                };
+                write!(f, "coreboot ({bits}-bit entry, table at {table:#x}, {how})")
+            }
+            Self::Multiboot1 => f.write_str("Multiboot1"),
+            Self::Multiboot2 => f.write_str("Multiboot2"),
         }
     }
+}
+
+/// A serial port the firmware before baton used (coreboot's LB_TAG_SERIAL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SerialPort {
+    /// I/O port (memory-mapped UARTs are not used by baton).
+    pub port: u16,
+    pub baud: u32,
+}
+
+/// A linear framebuffer set up by the firmware (coreboot's LB_TAG_FRAMEBUFFER).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Framebuffer {
+    pub addr: u64,
+    pub width: u32,
+    pub height: u32,
+    pub pitch: u32,
+    pub bits_per_pixel: u8,
+}
+
+/// What the firmware or loader before baton says about the platform,
+/// beyond memory and modules. Empty for PVH.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Platform {
+    /// Who started baton ("coreboot 25.09 on Emulation QEMU x86 q35/ich9",
+    /// "GRUB 2.06"), for the log.
+    pub firmware: Option<String>,
+    pub serial: Option<SerialPort>,
+    /// Where the memory-mapped CBFS is.
+    pub cbfs: Option<Range<u64>>,
+    pub framebuffer: Option<Framebuffer>,
+    /// The CBMEM console (coreboot's log buffer), to append baton's log to.
+    pub cbmem_console: Option<u64>,
 }
 
 /// A boot module (initrd, kernel, ...) left in memory by the loader.
@@ -47,6 +102,7 @@ pub struct BootInfo {
     /// Where the protocol's own structures were (already copied out; kept
     /// out of the frame allocator so they can still be inspected or passed on).
     pub boot_structures: Vec<Range<u64>>,
+    pub platform: Platform,
 }
 
 /// Why boot information could not be built. Each names the field and numbers.
@@ -82,6 +138,13 @@ pub enum BootInfoError {
         max: u64,
     },
     MemoryMap(MemoryMapError),
+    /// The coreboot tables could not be found or read.
+    Coreboot(crate::coreboot::CorebootError),
+    /// A structure that does not decode.
+    Malformed {
+        what: &'static str,
+        reason: String,
+    },
 }
 
 impl From<MemoryMapError> for BootInfoError {
@@ -123,6 +186,8 @@ impl fmt::Display for BootInfoError {
                 )
             }
             Self::MemoryMap(e) => write!(f, "{e}"),
+            Self::Coreboot(e) => write!(f, "coreboot tables: {e}"),
+            Self::Malformed { what, reason } => write!(f, "{what}: {reason}"),
         }
     }
 }

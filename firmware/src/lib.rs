@@ -7,11 +7,14 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod bootinfo;
+pub mod cbfs;
+pub mod coreboot;
 pub mod exit;
 pub mod frames;
 pub mod fwcfg;
 pub mod handoff;
 pub mod memmap;
+pub mod multiboot;
 pub mod options;
 pub mod phys;
 pub mod pvh;

@@ -178,6 +178,7 @@ impl StartInfo {
             rsdp: (self.rsdp_paddr != 0).then_some(self.rsdp_paddr),
             cmdline,
             modules,
+            platform: Default::default(),
         })
     }
 }
