@@ -20,15 +20,16 @@ use baton::{exit::ExitCode, options::Options, source::SourceError, timeline::Sta
 use machine::{console, power, tsc};
 
 #[cfg(target_os = "none")]
-fn boot(protocol: u32, info: u32) -> ! {
+fn boot(entry: machine::entry::Entry) -> ! {
     console::init();
     let clock = tsc::calibrate();
     machine::init_bsp();
     tsc::stamp(Stage::Entry);
-    let boot_info = machine::entry::boot_info(protocol, info).unwrap_or_else(|e| {
+    let boot_info = machine::entry::boot_info(entry).unwrap_or_else(|e| {
         log::error!("baton: cannot read the boot information: {e}");
         power::fail(ExitCode::Error)
     });
+    console::follow_firmware(&boot_info);
     tsc::stamp(Stage::BootInfo);
     let options = Options::parse(&boot_info.cmdline);
     log::set_max_level(options.log_level);

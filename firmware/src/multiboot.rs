@@ -32,6 +32,17 @@ fn string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Multiboot loaders start the command line with the image's own name
+/// (QEMU: the -kernel path, GRUB: the file name): baton's options follow it.
+pub fn options_part(cmdline: &str) -> &str {
+    let s = cmdline.trim_start();
+    let (first, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+    match first.contains('/') && !first.contains('=') {
+        true => rest.trim_start(),
+        false => s,
+    }
+}
+
 /// Multiboot1: `info` is EBX.
 pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfoError> {
     let mut raw = [0u8; MB1_INFO_SIZE];
@@ -96,6 +107,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         }
         _ => String::new(),
     };
+    let cmdline = options_part(&cmdline).into();
     let loader = match (has(9), le_u32(&raw, 64)) {
         (true, addr) if addr != 0 => Some(read_c_string(mem, map, addr.into(), || {
             "multiboot boot_loader_name".into()
@@ -243,7 +255,7 @@ pub fn multiboot2(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         // The MBI carries a copy of the RSDP, not its address: the ACPI
         // code finds the original by the BIOS-area scan.
         rsdp: None,
-        cmdline: decoded.cmdline.as_deref().map(string).unwrap_or_default(),
+        cmdline: options_part(&decoded.cmdline.as_deref().map(string).unwrap_or_default()).into(),
         modules,
         boot_structures: alloc::vec![info..info + u64::from(total)],
         platform: Platform {
@@ -335,6 +347,14 @@ mod tests {
         mem.write(0x10000, &blob);
         let e = multiboot1(&mem, 0x10000).unwrap_err();
         assert!(e.to_string().contains("module 0"), "{e}");
+    }
+
+    #[test]
+    fn the_image_name_is_not_an_option() {
+        assert_eq!(options_part("/boot/baton log=debug"), "log=debug");
+        assert_eq!(options_part("  (hd0)/baton"), "");
+        assert_eq!(options_part("log=debug smp=off"), "log=debug smp=off");
+        assert_eq!(options_part("inject=x:/y log=info"), "inject=x:/y log=info");
     }
 
     #[test]

@@ -18,6 +18,35 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         env!("CARGO_PKG_VERSION"),
         info.protocol
     );
+    let p = &info.platform;
+    if let Some(firmware) = &p.firmware {
+        log::info!("started by {firmware}");
+    }
+    if let Some(serial) = p.serial {
+        log::info!(
+            "firmware console: serial port {:#x} at {} baud",
+            serial.port,
+            serial.baud
+        );
+    }
+    if let Some(cbfs) = &p.cbfs {
+        log::info!(
+            "CBFS at [{:#x}..{:#x}) ({} KiB)",
+            cbfs.start,
+            cbfs.end,
+            (cbfs.end - cbfs.start) / 1024
+        );
+    }
+    if let Some(fb) = p.framebuffer {
+        log::info!(
+            "framebuffer at {:#x}: {}x{}, {} bpp, {} bytes a line",
+            fb.addr,
+            fb.width,
+            fb.height,
+            fb.bits_per_pixel,
+            fb.pitch
+        );
+    }
     log::info!("TSC {} kHz ({clock:?})", tsc::khz());
     log::info!("command line: \"{}\"", info.cmdline);
     for warning in &options.warnings {

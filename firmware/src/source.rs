@@ -84,13 +84,15 @@ pub enum SourceError {
     TooBig { file: String, size: u64, max: u64 },
     /// The fw_cfg DMA transfer ended with the error bit.
     Dma { file: String, size: u64, addr: u64 },
+    /// CBFS is corrupt, or a file in it does not decompress.
+    Cbfs(crate::cbfs::CbfsError),
 }
 
 impl core::fmt::Display for SourceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::NoKernel => f.write_str(
-                "no kernel: fw_cfg has no opt/baton/kernel and the entry protocol gave no modules",
+                "no kernel: fw_cfg has no opt/baton/kernel, CBFS no kernel, and the entry protocol gave no modules",
             ),
             Self::Directory(e) => write!(f, "{e}"),
             Self::Empty { file } => write!(f, "{file} is empty (0 bytes)"),
@@ -107,6 +109,7 @@ impl core::fmt::Display for SourceError {
                 f,
                 "{file}: the fw_cfg DMA read of {size} bytes to {addr:#x} reported an error"
             ),
+            Self::Cbfs(e) => write!(f, "{e}"),
         }
     }
 }
@@ -184,7 +187,7 @@ mod tests {
         assert_eq!(e, SourceError::NoKernel);
         assert_eq!(
             e.to_string(),
-            "no kernel: fw_cfg has no opt/baton/kernel and the entry protocol gave no modules"
+            "no kernel: fw_cfg has no opt/baton/kernel, CBFS no kernel, and the entry protocol gave no modules"
         );
     }
 

@@ -2,6 +2,7 @@
 //! memory, power. The portable logic these call lives in the library.
 
 pub mod acpi;
+pub mod cbfs;
 pub mod console;
 pub mod entry;
 pub mod exceptions;

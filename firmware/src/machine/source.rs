@@ -1,12 +1,14 @@
 //! Where baton's kernel comes from: QEMU fw_cfg when the device is there
 //! and has `opt/baton/kernel` (files read straight into physical memory
-//! from the frame allocator), else the entry protocol's boot modules (which
-//! are already in memory). CBFS comes later.
+//! from the frame allocator), else coreboot's CBFS when it has `kernel`
+//! (decompressed into free memory), else the entry protocol's boot modules
+//! (which are already in memory). fw_cfg and CBFS use one naming scheme.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::bootinfo::BootInfo;
+use baton::cbfs::{self, Cbfs};
 use baton::frames::{FrameAllocator, PAGE_SIZE};
 use baton::fwcfg::{self, File, Plan};
 use baton::source::{self, Blob, KernelSource, Module, Origin, SourceError};
@@ -39,7 +41,118 @@ pub fn load(info: &BootInfo, frames: &mut FrameAllocator) -> Result<KernelSource
             fwcfg::KERNEL
         );
     }
+    if let Some(range) = info.platform.cbfs.clone() {
+        let cbfs = super::cbfs::at(range);
+        if let Some(source) = from_cbfs(&cbfs, frames)? {
+            return Ok(source);
+        }
+    }
     source::from_boot_modules(&info.modules)
+}
+
+/// The CBFS files in fw_cfg's scheme: CBFS names are fw_cfg's without the
+/// `opt/baton/` prefix, so the one planner picks both; `select` holds the
+/// index into `cbfs_files`.
+fn from_cbfs(
+    cbfs: &Cbfs,
+    frames: &mut FrameAllocator,
+) -> Result<Option<KernelSource>, SourceError> {
+    let cbfs_files = cbfs.files().map_err(SourceError::Cbfs)?;
+    let named: Vec<File> = cbfs_files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind != cbfs::TYPE_NULL && f.kind != cbfs::TYPE_DELETED)
+        .map(|(i, f)| File {
+            name: alloc::format!("{}{}", fwcfg::PREFIX, f.name),
+            size: u32::try_from(f.size).unwrap_or(u32::MAX),
+            select: i as u16,
+        })
+        .collect();
+    let plan = fwcfg::plan(&named);
+    for w in &plan.warnings {
+        log::warn!("CBFS: {w}");
+    }
+    let Some(kernel) = &plan.kernel else {
+        log::debug!("CBFS: {} files, none is `kernel`", cbfs_files.len());
+        return Ok(None);
+    };
+    let file = |f: &File| &cbfs_files[usize::from(f.select)];
+    let blob =
+        |f: &File, frames: &mut FrameAllocator, limit: u64| cbfs_blob(cbfs, file(f), frames, limit);
+    let text = |f: &File| cbfs_text(cbfs, file(f));
+    let initrd = plan
+        .initrd
+        .as_ref()
+        .map(|f| blob(f, frames, BELOW_4G))
+        .transpose()?;
+    let mut modules = Vec::new();
+    for m in &plan.modules {
+        modules.push(Module {
+            blob: blob(&m.file, frames, BELOW_4G)?,
+            cmdline: m
+                .cmdline
+                .as_ref()
+                .map(text)
+                .transpose()?
+                .unwrap_or_default(),
+        });
+    }
+    let kernel = blob(kernel, frames, paging::mapped_end())?;
+    Ok(Some(KernelSource {
+        origin: Origin::Cbfs,
+        kernel,
+        initrd,
+        cmdline: plan
+            .cmdline
+            .as_ref()
+            .map(text)
+            .transpose()?
+            .unwrap_or_default(),
+        modules,
+        config: plan.config.as_ref().map(text).transpose()?,
+    }))
+}
+
+/// Decompresses (or copies) a CBFS file into fresh physical memory below `limit`.
+fn cbfs_blob(
+    cbfs: &Cbfs,
+    file: &cbfs::File,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<Blob, SourceError> {
+    let size = file.size;
+    let addr = frames
+        .allocate(size.max(1), PAGE_SIZE, limit.min(paging::mapped_end()))
+        .ok_or_else(|| SourceError::OutOfMemory {
+            file: alloc::format!("CBFS {}", file.name),
+            size,
+            free: frames.free_bytes(),
+        })?;
+    let started = tsc::now();
+    // SAFETY: fresh frames from the allocator, identity-mapped, `size` long.
+    let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
+    cbfs.read_into(file, out).map_err(SourceError::Cbfs)?;
+    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    log::debug!(
+        "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {}.{:03} ms",
+        file.name,
+        file.data.len(),
+        file.compression,
+        micros / 1000,
+        micros % 1000
+    );
+    Ok(Blob { addr, len: size })
+}
+
+fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
+    if file.size > MAX_TEXT {
+        return Err(SourceError::TooBig {
+            file: alloc::format!("CBFS {}", file.name),
+            size: file.size,
+            max: MAX_TEXT,
+        });
+    }
+    Ok(fwcfg::text(&cbfs.read(file).map_err(SourceError::Cbfs)?))
 }
 
 fn from_fw_cfg(

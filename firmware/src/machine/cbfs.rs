@@ -1,0 +1,33 @@
+//! The memory-mapped CBFS coreboot booted from (below 4 GiB, inside the
+//! boot identity map), read through the portable `baton::cbfs` reader.
+
+use core::ops::Range;
+
+use alloc::string::String;
+use baton::cbfs::Cbfs;
+
+/// The CBFS at `range`, as coreboot's boot-media record gave it.
+pub fn at(range: Range<u64>) -> Cbfs<'static> {
+    let len = (range.end - range.start) as usize;
+    // SAFETY: `cbfs_range` keeps the region below 4 GiB, which the boot
+    // identity map covers; the flash is only read, and stays mapped.
+    Cbfs::new(unsafe { core::slice::from_raw_parts(range.start as *const u8, len) })
+}
+
+/// The text of the CBFS file `config` (baton's own options), or "" without one.
+pub fn config(range: Range<u64>) -> String {
+    let cbfs = at(range);
+    match cbfs.find(NAME_CONFIG).and_then(|f| match f {
+        Some(f) if f.size <= super::source::MAX_TEXT => cbfs.read(&f).map(Some),
+        _ => Ok(None),
+    }) {
+        Ok(Some(bytes)) => baton::fwcfg::text(&bytes),
+        Ok(None) => String::new(),
+        Err(e) => {
+            log::warn!("CBFS: {e}; no config");
+            String::new()
+        }
+    }
+}
+
+const NAME_CONFIG: &str = "config";
