@@ -213,6 +213,8 @@ impl<'a> Cbfs<'a> {
             reason,
         };
         let got = match file.compression {
+            // A "none" compression attribute may announce another size.
+            Compression::None if stored.len() != out.len() => stored.len(),
             Compression::None => {
                 out.copy_from_slice(stored);
                 stored.len()
@@ -444,6 +446,17 @@ mod tests {
         assert!(matches!(
             Cbfs::new(&r).files(),
             Err(CbfsError::UnknownCompression { algo: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn an_uncompressed_file_announcing_another_size_is_an_error() {
+        let r = file("k", 0x50, b"abc", Some((0, 5)));
+        let cbfs = Cbfs::new(&r);
+        let f = cbfs.find("k").unwrap().unwrap();
+        assert!(matches!(
+            cbfs.read(&f),
+            Err(CbfsError::SizeMismatch { got: 3, .. })
         ));
     }
 

@@ -1,0 +1,39 @@
+//! The coreboot-table reader over arbitrary memory: the input mapped from
+//! address 0, the table at 0. So that the records are reached rather than
+//! stopped at the checksums, the header's signature, size and both
+//! checksums are made valid when the first byte is even (records, forward
+//! pointers and every other field stay the fuzzer's). Every forward record
+//! points somewhere in (or outside) the input: loops and chains included.
+#![no_main]
+
+use baton::coreboot::{HEADER_SIZE, Tables, find, ip_checksum};
+use baton::phys::FakeMemory;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut bytes = data.to_vec();
+    if bytes.len() >= HEADER_SIZE && bytes[0] % 2 == 0 {
+        let table_bytes = (bytes.len() - HEADER_SIZE) as u32;
+        bytes[..4].copy_from_slice(b"LBIO");
+        bytes[4..8].copy_from_slice(&24u32.to_le_bytes());
+        bytes[12..16].copy_from_slice(&table_bytes.to_le_bytes());
+        let sum = ip_checksum(&bytes[HEADER_SIZE..]);
+        bytes[16..20].copy_from_slice(&u32::from(sum).to_le_bytes());
+        bytes[8..12].copy_from_slice(&[0; 4]);
+        let hs = ip_checksum(&bytes[..HEADER_SIZE]);
+        bytes[8..12].copy_from_slice(&u32::from(hs).to_le_bytes());
+    }
+    let mut mem = FakeMemory::new(0, bytes.len());
+    mem.write(0, &bytes);
+    if let Ok((addr, _)) = find(&mem, Some(0))
+        && let Ok(tables) = Tables::read(&mem, addr)
+    {
+        assert!(!tables.memory.is_empty());
+        assert!(tables.tables.len() <= baton::coreboot::MAX_FORWARDS + 1);
+        if let Some(r) = tables.boot_media.and_then(|m| m.cbfs_range()) {
+            assert!(r.start < r.end && r.end <= 1 << 32);
+        }
+        let _ = tables.memory_map();
+        let _ = tables.firmware();
+    }
+});
