@@ -414,7 +414,7 @@ impl Tables {
     }
 
     /// The BootInfo; `cmdline` is baton's own (coreboot passes none: the
-    /// firmware reads it from the CBFS file `config`).
+    /// firmware reads it from the CBFS file `opt/baton/config`).
     pub fn boot_info(
         &self,
         memory_map: MemoryMap,

@@ -92,7 +92,7 @@ impl core::fmt::Display for SourceError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::NoKernel => f.write_str(
-                "no kernel: fw_cfg has no opt/baton/kernel, CBFS no kernel, and the entry protocol gave no modules",
+                "no kernel: neither fw_cfg nor CBFS has opt/baton/kernel, and the entry protocol gave no modules",
             ),
             Self::Directory(e) => write!(f, "{e}"),
             Self::Empty { file } => write!(f, "{file} is empty (0 bytes)"),
@@ -187,7 +187,7 @@ mod tests {
         assert_eq!(e, SourceError::NoKernel);
         assert_eq!(
             e.to_string(),
-            "no kernel: fw_cfg has no opt/baton/kernel, CBFS no kernel, and the entry protocol gave no modules"
+            "no kernel: neither fw_cfg nor CBFS has opt/baton/kernel, and the entry protocol gave no modules"
         );
     }
 

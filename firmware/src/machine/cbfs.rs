@@ -14,10 +14,11 @@ pub fn at(range: Range<u64>) -> Cbfs<'static> {
     Cbfs::new(unsafe { core::slice::from_raw_parts(range.start as *const u8, len) })
 }
 
-/// The text of the CBFS file `config` (baton's own options), or "" without one.
+/// The text of the CBFS file `opt/baton/config` (baton's own options), or
+/// "" without one.
 pub fn config(range: Range<u64>) -> String {
     let cbfs = at(range);
-    match cbfs.find(NAME_CONFIG).and_then(|f| match f {
+    match cbfs.find(baton::fwcfg::CONFIG).and_then(|f| match f {
         Some(f) if f.size <= super::source::MAX_TEXT => cbfs.read(&f).map(Some),
         _ => Ok(None),
     }) {
@@ -29,5 +30,3 @@ pub fn config(range: Range<u64>) -> String {
         }
     }
 }
-
-const NAME_CONFIG: &str = "config";

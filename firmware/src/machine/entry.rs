@@ -128,7 +128,7 @@ pub fn boot_info(entry: Entry) -> Result<BootInfo, BootInfoError> {
                 table,
                 scanned,
             };
-            // coreboot passes no command line: baton's is the CBFS file `config`.
+            // coreboot passes no command line: baton's is the CBFS file opt/baton/config.
             let cbfs = tables.boot_media.and_then(|m| m.cbfs_range());
             let cmdline = cbfs.map(super::cbfs::config).unwrap_or_default();
             tables.boot_info(map, protocol, cmdline)

@@ -50,9 +50,9 @@ pub fn load(info: &BootInfo, frames: &mut FrameAllocator) -> Result<KernelSource
     source::from_boot_modules(&info.modules)
 }
 
-/// The CBFS files in fw_cfg's scheme: CBFS names are fw_cfg's without the
-/// `opt/baton/` prefix, so the one planner picks both; `select` holds the
-/// index into `cbfs_files`.
+/// The CBFS files, named as in fw_cfg (`opt/baton/kernel`, ...: bare names
+/// would collide with coreboot's own CBFS file `config`), so the one
+/// planner picks both; `select` holds the index into `cbfs_files`.
 fn from_cbfs(
     cbfs: &Cbfs,
     frames: &mut FrameAllocator,
@@ -63,7 +63,7 @@ fn from_cbfs(
         .enumerate()
         .filter(|(_, f)| f.kind != cbfs::TYPE_NULL && f.kind != cbfs::TYPE_DELETED)
         .map(|(i, f)| File {
-            name: alloc::format!("{}{}", fwcfg::PREFIX, f.name),
+            name: f.name.clone(),
             size: u32::try_from(f.size).unwrap_or(u32::MAX),
             select: i as u16,
         })
@@ -73,7 +73,11 @@ fn from_cbfs(
         log::warn!("CBFS: {w}");
     }
     let Some(kernel) = &plan.kernel else {
-        log::debug!("CBFS: {} files, none is `kernel`", cbfs_files.len());
+        log::debug!(
+            "CBFS: {} files, none is {}",
+            cbfs_files.len(),
+            fwcfg::KERNEL
+        );
         return Ok(None);
     };
     let file = |f: &File| &cbfs_files[usize::from(f.select)];
