@@ -114,11 +114,40 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// `cbfs_offset + cbfs_size`.
 pub struct Cbfs<'a> {
     region: &'a [u8],
+    /// The most memory an LZMA dictionary may take, in KiB.
+    lzma_limit_kib: u32,
 }
+
+/// What an LZMA dictionary may take unless the caller has lent more heap:
+/// a part of baton's 2 MiB static heap.
+pub const DEFAULT_LZMA_LIMIT_KIB: u32 = 1024;
 
 impl<'a> Cbfs<'a> {
     pub fn new(region: &'a [u8]) -> Self {
-        Self { region }
+        Self {
+            region,
+            lzma_limit_kib: DEFAULT_LZMA_LIMIT_KIB,
+        }
+    }
+
+    /// Allows LZMA dictionaries of up to `kib` (the caller made the heap room).
+    pub fn with_lzma_limit(self, kib: u32) -> Self {
+        Self {
+            lzma_limit_kib: kib,
+            ..self
+        }
+    }
+
+    /// The heap an LZMA file's decoder needs (its dictionary size from the
+    /// .lzma header, plus the decoder's tables), in bytes; 0 for others.
+    pub fn heap_needed(&self, file: &File) -> u64 {
+        let stored = self.stored(file);
+        match (file.compression, stored.get(1..5)) {
+            (Compression::Lzma, Some(d)) => {
+                u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) + (64 << 10)
+            }
+            _ => 0,
+        }
     }
 
     /// Every file, empty space included, in order. Stops at the first
@@ -190,6 +219,11 @@ impl<'a> Cbfs<'a> {
             .find(|f| f.name == name && f.kind != TYPE_NULL && f.kind != TYPE_DELETED))
     }
 
+    /// The whole region.
+    pub fn region(&self) -> &'a [u8] {
+        self.region
+    }
+
     /// The stored bytes of `file`.
     pub fn stored(&self, file: &File) -> &'a [u8] {
         &self.region[file.data.clone()]
@@ -219,7 +253,7 @@ impl<'a> Cbfs<'a> {
                 out.copy_from_slice(stored);
                 stored.len()
             }
-            Compression::Lzma => lzma(stored, out).map_err(corrupt)?,
+            Compression::Lzma => lzma(stored, out, self.lzma_limit_kib).map_err(corrupt)?,
             Compression::Lz4 => lz4_frame(stored, out).map_err(corrupt)?,
         };
         if got as u64 != file.size {
@@ -268,11 +302,10 @@ fn compression(attrs: &[u8], name: &str) -> Result<Option<(Compression, u64)>, C
 
 /// coreboot's LZMA: the .lzma ("alone") header (props, dictionary size,
 /// u64 size) then the stream. Returns the bytes written.
-fn lzma(stored: &[u8], out: &mut [u8]) -> Result<usize, String> {
+fn lzma(stored: &[u8], out: &mut [u8], limit_kib: u32) -> Result<usize, String> {
     use lzma_rust2::{LzmaReader, Read};
-    // The dictionary is allocated on baton's small heap: refuse more than 1 MiB.
-    let mut reader = LzmaReader::new_mem_limit(stored, 1536, None)
-        .map_err(|e| alloc::format!("header: {e:?}"))?;
+    let mut reader = LzmaReader::new_mem_limit(stored, limit_kib, None)
+        .map_err(|e| alloc::format!("header: {e:?} (the decoder may use {limit_kib} KiB)"))?;
     let mut done = 0usize;
     while done < out.len() {
         match reader.read(&mut out[done..]) {

@@ -7,6 +7,8 @@ use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use linked_list_allocator::LockedHeap;
 
+use super::paging;
+
 const HEAP_SIZE: usize = 2 << 20;
 
 #[repr(C, align(4096))]
@@ -17,15 +19,76 @@ struct HeapArea([u8; HEAP_SIZE]);
 #[unsafe(link_section = ".bss.noclear")]
 static mut HEAP_AREA: HeapArea = HeapArea([0; HEAP_SIZE]);
 
+/// The 2 MiB static heap, and behind it one larger region lent once from
+/// the frame allocator when something needs more than fits (the LZMA
+/// dictionary of a big CBFS file: up to the file's size).
+struct Heap {
+    small: LockedHeap,
+    lent: LockedHeap,
+}
+
+// SAFETY: both halves are LockedHeaps; a pointer is returned to the heap
+// whose range holds it.
+unsafe impl core::alloc::GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        unsafe {
+            match self.small.alloc(layout) {
+                p if p.is_null() => self.lent.alloc(layout),
+                p => p,
+            }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        // SAFETY: `ptr` came from the heap whose range holds it.
+        unsafe {
+            match heap().contains(&(ptr as u64)) {
+                true => self.small.dealloc(ptr, layout),
+                false => self.lent.dealloc(ptr, layout),
+            }
+        }
+    }
+}
+
 #[global_allocator]
-static HEAP: LockedHeap = LockedHeap::empty();
+static HEAP: Heap = Heap {
+    small: LockedHeap::empty(),
+    lent: LockedHeap::empty(),
+};
 
 pub fn init_heap() {
     // SAFETY: the area is used by nothing else and lives forever.
     unsafe {
-        HEAP.lock()
+        HEAP.small
+            .lock()
             .init((&raw mut HEAP_AREA).cast::<u8>(), HEAP_SIZE)
     };
+}
+
+/// Makes sure the heap can give `bytes` more: lends it a region of that
+/// size from the frame allocator (once; a later, larger need is refused).
+/// Returns whether the room is there.
+pub fn ensure_heap(frames: &mut FrameAllocator, bytes: u64) -> bool {
+    let mut lent = HEAP.lent.lock();
+    if lent.size() as u64 >= bytes {
+        return true;
+    }
+    if lent.size() > 0 {
+        return false;
+    }
+    let size = bytes.next_multiple_of(baton::frames::PAGE_SIZE);
+    let Some(addr) = frames.allocate(size, baton::frames::PAGE_SIZE, paging::mapped_end()) else {
+        return false;
+    };
+    log::debug!(
+        "heap: {} KiB lent from [{addr:#x}..{:#x})",
+        size >> 10,
+        addr + size
+    );
+    // SAFETY: fresh frames, identity-mapped, never handed out again.
+    unsafe { lent.init(addr as *mut u8, size as usize) };
+    true
 }
 
 unsafe extern "C" {

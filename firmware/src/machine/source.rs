@@ -14,7 +14,7 @@ use baton::fwcfg::{self, File, Plan};
 use baton::source::{self, Blob, KernelSource, Module, Origin, SourceError};
 
 use super::fwcfg::FwCfg;
-use super::{paging, tsc};
+use super::{memory, paging, tsc};
 
 /// Command lines and config files longer than this are refused.
 pub const MAX_TEXT: u64 = 64 * 1024;
@@ -81,6 +81,26 @@ fn from_cbfs(
         return Ok(None);
     };
     let file = |f: &File| &cbfs_files[usize::from(f.select)];
+    // LZMA dictionaries grow with the file (16 MiB for a Linux vmlinux):
+    // lend the heap room for the largest before reading any.
+    let planned = [Some(kernel), plan.initrd.as_ref()]
+        .into_iter()
+        .flatten()
+        .chain(plan.modules.iter().map(|m| &m.file));
+    let heap = planned
+        .map(|f| cbfs.heap_needed(file(f)))
+        .max()
+        .unwrap_or(0);
+    let limit_kib = u32::try_from(heap >> 10).unwrap_or(u32::MAX);
+    if heap > 0 && !memory::ensure_heap(frames, heap) {
+        return Err(SourceError::OutOfMemory {
+            file: "LZMA dictionary".into(),
+            size: heap,
+            free: frames.free_bytes(),
+        });
+    }
+    let cbfs =
+        &Cbfs::new(cbfs.region()).with_lzma_limit(limit_kib.max(cbfs::DEFAULT_LZMA_LIMIT_KIB));
     let blob =
         |f: &File, frames: &mut FrameAllocator, limit: u64| cbfs_blob(cbfs, file(f), frames, limit);
     let text = |f: &File| cbfs_text(cbfs, file(f));
