@@ -4,8 +4,10 @@
 //! - `run`:   boot it once, serial log on the terminal; exit 0 on a pass
 //! - `test`:  host unit tests, then every QEMU scenario of tests/scenarios.toml
 //! - `bench`: speed figures, each comparison measured side by side
+//! - `coreboot`: a coreboot ROM for QEMU q35 from Debian's source package
 
 mod bench;
+mod coreboot;
 mod firmware;
 mod linux;
 mod payload;
@@ -42,6 +44,22 @@ enum Command {
     Test(TestArgs),
     /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
     Bench(BenchArgs),
+    /// Build (when missing) coreboot for QEMU q35 and cbfstool under
+    /// target/coreboot, boot the bare ROM once, print its layout.
+    Coreboot(CorebootArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CorebootArgs {
+    /// Also the TSEG-SMM variant (up to 32 CPUs instead of 4).
+    #[arg(long)]
+    tseg: bool,
+    /// Rebuild the ROM(s) even when cached.
+    #[arg(long)]
+    rebuild: bool,
+    /// CPUs for the bare boot (default: the variant's most).
+    #[arg(long)]
+    smp: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -141,6 +159,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => qemu::run_interactive(&args),
         Command::Test(args) => scenarios::test(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Coreboot(args) => coreboot::command(&args),
     }
 }
 

@@ -32,7 +32,7 @@ static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 /// Sends one HMP command over the monitor socket and returns what the
 /// monitor said, up to the prompt that follows the command's output (the
 /// greeting's prompt is the first "(qemu)", the command's the second).
-fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
+pub fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
     let mut stream = UnixStream::connect(socket)
