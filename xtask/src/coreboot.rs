@@ -706,5 +706,8 @@ pub fn command(args: &crate::CorebootArgs) -> Result<std::process::ExitCode> {
         "{}",
         cbfstool(&[rom_path(Variant::Q35).as_ref(), "print".as_ref()])?
     );
+    if args.fixtures {
+        crate::fixtures::make()?;
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@
 mod bench;
 mod coreboot;
 mod firmware;
+mod fixtures;
 mod linux;
 mod payload;
 mod probe;
@@ -57,6 +58,10 @@ pub struct CorebootArgs {
     /// Rebuild the ROM(s) even when cached.
     #[arg(long)]
     rebuild: bool,
+    /// Also regenerate firmware/tests/fixtures/coreboot/ (a CBFS image and
+    /// the coreboot table of a q35 boot).
+    #[arg(long)]
+    fixtures: bool,
     /// CPUs for the bare boot (default: the variant's most).
     #[arg(long)]
     smp: Option<u32>,
