@@ -66,10 +66,9 @@
 //! the kernel, initrd and modules already in CBFS (cached under
 //! `target/coreboot/cache/`, keyed by the files), copied per run, baton
 //! added as `fallback/payload` (`add-payload -c lzma`), and the small
-//! files (`cmdline`, `config`, `module/N/cmdline`) added raw.
-
-// The run side (payload ROMs) is wired into `run`/`test` in a later commit.
-#![allow(dead_code)]
+//! files (`cmdline`, `config`, `module/N/cmdline`) added raw. coreboot's
+//! build puts its own `.config` into CBFS as `config` (LZMA, 7.7 KB): the
+//! cached ROMs have it removed, so `config` is baton's options file.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -510,6 +509,10 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     }
     let tmp = rom.with_extension("tmp");
     std::fs::copy(base, &tmp)?;
+    // coreboot's build stores its own .config as the CBFS file `config`
+    // (LZMA); that name is baton's options file here.
+    cbfstool(&[tmp.as_ref(), "remove".as_ref(), "-n".as_ref(), "config".as_ref()])
+        .context("removing coreboot's own `config` file from CBFS")?;
     let started = Instant::now();
     let mut report = Vec::new();
     for (name, path) in &files {

@@ -8,6 +8,7 @@
 
 mod bench;
 mod coreboot;
+mod entry;
 mod firmware;
 mod fixtures;
 mod linux;
@@ -122,6 +123,21 @@ pub struct RunArgs {
     /// (the reference the benchmarks compare with).
     #[arg(long)]
     direct: bool,
+    /// How baton is entered: QEMU -kernel by its PVH note (its Multiboot1
+    /// header disabled in a copy) or by Multiboot1, a coreboot ROM (-bios;
+    /// the kernel and friends in CBFS), or GRUB by Multiboot1/Multiboot2.
+    #[arg(long, value_enum, default_value_t = entry::Entry::Pvh)]
+    entry: entry::Entry,
+    /// Shorthand for `--entry coreboot`.
+    #[arg(long)]
+    coreboot: bool,
+    /// GRUB entries: the kernel, initrd and modules as GRUB boot modules
+    /// (`module2 /kernel kernel CMDLINE`) instead of fw_cfg files.
+    #[arg(long)]
+    boot_modules: bool,
+    /// coreboot entry: compression of the big CBFS files.
+    #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
+    cbfs_compression: coreboot::Compression,
 }
 
 #[derive(clap::Args)]
