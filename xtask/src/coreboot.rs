@@ -511,8 +511,13 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     std::fs::copy(base, &tmp)?;
     // coreboot's build stores its own .config as the CBFS file `config`
     // (LZMA); that name is baton's options file here.
-    cbfstool(&[tmp.as_ref(), "remove".as_ref(), "-n".as_ref(), "config".as_ref()])
-        .context("removing coreboot's own `config` file from CBFS")?;
+    cbfstool(&[
+        tmp.as_ref(),
+        "remove".as_ref(),
+        "-n".as_ref(),
+        "config".as_ref(),
+    ])
+    .context("removing coreboot's own `config` file from CBFS")?;
     let started = Instant::now();
     let mut report = Vec::new();
     for (name, path) in &files {
