@@ -88,6 +88,9 @@ impl Bench {
             payload: payload.clone(),
             screen: false,
             nmi_after: Vec::new(),
+            entry: Default::default(),
+            boot_modules: false,
+            compression: Default::default(),
         }
     }
 

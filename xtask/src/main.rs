@@ -4,9 +4,13 @@
 //! - `run`:   boot it once, serial log on the terminal; exit 0 on a pass
 //! - `test`:  host unit tests, then every QEMU scenario of tests/scenarios.toml
 //! - `bench`: speed figures, each comparison measured side by side
+//! - `coreboot`: a coreboot ROM for QEMU q35 from Debian's source package
 
 mod bench;
+mod coreboot;
+mod entry;
 mod firmware;
+mod fixtures;
 mod linux;
 mod payload;
 mod probe;
@@ -42,6 +46,26 @@ enum Command {
     Test(TestArgs),
     /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
     Bench(BenchArgs),
+    /// Build (when missing) coreboot for QEMU q35 and cbfstool under
+    /// target/coreboot, boot the bare ROM once, print its layout.
+    Coreboot(CorebootArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CorebootArgs {
+    /// Also the TSEG-SMM variant (up to 32 CPUs instead of 4).
+    #[arg(long)]
+    tseg: bool,
+    /// Rebuild the ROM(s) even when cached.
+    #[arg(long)]
+    rebuild: bool,
+    /// Also regenerate firmware/tests/fixtures/coreboot/ (a CBFS image and
+    /// the coreboot table of a q35 boot).
+    #[arg(long)]
+    fixtures: bool,
+    /// CPUs for the bare boot (default: the variant's most).
+    #[arg(long)]
+    smp: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -99,6 +123,21 @@ pub struct RunArgs {
     /// (the reference the benchmarks compare with).
     #[arg(long)]
     direct: bool,
+    /// How baton is entered: QEMU -kernel by its PVH note (its Multiboot1
+    /// header disabled in a copy) or by Multiboot1, a coreboot ROM (-bios;
+    /// the kernel and friends in CBFS), or GRUB by Multiboot1/Multiboot2.
+    #[arg(long, value_enum, default_value_t = entry::Entry::Pvh)]
+    entry: entry::Entry,
+    /// Shorthand for `--entry coreboot`.
+    #[arg(long)]
+    coreboot: bool,
+    /// GRUB entries: the kernel, initrd and modules as GRUB boot modules
+    /// (`module2 /kernel kernel CMDLINE`) instead of fw_cfg files.
+    #[arg(long)]
+    boot_modules: bool,
+    /// coreboot entry: compression of the big CBFS files.
+    #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
+    cbfs_compression: coreboot::Compression,
 }
 
 #[derive(clap::Args)]
@@ -141,6 +180,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => qemu::run_interactive(&args),
         Command::Test(args) => scenarios::test(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Coreboot(args) => coreboot::command(&args),
     }
 }
 

@@ -18,6 +18,8 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
+use crate::coreboot::{self, Compression};
+use crate::entry::{self, Entry};
 use crate::payload::{Payload, Spec};
 use crate::setup::QEMU;
 
@@ -32,7 +34,7 @@ static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 /// Sends one HMP command over the monitor socket and returns what the
 /// monitor said, up to the prompt that follows the command's output (the
 /// greeting's prompt is the first "(qemu)", the command's the second).
-fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
+pub fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
     let mut stream = UnixStream::connect(socket)
@@ -116,6 +118,16 @@ pub struct Machine {
     /// appears in the serial log, in order; each is logged as
     /// `xtask: NMI injected after "..."`.
     pub nmi_after: Vec<String>,
+    /// How baton is entered (QEMU -kernel by PVH or Multiboot1, a coreboot
+    /// ROM, GRUB).
+    pub entry: Entry,
+    /// GRUB entries: hand the kernel, initrd and modules to baton as the
+    /// loader's boot modules (the kernel's line begins `kernel`) instead of
+    /// fw_cfg files.
+    pub boot_modules: bool,
+    /// coreboot entry: how big CBFS files (kernel, initrd, modules) are
+    /// compressed.
+    pub compression: Compression,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -186,6 +198,12 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             .to_string(),
         false => machine.cmdline.clone(),
     };
+    if machine.boot_modules && !machine.entry.is_grub() {
+        anyhow::bail!(
+            "boot_modules needs a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",
+            machine.entry
+        );
+    }
     let mut qemu = Command::new(QEMU);
     // Relative paths in scenario rows' qemu_args are the workspace's.
     qemu.current_dir(crate::root())
@@ -235,12 +253,48 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             qemu.args(["-append", payload.cmdline.as_deref().unwrap_or("")]);
         }
         (None, true) => anyhow::bail!("a direct boot (QEMU -kernel, no baton) needs a kernel"),
-        (_, false) => {
-            qemu.arg("-kernel")
-                .arg(elf)
-                .args(["-append", &cmdline])
-                .args(payload.fw_cfg_args());
-        }
+        (_, false) => match machine.entry {
+            Entry::Pvh => {
+                qemu.arg("-kernel")
+                    .arg(entry::pvh_image(elf, dir)?)
+                    .args(["-append", &cmdline])
+                    .args(payload.fw_cfg_args());
+            }
+            Entry::Multiboot1 => {
+                qemu.arg("-kernel")
+                    .arg(elf)
+                    .args(["-append", &cmdline])
+                    .args(payload.fw_cfg_args());
+            }
+            Entry::Coreboot => {
+                // Under coreboot there is no loader command line: baton
+                // reads its options from the CBFS file `config`.
+                let rom = dir.join("coreboot.rom");
+                let contents = coreboot::Contents {
+                    payload,
+                    config: &cmdline,
+                    compression: machine.compression,
+                };
+                let variant = coreboot::Variant::for_smp(machine.smp);
+                let note = coreboot::payload_rom(variant, elf, &contents, &rom)?;
+                std::fs::write(dir.join("coreboot.txt"), format!("{note}\n"))?;
+                qemu.arg("-bios").arg(&rom);
+            }
+            Entry::GrubMultiboot1 | Entry::GrubMultiboot2 => {
+                let image = entry::grub_image(
+                    machine.entry,
+                    elf,
+                    &cmdline,
+                    payload,
+                    machine.boot_modules,
+                    dir,
+                )?;
+                qemu.arg("-kernel").arg(image);
+                if !machine.boot_modules {
+                    qemu.args(payload.fw_cfg_args());
+                }
+            }
+        },
     }
     qemu.args(&machine.qemu_args);
     if machine.gdb {
@@ -378,6 +432,13 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         gdb: args.gdb,
         screen: false,
         nmi_after: Vec::new(),
+        entry: if args.coreboot {
+            Entry::Coreboot
+        } else {
+            args.entry
+        },
+        boot_modules: args.boot_modules,
+        compression: args.cbfs_compression,
         payload: Spec {
             kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
             initrd: args.initrd.clone(),

@@ -17,6 +17,8 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use crate::TestArgs;
+use crate::coreboot::Compression;
+use crate::entry::Entry;
 use crate::payload::Spec;
 use crate::qemu::{self, Machine, Outcome};
 
@@ -101,6 +103,17 @@ struct Row {
     /// reference runs.
     #[serde(default)]
     direct: bool,
+    /// How baton is entered: pvh (default), multiboot1, coreboot,
+    /// grub-multiboot1, grub-multiboot2; list-valued.
+    #[serde(default = "defaults::entry")]
+    entry: OneOrMany<Entry>,
+    /// GRUB entries: the kernel (initrd, modules) as GRUB boot modules
+    /// instead of fw_cfg files.
+    #[serde(default)]
+    boot_modules: bool,
+    /// coreboot entry: compression of the big CBFS files (lzma, lz4, none).
+    #[serde(default)]
+    cbfs_compression: Compression,
 }
 
 mod defaults {
@@ -119,6 +132,9 @@ mod defaults {
     }
     pub fn cmdline() -> OneOrMany<String> {
         OneOrMany::One(String::new())
+    }
+    pub fn entry() -> OneOrMany<crate::entry::Entry> {
+        OneOrMany::One(Default::default())
     }
     pub fn timeout() -> u64 {
         60
@@ -145,12 +161,13 @@ struct Scenario {
 
 fn expand(row: &Row) -> Vec<Scenario> {
     let mut out = Vec::new();
-    let (machines, smps, memories, cpus, cmdlines) = (
+    let (machines, smps, memories, cpus, cmdlines, entries) = (
         row.machine.values(),
         row.smp.values(),
         row.memory.values(),
         row.cpu.values(),
         row.cmdline.values(),
+        row.entry.values(),
     );
     let kernels: Vec<Option<String>> = match &row.kernel {
         Some(k) => k.values().into_iter().map(Some).collect(),
@@ -171,16 +188,19 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 for cpu in &cpus {
                     for cmdline in &cmdlines {
                         for kernel in &kernels {
-                            for &unsafe_takeover in variants {
-                                combinations.push((
-                                    machine,
-                                    smp,
-                                    memory,
-                                    cpu,
-                                    cmdline,
-                                    kernel,
-                                    unsafe_takeover,
-                                ));
+                            for &entry in &entries {
+                                for &unsafe_takeover in variants {
+                                    combinations.push((
+                                        machine,
+                                        smp,
+                                        memory,
+                                        cpu,
+                                        cmdline,
+                                        kernel,
+                                        entry,
+                                        unsafe_takeover,
+                                    ));
+                                }
                             }
                         }
                     }
@@ -188,7 +208,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
             }
         }
     }
-    for (machine, smp, memory, cpu, cmdline, kernel, unsafe_takeover) in combinations {
+    for (machine, smp, memory, cpu, cmdline, kernel, entry, unsafe_takeover) in combinations {
         let mut name = row.name.clone();
         if multi {
             name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
@@ -198,6 +218,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
         }
         if let (true, Some(k)) = (kernels.len() > 1, kernel) {
             name = format!("{name}[{k}]");
+        }
+        if entries.len() > 1 {
+            name = format!("{name}[{entry}]");
         }
         if unsafe_takeover {
             name = format!("{name}[unsafe-takeover must fail]");
@@ -221,6 +244,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 payload: Default::default(),
                 screen: row.screen,
                 nmi_after: row.nmi_after.clone(),
+                entry,
+                boot_modules: row.boot_modules,
+                compression: row.cbfs_compression,
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -611,6 +637,9 @@ mod tests {
                 payload: Default::default(),
                 screen: false,
                 nmi_after: Vec::new(),
+                entry: Entry::Pvh,
+                boot_modules: false,
+                compression: Compression::Lzma,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],

@@ -63,14 +63,14 @@ pub fn ensure_qemu() -> Result<()> {
     Ok(())
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn apt(args: &[&str]) -> Result<()> {
+pub fn apt(args: &[&str]) -> Result<()> {
     let status = Command::new("apt-get")
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive")
@@ -95,15 +95,9 @@ fn backports_suite() -> Result<String> {
     Ok(format!("{}-backports", codename()?))
 }
 
-/// Adds the distribution's backports suite, with the archive URI taken from
-/// the machine's own apt sources (QEMU 10 is there; TCG needs it for x2APIC).
-fn add_backports_source() -> Result<()> {
-    let file = Path::new("/etc/apt/sources.list.d/baton-backports.sources");
-    if file.exists() {
-        return Ok(());
-    }
-    let suite = backports_suite()?;
-    let mut uri = None;
+/// The Debian archive URI of the machine's own apt sources (the first
+/// non-security one), so that no host name is written here.
+pub fn archive_uri() -> Option<String> {
     for path in [
         "/etc/apt/sources.list.d/debian.sources",
         "/etc/apt/sources.list",
@@ -111,7 +105,7 @@ fn add_backports_source() -> Result<()> {
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
-        uri = text.lines().find_map(|l| {
+        let uri = text.lines().find_map(|l| {
             let l = l.trim();
             if let Some(u) = l.strip_prefix("URIs:") {
                 return u
@@ -125,21 +119,71 @@ fn add_backports_source() -> Result<()> {
                 .map(str::to_string)
         });
         if uri.is_some() {
-            break;
+            return uri;
         }
     }
-    let Some(uri) = uri else {
-        eprintln!(
-            "xtask: no Debian archive URI in the apt sources; installing QEMU from the release suite"
-        );
-        return Ok(());
+    None
+}
+
+/// Writes `/etc/apt/sources.list.d/NAME.sources` (deb822) for one suite of
+/// the machine's Debian archive, unless it exists. `kind` is `deb` or
+/// `deb-src`. Returns false when the apt sources name no archive URI.
+pub fn add_apt_source(name: &str, kind: &str, suite: &str) -> Result<bool> {
+    let file = Path::new("/etc/apt/sources.list.d").join(format!("{name}.sources"));
+    if file.exists() {
+        return Ok(true);
+    }
+    let Some(uri) = archive_uri() else {
+        return Ok(false);
     };
     let keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
     std::fs::write(
-        file,
+        &file,
         format!(
-            "Types: deb\nURIs: {uri}\nSuites: {suite}\nComponents: main\nSigned-By: {keyring}\n"
+            "Types: {kind}\nURIs: {uri}\nSuites: {suite}\nComponents: main\nSigned-By: {keyring}\n"
         ),
     )
-    .with_context(|| format!("writing {}", file.display()))
+    .with_context(|| format!("writing {}", file.display()))?;
+    Ok(true)
+}
+
+/// Adds the distribution's backports suite (QEMU 10 is there; TCG needs it
+/// for x2APIC).
+fn add_backports_source() -> Result<()> {
+    if !add_apt_source("baton-backports", "deb", &backports_suite()?)? {
+        eprintln!(
+            "xtask: no Debian archive URI in the apt sources; installing QEMU from the release suite"
+        );
+    }
+    Ok(())
+}
+
+/// Whether dpkg has `package` installed.
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).ends_with(" installed"))
+}
+
+/// Installs the Debian packages of `packages` that are missing (apt-get as
+/// root), else fails with the one command to run. `what` says what they
+/// are for.
+pub fn ensure_packages(what: &str, packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list = missing.join(" ");
+    if !is_root() {
+        bail!("{what} needs Debian packages that are missing: run `sudo apt-get install {list}`");
+    }
+    eprintln!("xtask: installing {list} with apt-get ({what})");
+    let mut args = vec!["install", "-y", "-q"];
+    args.extend(&missing);
+    if apt(&args).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&args)?;
+    }
+    Ok(())
 }
