@@ -66,9 +66,9 @@
 //! the kernel, initrd and modules already in CBFS (cached under
 //! `target/coreboot/cache/`, keyed by the files), copied per run, baton
 //! added as `fallback/payload` (`add-payload -c lzma`), and the small
-//! files (`cmdline`, `config`, `module/N/cmdline`) added raw. coreboot's
-//! build puts its own `.config` into CBFS as `config` (LZMA, 7.7 KB): the
-//! cached ROMs have it removed, so `config` is baton's options file.
+//! files (`cmdline`, `config`, `module/N/cmdline`) added raw. CBFS names
+//! are fw_cfg's (`opt/baton/kernel`, ...): coreboot's build already puts its
+//! own `.config` into CBFS as `config` (LZMA, 7.7 KB).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -79,6 +79,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use baton::fwcfg;
 
 /// The Debian packages the coreboot build needs.
 const BUILD_PACKAGES: &[&str] = &[
@@ -455,14 +456,14 @@ pub fn payload_rom(
         .arg(elf))?;
     let p = contents.payload;
     if let Some(c) = p.cmdline.as_deref().filter(|c| !c.is_empty()) {
-        add_string(out, "cmdline", c, &scratch)?;
+        add_string(out, fwcfg::CMDLINE, c, &scratch)?;
     }
     if !contents.config.is_empty() {
-        add_string(out, "config", contents.config, &scratch)?;
+        add_string(out, fwcfg::CONFIG, contents.config, &scratch)?;
     }
     for (i, (_, cmdline)) in p.modules.iter().enumerate() {
         if let Some(c) = cmdline.as_deref().filter(|c| !c.is_empty()) {
-            add_string(out, &format!("module/{i}/cmdline"), c, &scratch)?;
+            add_string(out, &fwcfg::module_cmdline_name(i), c, &scratch)?;
         }
     }
     let listing = cbfstool(&[out.as_ref(), "print".as_ref()])?;
@@ -489,13 +490,13 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     contents.compression.arg().hash(&mut h);
     let mut files: Vec<(String, &Path)> = Vec::new();
     if let Some(k) = &p.kernel {
-        files.push(("kernel".into(), k));
+        files.push((fwcfg::KERNEL.into(), k));
     }
     if let Some(i) = &p.initrd {
-        files.push(("initrd".into(), i));
+        files.push((fwcfg::INITRD.into(), i));
     }
     for (i, (path, _)) in p.modules.iter().enumerate() {
-        files.push((format!("module/{i}"), path));
+        files.push((fwcfg::module_name(i), path));
     }
     for (name, path) in &files {
         name.hash(&mut h);
@@ -509,15 +510,6 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     }
     let tmp = rom.with_extension("tmp");
     std::fs::copy(base, &tmp)?;
-    // coreboot's build stores its own .config as the CBFS file `config`
-    // (LZMA); that name is baton's options file here.
-    cbfstool(&[
-        tmp.as_ref(),
-        "remove".as_ref(),
-        "-n".as_ref(),
-        "config".as_ref(),
-    ])
-    .context("removing coreboot's own `config` file from CBFS")?;
     let started = Instant::now();
     let mut report = Vec::new();
     for (name, path) in &files {
