@@ -101,6 +101,7 @@ const GRUB_MODULES: &[&str] = &[
     "terminal",
     "echo",
     "boot",
+    "halt",
 ];
 
 /// A word of grub.cfg, single-quoted (GRUB's shell-like quoting).
@@ -149,7 +150,9 @@ pub fn grub_cfg(entry: Entry, cmdline: &str, payload: &Payload, boot_modules: bo
             cfg.push('\n');
         }
     }
-    cfg.push_str("echo 'grub: boot'\nboot\n");
+    // `boot` does not return when it works; when it fails, power off so the
+    // run ends at once instead of at the GRUB prompt.
+    cfg.push_str("echo 'grub: boot'\nboot\necho 'grub: boot failed'\nhalt\n");
     cfg
 }
 
@@ -185,9 +188,25 @@ pub fn grub_image(
             files.push((format!("module{i}"), path.clone()));
         }
     }
-    for (name, path) in &files {
-        std::fs::copy(path, memdisk.join(name))
-            .with_context(|| format!("copying {} into the GRUB memdisk", path.display()))?;
+    for (i, (name, path)) in files.iter().enumerate() {
+        // baton and the kernel without their debug information: core.img
+        // (the memdisk inside, LZMA-compressed) may be at most 480 KiB.
+        let is_elf = std::fs::read(path)
+            .map(|b| b.starts_with(b"\x7fELF"))
+            .unwrap_or(false);
+        let stripped = i < 2
+            && is_elf
+            && Command::new("strip")
+                .arg("--strip-debug")
+                .arg("-o")
+                .arg(memdisk.join(name))
+                .arg(path)
+                .status()
+                .is_ok_and(|s| s.success());
+        if !stripped {
+            std::fs::copy(path, memdisk.join(name))
+                .with_context(|| format!("copying {} into the GRUB memdisk", path.display()))?;
+        }
     }
     let tar = work.join("memdisk.tar");
     let mut cmd = Command::new("tar");
@@ -290,7 +309,8 @@ mod tests {
             "{cfg}"
         );
         assert!(cfg.contains(r"module2 /module0 'it'\''s'"), "{cfg}");
-        assert!(cfg.ends_with("boot\n"));
+        assert!(cfg.contains("\nboot\n"), "{cfg}");
+        assert!(cfg.ends_with("halt\n"), "{cfg}");
         let cfg = grub_cfg(Entry::GrubMultiboot1, "", &payload, false);
         assert!(cfg.contains("multiboot /baton\n"), "{cfg}");
         assert!(!cfg.contains("module"), "{cfg}");

@@ -198,6 +198,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             .to_string(),
         false => machine.cmdline.clone(),
     };
+    if machine.entry == Entry::Coreboot && machine.machine != "q35" && !machine.payload.direct {
+        anyhow::bail!("the coreboot ROM is built for q35, not {}", machine.machine);
+    }
     if machine.boot_modules && !machine.entry.is_grub() {
         anyhow::bail!(
             "boot_modules needs a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",

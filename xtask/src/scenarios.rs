@@ -621,6 +621,46 @@ mod tests {
     }
 
     #[test]
+    fn entry_is_a_list_field_and_names_the_run() {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+            [[scenario]]
+            name = "e"
+            entry = ["pvh", "coreboot", "grub-multiboot2"]
+            expect = "pass"
+            [[scenario]]
+            name = "one"
+            entry = "multiboot1"
+            boot_modules = true
+            cbfs_compression = "lz4"
+            expect = "pass"
+            [[scenario]]
+            name = "default"
+            expect = "pass"
+            "#,
+        )
+        .unwrap();
+        let runs: Vec<_> = file.scenario.iter().flat_map(expand).collect();
+        let names: Vec<_> = runs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "e[pvh]",
+                "e[coreboot]",
+                "e[grub-multiboot2]",
+                "one",
+                "default"
+            ]
+        );
+        assert_eq!(runs[1].machine.entry, Entry::Coreboot);
+        assert_eq!(runs[3].machine.entry, Entry::Multiboot1);
+        assert!(runs[3].machine.boot_modules);
+        assert_eq!(runs[3].machine.compression, Compression::Lz4);
+        assert_eq!(runs[4].machine.entry, Entry::Pvh);
+        assert_eq!(runs[4].machine.compression, Compression::Lzma);
+    }
+
+    #[test]
     fn judge_needs_outcome_and_log() {
         let s = Scenario {
             name: "x".into(),
