@@ -78,6 +78,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::setup::{command_line, run};
 use anyhow::{Context, Result, anyhow, bail};
 use baton::fwcfg;
 
@@ -185,34 +186,6 @@ fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn command_line(cmd: &Command) -> String {
-    format!(
-        "{} {}",
-        cmd.get_program().to_string_lossy(),
-        cmd.get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
-}
-
-/// Runs a command, returns its stdout; failure names the command and its
-/// stderr's last line.
-pub fn run(cmd: &mut Command) -> Result<String> {
-    let line = command_line(cmd);
-    let out = cmd.output().with_context(|| format!("running `{line}`"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        bail!("`{line}` failed ({}): {last}", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The unpacked source tree (`target/coreboot/src/coreboot-*`), fetched when

@@ -212,9 +212,9 @@ pub fn grub_image(
     let mut cmd = Command::new("tar");
     cmd.arg("-cf").arg(&tar).arg("-C").arg(&memdisk).arg("boot");
     cmd.args(files.iter().map(|(name, _)| name));
-    crate::coreboot::run(&mut cmd)?;
+    crate::setup::run(&mut cmd)?;
     let core = work.join("core.img");
-    crate::coreboot::run(
+    crate::setup::run(
         Command::new("grub-mkimage")
             .args(["-O", "i386-pc", "-p", "(memdisk)/boot/grub", "-m"])
             .arg(&tar)

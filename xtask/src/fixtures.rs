@@ -102,7 +102,7 @@ fn cbfs_files() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 }
 
 fn sha256(path: &Path) -> Result<String> {
-    let out = coreboot::run(Command::new("sha256sum").arg(path))?;
+    let out = crate::setup::run(Command::new("sha256sum").arg(path))?;
     out.split_whitespace()
         .next()
         .map(str::to_string)

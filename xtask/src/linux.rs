@@ -88,29 +88,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
-/// Runs a command; its failure is one line naming it and its last words.
+/// `setup::run`, with the hint that these steps need a Debian host.
 fn run(cmd: &mut Command) -> Result<String> {
-    let line = format!(
-        "{} {}",
-        cmd.get_program().to_string_lossy(),
-        cmd.get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let out = cmd
-        .output()
-        .map_err(|e| anyhow!("`{line}` is not usable here ({e}); the Linux assets need apt-get and dpkg-deb (a Debian host)"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        bail!("`{line}` failed ({}): {last}", out.status);
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::setup::run(cmd).context("the Linux assets need apt-get and dpkg-deb (a Debian host)")
 }
 
 /// The newest `linux-image-6.1.0-N-cloud-amd64-unsigned` apt knows.
