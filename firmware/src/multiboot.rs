@@ -43,6 +43,17 @@ pub fn options_part(cmdline: &str) -> &str {
     }
 }
 
+/// The map both Multiboot versions imply without a memory map: `lower`
+/// KiB from 0 and `upper` KiB from 1 MiB.
+fn lower_upper(lower_kib: u32, upper_kib: u32) -> [RawEntry; 2] {
+    let usable = |base, kib: u32| RawEntry {
+        base,
+        size: u64::from(kib) * 1024,
+        kind: MemoryKind::Usable,
+    };
+    [usable(0, lower_kib), usable(1 << 20, upper_kib)]
+}
+
 /// Multiboot1: `info` is EBX.
 pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfoError> {
     let mut raw = [0u8; MB1_INFO_SIZE];
@@ -86,17 +97,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
             at += size + 4;
         }
     } else if has(0) {
-        let (lower, upper) = (u64::from(le_u32(&raw, 4)), u64::from(le_u32(&raw, 8)));
-        entries.push(RawEntry {
-            base: 0,
-            size: lower * 1024,
-            kind: MemoryKind::Usable,
-        });
-        entries.push(RawEntry {
-            base: 1 << 20,
-            size: upper * 1024,
-            kind: MemoryKind::Usable,
-        });
+        entries = lower_upper(le_u32(&raw, 4), le_u32(&raw, 8)).to_vec();
     }
     let memory_map = MemoryMap::from_entries(&entries)?;
     let map = &memory_map;
@@ -212,23 +213,9 @@ pub fn multiboot2(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         })
         .collect();
     let memory_map = if entries.is_empty() {
-        // No memory-map tag: the basic meminfo (lower/upper KiB).
-        let (lower, upper) = (
-            u64::from(decoded.mem_lower.unwrap_or(0)),
-            u64::from(decoded.mem_upper.unwrap_or(0)),
-        );
-        MemoryMap::from_entries(&[
-            RawEntry {
-                base: 0,
-                size: lower * 1024,
-                kind: MemoryKind::Usable,
-            },
-            RawEntry {
-                base: 1 << 20,
-                size: upper * 1024,
-                kind: MemoryKind::Usable,
-            },
-        ])?
+        // No memory-map tag: the basic meminfo.
+        let (lower, upper) = (decoded.mem_lower, decoded.mem_upper);
+        MemoryMap::from_entries(&lower_upper(lower.unwrap_or(0), upper.unwrap_or(0)))?
     } else {
         MemoryMap::from_entries(&entries)?
     };
@@ -347,6 +334,19 @@ mod tests {
         mem.write(0x10000, &blob);
         let e = multiboot1(&mem, 0x10000).unwrap_err();
         assert!(e.to_string().contains("module 0"), "{e}");
+    }
+
+    #[test]
+    fn without_a_memory_map_mem_lower_and_upper_give_the_map() {
+        let mut info = [0u8; MB1_INFO_SIZE];
+        info[0..4].copy_from_slice(&1u32.to_le_bytes()); // flags: mem_* only
+        info[4..8].copy_from_slice(&639u32.to_le_bytes());
+        info[8..12].copy_from_slice(&(63 * 1024u32).to_le_bytes());
+        let mut mem = FakeMemory::new(0, 0x2000);
+        mem.write(0x1000, &info);
+        let bi = multiboot1(&mem, 0x1000).unwrap();
+        assert_eq!(bi.memory_map.usable_bytes(), 639 * 1024 + (63 << 20));
+        assert_eq!(bi.memory_map.regions()[1].start, 1 << 20);
     }
 
     #[test]
