@@ -136,6 +136,22 @@ pub fn ip_checksum(bytes: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// Makes `table` (a header followed by its records) valid in every header
+/// field but `table_entries`: signature, sizes and both checksums. For
+/// tests and fuzzing, which build or edit tables.
+pub fn seal(table: &mut [u8]) {
+    assert!(table.len() >= HEADER_SIZE, "a table is at least its header");
+    let table_bytes = (table.len() - HEADER_SIZE) as u32;
+    table[..4].copy_from_slice(SIGNATURE);
+    table[4..8].copy_from_slice(&(HEADER_SIZE as u32).to_le_bytes());
+    table[12..16].copy_from_slice(&table_bytes.to_le_bytes());
+    let sum = ip_checksum(&table[HEADER_SIZE..]);
+    table[16..20].copy_from_slice(&u32::from(sum).to_le_bytes());
+    table[8..12].copy_from_slice(&[0; 4]);
+    let header_sum = ip_checksum(&table[..HEADER_SIZE]);
+    table[8..12].copy_from_slice(&u32::from(header_sum).to_le_bytes());
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Header {
     addr: u64,
@@ -498,16 +514,10 @@ mod tests {
             body.extend_from_slice(&((b.len() + 8) as u32).to_le_bytes());
             body.extend_from_slice(b);
         }
-        let mut h = Vec::new();
-        h.extend_from_slice(SIGNATURE);
-        h.extend_from_slice(&24u32.to_le_bytes());
-        h.extend_from_slice(&0u32.to_le_bytes()); // header checksum, below
-        h.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        h.extend_from_slice(&u32::from(ip_checksum(&body)).to_le_bytes());
-        h.extend_from_slice(&(records.len() as u32).to_le_bytes());
-        let sum = ip_checksum(&h);
-        h[8..12].copy_from_slice(&u32::from(sum).to_le_bytes());
+        let mut h = alloc::vec![0u8; HEADER_SIZE];
+        h[20..24].copy_from_slice(&(records.len() as u32).to_le_bytes());
         h.extend_from_slice(&body);
+        seal(&mut h);
         h
     }
 
@@ -651,11 +661,7 @@ mod tests {
         let mut t = full_table();
         // Grow the first record's size beyond the table, then fix the checksums.
         t[HEADER_SIZE + 4..HEADER_SIZE + 8].copy_from_slice(&0x10000u32.to_le_bytes());
-        let sum = ip_checksum(&t[HEADER_SIZE..]);
-        t[16..20].copy_from_slice(&u32::from(sum).to_le_bytes());
-        t[8..12].copy_from_slice(&[0; 4]);
-        let hs = ip_checksum(&t[..HEADER_SIZE]);
-        t[8..12].copy_from_slice(&u32::from(hs).to_le_bytes());
+        seal(&mut t);
         let mem = memory_with(&[(0x8000, t)]);
         let e = Tables::read(&mem, 0x8000).unwrap_err();
         assert!(

@@ -4,7 +4,7 @@
 //! versions of both.
 
 use baton::cbfs::{Cbfs, CbfsError, Compression};
-use baton::coreboot::{CorebootError, HEADER_SIZE, Tables, find, ip_checksum};
+use baton::coreboot::{CorebootError, Tables, find, seal};
 use baton::memmap::MemoryKind;
 use baton::phys::{PhysMemory, Unreadable};
 
@@ -74,13 +74,7 @@ fn reads_coreboot_25_09s_real_table() {
 fn edited_table(edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut t = fixture("coreboot-table.bin");
     edit(&mut t);
-    let table_bytes = (t.len() - HEADER_SIZE) as u32;
-    t[12..16].copy_from_slice(&table_bytes.to_le_bytes());
-    let sum = ip_checksum(&t[HEADER_SIZE..]);
-    t[16..20].copy_from_slice(&u32::from(sum).to_le_bytes());
-    t[8..12].copy_from_slice(&[0; 4]);
-    let hs = ip_checksum(&t[..HEADER_SIZE]);
-    t[8..12].copy_from_slice(&u32::from(hs).to_le_bytes());
+    seal(&mut t);
     t
 }
 

@@ -6,22 +6,14 @@
 //! points somewhere in (or outside) the input: loops and chains included.
 #![no_main]
 
-use baton::coreboot::{HEADER_SIZE, Tables, find, ip_checksum};
+use baton::coreboot::{HEADER_SIZE, Tables, find, seal};
 use baton::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = data.to_vec();
     if bytes.len() >= HEADER_SIZE && bytes[0] % 2 == 0 {
-        let table_bytes = (bytes.len() - HEADER_SIZE) as u32;
-        bytes[..4].copy_from_slice(b"LBIO");
-        bytes[4..8].copy_from_slice(&24u32.to_le_bytes());
-        bytes[12..16].copy_from_slice(&table_bytes.to_le_bytes());
-        let sum = ip_checksum(&bytes[HEADER_SIZE..]);
-        bytes[16..20].copy_from_slice(&u32::from(sum).to_le_bytes());
-        bytes[8..12].copy_from_slice(&[0; 4]);
-        let hs = ip_checksum(&bytes[..HEADER_SIZE]);
-        bytes[8..12].copy_from_slice(&u32::from(hs).to_le_bytes());
+        seal(&mut bytes);
     }
     let mut mem = FakeMemory::new(0, bytes.len());
     mem.write(0, &bytes);
