@@ -145,13 +145,7 @@ fn cbfs_blob(
     limit: u64,
 ) -> Result<Blob, SourceError> {
     let size = file.size;
-    let addr = frames
-        .allocate(size.max(1), PAGE_SIZE, limit.min(paging::mapped_end()))
-        .ok_or_else(|| SourceError::OutOfMemory {
-            file: alloc::format!("CBFS {}", file.name),
-            size,
-            free: frames.free_bytes(),
-        })?;
+    let addr = allocate(&alloc::format!("CBFS {}", file.name), size, frames, limit)?;
     let started = tsc::now();
     // SAFETY: fresh frames from the allocator, identity-mapped, `size` long.
     let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
@@ -169,13 +163,7 @@ fn cbfs_blob(
 }
 
 fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
-    if file.size > MAX_TEXT {
-        return Err(SourceError::TooBig {
-            file: alloc::format!("CBFS {}", file.name),
-            size: file.size,
-            max: MAX_TEXT,
-        });
-    }
+    check_text_size(&alloc::format!("CBFS {}", file.name), file.size)?;
     Ok(fwcfg::text(&cbfs.read(file).map_err(SourceError::Cbfs)?))
 }
 
@@ -225,8 +213,25 @@ fn from_fw_cfg(
     })
 }
 
-/// Reads `file` into fresh physical memory below `limit` (a zero-byte file
-/// still gets a page, so every blob has an address of its own).
+/// Fresh, identity-mapped physical memory for `size` bytes of the file
+/// `name`, below `limit` (a zero-byte file still gets a page, so every blob
+/// has an address of its own).
+fn allocate(
+    name: &str,
+    size: u64,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<u64, SourceError> {
+    frames
+        .allocate(size.max(1), PAGE_SIZE, limit.min(paging::mapped_end()))
+        .ok_or_else(|| SourceError::OutOfMemory {
+            file: name.into(),
+            size,
+            free: frames.free_bytes(),
+        })
+}
+
+/// Reads `file` into fresh physical memory below `limit`.
 fn blob(
     fw: &FwCfg,
     file: &File,
@@ -234,14 +239,7 @@ fn blob(
     limit: u64,
 ) -> Result<Blob, SourceError> {
     let size = u64::from(file.size);
-    let limit = limit.min(paging::mapped_end());
-    let addr = frames
-        .allocate(size.max(1), PAGE_SIZE, limit)
-        .ok_or_else(|| SourceError::OutOfMemory {
-            file: file.name.clone(),
-            size,
-            free: frames.free_bytes(),
-        })?;
+    let addr = allocate(&file.name, size, frames, limit)?;
     let started = tsc::now();
     // SAFETY: the range was just taken from the frame allocator (free,
     // identity-mapped RAM below mapped_end) and is at least `size` long.
@@ -264,15 +262,21 @@ fn blob(
     Ok(Blob { addr, len: size })
 }
 
-fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
-    let size = u64::from(file.size);
-    if size > MAX_TEXT {
-        return Err(SourceError::TooBig {
-            file: file.name.clone(),
+/// Command lines and config files above MAX_TEXT are refused.
+fn check_text_size(name: &str, size: u64) -> Result<(), SourceError> {
+    match size > MAX_TEXT {
+        true => Err(SourceError::TooBig {
+            file: name.into(),
             size,
             max: MAX_TEXT,
-        });
+        }),
+        false => Ok(()),
     }
+}
+
+fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
+    let size = u64::from(file.size);
+    check_text_size(&file.name, size)?;
     let bytes = fw.read_vec(file).map_err(|_| SourceError::Dma {
         file: file.name.clone(),
         size,
