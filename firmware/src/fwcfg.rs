@@ -313,18 +313,38 @@ fn module_index(name: &str) -> Option<usize> {
     canonical.then(|| digits.parse().ok()).flatten()
 }
 
+/// A byte that makes a command line or config file not text: invalid
+/// UTF-8, or a control character other than tab, CR and LF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotText {
+    pub at: usize,
+    pub byte: u8,
+}
+
 /// A text file's bytes as a string: trailing NULs and one final newline
-/// dropped, invalid UTF-8 replaced.
-pub fn text(bytes: &[u8]) -> String {
+/// dropped; anything else that is not text is refused.
+pub fn text(bytes: &[u8]) -> Result<String, NotText> {
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let mut s = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let bytes = &bytes[..end];
+    let control = bytes
+        .iter()
+        .position(|&b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'));
+    let invalid = core::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
+    // The first byte that is not text, whichever kind it is.
+    if let Some(at) = control.into_iter().chain(invalid).min() {
+        return Err(NotText {
+            at,
+            byte: bytes[at],
+        });
+    }
+    let mut s = String::from_utf8_lossy(bytes).into_owned();
     if s.ends_with('\n') {
         s.pop();
         if s.ends_with('\r') {
             s.pop();
         }
     }
-    s
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -509,10 +529,19 @@ mod tests {
 
     #[test]
     fn text_drops_trailing_nuls_and_newline() {
-        assert_eq!(text(b"console=ttyS0\0\0"), "console=ttyS0");
-        assert_eq!(text(b"a b\n"), "a b");
-        assert_eq!(text(b"a\r\n\0"), "a");
-        assert_eq!(text(b""), "");
-        assert_eq!(text(b"\xffx"), "\u{fffd}x");
+        let text = |b: &[u8]| text(b).map_err(|e| (e.at, e.byte));
+        assert_eq!(text(b"console=ttyS0\0\0"), Ok("console=ttyS0".into()));
+        assert_eq!(text(b"a b\n"), Ok("a b".into()));
+        assert_eq!(text(b"a\r\n\0"), Ok("a".into()));
+        assert_eq!(
+            text("\tl\u{e4}nge=1\n".as_bytes()),
+            Ok("\tl\u{e4}nge=1".into())
+        );
+        assert_eq!(text(b""), Ok("".into()));
+        assert_eq!(text(b"ab\xffx"), Err((2, 0xff)));
+        assert_eq!(text(b"\x7fELF\x02"), Err((0, 0x7f)));
+        assert_eq!(text(b"a\0b"), Err((1, 0)));
+        assert_eq!(text(b"a\x01b\xff"), Err((1, 1)));
+        assert_eq!(text(b"a\xffb\x01"), Err((1, 0xff)));
     }
 }

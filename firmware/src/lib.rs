@@ -13,6 +13,7 @@ pub mod exit;
 pub mod frames;
 pub mod fwcfg;
 pub mod handoff;
+pub mod initrd;
 pub mod memmap;
 pub mod multiboot;
 pub mod options;

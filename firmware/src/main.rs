@@ -15,7 +15,11 @@ mod machine;
 mod report;
 
 #[cfg(target_os = "none")]
-use baton::{exit::ExitCode, options::Options, source::SourceError, timeline::Stage};
+use baton::exit::ExitCode;
+#[cfg(target_os = "none")]
+use baton::options::{FailPolicy, Options};
+#[cfg(target_os = "none")]
+use baton::{source::SourceError, timeline::Stage};
 #[cfg(target_os = "none")]
 use machine::{console, power, tsc};
 
@@ -41,6 +45,10 @@ fn boot(entry: machine::entry::Entry) -> ! {
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);
+    if options.on_fail == FailPolicy::PowerOff {
+        // A fault handler must not be the first to run the AML interpreter.
+        power::prepare_power_off();
+    }
     let cpus = acpi.as_ref().ok().and_then(|acpi| {
         machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
             .inspect(|cpus| cpus.roll_call())
@@ -48,31 +56,65 @@ fn boot(entry: machine::entry::Entry) -> ! {
             .ok()
     });
     tsc::stamp(Stage::ApsOnline);
-    let started = tsc::now();
-    let loaded = machine::source::load(&boot_info, &mut frames);
-    let unreadable = matches!(&loaded, Err(e) if !matches!(e, SourceError::NoKernel));
-    let source = report::source(loaded, started);
-    tsc::stamp(Stage::KernelRead);
-    if unreadable {
-        power::fail(ExitCode::Error);
-    }
     if let Some(test) = options.self_test {
         machine::selftest::run(test, &mut frames);
     }
-    if let Some(source) = source {
+    // Each kernel source in turn (fw_cfg, CBFS, boot modules): the first
+    // with a kernel is booted; one that fails ends the run under the
+    // policy, or with `on-fail=next` hands over to the next source. The
+    // memory a failed source took stays taken (part of it may be lent to
+    // the heap by then).
+    let mut failed = false;
+    for origin in machine::source::ORDER {
+        let started = tsc::now();
+        let source = match machine::source::load(origin, &boot_info, &mut frames) {
+            Ok(None) => continue,
+            Ok(Some(source)) => source,
+            Err(e) => {
+                log::error!("baton: kernel from {origin}: {e}");
+                failed = next_source_or_fail(&options);
+                continue;
+            }
+        };
+        report::source(&source, started);
+        tsc::stamp(Stage::KernelRead);
         // The config file may set the takeover's options (the SMP ones
         // must be on baton's command line: the APs are up by now).
         let options = match &source.config {
             Some(config) => Options::parse(&alloc::format!("{} {config}", boot_info.cmdline)),
-            None => options,
+            None => options.clone(),
         };
+        power::configure(options.debug_exit, options.on_fail);
         let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
         let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames);
         log::error!("baton: takeover: {e}");
+        if !e.before_the_stop() {
+            power::fail(ExitCode::Error);
+        }
+        failed = next_source_or_fail(&options);
+    }
+    if failed {
+        log::error!("baton: no kernel source is left to try");
         power::fail(ExitCode::Error);
     }
+    if !options.no_kernel_ok {
+        log::error!("baton: {}", SourceError::NoKernel);
+        power::fail(ExitCode::Error);
+    }
+    log::info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
     tsc::report_timeline();
     power::finish()
+}
+
+/// After a kernel source failed: on to the next one under `on-fail=next`
+/// (true: one has failed), else the end of the run under the policy.
+#[cfg(target_os = "none")]
+fn next_source_or_fail(options: &Options) -> bool {
+    if !options.next_source {
+        power::fail(ExitCode::Error);
+    }
+    log::warn!("baton: on-fail=next: trying the next kernel source");
+    true
 }
 
 #[cfg(target_os = "none")]

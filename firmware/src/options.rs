@@ -8,12 +8,14 @@ use crate::smp::apic::Preference;
 use crate::smp::plan::SipiTiming;
 use alloc::vec::Vec;
 
-/// What baton does when something goes wrong (an exception, a panic, an
-/// error it cannot get past).
+/// What baton does in the end when something goes wrong (an exception, a
+/// panic, an error it cannot get past): `on-fail=halt|reset|off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailPolicy {
     Halt,
     Reset,
+    /// ACPI power-off (halts where the machine cannot be switched off).
+    PowerOff,
 }
 
 /// Deliberate faults for the test suite (`test=...`).
@@ -111,6 +113,14 @@ impl Default for SmpOptions {
 pub struct Options {
     pub log_level: log::LevelFilter,
     pub on_fail: FailPolicy,
+    /// `on-fail=next[,halt|reset|off]`: a kernel source whose files cannot
+    /// be read or whose kernel cannot be loaded is passed over for the next
+    /// one (fw_cfg, CBFS, boot modules) before `on_fail` applies.
+    pub next_source: bool,
+    /// `no-kernel=ok`: no kernel anywhere ends the run as a success (a
+    /// diagnostics run: the checks up to the kernel read); by default it is
+    /// an error under `on_fail`.
+    pub no_kernel_ok: bool,
     /// I/O port of QEMU's isa-debug-exit device: every end of the run is
     /// reported there (the harness sets it).
     pub debug_exit: Option<u16>,
@@ -134,6 +144,8 @@ impl Default for Options {
         Self {
             log_level: log::LevelFilter::Info,
             on_fail: FailPolicy::Halt,
+            next_source: false,
+            no_kernel_ok: false,
             debug_exit: None,
             self_test: None,
             smp: SmpOptions::default(),
@@ -147,6 +159,23 @@ impl Default for Options {
     }
 }
 
+/// `next`, `halt`, `reset`, `off`, or `next,` and one of the others.
+fn parse_on_fail(value: &str) -> Option<(bool, FailPolicy)> {
+    let (next, end) = match value.split_once(',') {
+        Some(("next", end)) => (true, end),
+        Some(_) => return None,
+        None if value == "next" => (true, "halt"),
+        None => (false, value),
+    };
+    let end = match end {
+        "halt" => FailPolicy::Halt,
+        "reset" => FailPolicy::Reset,
+        "off" => FailPolicy::PowerOff,
+        _ => return None,
+    };
+    Some((next, end))
+}
+
 impl Options {
     pub fn parse(cmdline: &str) -> Self {
         let mut o = Self::default();
@@ -154,12 +183,15 @@ impl Options {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
             let ok = match key {
                 "log" => value.parse().map(|l| o.log_level = l).is_ok(),
-                "on-fail" => match value {
-                    "halt" => Some(FailPolicy::Halt),
-                    "reset" => Some(FailPolicy::Reset),
+                "on-fail" => parse_on_fail(value)
+                    .map(|(next, end)| (o.next_source, o.on_fail) = (next, end))
+                    .is_some(),
+                "no-kernel" => match value {
+                    "ok" => Some(true),
+                    "fail" => Some(false),
                     _ => None,
                 }
-                .map(|p| o.on_fail = p)
+                .map(|ok| o.no_kernel_ok = ok)
                 .is_some(),
                 "debug-exit" => parse_number(value)
                     .and_then(|p| u16::try_from(p).ok())
@@ -289,6 +321,22 @@ mod tests {
         let o = Options::parse("log=debug  on-fail=reset debug-exit=0xf4 test=fault:pf");
         assert_eq!(o.log_level, log::LevelFilter::Debug);
         assert_eq!(o.on_fail, FailPolicy::Reset);
+        assert!(!o.next_source);
+        assert!(!o.no_kernel_ok);
+        assert!(Options::parse("no-kernel=ok").no_kernel_ok);
+        for (value, next, end) in [
+            ("off", false, FailPolicy::PowerOff),
+            ("next", true, FailPolicy::Halt),
+            ("next,off", true, FailPolicy::PowerOff),
+            ("next,reset", true, FailPolicy::Reset),
+        ] {
+            let o = Options::parse(&format!("on-fail={value}"));
+            assert_eq!((o.next_source, o.on_fail), (next, end), "{value}");
+        }
+        for bad in ["next,next", "reset,next", "of", ""] {
+            let o = Options::parse(&format!("on-fail={bad}"));
+            assert_eq!(o.warnings.len(), 1, "{bad}");
+        }
         assert_eq!(o.debug_exit, Some(0xf4));
         assert_eq!(o.self_test, Some(SelfTest::PageFault));
         assert!(o.warnings.is_empty());

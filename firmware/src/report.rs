@@ -4,7 +4,7 @@
 use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use baton::options::Options;
-use baton::source::{KernelSource, Origin, SourceError};
+use baton::source::{KernelSource, Origin};
 
 use alloc::format;
 use alloc::string::String;
@@ -183,22 +183,9 @@ pub fn topology(acpi: &Acpi) {
     );
 }
 
-/// The kernel source in one line (or why there is none), and the warnings
-/// of its `config`. "No kernel at all" is only information while baton
-/// has nothing to hand over; every other failure is an error.
-pub fn source(result: Result<KernelSource, SourceError>, started: u64) -> Option<KernelSource> {
+/// The kernel source in one line, and the warnings of its `config`.
+pub fn source(source: &KernelSource, started: u64) {
     let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
-    let source = match result {
-        Ok(source) => source,
-        Err(e @ SourceError::NoKernel) => {
-            log::info!("baton: {e}");
-            return None;
-        }
-        Err(e) => {
-            log::error!("baton: kernel source: {e}");
-            return None;
-        }
-    };
     let initrd = source.initrd.map_or_else(
         || String::from("no initrd"),
         |b| format!("initrd {} bytes at {:#x}", b.len, b.addr),
@@ -240,5 +227,4 @@ pub fn source(result: Result<KernelSource, SourceError>, started: u64) -> Option
             log::warn!("config: {warning}");
         }
     }
-    Some(source)
 }

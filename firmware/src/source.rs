@@ -86,6 +86,10 @@ pub enum SourceError {
     Dma { file: String, size: u64, addr: u64 },
     /// CBFS is corrupt, or a file in it does not decompress.
     Cbfs(crate::cbfs::CbfsError),
+    /// A command line or config file that is not text.
+    NotText { file: String, at: usize, byte: u8 },
+    /// The initrd is a cpio archive cut short or malformed.
+    Initrd(crate::initrd::InitrdError),
 }
 
 impl core::fmt::Display for SourceError {
@@ -110,6 +114,11 @@ impl core::fmt::Display for SourceError {
                 "{file}: the fw_cfg DMA read of {size} bytes to {addr:#x} reported an error"
             ),
             Self::Cbfs(e) => write!(f, "{e}"),
+            Self::NotText { file, at, byte } => write!(
+                f,
+                "{file} is not text: byte {byte:#04x} at offset {at} is not printable UTF-8"
+            ),
+            Self::Initrd(e) => write!(f, "{e}"),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - `bench`: speed figures, each comparison measured side by side
 //! - `coreboot`: a coreboot ROM for QEMU q35 from Debian's source package
 
+mod bad_input;
 mod bench;
 mod coreboot;
 mod entry;
@@ -105,10 +106,13 @@ pub struct RunArgs {
     /// The kernel baton boots (fw_cfg opt/baton/kernel): a file, or a name:
     /// `probe` (the test kernel, tests/probe; also `probe-pvh`, `probe-mb1`,
     /// `probe-mb2`, `probe-elf64`), `linux` (Debian's Linux 6.1 with a
-    /// busybox initramfs, fetched and cached under target/linux), or `none`.
+    /// busybox initramfs, fetched and cached under target/linux), the broken
+    /// `malformed-truncated`, `malformed-machine`, `malformed-phdrs` (made
+    /// from the probe), or `none`.
     #[arg(long, value_name = "PATH|probe|linux|none", default_value = "probe")]
     kernel: String,
-    /// The initrd (fw_cfg opt/baton/initrd); `--kernel linux` brings its own.
+    /// The initrd (fw_cfg opt/baton/initrd); `--kernel linux` brings its own;
+    /// `initramfs-truncated` is Linux's cut in half (a bad-input test).
     #[arg(long, value_name = "PATH")]
     initrd: Option<String>,
     /// The kernel's command line (fw_cfg opt/baton/cmdline); `--kernel linux`

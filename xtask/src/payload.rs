@@ -69,6 +69,11 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 cmdline: Some(PROBE_CMDLINE.into()),
             })
         }
+        name if crate::bad_input::KERNELS.contains(&name) => Ok(Named {
+            path: crate::bad_input::kernel(name)?,
+            initrd: None,
+            cmdline: None,
+        }),
         // ---- end of the named kernels ----
         other => match existing(other, base) {
             Some(path) => Ok(Named {
@@ -77,7 +82,8 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 cmdline: None,
             }),
             None => bail!(
-                "unknown kernel name {other:?}: not a named kernel (linux, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64) and not an existing file"
+                "unknown kernel name {other:?}: not a named kernel (linux, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, {}) and not an existing file",
+                crate::bad_input::KERNELS.join(", ")
             ),
         },
     }
@@ -105,6 +111,9 @@ impl Spec {
             .map(|k| named_kernel(k, base))
             .transpose()?;
         let initrd = match &self.initrd {
+            Some(name) if name == crate::bad_input::TRUNCATED_INITRD => {
+                Some(crate::bad_input::truncated_initrd()?)
+            }
             Some(path) => Some(file("initrd", path, base)?),
             None => named.as_ref().and_then(|n| n.initrd.clone()),
         };

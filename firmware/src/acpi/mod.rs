@@ -57,6 +57,13 @@ pub enum AcpiError {
     Missing {
         signature: &'static str,
     },
+    /// ACPI allows one MADT; another is left out, and said so, with what
+    /// is wrong in it besides.
+    SecondMadt {
+        addr: u64,
+        first: u64,
+        problem: Option<alloc::boxed::Box<AcpiError>>,
+    },
     MadtEntry {
         index: usize,
         offset: usize,
@@ -123,6 +130,20 @@ impl fmt::Display for AcpiError {
                 )
             }
             Self::Missing { signature } => write!(f, "no {signature} table"),
+            Self::SecondMadt {
+                addr,
+                first,
+                problem,
+            } => {
+                write!(
+                    f,
+                    "APIC at {addr:#x}: a second MADT (ACPI allows one; the first, at {first:#x}, is used)"
+                )?;
+                match problem {
+                    Some(e) => write!(f, "; it is malformed besides: {e}"),
+                    None => Ok(()),
+                }
+            }
             Self::MadtEntry {
                 index,
                 offset,
@@ -194,9 +215,20 @@ pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
         };
         match sdt::read_table(mem, addr, None) {
             Ok(t) => {
+                let first_madt = out.find(b"APIC").map(|first| first.addr);
                 out.tables.push(t.reference());
                 match &t.signature() {
-                    b"APIC" if out.madt.is_none() => out.madt = Some(t.bytes),
+                    b"APIC" => match first_madt {
+                        None => out.madt = Some(t.bytes),
+                        Some(first) if first == addr => {}
+                        Some(first) => out.rejected.push(AcpiError::SecondMadt {
+                            addr,
+                            first,
+                            problem: madt::parse(&t.bytes, 0, false)
+                                .err()
+                                .map(alloc::boxed::Box::new),
+                        }),
+                    },
                     b"FACP" if out.fadt.is_none() => out.fadt = Some(fadt::Fadt::parse(&t.bytes)),
                     _ => {}
                 }

@@ -460,3 +460,47 @@ fn s5_register_writes() {
         .is_err()
     );
 }
+
+#[test]
+fn a_second_madt_is_left_out_and_named_with_its_fault() {
+    // As QEMU's `-acpitable sig=APIC,data=...` adds one: after the real MADT.
+    let mut m = machine(&xapic_madt(&[(0, 0, EnabledStatus::Enabled)]));
+    let second = 0x9_0000u64;
+    m.write(
+        second,
+        &raw_madt(&[alloc::vec![0, 8, 1, 1, 1, 0, 0, 0], alloc::vec![0, 0, 0, 0]]),
+    );
+    let mut xsdt = acpi_tables::xsdt::XSDT::new(*b"BATON ", *b"BATONTST", 1);
+    for at in [MADT_AT, FADT_AT, second] {
+        xsdt.add_entry(at);
+    }
+    m.write(XSDT, &bytes(&xsdt));
+    let t = load(&m, RSDP).unwrap();
+    assert_eq!(
+        t.madt.as_deref(),
+        Some(&xapic_madt(&[(0, 0, EnabledStatus::Enabled)])[..])
+    );
+    let [
+        e @ AcpiError::SecondMadt {
+            addr,
+            first,
+            problem: Some(problem),
+        },
+    ] = &t.rejected[..]
+    else {
+        panic!("{:?}", t.rejected);
+    };
+    assert_eq!((*addr, *first), (second, MADT_AT));
+    assert!(
+        matches!(
+            **problem,
+            AcpiError::MadtEntry {
+                index: 1,
+                length: 0,
+                ..
+            }
+        ),
+        "{problem}"
+    );
+    assert!(alloc::format!("{e}").contains("a second MADT"), "{e}");
+}

@@ -15,15 +15,34 @@ pub fn at(range: Range<u64>) -> Cbfs<'static> {
 }
 
 /// The text of the CBFS file `opt/baton/config` (baton's own options), or
-/// "" without one.
+/// "" without one or when it cannot be read: the kernel-source step reads
+/// it again and stops there with the named error.
 pub fn config(range: Range<u64>) -> String {
     let cbfs = at(range);
-    match cbfs.find(baton::fwcfg::CONFIG).and_then(|f| match f {
-        Some(f) if f.size <= super::source::MAX_TEXT => cbfs.read(&f).map(Some),
-        _ => Ok(None),
-    }) {
-        Ok(Some(bytes)) => baton::fwcfg::text(&bytes),
-        Ok(None) => String::new(),
+    let name = baton::fwcfg::CONFIG;
+    let read = match cbfs.find(name) {
+        Ok(Some(f)) if f.size > super::source::MAX_TEXT => {
+            log::warn!(
+                "CBFS: {name} ({} bytes) is above the {} for text: ignored",
+                f.size,
+                super::source::MAX_TEXT
+            );
+            return String::new();
+        }
+        Ok(Some(f)) => cbfs.read(&f),
+        Ok(None) => return String::new(),
+        Err(e) => Err(e),
+    };
+    match read.map(|bytes| baton::fwcfg::text(&bytes)) {
+        Ok(Ok(text)) => text,
+        Ok(Err(e)) => {
+            log::warn!(
+                "CBFS: {name} is not text (byte {:#04x} at offset {}): ignored",
+                e.byte,
+                e.at
+            );
+            String::new()
+        }
         Err(e) => {
             log::warn!("CBFS: {e}; no config");
             String::new()

@@ -38,6 +38,15 @@ pub fn finish() -> ! {
     power_off()
 }
 
+/// Evaluates `\\_S5` ahead of a power-off (the result is kept).
+pub fn prepare_power_off() {
+    if let Some(power) = super::acpi::POWER.get()
+        && power.s5().is_none()
+    {
+        log::warn!("on-fail=off: no \\_S5 sleep type: a failure will halt instead");
+    }
+}
+
 /// ACPI power-off: SLP_TYP of `\_S5` with SLP_EN into the PM1 control
 /// blocks. Without ACPI (or if the machine is still running after it),
 /// baton says so and halts.
@@ -70,10 +79,11 @@ pub fn power_off() -> ! {
 /// The run failed: report and apply the policy.
 pub fn fail(code: ExitCode) -> ! {
     report(code);
-    if POLICY.load(Ordering::SeqCst) == FailPolicy::Reset as u8 {
-        reset()
+    match POLICY.load(Ordering::SeqCst) {
+        p if p == FailPolicy::Reset as u8 => reset(),
+        p if p == FailPolicy::PowerOff as u8 => power_off(),
+        _ => halt_forever(),
     }
-    halt_forever()
 }
 
 pub fn halt_forever() -> ! {

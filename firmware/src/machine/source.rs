@@ -10,7 +10,8 @@ use alloc::vec::Vec;
 use baton::bootinfo::BootInfo;
 use baton::cbfs::{self, Cbfs};
 use baton::frames::{FrameAllocator, PAGE_SIZE};
-use baton::fwcfg::{self, File, Plan};
+use baton::fwcfg::{self, File};
+use baton::initrd;
 use baton::source::{self, Blob, KernelSource, Module, Origin, SourceError};
 
 use super::fwcfg::FwCfg;
@@ -23,31 +24,50 @@ pub const MAX_TEXT: u64 = 64 * 1024;
 /// cannot point above.
 const BELOW_4G: u64 = 1 << 32;
 
-pub fn load(info: &BootInfo, frames: &mut FrameAllocator) -> Result<KernelSource, SourceError> {
-    if let Some(fw) = FwCfg::detect() {
-        let files = fw.directory().map_err(SourceError::Directory)?;
-        let plan = fwcfg::plan(&files);
-        for w in &plan.warnings {
-            log::warn!("fw_cfg: {w}");
-        }
-        if plan.kernel.is_some() {
-            return from_fw_cfg(&fw, &plan, frames);
-        }
-        log::debug!(
-            "fw_cfg: {} files (features {:#x}, {}), none is {}",
-            files.len(),
-            fw.features,
-            fw.method,
-            fwcfg::KERNEL
+/// The kernel sources in the order baton tries them.
+pub const ORDER: [Origin; 3] = [Origin::FwCfg, Origin::Cbfs, Origin::BootModules];
+
+/// The kernel and its files from `origin`, or None when it has no kernel.
+/// An initrd that is an uncompressed cpio archive is checked whole.
+pub fn load(
+    origin: Origin,
+    info: &BootInfo,
+    frames: &mut FrameAllocator,
+) -> Result<Option<KernelSource>, SourceError> {
+    let source = match origin {
+        Origin::FwCfg => match FwCfg::detect() {
+            Some(fw) => from_fw_cfg(&fw, frames)?,
+            None => None,
+        },
+        Origin::Cbfs => match info.platform.cbfs.clone() {
+            Some(range) => from_cbfs(&super::cbfs::at(range), frames)?,
+            None => None,
+        },
+        Origin::BootModules => match source::from_boot_modules(&info.modules) {
+            Err(SourceError::NoKernel) => None,
+            found => Some(found?),
+        },
+    };
+    if let Some(initrd) = source.as_ref().and_then(|s| s.initrd) {
+        check_initrd(initrd)?;
+    }
+    Ok(source)
+}
+
+fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
+    if initrd.range().end > paging::mapped_end() {
+        log::warn!(
+            "initrd at {:#x} lies beyond the identity map: not checked",
+            initrd.addr
         );
+        return Ok(());
     }
-    if let Some(range) = info.platform.cbfs.clone() {
-        let cbfs = super::cbfs::at(range);
-        if let Some(source) = from_cbfs(&cbfs, frames)? {
-            return Ok(source);
-        }
-    }
-    source::from_boot_modules(&info.modules)
+    // SAFETY: identity-mapped RAM that the source owns; read only.
+    let bytes =
+        unsafe { core::slice::from_raw_parts(initrd.addr as *const u8, initrd.len as usize) };
+    let checked = initrd::check(bytes).map_err(SourceError::Initrd)?;
+    log::debug!("initrd: {checked:?}");
+    Ok(())
 }
 
 /// The CBFS files, named as in fw_cfg (`opt/baton/kernel`, ...: bare names
@@ -163,16 +183,30 @@ fn cbfs_blob(
 }
 
 fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
-    check_text_size(&alloc::format!("CBFS {}", file.name), file.size)?;
-    Ok(fwcfg::text(&cbfs.read(file).map_err(SourceError::Cbfs)?))
+    let name = alloc::format!("CBFS {}", file.name);
+    check_text_size(&name, file.size)?;
+    text_of(name, &cbfs.read(file).map_err(SourceError::Cbfs)?)
 }
 
 fn from_fw_cfg(
     fw: &FwCfg,
-    plan: &Plan,
     frames: &mut FrameAllocator,
-) -> Result<KernelSource, SourceError> {
-    let kernel = plan.kernel.as_ref().ok_or(SourceError::NoKernel)?;
+) -> Result<Option<KernelSource>, SourceError> {
+    let files = fw.directory().map_err(SourceError::Directory)?;
+    let plan = fwcfg::plan(&files);
+    for w in &plan.warnings {
+        log::warn!("fw_cfg: {w}");
+    }
+    let Some(kernel) = &plan.kernel else {
+        log::debug!(
+            "fw_cfg: {} files (features {:#x}, {}), none is {}",
+            files.len(),
+            fw.features,
+            fw.method,
+            fwcfg::KERNEL
+        );
+        return Ok(None);
+    };
     if kernel.size == 0 {
         return Err(SourceError::Empty {
             file: kernel.name.clone(),
@@ -198,7 +232,7 @@ fn from_fw_cfg(
         });
     }
     let kernel = blob(fw, kernel, frames, paging::mapped_end())?;
-    Ok(KernelSource {
+    Ok(Some(KernelSource {
         origin: Origin::FwCfg,
         kernel,
         initrd,
@@ -210,7 +244,7 @@ fn from_fw_cfg(
             .unwrap_or_default(),
         modules,
         config: plan.config.as_ref().map(|f| text(fw, f)).transpose()?,
-    })
+    }))
 }
 
 /// Fresh, identity-mapped physical memory for `size` bytes of the file
@@ -282,7 +316,15 @@ fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
         size,
         addr: 0,
     })?;
-    Ok(fwcfg::text(&bytes))
+    text_of(file.name.clone(), &bytes)
+}
+
+fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
+    fwcfg::text(bytes).map_err(|e| SourceError::NotText {
+        file,
+        at: e.at,
+        byte: e.byte,
+    })
 }
 
 /// The fw_cfg access method, for the log ("DMA", "port I/O"), if fw_cfg is there.

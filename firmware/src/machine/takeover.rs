@@ -64,6 +64,14 @@ pub enum TakeoverError {
     ApsStillRunning { apic_ids: Vec<u32> },
 }
 
+impl TakeoverError {
+    /// True when the machine is as it was before the takeover began (the
+    /// APs still parked and obeying), so another kernel may be tried.
+    pub fn before_the_stop(&self) -> bool {
+        !matches!(self, Self::ApsStillRunning { .. })
+    }
+}
+
 impl core::fmt::Display for TakeoverError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

@@ -1,0 +1,69 @@
+//! Bad input for the scenarios that check baton's errors end to end: broken
+//! kernels made from the probe's real ELF by one deliberate cut or patch
+//! each (cases of payload-loader/tests/malformed.rs, on a real file), and an
+//! initrd cut short. Written under `target/xtask/bad-input/` on demand.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+use crate::probe::Flavour;
+
+/// The named broken kernels, for `--kernel` and scenario rows.
+pub const KERNELS: [&str; 3] = [
+    "malformed-truncated",
+    "malformed-machine",
+    "malformed-phdrs",
+];
+
+/// The named broken initrd: Debian's busybox initramfs cut in half (inside
+/// `/bin/busybox`, the largest member).
+pub const TRUNCATED_INITRD: &str = "initramfs-truncated";
+
+fn dir() -> Result<PathBuf> {
+    let dir = crate::root().join("target/xtask/bad-input");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The broken kernel `name` (one of KERNELS).
+pub fn kernel(name: &str) -> Result<PathBuf> {
+    let probe = crate::probe::build(Flavour::Pvh)?;
+    let mut elf = std::fs::read(&probe).with_context(|| format!("reading {}", probe.display()))?;
+    let len = elf.len();
+    match name {
+        // Cut in the middle of its last loadable segment's bytes.
+        "malformed-truncated" => {
+            let parsed = goblin::elf::Elf::parse(&elf).context("parsing the probe's ELF")?;
+            let Some(last) = parsed
+                .program_headers
+                .iter()
+                .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD && p.p_filesz > 1)
+                .max_by_key(|p| p.p_offset)
+            else {
+                bail!("the probe's ELF has no loadable bytes to cut");
+            };
+            let cut = (last.p_offset + last.p_filesz / 2) as usize;
+            elf.truncate(cut);
+        }
+        // e_machine = 0x28 (ARM).
+        "malformed-machine" => elf[18..20].copy_from_slice(&0x28u16.to_le_bytes()),
+        // e_phoff beyond the end of the file.
+        "malformed-phdrs" => elf[32..40].copy_from_slice(&(len as u64 + 0x1000).to_le_bytes()),
+        other => bail!("no broken kernel named {other:?} (known: {KERNELS:?})"),
+    }
+    let path = dir()?.join(format!("{name}.elf"));
+    std::fs::write(&path, elf).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// The initrd cut short.
+pub fn truncated_initrd() -> Result<PathBuf> {
+    let assets = crate::linux::prepare()?;
+    let cpio = std::fs::read(&assets.initramfs)
+        .with_context(|| format!("reading {}", assets.initramfs.display()))?;
+    let path = dir()?.join(format!("{TRUNCATED_INITRD}.cpio"));
+    std::fs::write(&path, &cpio[..cpio.len() / 2])
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
