@@ -105,8 +105,11 @@ pub fn stop_this_cpu(slot: usize) -> ! {
     }
 }
 
-/// What the negative-control build does after the stop: the park loop it
-/// came from, MONITOR/MWAIT where it has it (spinning otherwise).
+/// What the negative-control build does after the stop, as Linux's
+/// play_dead does: MONITOR/MWAIT on its old control line where it has it
+/// (woken by the kernel's first store there), else HLT with interrupts off
+/// (woken by the kernel's first NMI, into an IDT it has overwritten); both
+/// in baton's memory.
 fn return_to_old_park(slot: usize) -> ! {
     let Some(cpus) = smp::cpus() else {
         halt_forever()
@@ -116,7 +119,7 @@ fn return_to_old_park(slot: usize) -> ! {
         if cpus.park == Park::Mwait {
             monitor_mwait(watched, || true);
         } else {
-            core::hint::spin_loop();
+            x86_64::instructions::hlt();
         }
     }
 }

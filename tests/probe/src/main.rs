@@ -51,10 +51,11 @@ fn main() -> ! {
     let handoff = handoff::check(image);
     let options = options::Options::parse(&handoff.cmdline);
     say!(
-        "options: settle-ms={} ap-timeout-ms={} sipi-only={:?}",
+        "options: settle-ms={} ap-timeout-ms={} sipi-only={:?} nmi-aps={}",
         options.settle_ms,
         options.ap_timeout_ms,
-        options.sipi_only
+        options.sipi_only,
+        options.nmi_aps
     );
     let madt = acpi::madt(&handoff.rsdp);
     memory::overwrite(&handoff.memory_map, image, options.settle_ms);
@@ -63,6 +64,7 @@ fn main() -> ! {
         &handoff.memory_map,
         options.ap_timeout_ms,
         options.sipi_only,
+        options.nmi_aps,
     ) {
         fail!("{reason}");
     }

@@ -1,5 +1,6 @@
 //! The probe's own command-line options (`probe.settle-ms=N`,
-//! `probe.ap-timeout-ms=N`); other words are the loader's business.
+//! `probe.ap-timeout-ms=N`, `probe.sipi-only=...`, `probe.nmi-aps`); other
+//! words are the loader's business.
 
 use crate::fail;
 
@@ -22,6 +23,10 @@ pub struct Options {
     pub settle_ms: u64,
     /// How long each AP round may take.
     pub ap_timeout_ms: u64,
+    /// `probe.nmi-aps`: after overwriting memory, send every AP an NMI (as a
+    /// kernel's crash or backtrace path does): an AP the loader left in a
+    /// HLT loop in memory the kernel now owns would wake into garbage.
+    pub nmi_aps: bool,
 }
 
 impl Options {
@@ -30,8 +35,13 @@ impl Options {
             sipi_only: SipiOnly::All,
             settle_ms: 200,
             ap_timeout_ms: 5000,
+            nmi_aps: false,
         };
         for word in cmdline.split(|b| b.is_ascii_whitespace()) {
+            if word == b"probe.nmi-aps" {
+                o.nmi_aps = true;
+                continue;
+            }
             if let Some(v) = word.strip_prefix(b"probe.sipi-only=") {
                 o.sipi_only = match v {
                     b"all" => SipiOnly::All,

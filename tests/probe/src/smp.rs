@@ -33,6 +33,10 @@ const SVR_ENABLE: u32 = 1 << 8;
 const SPURIOUS_VECTOR: u32 = 0xff;
 const ICR_INIT: u32 = 0x500;
 const ICR_STARTUP: u32 = 0x600;
+const ICR_NMI: u32 = 0x400;
+/// How long APs get after their NMI to go wrong (fault, reset the machine)
+/// before the rounds begin.
+const NMI_SETTLE_US: u64 = 50_000;
 const ICR_LEVEL_ASSERT: u32 = 1 << 14;
 const ICR_TRIGGER_LEVEL: u32 = 1 << 15;
 const ICR_PENDING: u32 = 1 << 12;
@@ -160,6 +164,7 @@ pub fn run(
     map: &[MemoryRegion],
     timeout_ms: u64,
     sipi_only: SipiOnly,
+    nmi_aps: bool,
 ) -> Option<alloc::string::String> {
     // SAFETY: IA32_APIC_BASE exists on every x86_64 CPU.
     let apic_base = unsafe { Msr::new(IA32_APIC_BASE).read() };
@@ -193,6 +198,14 @@ pub fn run(
     let page = ApPage::install(map);
     let want = aps.len() as u32;
     let mut failure = None;
+
+    if nmi_aps {
+        for &id in &aps {
+            lapic.ipi(id, ICR_NMI | ICR_LEVEL_ASSERT);
+        }
+        time::delay_us(NMI_SETTLE_US);
+        say!("NMI sent to {} APs", aps.len());
+    }
 
     page.counter.store(0, Ordering::SeqCst);
     for &id in &aps {
