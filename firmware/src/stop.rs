@@ -38,7 +38,7 @@ impl Default for StopTimeouts {
     fn default() -> Self {
         Self {
             wait_us: 1_000_000,
-            after_nmi_us: 10_000,
+            after_nmi_us: 1_000_000,
         }
     }
 }

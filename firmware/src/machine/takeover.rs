@@ -361,9 +361,13 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         cpus,
         began: tsc::now(),
     };
+    // The NMI'd APs get as long as the request had: under TCG on a loaded
+    // host a vCPU can stall for many milliseconds, and only an AP that
+    // never answers costs the wait.
+    let wait_us = options.stop_timeout_ms.saturating_mul(1000);
     let timeouts = StopTimeouts {
-        wait_us: options.stop_timeout_ms.saturating_mul(1000),
-        ..StopTimeouts::default()
+        wait_us,
+        after_nmi_us: wait_us,
     };
     let report = stop::stop_aps(&state.mask, &control, timeouts);
     let ids = |slots: &[usize]| -> String {
