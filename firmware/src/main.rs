@@ -17,7 +17,7 @@ mod report;
 #[cfg(target_os = "none")]
 use baton::exit::ExitCode;
 #[cfg(target_os = "none")]
-use baton::options::{FailPolicy, Options};
+use baton::options::Options;
 #[cfg(target_os = "none")]
 use baton::{source::SourceError, timeline::Stage};
 #[cfg(target_os = "none")]
@@ -45,10 +45,8 @@ fn boot(entry: machine::entry::Entry) -> ! {
         .inspect(report::topology)
         .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);
-    if options.on_fail == FailPolicy::PowerOff {
-        // A fault handler must not be the first to run the AML interpreter.
-        power::prepare_power_off();
-    }
+    // Again, now that ACPI is known: under on-fail=off this evaluates \_S5.
+    power::configure(options.debug_exit, options.on_fail);
     let cpus = acpi.as_ref().ok().and_then(|acpi| {
         machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
             .inspect(|cpus| cpus.roll_call())
@@ -72,7 +70,8 @@ fn boot(entry: machine::entry::Entry) -> ! {
             Ok(Some(source)) => source,
             Err(e) => {
                 log::error!("baton: kernel from {origin}: {e}");
-                failed = next_source_or_fail(&options);
+                next_source_or_fail(&options);
+                failed = true;
                 continue;
             }
         };
@@ -91,7 +90,8 @@ fn boot(entry: machine::entry::Entry) -> ! {
         if !e.before_the_stop() {
             power::fail(ExitCode::Error);
         }
-        failed = next_source_or_fail(&options);
+        next_source_or_fail(&options);
+        failed = true;
     }
     if failed {
         log::error!("baton: no kernel source is left to try");
@@ -106,15 +106,14 @@ fn boot(entry: machine::entry::Entry) -> ! {
     power::finish()
 }
 
-/// After a kernel source failed: on to the next one under `on-fail=next`
-/// (true: one has failed), else the end of the run under the policy.
+/// After a kernel source failed: on to the next one under `on-fail=next`,
+/// else the end of the run under the policy.
 #[cfg(target_os = "none")]
-fn next_source_or_fail(options: &Options) -> bool {
+fn next_source_or_fail(options: &Options) {
     if !options.next_source {
         power::fail(ExitCode::Error);
     }
     log::warn!("baton: on-fail=next: trying the next kernel source");
-    true
 }
 
 #[cfg(target_os = "none")]

@@ -5,6 +5,7 @@ use core::ops::Range;
 
 use alloc::string::String;
 use baton::cbfs::Cbfs;
+use baton::source::SourceError;
 
 /// The CBFS at `range`, as coreboot's boot-media record gave it.
 pub fn at(range: Range<u64>) -> Cbfs<'static> {
@@ -19,30 +20,15 @@ pub fn at(range: Range<u64>) -> Cbfs<'static> {
 /// it again and stops there with the named error.
 pub fn config(range: Range<u64>) -> String {
     let cbfs = at(range);
-    let name = baton::fwcfg::CONFIG;
-    let read = match cbfs.find(name) {
-        Ok(Some(f)) if f.size > super::source::MAX_TEXT => {
-            log::warn!(
-                "CBFS: {name} ({} bytes) is above the {} for text: ignored",
-                f.size,
-                super::source::MAX_TEXT
-            );
-            return String::new();
-        }
-        Ok(Some(f)) => cbfs.read(&f),
-        Ok(None) => return String::new(),
-        Err(e) => Err(e),
-    };
-    match read.map(|bytes| baton::fwcfg::text(&bytes)) {
-        Ok(Ok(text)) => text,
-        Ok(Err(e)) => {
-            log::warn!(
-                "CBFS: {name} is not text (byte {:#04x} at offset {}): ignored",
-                e.byte,
-                e.at
-            );
-            String::new()
-        }
+    let text = cbfs
+        .find(baton::fwcfg::CONFIG)
+        .map_err(SourceError::Cbfs)
+        .and_then(|file| {
+            file.map(|f| super::source::cbfs_text(&cbfs, &f))
+                .transpose()
+        });
+    match text {
+        Ok(text) => text.unwrap_or_default(),
         Err(e) => {
             log::warn!("CBFS: {e}; no config");
             String::new()

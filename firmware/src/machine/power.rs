@@ -15,9 +15,15 @@ use super::idt;
 static DEBUG_EXIT: AtomicU32 = AtomicU32::new(0);
 static POLICY: AtomicU8 = AtomicU8::new(FailPolicy::Halt as u8);
 
+/// Sets how runs end; under `on-fail=off` with ACPI up, `\_S5` is
+/// evaluated now: a fault handler must not be the first to run the AML
+/// interpreter.
 pub fn configure(debug_exit: Option<u16>, policy: FailPolicy) {
     DEBUG_EXIT.store(debug_exit.map_or(0, |p| u32::from(p) + 1), Ordering::SeqCst);
     POLICY.store(policy as u8, Ordering::SeqCst);
+    if policy == FailPolicy::PowerOff {
+        prepare_power_off();
+    }
 }
 
 /// Tells the harness, if there is one; QEMU then exits, so nothing after
@@ -38,8 +44,9 @@ pub fn finish() -> ! {
     power_off()
 }
 
-/// Evaluates `\\_S5` ahead of a power-off (the result is kept).
-pub fn prepare_power_off() {
+/// Evaluates `\_S5` ahead of a power-off (the result is kept); nothing
+/// before ACPI is up.
+fn prepare_power_off() {
     if let Some(power) = super::acpi::POWER.get()
         && power.s5().is_none()
     {

@@ -54,17 +54,23 @@ pub fn load(
     Ok(source)
 }
 
+/// The bytes of a kernel source's blob, if the identity map covers them.
+pub fn blob_bytes(blob: Blob) -> Option<&'static [u8]> {
+    if blob.addr.saturating_add(blob.len) > paging::mapped_end() {
+        return None;
+    }
+    // SAFETY: identity-mapped RAM that a kernel source owns; read only.
+    Some(unsafe { core::slice::from_raw_parts(blob.addr as *const u8, blob.len as usize) })
+}
+
 fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
-    if initrd.range().end > paging::mapped_end() {
+    let Some(bytes) = blob_bytes(initrd) else {
         log::warn!(
             "initrd at {:#x} lies beyond the identity map: not checked",
             initrd.addr
         );
         return Ok(());
-    }
-    // SAFETY: identity-mapped RAM that the source owns; read only.
-    let bytes =
-        unsafe { core::slice::from_raw_parts(initrd.addr as *const u8, initrd.len as usize) };
+    };
     let checked = initrd::check(bytes).map_err(SourceError::Initrd)?;
     log::debug!("initrd: {checked:?}");
     Ok(())
@@ -182,7 +188,8 @@ fn cbfs_blob(
     Ok(Blob { addr, len: size })
 }
 
-fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
+/// A CBFS text file (command line, config): at most MAX_TEXT, and text.
+pub fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
     let name = alloc::format!("CBFS {}", file.name);
     check_text_size(&name, file.size)?;
     text_of(name, &cbfs.read(file).map_err(SourceError::Cbfs)?)

@@ -241,14 +241,10 @@ pub fn boot(
 
 /// The bytes of `blob`, which must be identity-mapped.
 fn bytes(blob: Blob) -> Result<&'static [u8], TakeoverError> {
-    if blob.addr.saturating_add(blob.len) > paging::mapped_end() {
-        return Err(TakeoverError::KernelUnmapped {
-            blob,
-            mapped_end: paging::mapped_end(),
-        });
-    }
-    // SAFETY: identity-mapped RAM the kernel source owns; read only.
-    Ok(unsafe { core::slice::from_raw_parts(blob.addr as *const u8, blob.len as usize) })
+    super::source::blob_bytes(blob).ok_or_else(|| TakeoverError::KernelUnmapped {
+        blob,
+        mapped_end: paging::mapped_end(),
+    })
 }
 
 /// `blob` where the copy stub can read it after the copies before it: moved
