@@ -20,6 +20,19 @@ pub const KERNELS: [&str; 3] = [
 /// `/bin/busybox`, the largest member).
 pub const TRUNCATED_INITRD: &str = "initramfs-truncated";
 
+/// Scenarios run in threads and several use the same file: one writer at
+/// a time, each write atomic (a QEMU may be reading the file meanwhile).
+static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn write(name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir()?.join(name);
+    let _one = WRITING
+        .lock()
+        .map_err(|_| anyhow::anyhow!("bad input: lock poisoned"))?;
+    crate::setup::write_atomically(&path, bytes)?;
+    Ok(path)
+}
+
 fn dir() -> Result<PathBuf> {
     let dir = crate::root().join("target/xtask/bad-input");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -52,9 +65,7 @@ pub fn kernel(name: &str) -> Result<PathBuf> {
         "malformed-phdrs" => elf[32..40].copy_from_slice(&(len as u64 + 0x1000).to_le_bytes()),
         other => bail!("no broken kernel named {other:?} (known: {KERNELS:?})"),
     }
-    let path = dir()?.join(format!("{name}.elf"));
-    std::fs::write(&path, elf).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    write(&format!("{name}.elf"), &elf)
 }
 
 /// The initrd cut short.
@@ -62,8 +73,5 @@ pub fn truncated_initrd() -> Result<PathBuf> {
     let assets = crate::linux::prepare()?;
     let cpio = std::fs::read(&assets.initramfs)
         .with_context(|| format!("reading {}", assets.initramfs.display()))?;
-    let path = dir()?.join(format!("{TRUNCATED_INITRD}.cpio"));
-    std::fs::write(&path, &cpio[..cpio.len() / 2])
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
+    write(&format!("{TRUNCATED_INITRD}.cpio"), &cpio[..cpio.len() / 2])
 }

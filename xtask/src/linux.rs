@@ -6,7 +6,7 @@
 //!   carries the PVH note
 //! - `busybox`: `bin/busybox` of Debian's `busybox-static`
 //! - `initramfs.cpio`: an uncompressed newc archive with `/bin/busybox`, `/init`
-//!   (prints `baton-linux-init: cpus=N` and powers off) and `/dev/console`
+//!   (mounts devtmpfs, prints `baton-linux-init: cpus=N` through /dev/kmsg and powers off) and `/dev/console`
 //!
 //! Each is made when missing; delete `target/linux` to start over.
 
@@ -22,8 +22,11 @@ const INIT: &str = r#"#!/bin/busybox sh
 # baton's Linux test init: count the CPUs the kernel brought up, say so, power off.
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs dev /dev
 cpus=$(/bin/busybox grep -c '^processor' /proc/cpuinfo)
-echo "baton-linux-init: cpus=$cpus"
+# Through the kernel log: printk writes the console synchronously, while a
+# plain echo sits in the serial driver's buffer and poweroff -f may beat it.
+echo "baton-linux-init: cpus=$cpus" > /dev/kmsg
 /bin/busybox poweroff -f
 "#;
 
@@ -59,33 +62,29 @@ fn make(dir: &Path) -> Result<()> {
         let bz = std::fs::read(dir.join("vmlinuz"))
             .with_context(|| format!("reading {}", dir.join("vmlinuz").display()))?;
         let elf = extract_vmlinux(&bz).context("extracting vmlinux from target/linux/vmlinuz")?;
-        write_atomically(&dir.join("vmlinux"), &elf)?;
+        crate::setup::write_atomically(&dir.join("vmlinux"), &elf)?;
         eprintln!(
             "xtask: target/linux/vmlinux: {} bytes (ELF from the bzImage)",
             elf.len()
         );
     }
-    if !dir.join("initramfs.cpio").exists() {
-        if !dir.join("busybox").exists() {
-            let x = unpack(dir, "busybox-static")?;
-            std::fs::copy(x.join("bin/busybox"), dir.join("busybox"))
-                .context("copying bin/busybox out of busybox-static")?;
-        }
-        let busybox = std::fs::read(dir.join("busybox")).context("reading target/linux/busybox")?;
-        let cpio = initramfs(&busybox);
-        write_atomically(&dir.join("initramfs.cpio"), &cpio)?;
+    if !dir.join("busybox").exists() {
+        let x = unpack(dir, "busybox-static")?;
+        std::fs::copy(x.join("bin/busybox"), dir.join("busybox"))
+            .context("copying bin/busybox out of busybox-static")?;
+    }
+    // Made every time (a few ms) and written when it differs, so a change
+    // of /init reaches a cached target/linux.
+    let busybox = std::fs::read(dir.join("busybox")).context("reading target/linux/busybox")?;
+    let cpio = initramfs(&busybox);
+    if std::fs::read(dir.join("initramfs.cpio")).ok().as_ref() != Some(&cpio) {
+        crate::setup::write_atomically(&dir.join("initramfs.cpio"), &cpio)?;
         eprintln!(
             "xtask: target/linux/initramfs.cpio: {} bytes (busybox, /init)",
             cpio.len()
         );
     }
     Ok(())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
 /// `setup::run`, with the hint that these steps need a Debian host.
