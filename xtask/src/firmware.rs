@@ -7,15 +7,43 @@ use anyhow::{Context, Result, bail};
 
 use crate::setup::TARGET;
 
-/// Builds baton for x86_64-unknown-none; returns the ELF's path.
-pub fn build(release: bool) -> Result<PathBuf> {
-    build_variant(release, false)
+/// The builds the harness uses; all but the default are copied aside, so
+/// several can be used in one run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    Default,
+    /// With the `acpi` crate's AML interpreter (cargo feature `aml`).
+    Aml,
+    /// The negative control: Linux's takeover bugs brought back (cargo
+    /// feature `unsafe-takeover`).
+    UnsafeTakeover,
 }
 
-/// Builds baton, or with `unsafe_takeover` the negative-control build that
-/// brings back Linux's takeover bugs (its ELF is copied aside, so both
-/// builds can be used in one run).
-pub fn build_variant(release: bool, unsafe_takeover: bool) -> Result<PathBuf> {
+impl Variant {
+    pub fn with_aml(aml: bool) -> Self {
+        match aml {
+            true => Variant::Aml,
+            false => Variant::Default,
+        }
+    }
+
+    fn feature(self) -> Option<&'static str> {
+        match self {
+            Variant::Default => None,
+            Variant::Aml => Some("aml"),
+            Variant::UnsafeTakeover => Some("unsafe-takeover"),
+        }
+    }
+}
+
+/// Builds baton for x86_64-unknown-none; returns the ELF's path.
+pub fn build(release: bool) -> Result<PathBuf> {
+    build_variant(release, Variant::Default)
+}
+
+/// Builds one variant of baton; returns its ELF's path (`baton-<feature>`
+/// beside cargo's `baton` for all but the default).
+pub fn build_variant(release: bool, variant: Variant) -> Result<PathBuf> {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.current_dir(crate::root()).args([
         "build",
@@ -29,8 +57,8 @@ pub fn build_variant(release: bool, unsafe_takeover: bool) -> Result<PathBuf> {
     if release {
         cargo.arg("--release");
     }
-    if unsafe_takeover {
-        cargo.args(["--features", "unsafe-takeover"]);
+    if let Some(feature) = variant.feature() {
+        cargo.args(["--features", feature]);
     }
     let status = cargo.status()?;
     if !status.success() {
@@ -42,10 +70,10 @@ pub fn build_variant(release: bool, unsafe_takeover: bool) -> Result<PathBuf> {
         .join(TARGET)
         .join(profile)
         .join("baton");
-    if !unsafe_takeover {
+    let Some(feature) = variant.feature() else {
         return Ok(elf);
-    }
-    let aside = elf.with_file_name("baton-unsafe-takeover");
+    };
+    let aside = elf.with_file_name(format!("baton-{feature}"));
     std::fs::copy(&elf, &aside).with_context(|| format!("copying {}", elf.display()))?;
     Ok(aside)
 }

@@ -39,6 +39,9 @@ enum Command {
         /// Debug build instead of release.
         #[arg(long)]
         debug: bool,
+        /// With the AML interpreter (cargo feature `aml`).
+        #[arg(long)]
+        aml: bool,
     },
     /// Build and boot baton once under QEMU; exit 0 only if it reports success
     /// (with --direct: if the kernel powers the machine off).
@@ -103,6 +106,9 @@ pub struct RunArgs {
     /// Debug build of the firmware.
     #[arg(long)]
     debug: bool,
+    /// The firmware with the AML interpreter (cargo feature `aml`).
+    #[arg(long)]
+    aml: bool,
     /// The kernel baton boots (fw_cfg opt/baton/kernel): a file, or a name:
     /// `probe` (the test kernel, tests/probe; also `probe-pvh`, `probe-mb1`,
     /// `probe-mb2`, `probe-elf64`), `linux` (Debian's Linux 6.1 with a
@@ -175,9 +181,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Build { debug } => {
+        Command::Build { debug, aml } => {
             setup::ensure_target()?;
-            let elf = firmware::build(!debug)?;
+            let elf = firmware::build_variant(!debug, firmware::Variant::with_aml(aml))?;
             println!("{}", elf.display());
             Ok(ExitCode::SUCCESS)
         }

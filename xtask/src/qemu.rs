@@ -427,7 +427,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
 pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
     crate::setup::ensure_qemu()?;
-    let elf = crate::firmware::build(!args.debug)?;
+    let elf =
+        crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
     let machine = Machine {
         machine: args.machine.clone(),
         smp: args.smp,

@@ -6,7 +6,7 @@
 //! expected outcome; list-valued fields (machine, memory, smp, cpu) expand
 //! into one run per combination.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::TestArgs;
 use crate::coreboot::Compression;
 use crate::entry::Entry;
+use crate::firmware::Variant;
 use crate::payload::Spec;
 use crate::qemu::{self, Machine, Outcome};
 
@@ -71,6 +72,9 @@ struct Row {
     /// (Linux's takeover bugs brought back), where it must NOT pass.
     #[serde(default)]
     negative_control: bool,
+    /// Run on the build with the AML interpreter (cargo feature `aml`).
+    #[serde(default)]
+    aml: bool,
     /// Read the VGA text screen at the timeout (lines `screen: ...` join
     /// the log the `log` lines are looked for in).
     #[serde(default)]
@@ -155,8 +159,9 @@ struct Scenario {
     absent: Vec<String>,
     /// Resolved into `machine.payload` just before the runs.
     payload: Spec,
-    /// Run on the unsafe-takeover build; passes only if the run fails.
-    unsafe_takeover: bool,
+    /// The firmware build it runs on; on `UnsafeTakeover` (a negative
+    /// control) it passes only if the run fails.
+    variant: Variant,
 }
 
 fn expand(row: &Row) -> Vec<Scenario> {
@@ -173,10 +178,10 @@ fn expand(row: &Row) -> Vec<Scenario> {
         Some(k) => k.values().into_iter().map(Some).collect(),
         None => vec![None],
     };
-    let variants: &[bool] = if row.negative_control {
-        &[false, true]
-    } else {
-        &[false]
+    let own = Variant::with_aml(row.aml);
+    let variants: &[Variant] = match row.negative_control {
+        true => &[own, Variant::UnsafeTakeover],
+        false => &[own],
     };
     let multi = [machines.len(), smps.len(), memories.len(), cpus.len()]
         .iter()
@@ -189,16 +194,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
                     for cmdline in &cmdlines {
                         for kernel in &kernels {
                             for &entry in &entries {
-                                for &unsafe_takeover in variants {
+                                for &variant in variants {
                                     combinations.push((
-                                        machine,
-                                        smp,
-                                        memory,
-                                        cpu,
-                                        cmdline,
-                                        kernel,
-                                        entry,
-                                        unsafe_takeover,
+                                        machine, smp, memory, cpu, cmdline, kernel, entry, variant,
                                     ));
                                 }
                             }
@@ -208,7 +206,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
             }
         }
     }
-    for (machine, smp, memory, cpu, cmdline, kernel, entry, unsafe_takeover) in combinations {
+    for (machine, smp, memory, cpu, cmdline, kernel, entry, variant) in combinations {
         let mut name = row.name.clone();
         if multi {
             name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
@@ -222,7 +220,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
         if entries.len() > 1 {
             name = format!("{name}[{entry}]");
         }
-        if unsafe_takeover {
+        if variant == Variant::UnsafeTakeover {
             name = format!("{name}[unsafe-takeover must fail]");
         }
         let placeholders = |l: &String| {
@@ -258,7 +256,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 modules: row.modules.clone(),
                 direct: row.direct,
             },
-            unsafe_takeover,
+            variant,
         });
     }
     out
@@ -321,7 +319,7 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
             problems.push(format!("log has {unwanted:?}"));
         }
     }
-    if scenario.unsafe_takeover {
+    if scenario.variant == Variant::UnsafeTakeover {
         // A negative control: the run must fail on the build with the
         // protection switched off, or the scenario proves nothing.
         return match problems.is_empty() {
@@ -347,13 +345,14 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         args.full,
         args.filter.as_deref(),
     )?;
-    // The negative-control build first: both builds share one cargo
-    // output path and the unsafe one is copied aside.
-    let unsafe_elf = match scenarios.iter().any(|s| s.unsafe_takeover) {
-        true => Some(crate::firmware::build_variant(true, true)?),
-        false => None,
-    };
-    let elf = crate::firmware::build(true)?;
+    // The other builds first: they share one cargo output path with the
+    // default build and are copied aside.
+    let mut elves = HashMap::new();
+    for variant in [Variant::UnsafeTakeover, Variant::Aml, Variant::Default] {
+        if variant == Variant::Default || scenarios.iter().any(|s| s.variant == variant) {
+            elves.insert(variant, crate::firmware::build_variant(true, variant)?);
+        }
+    }
     // Kernels named in rows become files here (fetching the Linux assets
     // when missing); a row whose kernel cannot be had fails alone.
     let mut unresolved = Vec::new();
@@ -402,11 +401,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
                         scenario.name.clone()
                     };
                     let dir = logs.join(sanitize(&name));
-                    let firmware = match (&unsafe_elf, scenario.unsafe_takeover) {
-                        (Some(unsafe_elf), true) => unsafe_elf,
-                        _ => &elf,
-                    };
-                    let verdict = match qemu::boot(firmware, &scenario.machine, &dir, false) {
+                    let verdict = match elves
+                        .get(&scenario.variant)
+                        .context("no firmware build for the scenario")
+                        .and_then(|elf| qemu::boot(elf, &scenario.machine, &dir, false))
+                    {
                         Ok(run) => {
                             let (passed, detail) = judge(&scenario, &run);
                             Verdict {
@@ -685,7 +684,7 @@ mod tests {
             log: vec!["hello".into()],
             absent: vec!["PANIC".into()],
             payload: Spec::default(),
-            unsafe_takeover: false,
+            variant: Variant::Default,
         };
         let run = |outcome, serial: &str| qemu::Run {
             outcome,
@@ -699,7 +698,7 @@ mod tests {
         assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
         let negative = Scenario {
-            unsafe_takeover: true,
+            variant: Variant::UnsafeTakeover,
             ..s
         };
         assert!(!judge(&negative, &run(Outcome::Pass, "hello")).0);

@@ -7,6 +7,7 @@
 pub mod fadt;
 pub mod madt;
 pub mod rsdp;
+pub mod s5;
 pub mod sdt;
 
 use alloc::string::String;

@@ -2,6 +2,8 @@
 //! memory, power. The portable logic these call lives in the library.
 
 pub mod acpi;
+#[cfg(feature = "aml")]
+pub mod aml;
 pub mod cbfs;
 pub mod console;
 pub mod entry;

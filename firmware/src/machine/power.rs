@@ -62,7 +62,7 @@ pub fn power_off() -> ! {
         None => Err("no FADT"),
         Some(power) => match power.s5() {
             None => Err("no \\_S5 sleep type"),
-            Some((a, b)) => power.fadt.s5_writes(a, b),
+            Some(s5) => power.fadt.s5_writes(s5.a, s5.b),
         },
     };
     match writes {
