@@ -26,10 +26,12 @@ use machine::{console, power, tsc};
 #[cfg(target_os = "none")]
 fn boot(entry: machine::entry::Entry) -> ! {
     console::init();
-    let clock = tsc::calibrate();
+    tsc::start_calibration();
     machine::init_bsp();
     tsc::stamp(Stage::Entry);
-    let boot_info = machine::entry::boot_info(entry).unwrap_or_else(|e| {
+    let boot_info = machine::entry::boot_info(entry);
+    let clock = tsc::calibrate();
+    let boot_info = boot_info.unwrap_or_else(|e| {
         log::error!("baton: cannot read the boot information: {e}");
         power::fail(ExitCode::Error)
     });

@@ -1,20 +1,25 @@
 //! Time: the TSC, counted from the entry stamp. Its frequency comes from
 //! CPUID leaf 0x15 (crystal ratio) or 0x16 (base MHz) where present, else
-//! from a short PIT channel 2 measurement; without either (microvm has no
-//! PIT) times are printed on an assumed clock, and the log says so.
+//! from PIT channel 2, started at entry and read once the boot information
+//! is parsed (the window costs no busy wait of its own unless that work took
+//! under 0.5 ms); without either (microvm has no PIT) times are printed on
+//! an assumed clock, and the log says so.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use baton::calibration;
 use baton::timeline::{Stage, Timeline};
 use x86_64::instructions::port::Port;
 
-const PIT_HZ: u64 = 1_193_182;
-/// The PIT window: long enough for a few hundred ppm, short for boot time.
+/// The fallback PIT window, when the one begun at entry ran out.
 const PIT_WINDOW_US: u64 = 2000;
 /// Used when nothing measures the TSC; times are then approximate.
 const ASSUMED_KHZ: u64 = 2_000_000;
 
 static TSC_KHZ: AtomicU64 = AtomicU64::new(ASSUMED_KHZ);
+/// The TSC when PIT channel 2 was started by `start_calibration` (0: not
+/// started, no PIT).
+static PIT_STARTED_AT: AtomicU64 = AtomicU64::new(0);
 
 pub fn now() -> u64 {
     // SAFETY: RDTSC has no side effects.
@@ -50,59 +55,124 @@ pub enum Source {
     Assumed,
 }
 
-pub fn calibrate() -> Source {
+/// The legacy PIT ports: the gate/status port (bit 0 gate of channel 2,
+/// bit 1 speaker, bit 5 OUT2), the mode/command port, channel 2's counter.
+const GATE_PORT: u16 = 0x61;
+const COMMAND_PORT: u16 = 0x43;
+const CHANNEL2_PORT: u16 = 0x42;
+/// Channel 2, lobyte/hibyte, mode 0 (one-shot countdown), binary.
+const CHANNEL2_MODE0: u8 = 0b1011_0000;
+/// Channel 2's counter latched for reading.
+const CHANNEL2_LATCH: u8 = 0b1000_0000;
+
+/// Starts PIT channel 2 counting down from its full count with the speaker
+/// off, so that `calibrate` can measure the TSC over the boot work done
+/// meanwhile instead of in a busy wait of its own. Does nothing where
+/// CPUID gives the frequency or there is no PIT (microvm).
+pub fn start_calibration() {
+    if cpuid_khz().is_some() {
+        return;
+    }
+    if let Some(started) = start_pit(calibration::PIT_START_COUNT) {
+        PIT_STARTED_AT.store(started, Ordering::Relaxed);
+    }
+}
+
+/// Programs channel 2 for a mode-0 countdown from `count`; the TSC when it
+/// started (read right beside the write that starts it), or None when no
+/// PIT answers (OUT2 must be low right after the mode write).
+fn start_pit(count: u16) -> Option<u64> {
+    let mut gate: Port<u8> = Port::new(GATE_PORT);
+    // SAFETY: legacy PIT ports; channel 2 drives only the speaker, whose
+    // output stays disabled (bit 1 clear).
+    unsafe {
+        let saved = gate.read();
+        gate.write((saved & !0x02) | 0x01);
+        Port::<u8>::new(COMMAND_PORT).write(CHANNEL2_MODE0);
+        let mut channel2: Port<u8> = Port::new(CHANNEL2_PORT);
+        channel2.write(count as u8);
+        let started = now();
+        channel2.write((count >> 8) as u8);
+        (gate.read() & 0x20 == 0).then_some(started)
+    }
+}
+
+/// Channel 2's PIT ticks since `start_calibration` and the TSC at the
+/// latch; None once the count ran out.
+fn pit_ticks_elapsed() -> Option<(u64, u64)> {
+    // SAFETY: legacy PIT ports, read after a latch command.
+    unsafe {
+        let tsc = now();
+        Port::<u8>::new(COMMAND_PORT).write(CHANNEL2_LATCH);
+        let mut channel2: Port<u8> = Port::new(CHANNEL2_PORT);
+        let low = channel2.read();
+        let high = channel2.read();
+        let out2 = Port::<u8>::new(GATE_PORT).read() & 0x20 != 0;
+        calibration::pit_ticks_elapsed(u16::from_le_bytes([low, high]), out2).map(|t| (t, tsc))
+    }
+}
+
+fn cpuid_khz() -> Option<(u64, Source)> {
     let cpuid = raw_cpuid::CpuId::new();
-    let (khz, source) = if let Some(hz) = cpuid.get_tsc_info().and_then(|t| t.tsc_frequency()) {
-        (hz / 1000, Source::CpuidCrystal)
-    } else if let Some(mhz) = cpuid
+    if let Some(hz) = cpuid.get_tsc_info().and_then(|t| t.tsc_frequency()) {
+        return Some((hz / 1000, Source::CpuidCrystal));
+    }
+    cpuid
         .get_processor_frequency_info()
         .map(|f| f.processor_base_frequency())
         .filter(|&m| m != 0)
-    {
-        (u64::from(mhz) * 1000, Source::CpuidBase)
-    } else if let Some(khz) = pit_khz() {
-        (khz, Source::Pit)
-    } else {
-        (ASSUMED_KHZ, Source::Assumed)
-    };
+        .map(|mhz| (u64::from(mhz) * 1000, Source::CpuidBase))
+}
+
+/// Sets the TSC frequency: CPUID leaf 0x15 or 0x16 where present, else
+/// the PIT window begun by `start_calibration` (waiting only if less than
+/// `calibration::MIN_WINDOW_TICKS` have gone by), else a fresh 2 ms PIT
+/// window, else an assumed clock.
+pub fn calibrate() -> Source {
+    let (khz, source) = cpuid_khz()
+        .or_else(|| pit_window_begun_at_entry().map(|k| (k, Source::Pit)))
+        .or_else(|| pit_khz().map(|k| (k, Source::Pit)))
+        .unwrap_or((ASSUMED_KHZ, Source::Assumed));
     TSC_KHZ.store(khz, Ordering::Relaxed);
     source
 }
 
-/// Counts TSC ticks over a PIT channel 2 one-shot. None when the PIT does
-/// not count (its output never rises within a generous TSC bound).
-fn pit_khz() -> Option<u64> {
-    let count = PIT_HZ * PIT_WINDOW_US / 1_000_000;
-    let mut gate: Port<u8> = Port::new(0x61);
-    let mut command: Port<u8> = Port::new(0x43);
-    let mut channel2: Port<u8> = Port::new(0x42);
-    // SAFETY: legacy PIT ports; channel 2 drives only the speaker, whose
-    // output is disabled here (bit 1 clear).
-    unsafe {
-        let saved = gate.read();
-        gate.write((saved & !0x02) | 0x01);
-        command.write(0b1011_0000); // channel 2, lobyte/hibyte, mode 0, binary
-        channel2.write((count & 0xff) as u8);
-        channel2.write((count >> 8) as u8);
-        if gate.read() & 0x20 != 0 {
-            // OUT2 must be low right after a mode-0 write: no PIT here.
-            gate.write(saved);
+fn pit_window_begun_at_entry() -> Option<u64> {
+    let start = PIT_STARTED_AT.load(Ordering::Relaxed);
+    if start == 0 {
+        return None;
+    }
+    // A PIT that does not count: a 100 GHz TSC passes this in 1 ms.
+    let bound = now().saturating_add(100_000_000);
+    loop {
+        let (ticks, tsc) = pit_ticks_elapsed()?;
+        if ticks >= calibration::MIN_WINDOW_TICKS {
+            return calibration::tsc_khz(tsc - start, ticks);
+        }
+        if tsc > bound {
             return None;
         }
-        let start = now();
-        // A 100 GHz TSC would still not reach this bound in a real window.
-        let bound = start + PIT_WINDOW_US * 100_000;
-        let result = loop {
-            if gate.read() & 0x20 != 0 {
-                break Some((now() - start) * 1000 / PIT_WINDOW_US);
-            }
-            if now() > bound {
-                break None;
-            }
-        };
-        gate.write(saved);
-        // Below 100 MHz is no x86_64 TSC: the PIT did not count honestly.
-        result.filter(|&khz| khz > 100_000)
+        core::hint::spin_loop();
+    }
+}
+
+/// Counts TSC ticks over a fresh PIT channel 2 one-shot of
+/// `PIT_WINDOW_US`. None when the PIT does not count (its output never
+/// rises within a generous TSC bound).
+fn pit_khz() -> Option<u64> {
+    let count = calibration::PIT_HZ * PIT_WINDOW_US / 1_000_000;
+    let start = start_pit(count as u16)?;
+    let bound = start + PIT_WINDOW_US * 100_000;
+    let mut gate: Port<u8> = Port::new(GATE_PORT);
+    loop {
+        // SAFETY: the gate/status port, read only.
+        if unsafe { gate.read() } & 0x20 != 0 {
+            let khz = (now() - start) * 1000 / PIT_WINDOW_US;
+            return Some(khz).filter(|&k| k > 100_000);
+        }
+        if now() > bound {
+            return None;
+        }
     }
 }
 
