@@ -20,7 +20,7 @@ pub fn pit_ticks_elapsed(counter: u16, out2_high: bool) -> Option<u64> {
     if out2_high {
         return None;
     }
-    Some(u64::from(PIT_START_COUNT - counter.min(PIT_START_COUNT)))
+    Some(u64::from(PIT_START_COUNT - counter))
 }
 
 /// The TSC frequency in kHz from `tsc_ticks` counted over `pit_ticks`;
