@@ -50,6 +50,7 @@ pub mod multiboot1;
 pub mod multiboot2;
 mod plan;
 pub mod pvh;
+pub mod reads;
 
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use elf::{ElfClass, ElfImage, ElfType};

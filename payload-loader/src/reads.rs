@@ -1,0 +1,54 @@
+//! What `plan` reads of a kernel file, so that a loader can fetch only that
+//! before planning and bring the segments' bytes later, straight to their
+//! destinations (baton does this with fw_cfg DMA: Debian's 53 MB vmlinux
+//! then costs one transfer of its 45 MB of segments and no copy).
+//!
+//! `plan` reads the first `HEAD` bytes (the Multiboot1 and Multiboot2
+//! header windows, the ELF header), the program header table and the
+//! PT_NOTE contents; ET_DYN files and files with a PT_DYNAMIC segment also
+//! have their relocations read from the segments, so for them nothing less
+//! than the whole file will do.
+
+use alloc::vec::Vec;
+
+use goblin::elf::header::ET_EXEC;
+use goblin::elf::program_header::{PT_DYNAMIC, PT_NOTE};
+
+use crate::elf;
+use crate::memory::Range;
+
+/// The head of the file `plan` looks at: the larger Multiboot window.
+pub const HEAD: u64 = crate::multiboot2::SEARCH_LIMIT as u64;
+
+/// The file range of the program header table, from the ELF header at the
+/// start of `head`; None when the header is not one `plan` could accept
+/// (then read the whole file and let `plan` name the fault).
+pub fn program_header_table(head: &[u8], file_len: u64) -> Option<Range> {
+    let header = goblin::elf::Elf::parse_header(head).ok()?;
+    let len = u64::from(header.e_phnum) * u64::from(header.e_phentsize);
+    let end = header.e_phoff.checked_add(len)?;
+    (end <= file_len).then(|| Range::new(header.e_phoff, end))
+}
+
+/// Besides `HEAD` and the program header table, which must be in `kernel`
+/// already, the file ranges `plan` reads: the PT_NOTE contents. None when
+/// it may read more (ET_DYN, PT_DYNAMIC) or the headers do not parse.
+pub fn metadata_ranges(kernel: &[u8]) -> Option<Vec<Range>> {
+    let header = goblin::elf::Elf::parse_header(kernel).ok()?;
+    if header.e_type != ET_EXEC {
+        return None;
+    }
+    let image = elf::parse(kernel).ok()?;
+    if image.phdrs.iter().any(|p| p.p_type == PT_DYNAMIC) {
+        return None;
+    }
+    image
+        .phdrs
+        .iter()
+        .filter(|p| p.p_type == PT_NOTE && p.filesz != 0)
+        .map(|p| {
+            let end = p.offset.checked_add(p.filesz)?;
+            (end <= kernel.len() as u64).then(|| Range::new(p.offset, end))
+        })
+        .collect()
+}
