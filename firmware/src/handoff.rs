@@ -80,6 +80,65 @@ pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<Co
         .collect()
 }
 
+/// A segment's file bytes read straight from the kernel's source to their
+/// destination (fw_cfg DMA, after the stop) instead of by the copy stub.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectRead {
+    pub file_offset: u64,
+    pub dst: u64,
+    pub len: u64,
+}
+
+/// For a kernel file read only in part: whether segment `index` of `plan`
+/// is read straight into place after the stop. It is when nothing baton
+/// still uses lies at its destination (`!overlaps_firmware`: not baton's
+/// image, heap, stacks, sources or the APs' memory; the handoff's own
+/// allocations avoid destinations anyway) and it is not relocated.
+pub fn reads_directly(plan: &LoadPlan, index: usize) -> bool {
+    plan.segments
+        .get(index)
+        .is_some_and(|s| !s.overlaps_firmware)
+        && !plan.relocations.iter().any(|r| r.segment == index)
+}
+
+/// The file ranges of the segments that are not read directly: for a
+/// kernel file read in part, these must be fetched into its blob before
+/// the copies are planned.
+pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<StdRange<u64>> {
+    plan.segments
+        .iter()
+        .enumerate()
+        .filter(|&(i, s)| !reads_directly(plan, i) && s.file_size != 0)
+        .map(|(_, s)| s.file_offset..s.file_offset + s.file_size)
+        .collect()
+}
+
+/// Takes the segments read directly out of `copies` (made by `copies`
+/// from the same plan): their entries keep only the zeroing of the tail,
+/// and their file bytes become the returned reads.
+pub fn take_direct_reads(plan: &LoadPlan, copies: &mut [Copy]) -> Vec<DirectRead> {
+    let mut reads = Vec::new();
+    for (i, (s, copy)) in plan.segments.iter().zip(copies.iter_mut()).enumerate() {
+        if !reads_directly(plan, i) {
+            continue;
+        }
+        if s.file_size != 0 {
+            reads.push(DirectRead {
+                file_offset: s.file_offset,
+                dst: s.dest,
+                len: s.file_size,
+            });
+        }
+        *copy = Copy {
+            src: copy.src,
+            dst: s.dest + s.file_size,
+            len: 0,
+            zero: s.mem_size - s.file_size,
+        };
+    }
+    reads
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +214,37 @@ mod tests {
         );
         assert!(hits_destination(&p, 0x10_00ff..0x20_0000));
         assert!(!hits_destination(&p, 0x10_0100..0x20_0000));
+    }
+
+    #[test]
+    fn segments_clear_of_baton_are_read_straight_into_place() {
+        let map = [MemoryRegion::new(0x10_0000, 0x800_0000, MemoryKind::Usable)];
+        let clear = plan(&tiny_elf(), &PlanConfig::new(&map, &[])).unwrap();
+        assert!(reads_directly(&clear, 0));
+        assert!(staged_file_ranges(&clear).is_empty());
+        let mut list = copies(&clear, 0x500_0000, &[]);
+        assert_eq!(
+            take_direct_reads(&clear, &mut list),
+            [DirectRead {
+                file_offset: 0xc0,
+                dst: 0x10_0000,
+                len: 0x20
+            }]
+        );
+        // The copy stub only zeroes the tail.
+        assert_eq!(
+            (list[0].dst, list[0].len, list[0].zero),
+            (0x10_0020, 0, 0xe0)
+        );
+
+        // Over baton's memory: staged in the file's blob, copied by the stub.
+        let baton = [Range::new(0x10_0000, 0x20_0000)];
+        let over = plan(&tiny_elf(), &PlanConfig::new(&map, &baton)).unwrap();
+        assert!(!reads_directly(&over, 0));
+        assert_eq!(staged_file_ranges(&over), alloc::vec![0xc0..0xe0]);
+        let mut list = copies(&over, 0x500_0000, &[]);
+        let before = list.clone();
+        assert!(take_direct_reads(&over, &mut list).is_empty());
+        assert_eq!(list, before);
     }
 }

@@ -56,6 +56,20 @@ pub struct KernelSource {
     /// baton's own options from the `config` file (same syntax as its
     /// command line), if there is one.
     pub config: Option<String>,
+    /// Set when only the parts of the kernel file the planner reads are in
+    /// `kernel` (its head, program headers and notes; the rest of the blob
+    /// is not the file's): the takeover fetches the segments' bytes from
+    /// here, straight to their destinations where it can.
+    pub kernel_in_part: Option<PartlyRead>,
+}
+
+/// A kernel file read only in part, and where the rest comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartlyRead {
+    /// The fw_cfg item (read by DMA).
+    pub fw_cfg_select: u16,
+    /// How many of the file's bytes were read.
+    pub bytes_read: u64,
 }
 
 impl KernelSource {
@@ -156,6 +170,7 @@ pub fn from_boot_modules(modules: &[crate::bootinfo::Module]) -> Result<KernelSo
     };
     let initrd_index = named("initrd", Some(kernel_index));
     Ok(KernelSource {
+        kernel_in_part: None,
         origin: Origin::BootModules,
         kernel: blob(&modules[kernel_index]),
         initrd: initrd_index.map(|i| blob(&modules[i])),

@@ -18,6 +18,8 @@ pub enum Stage {
     Plan,
     Stop,
     Init,
+    /// The kernel's segments read straight into place (fw_cfg DMA).
+    Place,
     /// The BSP enters the copy stub (the copy itself is not seen by baton).
     Jump,
 }
@@ -33,6 +35,7 @@ impl Stage {
             Self::Plan => "plan",
             Self::Stop => "stop",
             Self::Init => "init",
+            Self::Place => "place",
             Self::Jump => "jump",
         }
     }

@@ -26,6 +26,7 @@ const DMA_ADDRESS_LOW: u16 = 0x518;
 /// `FWCfgDmaAccess.control` bits.
 const DMA_ERROR: u32 = 0x01;
 const DMA_READ: u32 = 0x02;
+const DMA_SKIP: u32 = 0x04;
 const DMA_SELECT: u32 = 0x08;
 
 /// How long a DMA transfer may take before it is called failed (QEMU does
@@ -167,12 +168,52 @@ impl FwCfg {
 /// # Safety
 /// `[addr, addr + length)` must be memory nothing else uses.
 unsafe fn dma_read(selector: u16, addr: u64, length: u32) -> Result<(), DmaFailed> {
+    // SAFETY: as the caller promised.
+    unsafe {
+        dma(
+            (u32::from(selector) << 16) | DMA_SELECT | DMA_READ,
+            length,
+            addr,
+        )
+    }
+}
+
+impl FwCfg {
+    /// Reads `length` bytes of `file` from `offset` on to physical `addr`
+    /// (select and skip, then read: two DMA transfers). DMA only.
+    ///
+    /// # Safety
+    /// `[addr, addr + length)` must be identity-mapped memory that nothing
+    /// else uses.
+    pub unsafe fn read_part(
+        &self,
+        select: u16,
+        offset: u32,
+        length: u32,
+        addr: u64,
+    ) -> Result<(), DmaFailed> {
+        if self.method != Method::Dma {
+            return Err(DmaFailed { control: 0 });
+        }
+        // SAFETY: a skip writes no memory; the read is the caller's range.
+        unsafe {
+            dma((u32::from(select) << 16) | DMA_SELECT | DMA_SKIP, offset, 0)?;
+            dma(DMA_READ, length, addr)
+        }
+    }
+}
+
+/// One DMA transfer: `control` (command and selector), `length`, `addr`.
+///
+/// # Safety
+/// A read's `[addr, addr + length)` must be memory nothing else uses.
+unsafe fn dma(control: u32, length: u32, addr: u64) -> Result<(), DmaFailed> {
     let access = &raw mut DMA_ACCESS;
     // SAFETY: single-threaded boot; the device touches the struct only
     // between the address write below and the control word clearing.
     unsafe {
         access.write_volatile(DmaAccess {
-            control: ((u32::from(selector) << 16) | DMA_SELECT | DMA_READ).to_be(),
+            control: control.to_be(),
             length: length.to_be(),
             address: addr.to_be(),
         });

@@ -12,7 +12,8 @@ use baton::cbfs::{self, Cbfs};
 use baton::frames::{FrameAllocator, PAGE_SIZE};
 use baton::fwcfg::{self, File};
 use baton::initrd;
-use baton::source::{self, Blob, KernelSource, Module, Origin, SourceError};
+use baton::source::{self, Blob, KernelSource, Module, Origin, PartlyRead, SourceError};
+use payload_loader::{Range, reads};
 
 use super::fwcfg::FwCfg;
 use super::{memory, paging, tsc};
@@ -150,6 +151,7 @@ fn from_cbfs(
     let kernel = blob(kernel, frames, paging::mapped_end())?;
     Ok(Some(KernelSource {
         origin: Origin::Cbfs,
+        kernel_in_part: None,
         kernel,
         initrd,
         cmdline: plan
@@ -238,10 +240,11 @@ fn from_fw_cfg(
                 .unwrap_or_default(),
         });
     }
-    let kernel = blob(fw, kernel, frames, paging::mapped_end())?;
+    let (kernel, kernel_in_part) = kernel_blob(fw, kernel, frames)?;
     Ok(Some(KernelSource {
         origin: Origin::FwCfg,
         kernel,
+        kernel_in_part,
         initrd,
         cmdline: plan
             .cmdline
@@ -301,6 +304,83 @@ fn blob(
         micros % 1000
     );
     Ok(Blob { addr, len: size })
+}
+
+/// The kernel file into fresh memory. With DMA only what the planner
+/// reads (`payload_loader::reads`: the head, the program headers, the
+/// notes) is read now; the takeover fetches the segments' bytes, straight
+/// to their destinations where nothing of baton's lies (Debian's vmlinux:
+/// 45 of its 53 MB, and no copy). The whole file where that is not known
+/// to be enough (ET_DYN, PT_DYNAMIC, headers that do not parse, which the
+/// planner then names) and without DMA.
+fn kernel_blob(
+    fw: &FwCfg,
+    file: &File,
+    frames: &mut FrameAllocator,
+) -> Result<(Blob, Option<PartlyRead>), SourceError> {
+    if fw.method != super::fwcfg::Method::Dma {
+        return Ok((blob(fw, file, frames, paging::mapped_end())?, None));
+    }
+    let size = u64::from(file.size);
+    let addr = allocate(&file.name, size, frames, paging::mapped_end())?;
+    let whole = Blob { addr, len: size };
+    let mut bytes_read = 0;
+    let mut read = |range: Range| -> Result<(), SourceError> {
+        read_part(fw, file, whole, range)?;
+        bytes_read += range.end - range.start;
+        Ok(())
+    };
+    read(Range::new(0, size.min(reads::HEAD)))?;
+    let head = blob_bytes(Blob {
+        addr,
+        len: size.min(reads::HEAD),
+    });
+    if let Some(table) = head.and_then(|h| reads::program_header_table(h, size)) {
+        if table.end > reads::HEAD {
+            read(table)?;
+        }
+        if let Some(notes) = blob_bytes(whole).and_then(reads::metadata_ranges) {
+            for r in notes {
+                read(r)?;
+            }
+            let part = PartlyRead {
+                fw_cfg_select: file.select,
+                bytes_read,
+            };
+            log::debug!(
+                "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: head, program headers, notes)",
+                file.name
+            );
+            return Ok((whole, Some(part)));
+        }
+    }
+    read_part(fw, file, whole, Range::new(0, size))?;
+    Ok((whole, None))
+}
+
+/// Reads `range` of `file` (a kernel file of `blob`'s size) into `blob`
+/// at the same offset.
+pub fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), SourceError> {
+    let dma_error = |control| {
+        log::debug!("fw_cfg: DMA control word {control:#x}");
+        SourceError::Dma {
+            file: file.name.clone(),
+            size: range.end - range.start,
+            addr: blob.addr + range.start,
+        }
+    };
+    let (Ok(offset), Ok(len)) = (
+        u32::try_from(range.start),
+        u32::try_from(range.end - range.start),
+    ) else {
+        return Err(dma_error(0));
+    };
+    if range.end > blob.len {
+        return Err(dma_error(0));
+    }
+    // SAFETY: inside `blob`, fresh frames of the kernel source's own.
+    unsafe { fw.read_part(file.select, offset, len, blob.addr + range.start) }
+        .map_err(|e| dma_error(e.control))
 }
 
 /// Command lines and config files above MAX_TEXT are refused.

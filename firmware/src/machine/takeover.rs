@@ -15,7 +15,7 @@ use baton::options::{ApHandoff, Inject, Options};
 use baton::phys::PhysMemory;
 use baton::smp::apic::{Ipi, Mode};
 use baton::smp::cpumask::CpuMask;
-use baton::source::{Blob, KernelSource};
+use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
 use payload_loader::{
@@ -55,13 +55,27 @@ pub fn stop_state() -> Option<&'static StopState> {
 
 #[derive(Debug)]
 pub enum TakeoverError {
-    KernelUnmapped { blob: Blob, mapped_end: u64 },
+    KernelUnmapped {
+        blob: Blob,
+        mapped_end: u64,
+    },
     Plan(payload_loader::Error),
     Place(payload_loader::Error),
     BootInfo(payload_loader::Error),
-    BootInfoTooLarge { size: usize, room: u64 },
+    BootInfoTooLarge {
+        size: usize,
+        room: u64,
+    },
     Handoff(HandoffError),
-    ApsStillRunning { apic_ids: Vec<u32> },
+    ApsStillRunning {
+        apic_ids: Vec<u32>,
+    },
+    Fetch {
+        offset: u64,
+        len: u64,
+        addr: u64,
+        control: u32,
+    },
 }
 
 impl TakeoverError {
@@ -91,6 +105,15 @@ impl core::fmt::Display for TakeoverError {
                 )
             }
             Self::Handoff(e) => write!(f, "{e}"),
+            Self::Fetch {
+                offset,
+                len,
+                addr,
+                control,
+            } => write!(
+                f,
+                "reading the kernel's bytes [{offset:#x}..+{len:#x}) from fw_cfg to {addr:#x} failed (DMA control word {control:#x})"
+            ),
             Self::ApsStillRunning { apic_ids } => write!(
                 f,
                 "APs {apic_ids:#x?} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump"
@@ -122,6 +145,14 @@ pub fn boot(
     };
     let mut plan = payload_loader::plan(kernel, &config).map_err(TakeoverError::Plan)?;
     report_plan(&plan);
+    // A kernel read in part: the segments that go through the copy stub
+    // (over baton's memory, or relocated) are fetched into the file's blob
+    // now; the others straight into place after the stop.
+    if let Some(part) = source.kernel_in_part {
+        for r in handoff::staged_file_ranges(&plan) {
+            fetch(part, r.start, r.end - r.start, source.kernel.addr + r.start)?;
+        }
+    }
 
     let park_at = plan
         .allocate("park area", PARK_AREA_SIZE, 4096)
@@ -195,7 +226,11 @@ pub fn boot(
     // SAFETY: allocated above, BOOT_INFO_ROOM >= blob.len(), identity-mapped.
     unsafe { core::ptr::copy_nonoverlapping(blob.as_ptr(), info_at as *mut u8, blob.len()) };
 
-    let copies: Vec<Copy> = handoff::copies(&plan, kernel_at.addr, &staged);
+    let mut copies: Vec<Copy> = handoff::copies(&plan, kernel_at.addr, &staged);
+    let direct = match source.kernel_in_part {
+        Some(_) => handoff::take_direct_reads(&plan, &mut copies),
+        None => Vec::new(),
+    };
     let jump = Jump {
         entry: plan.entry,
         info: info_at,
@@ -214,6 +249,19 @@ pub fn boot(
         copies.len(),
         modules.len()
     );
+    if let Some(part) = source.kernel_in_part {
+        log::info!(
+            "baton: kernel read in part ({} of {} bytes so far); {} segments ({} bytes) go straight into place by fw_cfg DMA after the stop",
+            part.bytes_read
+                + handoff::staged_file_ranges(&plan)
+                    .iter()
+                    .map(|r| r.end - r.start)
+                    .sum::<u64>(),
+            source.kernel.len,
+            direct.len(),
+            direct.iter().map(|d| d.len).sum::<u64>()
+        );
+    }
 
     if let Some(cpus) = cpus {
         stop_aps(cpus, options, park)?;
@@ -222,6 +270,18 @@ pub fn boot(
             init_aps(cpus);
         }
         tsc::stamp(Stage::Init);
+    }
+    // Every AP is stopped (and INIT'd): now the segments clear of baton
+    // come straight from fw_cfg into place. A failure here cannot go back
+    // to another kernel source: the APs are no longer baton's.
+    if let Some(part) = source.kernel_in_part {
+        for d in &direct {
+            if let Err(e) = fetch(part, d.file_offset, d.len, d.dst) {
+                log::error!("baton: takeover: {e}");
+                super::power::fail(baton::exit::ExitCode::Error);
+            }
+        }
+        tsc::stamp(Stage::Place);
     }
     log::info!(
         "baton: jumping to the {} kernel at {:#x} ({})",
@@ -237,6 +297,25 @@ pub fn boot(
     tsc::report_timeline();
     console::flush();
     park.copy_and_jump()
+}
+
+/// Reads `len` bytes at `offset` of the kernel file read in part `part`
+/// to `addr`, by fw_cfg DMA.
+fn fetch(part: PartlyRead, offset: u64, len: u64, addr: u64) -> Result<(), TakeoverError> {
+    let failed = |control| TakeoverError::Fetch {
+        offset,
+        len,
+        addr,
+        control,
+    };
+    let fw = super::fwcfg::FwCfg::detect().ok_or(failed(0))?;
+    let (Ok(at), Ok(n)) = (u32::try_from(offset), u32::try_from(len)) else {
+        return Err(failed(0));
+    };
+    // SAFETY: `addr` is the kernel file's own blob or a segment's
+    // destination, which nothing baton uses overlaps (plan and
+    // `handoff::reads_directly` saw to both); identity-mapped RAM.
+    unsafe { fw.read_part(part.fw_cfg_select, at, n, addr) }.map_err(|e| failed(e.control))
 }
 
 /// The bytes of `blob`, which must be identity-mapped.
