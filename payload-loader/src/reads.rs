@@ -11,10 +11,9 @@
 
 use alloc::vec::Vec;
 
-use goblin::elf::header::ET_EXEC;
 use goblin::elf::program_header::{PT_DYNAMIC, PT_NOTE};
 
-use crate::elf;
+use crate::elf::{self, ElfType};
 use crate::memory::Range;
 
 /// The head of the file `plan` looks at: the larger Multiboot window.
@@ -34,12 +33,8 @@ pub fn program_header_table(head: &[u8], file_len: u64) -> Option<Range> {
 /// already, the file ranges `plan` reads: the PT_NOTE contents. None when
 /// it may read more (ET_DYN, PT_DYNAMIC) or the headers do not parse.
 pub fn metadata_ranges(kernel: &[u8]) -> Option<Vec<Range>> {
-    let header = goblin::elf::Elf::parse_header(kernel).ok()?;
-    if header.e_type != ET_EXEC {
-        return None;
-    }
     let image = elf::parse(kernel).ok()?;
-    if image.phdrs.iter().any(|p| p.p_type == PT_DYNAMIC) {
+    if image.elf_type != ElfType::Exec || image.phdrs.iter().any(|p| p.p_type == PT_DYNAMIC) {
         return None;
     }
     image
