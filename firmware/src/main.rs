@@ -51,7 +51,11 @@ fn boot(entry: machine::entry::Entry) -> ! {
     power::configure(options.debug_exit, options.on_fail);
     let cpus = acpi.as_ref().ok().and_then(|acpi| {
         machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
-            .inspect(|cpus| cpus.roll_call())
+            .inspect(|cpus| {
+                if options.smp.roll_call {
+                    cpus.roll_call()
+                }
+            })
             .inspect_err(|e| log::error!("SMP: {e}; only the BSP runs"))
             .ok()
     });

@@ -24,6 +24,10 @@ pub extern "C" fn ap_entry(slot: u32) -> ! {
         (*(&raw const idt::IDT)).load();
     }
     cpus.lapic.enable_here();
+    let rsp: u64;
+    // SAFETY: reads the stack pointer.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
+    cpus.arrive(slot, cpus.lapic.id(), rsp);
     cpus.online.set(slot);
     park(cpus, slot)
 }

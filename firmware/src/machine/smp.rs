@@ -8,6 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use baton::acpi::madt::Topology;
 use baton::bootinfo::BootInfo;
@@ -74,7 +75,17 @@ pub struct Cpus {
     pub online: CpuMask,
     /// APs that were sent a SIPI (the takeover INITs every one of them).
     pub started: CpuMask,
+    /// What each AP found itself to be on arrival (before its online bit).
+    arrivals: Vec<Arrival>,
     timeout_ms: u64,
+}
+
+/// An AP's own report as it comes online: its APIC ID and its stack
+/// pointer, so the BSP can check both without a round trip.
+#[derive(Default)]
+struct Arrival {
+    apic_id: AtomicU64,
+    rsp: AtomicU64,
 }
 
 static CPUS: Once<Cpus> = Once::new();
@@ -187,11 +198,12 @@ pub fn start(
         mailboxes: aps.iter().map(|_| Mailbox::default()).collect(),
         online: CpuMask::new(aps.len()),
         started: CpuMask::new(aps.len()),
+        arrivals: aps.iter().map(|_| Arrival::default()).collect(),
         aps,
         timeout_ms: options.ap_timeout_ms,
     });
     if cpus.aps.is_empty() {
-        log::info!("baton: aps online=0/0 in 0 us");
+        log::info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");
         return Ok(cpus);
     }
 
@@ -235,9 +247,10 @@ pub fn start(
         }
     }
     log::info!(
-        "baton: aps online={}/{} in {took} us",
+        "baton: aps online={}/{} in {took} us ({} with their own APIC IDs on their own stacks)",
         cpus.online.count(),
-        cpus.aps.len()
+        cpus.aps.len(),
+        cpus.check_arrivals()
     );
     Ok(cpus)
 }
@@ -297,6 +310,32 @@ impl Cpus {
         while !slots.clone().all(|s| self.online.contains(s)) && tsc::now() < deadline {
             core::hint::spin_loop();
         }
+    }
+
+    /// Called by the AP in `slot` on arrival, before it sets its online bit.
+    pub fn arrive(&self, slot: usize, apic_id: u32, rsp: u64) {
+        if let Some(a) = self.arrivals.get(slot) {
+            a.apic_id.store(apic_id.into(), Ordering::Relaxed);
+            a.rsp.store(rsp, Ordering::Relaxed);
+        }
+    }
+
+    /// Checks each online AP's arrival report (its APIC ID, its stack);
+    /// the number that passed. Each failure is logged.
+    fn check_arrivals(&self) -> usize {
+        let mut good = 0;
+        for slot in self.online.slots() {
+            let (ap, a) = (&self.aps[slot], &self.arrivals[slot]);
+            let (apic_id, rsp) = (
+                a.apic_id.load(Ordering::Relaxed),
+                a.rsp.load(Ordering::Relaxed),
+            );
+            match check_identity(ap, apic_id, rsp) {
+                Ok(()) => good += 1,
+                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        good
     }
 
     pub fn mailbox(&self, slot: usize) -> &Mailbox {
@@ -368,7 +407,7 @@ impl Cpus {
         let mut good = 0;
         for (slot, answer) in self.run_on_all(park::identify, 0) {
             let ap = &self.aps[slot];
-            match answer.and_then(|a| check_identity(ap, a)) {
+            match answer.and_then(|a| check_answer(ap, a)) {
                 Ok(()) => good += 1,
                 Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
             }
@@ -399,7 +438,7 @@ impl Cpus {
 }
 
 /// Checks `park::identify`'s answer against what baton knows of the AP.
-fn check_identity(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
+fn check_answer(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
     log::debug!(
         "  AP {:#x}: CPUID.1 eax={:#x} ebx={:#x} ecx={:#x} edx={:#x}, rsp={rsp:#x}",
         apic_id,
@@ -408,8 +447,13 @@ fn check_identity(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Resu
         leaf1_cd as u32,
         leaf1_cd >> 32
     );
+    check_identity(ap, apic_id, rsp)
+}
+
+/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
+fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
     if apic_id != u64::from(ap.apic_id) {
-        return Err(format!("answered with APIC ID {apic_id:#x}"));
+        return Err(format!("reported APIC ID {apic_id:#x}"));
     }
     if !ap.stack().contains(&rsp) {
         let s = ap.stack();
