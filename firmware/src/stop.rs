@@ -53,6 +53,8 @@ pub struct StopReport {
     pub missing: Vec<usize>,
     /// When the mask became empty (or the sequence gave up), in us.
     pub took_us: u64,
+    /// When the last stop request had been sent, in us.
+    pub sent_us: u64,
 }
 
 /// Stops every AP in `stop_mask` (the caller fills it with the APs that
@@ -66,6 +68,7 @@ pub fn stop_aps(
     for &slot in &targets {
         control.request_stop(slot);
     }
+    let sent_us = control.elapsed_us();
     let wait_until = |deadline: u64| {
         while !stop_mask.is_empty() && control.elapsed_us() < deadline {
             control.relax();
@@ -85,6 +88,7 @@ pub fn stop_aps(
         nmi,
         missing: stop_mask.slots().collect(),
         took_us: control.elapsed_us(),
+        sent_us,
     }
 }
 
@@ -213,6 +217,7 @@ mod tests {
             r,
             StopReport {
                 took_us: r.took_us,
+                sent_us: r.sent_us,
                 ..StopReport::default()
             }
         );

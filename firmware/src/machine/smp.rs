@@ -353,12 +353,10 @@ impl Cpus {
     /// IPI (an MWAIT-parked one woke on the store).
     pub fn wake(&self, slot: usize) {
         if self.park == Park::Hlt {
-            self.send(
-                slot,
-                Ipi::Fixed {
-                    vector: WAKE_VECTOR,
-                },
-            );
+            let ap = &self.aps[slot];
+            if let Err(e) = self.lapic.wake(ap.apic_id, WAKE_VECTOR) {
+                log::warn!("AP UID {}: {e}", ap.uid);
+            }
         }
     }
 

@@ -453,10 +453,11 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         v.join(",")
     };
     log::info!(
-        "baton: stop: {}/{} APs stopped in {} us (NMI sent to [{}], missing [{}])",
+        "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to [{}], missing [{}])",
         report.requested - report.missing.len(),
         report.requested,
         report.took_us,
+        report.sent_us,
         ids(&report.nmi),
         ids(&report.missing)
     );
