@@ -34,6 +34,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     report += &b.stop_latency()?;
     report += &b.linux(resolve("linux", false)?, resolve("linux", true)?)?;
     report += &b.copy()?;
+    report += &b.instructions()?;
     let (timeline_table, timeline_svg) = b.timeline()?;
     report += &timeline_table;
     report += &sizes(&b.elf, &out)?;
@@ -250,6 +251,24 @@ impl Bench {
         Ok(format!(
             "## Kernel copy throughput (MB/s, one guest)\n\n| copy stub loop | plain byte loop | ratio |\n| ---: | ---: | ---: |\n| {s} | {b} | {:.1} |\n\n",
             ratio(s.median, b.median)
+        ))
+    }
+
+    /// baton's own work as instructions: one CPU under `-icount
+    /// shift=0,sleep=off`, where the guest clock advances 1 ns per guest
+    /// instruction, so the timeline counts what baton executes and not
+    /// what TCG spends translating it (which the wall-clock timeline is
+    /// mostly made of). Deterministic, whatever the host is doing. With
+    /// several vCPUs icount runs them round-robin in one thread, which
+    /// makes the AP stages meaningless there: one CPU only.
+    fn instructions(&self) -> Result<String> {
+        let mut machine = self.machine(1, "", &self.probe);
+        machine.qemu_args = ["-icount", "shift=0,sleep=off"].map(String::from).to_vec();
+        let run = self.run("icount-1", &machine, Outcome::KernelPass)?;
+        let own = own_time(&run.serial).context("icount-1: no baton-timeline line")?;
+        let bootinfo = number_after(&run.serial, " bootinfo=").unwrap_or(0);
+        Ok(format!(
+            "## baton's own work in guest instructions (q35, 1 CPU, probe kernel, `-icount shift=0,sleep=off`: 1 us = 1000 instructions)\n\n             | entry to jump minus placing | of it, entry to bootinfo (the 0.5 ms floor of the PIT calibration window) |\n| ---: | ---: |\n| {own} us | {bootinfo} us |\n\n"
         ))
     }
 

@@ -3,6 +3,7 @@
 //! chosen once by the BSP for every CPU. What an IPI looks like in the ICR
 //! is decided in `baton::smp::apic`; here it is written and checked.
 
+use alloc::vec::Vec;
 use baton::smp::apic::{ICR_SEND_PENDING, Ipi, Mode, describe_esr, icr_destination, icr_low};
 use spin::Once;
 use x86_64::registers::model_specific::Msr;
@@ -166,37 +167,47 @@ impl Lapic {
         self.read(REG_ESR)
     }
 
-    /// A wake IPI (fixed `vector`) to the CPU with `apic_id`, without the
-    /// error-status reads around it (four of its seven register accesses
-    /// in xAPIC mode): a wake that went nowhere shows as an AP that does
-    /// not answer, which the caller handles anyway. Unaddressable IDs are
-    /// still refused.
-    pub fn wake(&self, apic_id: u32, vector: u8) -> Result<(), SendError> {
-        let ipi = Ipi::Fixed { vector };
-        let (Some(low), Some(destination)) =
-            (icr_low(ipi, self.mode), icr_destination(apic_id, self.mode))
-        else {
-            return Err(SendError {
-                apic_id,
-                ipi,
-                error: IpiError::Unaddressable,
-            });
-        };
-        match self.mode {
-            // SAFETY: the x2APIC ICR is one 64-bit MSR write.
-            Mode::X2Apic => unsafe {
-                Msr::new(0x830).write(u64::from(destination) << 32 | u64::from(low))
-            },
-            Mode::XApic => {
-                self.write(REG_ICR_HIGH, destination);
-                self.write(REG_ICR_LOW, low);
-            }
-        }
-        Ok(())
-    }
-
     /// Sends `ipi` to the CPU with `apic_id` and checks that it was accepted.
     pub fn send(&self, apic_id: u32, ipi: Ipi) -> Result<(), SendError> {
+        self.error_status();
+        self.deliver(apic_id, ipi)?;
+        match self.error_status() & ESR_SEND_ERRORS {
+            0 => Ok(()),
+            esr => Err(SendError {
+                apic_id,
+                ipi,
+                error: IpiError::Esr(esr),
+            }),
+        }
+    }
+
+    /// Sends `ipi` to each of `apic_ids` with one error-status check for
+    /// the round (three register accesses an IPI in xAPIC mode instead of
+    /// seven): the IPIs that could not be sent, and the round's error
+    /// status bits if any IPI was refused (which one the status cannot
+    /// tell; the caller's wait names the CPU that did not answer).
+    pub fn send_round(
+        &self,
+        apic_ids: impl Iterator<Item = u32>,
+        ipi: Ipi,
+    ) -> (Vec<SendError>, Option<u32>) {
+        self.error_status();
+        let failed = apic_ids
+            .filter_map(|id| self.deliver(id, ipi).err())
+            .collect();
+        let esr = self.error_status() & ESR_SEND_ERRORS;
+        (failed, (esr != 0).then_some(esr))
+    }
+
+    /// A wake IPI (fixed `vector`), without the error-status check: a wake
+    /// that went nowhere shows as an AP that does not answer, which the
+    /// caller handles anyway.
+    pub fn wake(&self, apic_id: u32, vector: u8) -> Result<(), SendError> {
+        self.deliver(apic_id, Ipi::Fixed { vector })
+    }
+
+    /// Writes the ICR and, in xAPIC mode, waits for the send to leave.
+    fn deliver(&self, apic_id: u32, ipi: Ipi) -> Result<(), SendError> {
         let fail = |error| SendError {
             apic_id,
             ipi,
@@ -207,7 +218,6 @@ impl Lapic {
         else {
             return Err(fail(IpiError::Unaddressable));
         };
-        self.error_status();
         match self.mode {
             // SAFETY: the x2APIC ICR is one 64-bit MSR write.
             Mode::X2Apic => unsafe {
@@ -225,9 +235,6 @@ impl Lapic {
                 }
             }
         }
-        match self.error_status() & ESR_SEND_ERRORS {
-            0 => Ok(()),
-            esr => Err(fail(IpiError::Esr(esr))),
-        }
+        Ok(())
     }
 }

@@ -274,34 +274,44 @@ fn deadline_after_ms(ms: u64) -> u64 {
 }
 
 impl Cpus {
-    fn send(&self, slot: usize, ipi: Ipi) {
-        let ap = &self.aps[slot];
-        if let Err(e) = self.lapic.send(ap.apic_id, ipi) {
-            log::warn!("AP UID {}: {e}", ap.uid);
-        }
-    }
-
     /// INIT, SIPI, SIPI to the APs in `slots`, each step to all of them
     /// before the next; the second SIPI only to APs not online yet.
     fn init_sipi_sipi(&self, slots: Range<usize>, sipi: Ipi, timing: SipiTiming) {
-        for slot in slots.clone() {
-            self.send(slot, Ipi::InitAssert);
-        }
+        self.send_round(slots.clone(), Ipi::InitAssert);
         if self.lapic.mode() == Mode::XApic {
-            for slot in slots.clone() {
-                self.send(slot, Ipi::InitDeassert);
-            }
+            self.send_round(slots.clone(), Ipi::InitDeassert);
         }
         tsc::delay_us(timing.after_init_us);
         for slot in slots.clone() {
             self.started.set(slot);
-            self.send(slot, sipi);
         }
+        self.send_round(slots.clone(), sipi);
         tsc::delay_us(timing.after_sipi_us);
-        for slot in slots.filter(|&s| !self.online.contains(s)) {
-            self.send(slot, sipi);
+        let late: Vec<usize> = slots.filter(|&s| !self.online.contains(s)).collect();
+        self.send_round(late.into_iter(), sipi);
+        tsc::delay_us(timing.after_sipi_us);
+    }
+
+    /// `ipi` to the APs in `slots`, one error-status check for the round;
+    /// what went wrong is logged (an AP that then does not come up is
+    /// named by the wait).
+    pub fn send_round(&self, slots: impl Iterator<Item = usize>, ipi: Ipi) -> usize {
+        let mut count = 0;
+        let ids = slots.map(|slot| {
+            count += 1;
+            self.aps[slot].apic_id
+        });
+        let (failed, esr) = self.lapic.send_round(ids, ipi);
+        for e in &failed {
+            log::warn!("{e}");
         }
-        tsc::delay_us(timing.after_sipi_us);
+        if let Some(esr) = esr {
+            log::warn!(
+                "{ipi:?} to {count} APs: the local APIC reports error status {}",
+                baton::smp::apic::describe_esr(esr)
+            );
+        }
+        count - failed.len()
     }
 
     /// Waits until every AP in `slots` is online, or the timeout.

@@ -486,18 +486,9 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
 /// boot. Never the BSP (not in `aps`); IDs above 0xfe only in x2APIC mode
 /// (`icr_destination` refuses them in xAPIC mode, where 0x100 would alias 0).
 fn init_aps(cpus: &Cpus) {
-    let mut sent = 0;
-    for slot in cpus.started.slots() {
-        let id = cpus.aps[slot].apic_id;
-        let assert = cpus.lapic.send(id, Ipi::InitAssert);
-        let deassert = match cpus.lapic.mode() {
-            Mode::XApic => cpus.lapic.send(id, Ipi::InitDeassert),
-            Mode::X2Apic => Ok(()),
-        };
-        match assert.and(deassert) {
-            Ok(()) => sent += 1,
-            Err(e) => log::error!("{e}"),
-        }
+    let sent = cpus.send_round(cpus.started.slots(), Ipi::InitAssert);
+    if cpus.lapic.mode() == Mode::XApic {
+        cpus.send_round(cpus.started.slots(), Ipi::InitDeassert);
     }
     log::info!("baton: INIT sent to {sent} APs: they wait for SIPI");
 }
