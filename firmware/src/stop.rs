@@ -18,6 +18,13 @@ use crate::smp::cpumask::CpuMask;
 pub trait StopControl {
     /// Posts the stop request to the AP in `slot` and wakes it.
     fn request_stop(&self, slot: usize);
+    /// Posts the stop request to every AP in `slots` and wakes them; a
+    /// machine may wake them in one round.
+    fn request_stop_all(&self, slots: &[usize]) {
+        for &slot in slots {
+            self.request_stop(slot);
+        }
+    }
     /// Sends the AP in `slot` an NMI.
     fn send_nmi(&self, slot: usize);
     /// Microseconds since the sequence began.
@@ -65,9 +72,7 @@ pub fn stop_aps(
     timeouts: StopTimeouts,
 ) -> StopReport {
     let targets: Vec<usize> = stop_mask.slots().collect();
-    for &slot in &targets {
-        control.request_stop(slot);
-    }
+    control.request_stop_all(&targets);
     let sent_us = control.elapsed_us();
     let wait_until = |deadline: u64| {
         while !stop_mask.is_empty() && control.elapsed_us() < deadline {

@@ -268,7 +268,8 @@ impl Bench {
         let own = own_time(&run.serial).context("icount-1: no baton-timeline line")?;
         let bootinfo = number_after(&run.serial, " bootinfo=").unwrap_or(0);
         Ok(format!(
-            "## baton's own work in guest instructions (q35, 1 CPU, probe kernel, `-icount shift=0,sleep=off`: 1 us = 1000 instructions)\n\n             | entry to jump minus placing | of it, entry to bootinfo (the 0.5 ms floor of the PIT calibration window) |\n| ---: | ---: |\n| {own} us | {bootinfo} us |\n\n"
+            "## baton's own work in guest instructions (q35, 1 CPU, probe kernel, `-icount shift=0,sleep=off`: 1 us = 1000 instructions)\n\n\
+             | entry to jump minus placing | of it, entry to bootinfo (the 0.5 ms floor of the PIT calibration window) |\n| ---: | ---: |\n| {own} us | {bootinfo} us |\n\n"
         ))
     }
 

@@ -186,24 +186,14 @@ impl Lapic {
     /// seven): the IPIs that could not be sent, and the round's error
     /// status bits if any IPI was refused (which one the status cannot
     /// tell; the caller's wait names the CPU that did not answer).
-    pub fn send_round(
-        &self,
-        apic_ids: impl Iterator<Item = u32>,
-        ipi: Ipi,
-    ) -> (Vec<SendError>, Option<u32>) {
+    pub fn send_round(&self, apic_ids: &[u32], ipi: Ipi) -> (Vec<SendError>, Option<u32>) {
         self.error_status();
         let failed = apic_ids
-            .filter_map(|id| self.deliver(id, ipi).err())
+            .iter()
+            .filter_map(|&id| self.deliver(id, ipi).err())
             .collect();
         let esr = self.error_status() & ESR_SEND_ERRORS;
         (failed, (esr != 0).then_some(esr))
-    }
-
-    /// A wake IPI (fixed `vector`), without the error-status check: a wake
-    /// that went nowhere shows as an AP that does not answer, which the
-    /// caller handles anyway.
-    pub fn wake(&self, apic_id: u32, vector: u8) -> Result<(), SendError> {
-        self.deliver(apic_id, Ipi::Fixed { vector })
     }
 
     /// Writes the ICR and, in xAPIC mode, waits for the send to leave.

@@ -277,41 +277,44 @@ impl Cpus {
     /// INIT, SIPI, SIPI to the APs in `slots`, each step to all of them
     /// before the next; the second SIPI only to APs not online yet.
     fn init_sipi_sipi(&self, slots: Range<usize>, sipi: Ipi, timing: SipiTiming) {
-        self.send_round(slots.clone(), Ipi::InitAssert);
+        let all: Vec<usize> = slots.collect();
+        self.send_round(&all, Ipi::InitAssert);
         if self.lapic.mode() == Mode::XApic {
-            self.send_round(slots.clone(), Ipi::InitDeassert);
+            self.send_round(&all, Ipi::InitDeassert);
         }
         tsc::delay_us(timing.after_init_us);
-        for slot in slots.clone() {
+        for &slot in &all {
             self.started.set(slot);
         }
-        self.send_round(slots.clone(), sipi);
+        self.send_round(&all, sipi);
         tsc::delay_us(timing.after_sipi_us);
-        let late: Vec<usize> = slots.filter(|&s| !self.online.contains(s)).collect();
-        self.send_round(late.into_iter(), sipi);
+        let late: Vec<usize> = all
+            .into_iter()
+            .filter(|&s| !self.online.contains(s))
+            .collect();
+        self.send_round(&late, sipi);
         tsc::delay_us(timing.after_sipi_us);
     }
 
     /// `ipi` to the APs in `slots`, one error-status check for the round;
     /// what went wrong is logged (an AP that then does not come up is
-    /// named by the wait).
-    pub fn send_round(&self, slots: impl Iterator<Item = usize>, ipi: Ipi) -> usize {
-        let mut count = 0;
-        let ids = slots.map(|slot| {
-            count += 1;
-            self.aps[slot].apic_id
-        });
-        let (failed, esr) = self.lapic.send_round(ids, ipi);
+    /// named by the wait). The number sent. One function for every round
+    /// (bring-up, wake, INIT), so the stop runs code the bring-up already
+    /// ran (under TCG, new code costs its translation).
+    pub fn send_round(&self, slots: &[usize], ipi: Ipi) -> usize {
+        let ids: Vec<u32> = slots.iter().map(|&slot| self.aps[slot].apic_id).collect();
+        let (failed, esr) = self.lapic.send_round(&ids, ipi);
         for e in &failed {
             log::warn!("{e}");
         }
         if let Some(esr) = esr {
             log::warn!(
-                "{ipi:?} to {count} APs: the local APIC reports error status {}",
+                "{ipi:?} to {} APs: the local APIC reports error status {}",
+                ids.len(),
                 baton::smp::apic::describe_esr(esr)
             );
         }
-        count - failed.len()
+        ids.len() - failed.len()
     }
 
     /// Waits until every AP in `slots` is online, or the timeout.
@@ -362,11 +365,18 @@ impl Cpus {
     /// After a store to its control word: a HLT-parked AP needs its wake
     /// IPI (an MWAIT-parked one woke on the store).
     pub fn wake(&self, slot: usize) {
+        self.wake_all(&[slot]);
+    }
+
+    /// `wake` for each of `slots`, in one round of IPIs.
+    pub fn wake_all(&self, slots: &[usize]) {
         if self.park == Park::Hlt {
-            let ap = &self.aps[slot];
-            if let Err(e) = self.lapic.wake(ap.apic_id, WAKE_VECTOR) {
-                log::warn!("AP UID {}: {e}", ap.uid);
-            }
+            self.send_round(
+                slots,
+                Ipi::Fixed {
+                    vector: WAKE_VECTOR,
+                },
+            );
         }
     }
 

@@ -395,8 +395,15 @@ struct MachineStop<'a> {
 
 impl StopControl for MachineStop<'_> {
     fn request_stop(&self, slot: usize) {
-        self.cpus.mailbox(slot).post_stop();
-        self.cpus.wake(slot);
+        self.request_stop_all(&[slot]);
+    }
+    /// Every control word first, then one round of wake IPIs (the same
+    /// code as the bring-up's rounds).
+    fn request_stop_all(&self, slots: &[usize]) {
+        for &slot in slots {
+            self.cpus.mailbox(slot).post_stop();
+        }
+        self.cpus.wake_all(slots);
     }
     fn send_nmi(&self, slot: usize) {
         let ap = &self.cpus.aps[slot];
@@ -486,9 +493,10 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
 /// boot. Never the BSP (not in `aps`); IDs above 0xfe only in x2APIC mode
 /// (`icr_destination` refuses them in xAPIC mode, where 0x100 would alias 0).
 fn init_aps(cpus: &Cpus) {
-    let sent = cpus.send_round(cpus.started.slots(), Ipi::InitAssert);
+    let started: Vec<usize> = cpus.started.slots().collect();
+    let sent = cpus.send_round(&started, Ipi::InitAssert);
     if cpus.lapic.mode() == Mode::XApic {
-        cpus.send_round(cpus.started.slots(), Ipi::InitDeassert);
+        cpus.send_round(&started, Ipi::InitDeassert);
     }
     log::info!("baton: INIT sent to {sent} APs: they wait for SIPI");
 }
