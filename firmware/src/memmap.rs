@@ -175,7 +175,7 @@ impl MemoryMap {
             }
         }
         let mut bounds: Vec<u64> = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
-        bounds.sort_unstable();
+        payload_loader::sort::heapsort(&mut bounds);
         bounds.dedup();
 
         let mut regions: Vec<Region> = Vec::new();

@@ -266,7 +266,7 @@ impl<'a> ElfImage<'a> {
         if ranges.is_empty() {
             return Err(Error::NoLoadableSegments);
         }
-        ranges.sort_unstable();
+        crate::sort::heapsort(&mut ranges);
         for w in ranges.windows(2) {
             let (a, b) = (w[0], w[1]);
             if b.0 < a.1 {

@@ -51,6 +51,7 @@ pub mod multiboot2;
 mod plan;
 pub mod pvh;
 pub mod reads;
+pub mod sort;
 
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use elf::{ElfClass, ElfImage, ElfType};

@@ -154,7 +154,7 @@ pub(crate) fn usable_ram(map: &[MemoryRegion]) -> Vec<Range> {
         .filter(|r| r.kind == MemoryKind::Usable && !r.is_empty())
         .map(|r| Range::new(r.start, r.end))
         .collect();
-    usable.sort_unstable();
+    crate::sort::heapsort(&mut usable);
     let mut merged: Vec<Range> = Vec::with_capacity(usable.len());
     for r in usable {
         match merged.last_mut() {
@@ -260,7 +260,7 @@ pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
 /// Zero-length leftovers are dropped. Ranges outside usable RAM change nothing.
 pub fn with_reserved(map: &[MemoryRegion], reserve: &[Range]) -> Vec<MemoryRegion> {
     let mut cuts: Vec<Range> = reserve.iter().copied().filter(|r| !r.is_empty()).collect();
-    cuts.sort_unstable();
+    crate::sort::heapsort(&mut cuts);
     let mut out = Vec::with_capacity(map.len() + 2 * cuts.len());
     for r in map {
         if r.kind != MemoryKind::Usable {

@@ -1,0 +1,66 @@
+//! One small sort for the few lists baton orders (memory-map bounds and
+//! ranges, segment ranges): a heapsort, O(n log n) with no recursion and
+//! no buffer, a few hundred bytes of code per element type where core's
+//! `sort_unstable` costs 2-3 KiB each (baton's image has a size goal, and
+//! under emulation every byte of new code also costs its translation).
+//! Lists from outside input (program headers, memory maps) can be long,
+//! so nothing quadratic.
+
+/// Sorts `v` in place, ascending (not stable).
+pub fn heapsort<T: Ord>(v: &mut [T]) {
+    let n = v.len();
+    for root in (0..n / 2).rev() {
+        sift_down(v, root, n);
+    }
+    for end in (1..n).rev() {
+        v.swap(0, end);
+        sift_down(v, 0, end);
+    }
+}
+
+/// Moves `v[root]` down the max-heap `v[..end]` to where it belongs.
+fn sift_down<T: Ord>(v: &mut [T], mut root: usize, end: usize) {
+    loop {
+        let mut child = 2 * root + 1;
+        if child >= end {
+            return;
+        }
+        if child + 1 < end && v[child] < v[child + 1] {
+            child += 1;
+        }
+        if v[root] >= v[child] {
+            return;
+        }
+        v.swap(root, child);
+        root = child;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_like_the_standard_sort() {
+        // A fixed pseudo-random sequence of lists of every length to 200,
+        // with duplicates.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..200usize {
+            let mut v: Vec<u64> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x % 50
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort();
+            heapsort(&mut v);
+            assert_eq!(v, want, "length {len}");
+        }
+        let mut pairs = vec![(3u64, 1u64, 0usize), (1, 2, 1), (3, 0, 2), (0, 9, 3)];
+        heapsort(&mut pairs);
+        assert_eq!(pairs, [(0, 9, 3), (1, 2, 1), (3, 0, 2), (3, 1, 0)]);
+    }
+}
