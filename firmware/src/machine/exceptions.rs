@@ -14,7 +14,7 @@ use x86_64::registers::control::{Cr2, Cr3};
 
 use super::{console, lapic, power};
 
-const STUB_SIZE: usize = 16;
+const STUB_SIZE: usize = 8;
 
 /// The registers as the common path leaves them on the stack.
 #[repr(C)]
@@ -43,29 +43,52 @@ pub struct Frame {
     pub ss: u64,
 }
 
+/// 256 stubs of 8 bytes: each pushes its vector (as a sign-extended byte:
+/// two bytes of code, undone in `common_entry`) and jumps to the common
+/// code, through `no_error_code` for the vectors where the CPU pushes no
+/// error code. Eight bytes instead of sixteen: 2 KiB less image.
 #[unsafe(naked)]
 unsafe extern "C" fn vector_stubs() {
     naked_asm!(
         ".set baton_vector, 0",
         ".rept 256",
-        ".balign 16",
+        ".balign 8",
+        ".if baton_vector < 128",
+        "pushq $baton_vector",
+        ".else",
+        "pushq $(baton_vector - 256)",
+        ".endif",
         // Vectors for which the CPU pushes an error code itself.
         ".if (baton_vector == 8) || ((baton_vector >= 10) && (baton_vector <= 14)) || (baton_vector == 17) || (baton_vector == 21) || (baton_vector == 29) || (baton_vector == 30)",
-        ".else",
-        "pushq $0",
-        ".endif",
-        "pushq $baton_vector",
         "jmp {common}",
+        ".else",
+        "jmp {no_error_code}",
+        ".endif",
         ".set baton_vector, baton_vector + 1",
         ".endr",
         common = sym common_entry,
+        no_error_code = sym no_error_code,
         options(att_syntax)
+    )
+}
+
+/// The frame the CPU left has no error code: [vector][rip...] becomes
+/// [vector][0][rip...].
+#[unsafe(naked)]
+unsafe extern "C" fn no_error_code() {
+    naked_asm!(
+        "push qword ptr [rsp]",
+        "mov qword ptr [rsp + 8], 0",
+        "jmp {common}",
+        common = sym common_entry,
     )
 }
 
 #[unsafe(naked)]
 unsafe extern "C" fn common_entry() {
     naked_asm!(
+        // The stub's vector was a sign-extended byte.
+        "and qword ptr [rsp], 0xff",
         "push rax", "push rbx", "push rcx", "push rdx", "push rsi", "push rdi", "push rbp",
         "push r8", "push r9", "push r10", "push r11", "push r12", "push r13", "push r14", "push r15",
         // 22 quadwords from the CPU's 16-byte-aligned frame: still aligned.
