@@ -161,7 +161,8 @@ pub struct TestArgs {
     /// Run each scenario this many times.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
-    /// QEMU instances at once.
+    /// QEMU instances at once (plus as many again of the rows that wait
+    /// out their timeout, expect = hang: a halted guest costs no CPU).
     #[arg(long, default_value_t = 2)]
     jobs: usize,
     /// Skip the host unit tests.

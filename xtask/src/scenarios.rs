@@ -377,72 +377,88 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         }
     }
     let scenarios = runnable;
-    let queue: Mutex<VecDeque<(Scenario, u32)>> = Mutex::new(
-        scenarios
-            .iter()
-            .flat_map(|s| (1..=args.repeat).map(move |i| (s.clone(), i)))
-            .collect(),
-    );
+    // Rows that end by waiting out their timeout (expect = hang: a halted
+    // guest costs no CPU) get a pool of their own beside the --jobs one,
+    // so their waits overlap the CPU-bound rows instead of taking a slot.
+    let (waiting, working): (Vec<&Scenario>, Vec<&Scenario>) =
+        scenarios.iter().partition(|s| s.expect == Outcome::Hang);
+    let queue_of = |rows: Vec<&Scenario>| -> Mutex<VecDeque<(Scenario, u32)>> {
+        Mutex::new(
+            rows.into_iter()
+                .flat_map(|s| (1..=args.repeat).map(move |i| (s.clone(), i)))
+                .collect(),
+        )
+    };
+    let (working, waiting) = (queue_of(working), queue_of(waiting));
     let results = Mutex::new(Vec::new());
     let logs = crate::root().join("target/xtask/test");
+    let count = |q: &Mutex<VecDeque<(Scenario, u32)>>| q.lock().map(|q| q.len()).unwrap_or(0);
     println!(
-        "xtask: {} QEMU scenario runs, {} at a time; logs under {}",
-        queue.lock().map(|q| q.len()).unwrap_or(0),
+        "xtask: {} QEMU scenario runs, {} at a time, and up to {} more at a time of the {} that wait out their timeout; logs under {}",
+        count(&working) + count(&waiting),
         args.jobs,
+        args.jobs,
+        count(&waiting),
         logs.display()
     );
+    let run_one = |scenario: Scenario, i: u32| -> Verdict {
+        let name = if args.repeat > 1 {
+            format!("{}#{i}", scenario.name)
+        } else {
+            scenario.name.clone()
+        };
+        let dir = logs.join(sanitize(&name));
+        let verdict = match elves
+            .get(&scenario.variant)
+            .context("no firmware build for the scenario")
+            .and_then(|elf| qemu::boot(elf, &scenario.machine, &dir, false))
+        {
+            Ok(run) => {
+                let (passed, detail) = judge(&scenario, &run);
+                Verdict {
+                    name,
+                    passed,
+                    outcome: run.outcome,
+                    detail,
+                    seconds: run.elapsed.as_secs_f64(),
+                    dir,
+                }
+            }
+            Err(e) => Verdict {
+                name,
+                passed: false,
+                outcome: Outcome::QemuFailed(-1),
+                detail: format!("{e:#}"),
+                seconds: 0.0,
+                dir,
+            },
+        };
+        println!(
+            "{} {} ({}, {:.1} s){}",
+            if verdict.passed { "PASS" } else { "FAIL" },
+            verdict.name,
+            verdict.outcome,
+            verdict.seconds,
+            if verdict.passed {
+                String::new()
+            } else {
+                format!(": {} [{}]", verdict.detail, verdict.dir.display())
+            }
+        );
+        verdict
+    };
+    let work = |queue: &Mutex<VecDeque<(Scenario, u32)>>| {
+        while let Some((scenario, i)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+            let verdict = run_one(scenario, i);
+            if let Ok(mut r) = results.lock() {
+                r.push(verdict);
+            }
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..args.jobs.max(1) {
-            scope.spawn(|| {
-                while let Some((scenario, i)) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let name = if args.repeat > 1 {
-                        format!("{}#{i}", scenario.name)
-                    } else {
-                        scenario.name.clone()
-                    };
-                    let dir = logs.join(sanitize(&name));
-                    let verdict = match elves
-                        .get(&scenario.variant)
-                        .context("no firmware build for the scenario")
-                        .and_then(|elf| qemu::boot(elf, &scenario.machine, &dir, false))
-                    {
-                        Ok(run) => {
-                            let (passed, detail) = judge(&scenario, &run);
-                            Verdict {
-                                name,
-                                passed,
-                                outcome: run.outcome,
-                                detail,
-                                seconds: run.elapsed.as_secs_f64(),
-                                dir,
-                            }
-                        }
-                        Err(e) => Verdict {
-                            name,
-                            passed: false,
-                            outcome: Outcome::QemuFailed(-1),
-                            detail: format!("{e:#}"),
-                            seconds: 0.0,
-                            dir,
-                        },
-                    };
-                    println!(
-                        "{} {} ({}, {:.1} s){}",
-                        if verdict.passed { "PASS" } else { "FAIL" },
-                        verdict.name,
-                        verdict.outcome,
-                        verdict.seconds,
-                        if verdict.passed {
-                            String::new()
-                        } else {
-                            format!(": {} [{}]", verdict.detail, verdict.dir.display())
-                        }
-                    );
-                    if let Ok(mut r) = results.lock() {
-                        r.push(verdict);
-                    }
-                }
-            });
+            scope.spawn(|| work(&working));
+            scope.spawn(|| work(&waiting));
         }
     });
     let mut qemu_verdicts = results.into_inner().unwrap_or_default();
