@@ -179,8 +179,9 @@ unsafe fn dma_read(selector: u16, addr: u64, length: u32) -> Result<(), DmaFaile
 }
 
 impl FwCfg {
-    /// Reads `length` bytes of `file` from `offset` on to physical `addr`
-    /// (select and skip, then read: two DMA transfers). DMA only.
+    /// Reads `length` bytes of item `select` from `offset` on to physical
+    /// `addr` (select and skip, then read: two DMA transfers). DMA only;
+    /// an offset or length beyond fw_cfg's 32 bits fails with control 0.
     ///
     /// # Safety
     /// `[addr, addr + length)` must be identity-mapped memory that nothing
@@ -188,10 +189,13 @@ impl FwCfg {
     pub unsafe fn read_part(
         &self,
         select: u16,
-        offset: u32,
-        length: u32,
+        offset: u64,
+        length: u64,
         addr: u64,
     ) -> Result<(), DmaFailed> {
+        let (Ok(offset), Ok(length)) = (u32::try_from(offset), u32::try_from(length)) else {
+            return Err(DmaFailed { control: 0 });
+        };
         if self.method != Method::Dma {
             return Err(DmaFailed { control: 0 });
         }

@@ -360,7 +360,7 @@ fn kernel_blob(
 
 /// Reads `range` of `file` (a kernel file of `blob`'s size) into `blob`
 /// at the same offset.
-pub fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), SourceError> {
+fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), SourceError> {
     let dma_error = |control| {
         log::debug!("fw_cfg: DMA control word {control:#x}");
         SourceError::Dma {
@@ -369,17 +369,12 @@ pub fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<()
             addr: blob.addr + range.start,
         }
     };
-    let (Ok(offset), Ok(len)) = (
-        u32::try_from(range.start),
-        u32::try_from(range.end - range.start),
-    ) else {
-        return Err(dma_error(0));
-    };
     if range.end > blob.len {
         return Err(dma_error(0));
     }
+    let len = range.end - range.start;
     // SAFETY: inside `blob`, fresh frames of the kernel source's own.
-    unsafe { fw.read_part(file.select, offset, len, blob.addr + range.start) }
+    unsafe { fw.read_part(file.select, range.start, len, blob.addr + range.start) }
         .map_err(|e| dma_error(e.control))
 }
 

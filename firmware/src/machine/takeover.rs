@@ -148,8 +148,12 @@ pub fn boot(
     // A kernel read in part: the segments that go through the copy stub
     // (over baton's memory, or relocated) are fetched into the file's blob
     // now; the others straight into place after the stop.
+    let staged_ranges = match source.kernel_in_part {
+        Some(_) => handoff::staged_file_ranges(&plan),
+        None => Vec::new(),
+    };
     if let Some(part) = source.kernel_in_part {
-        for r in handoff::staged_file_ranges(&plan) {
+        for r in &staged_ranges {
             fetch(part, r.start, r.end - r.start, source.kernel.addr + r.start)?;
         }
     }
@@ -252,11 +256,7 @@ pub fn boot(
     if let Some(part) = source.kernel_in_part {
         log::info!(
             "baton: kernel read in part ({} of {} bytes so far); {} segments ({} bytes) go straight into place by fw_cfg DMA after the stop",
-            part.bytes_read
-                + handoff::staged_file_ranges(&plan)
-                    .iter()
-                    .map(|r| r.end - r.start)
-                    .sum::<u64>(),
+            part.bytes_read + staged_ranges.iter().map(|r| r.end - r.start).sum::<u64>(),
             source.kernel.len,
             direct.len(),
             direct.iter().map(|d| d.len).sum::<u64>()
@@ -309,13 +309,10 @@ fn fetch(part: PartlyRead, offset: u64, len: u64, addr: u64) -> Result<(), Takeo
         control,
     };
     let fw = super::fwcfg::FwCfg::detect().ok_or(failed(0))?;
-    let (Ok(at), Ok(n)) = (u32::try_from(offset), u32::try_from(len)) else {
-        return Err(failed(0));
-    };
     // SAFETY: `addr` is the kernel file's own blob or a segment's
     // destination, which nothing baton uses overlaps (plan and
     // `handoff::reads_directly` saw to both); identity-mapped RAM.
-    unsafe { fw.read_part(part.fw_cfg_select, at, n, addr) }.map_err(|e| failed(e.control))
+    unsafe { fw.read_part(part.fw_cfg_select, offset, len, addr) }.map_err(|e| failed(e.control))
 }
 
 /// The bytes of `blob`, which must be identity-mapped.
