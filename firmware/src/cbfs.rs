@@ -9,6 +9,7 @@
 //! LZ4 *frame* around the blocks is read here (`lz4_flex` has frames only
 //! with std): magic, a descriptor, then length-prefixed blocks.
 
+use crate::quote::Quoted;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -89,10 +90,18 @@ impl fmt::Display for CbfsError {
                 value,
             } => write!(f, "CBFS file header at +{offset:#x}: {reason} ({value:#x})"),
             Self::UnknownCompression { file, algo } => {
-                write!(f, "CBFS file {file:?}: unknown compression {algo}")
+                write!(
+                    f,
+                    "CBFS file {}: unknown compression {algo}",
+                    Quoted::str(file)
+                )
             }
             Self::Decompress { file, algo, reason } => {
-                write!(f, "CBFS file {file:?}: {algo} data is corrupt: {reason}")
+                write!(
+                    f,
+                    "CBFS file {}: {algo} data is corrupt: {reason}",
+                    Quoted::str(file)
+                )
             }
             Self::SizeMismatch {
                 file,
@@ -100,7 +109,8 @@ impl fmt::Display for CbfsError {
                 got,
             } => write!(
                 f,
-                "CBFS file {file:?}: decompressed to {got} bytes, the header says {expected}"
+                "CBFS file {}: decompressed to {got} bytes, the header says {expected}",
+                Quoted::str(file)
             ),
         }
     }
@@ -300,18 +310,38 @@ fn compression(attrs: &[u8], name: &str) -> Result<Option<(Compression, u64)>, C
     Ok(None)
 }
 
+/// The decoder's error in words (its `Debug` would bring core's string
+/// escaping along).
+fn lzma_error(e: lzma_rust2::Error) -> &'static str {
+    use lzma_rust2::Error as E;
+    match e {
+        E::Eof => "unexpected end of data",
+        E::Interrupted => "interrupted",
+        E::InvalidData(what)
+        | E::InvalidInput(what)
+        | E::OutOfMemory(what)
+        | E::Other(what)
+        | E::Unsupported(what)
+        | E::WriteZero(what) => what,
+    }
+}
+
 /// coreboot's LZMA: the .lzma ("alone") header (props, dictionary size,
 /// u64 size) then the stream. Returns the bytes written.
 fn lzma(stored: &[u8], out: &mut [u8], limit_kib: u32) -> Result<usize, String> {
     use lzma_rust2::{LzmaReader, Read};
-    let mut reader = LzmaReader::new_mem_limit(stored, limit_kib, None)
-        .map_err(|e| alloc::format!("header: {e:?} (the decoder may use {limit_kib} KiB)"))?;
+    let mut reader = LzmaReader::new_mem_limit(stored, limit_kib, None).map_err(|e| {
+        alloc::format!(
+            "header: {} (the decoder may use {limit_kib} KiB)",
+            lzma_error(e)
+        )
+    })?;
     let mut done = 0usize;
     while done < out.len() {
         match reader.read(&mut out[done..]) {
             Ok(0) => break,
             Ok(n) => done += n,
-            Err(e) => return Err(alloc::format!("at output byte {done}: {e:?}")),
+            Err(e) => return Err(alloc::format!("at output byte {done}: {}", lzma_error(e))),
         }
     }
     Ok(done)

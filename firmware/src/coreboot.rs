@@ -165,7 +165,10 @@ fn read_header(mem: &impl PhysMemory, addr: u64) -> Result<Header, CorebootError
         .map_err(CorebootError::Unreadable)?;
     let bad = |reason: String| CorebootError::BadHeader { addr, reason };
     if &raw[..4] != SIGNATURE {
-        return Err(bad(format!("signature {:02x?} is not \"LBIO\"", &raw[..4])));
+        return Err(bad(format!(
+            "signature {} is not \"LBIO\"",
+            crate::quote::HexBytes(&raw[..4])
+        )));
     }
     let header_bytes = le_u32(&raw, 4);
     if header_bytes != HEADER_SIZE as u32 {

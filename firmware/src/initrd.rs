@@ -27,6 +27,22 @@ pub enum Checked {
     },
 }
 
+impl core::fmt::Display for Checked {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Checked::NotCpio => f.write_str("not an uncompressed cpio archive, not checked"),
+            Checked::Cpio {
+                archives,
+                members,
+                rest,
+            } => write!(
+                f,
+                "{archives} cpio archives, {members} members, {rest} bytes after them unchecked"
+            ),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InitrdError {
     /// The file ends inside a member's header, name or data.
@@ -52,7 +68,8 @@ impl core::fmt::Display for InitrdError {
                 len,
             } => write!(
                 f,
-                "the initrd is cut short: its cpio member {member:?} at offset {at:#x} runs to offset {needs_up_to:#x}, but the file ends at {len:#x} ({len} bytes)"
+                "the initrd is cut short: its cpio member {} at offset {at:#x} runs to offset {needs_up_to:#x}, but the file ends at {len:#x} ({len} bytes)",
+                crate::quote::Quoted::str(member)
             ),
             Self::NoTrailer { members, len } => write!(
                 f,

@@ -20,6 +20,7 @@ pub mod multiboot;
 pub mod options;
 pub mod phys;
 pub mod pvh;
+pub mod quote;
 pub mod smp;
 pub mod source;
 pub mod stop;

@@ -41,6 +41,22 @@ pub enum SelfTest {
     CopyBench,
 }
 
+impl core::fmt::Display for SelfTest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            SelfTest::InvalidOpcode => "InvalidOpcode",
+            SelfTest::PageFault => "PageFault",
+            SelfTest::GeneralProtection => "GeneralProtection",
+            SelfTest::DivideError => "DivideError",
+            SelfTest::Nmi => "NMI",
+            SelfTest::Panic => "Panic",
+            SelfTest::TripleFault => "TripleFault",
+            SelfTest::Hang => "Hang",
+            SelfTest::CopyBench => "CopyBench",
+        })
+    }
+}
+
 /// How the APs are started (`smp=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BringUp {
@@ -50,6 +66,16 @@ pub enum BringUp {
     Sequential,
     /// Leave the APs alone.
     Off,
+}
+
+impl core::fmt::Display for BringUp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            BringUp::Parallel => "parallel",
+            BringUp::Sequential => "sequential",
+            BringUp::Off => "no",
+        })
+    }
 }
 
 /// Where parked APs wait (`park=`).

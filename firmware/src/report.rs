@@ -47,7 +47,7 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
             fb.pitch
         );
     }
-    log::info!("TSC {} kHz ({clock:?})", tsc::khz());
+    log::info!("TSC {} kHz ({clock})", tsc::khz());
     log::info!("command line: \"{}\"", info.cmdline);
     for warning in &options.warnings {
         log::warn!("command line: {warning}");
@@ -163,13 +163,15 @@ pub fn topology(acpi: &Acpi) {
         log::warn!("MADT: {w}");
     }
     if let Some(f) = &acpi.fadt {
+        let none = || alloc::string::String::from("none");
         log::debug!(
-            "FADT revision {} ({} bytes): PM1a control {:?}, PM1b control {:?}, reset {:?}",
+            "FADT revision {} ({} bytes): PM1a control {}, PM1b control {}, reset {}",
             f.revision,
             f.length,
-            f.pm1a_control,
-            f.pm1b_control,
+            f.pm1a_control.map_or_else(none, |r| alloc::format!("{r}")),
+            f.pm1b_control.map_or_else(none, |r| alloc::format!("{r}")),
             f.reset
+                .map_or_else(none, |r| alloc::format!("{} <- {:#x}", r.register, r.value))
         );
     }
     log::info!(
@@ -211,7 +213,7 @@ pub fn source(source: &KernelSource, started: u64) {
     if baton::phys::PhysMemory::read(&paging::IdentityMapped, source.kernel.addr, &mut head[..n])
         .is_ok()
     {
-        log::debug!("kernel begins {:02x?}", &head[..n]);
+        log::debug!("kernel begins {}", baton::quote::HexBytes(&head[..n]));
     }
     for (i, m) in source.modules.iter().enumerate() {
         log::info!(

@@ -141,7 +141,10 @@ impl core::fmt::Display for SourceError {
 fn first_word(cmdline: &str) -> (&str, &str) {
     let s = cmdline.trim_start();
     let end = s.find(|c: char| c.is_ascii_whitespace()).unwrap_or(s.len());
-    (&s[..end], s[end..].trim_start())
+    // `end` is a char boundary (from `find`); split_at_checked spares the
+    // firmware core's panic path for str slicing (and its Unicode tables).
+    let (word, rest) = s.split_at_checked(end).unwrap_or((s, ""));
+    (word, rest.trim_start())
 }
 
 /// The kernel from the entry protocol's boot modules (PVH modlist,

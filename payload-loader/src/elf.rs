@@ -27,11 +27,26 @@ impl ElfClass {
     }
 }
 
+impl core::fmt::Display for ElfClass {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ELF{}", self.bits())
+    }
+}
+
 /// ELF file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfType {
     Exec,
     Dyn,
+}
+
+impl core::fmt::Display for ElfType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ElfType::Exec => "ET_EXEC",
+            ElfType::Dyn => "ET_DYN",
+        })
+    }
 }
 
 /// One program header, widened to 64 bits.

@@ -228,7 +228,14 @@ impl fmt::Display for Error {
                     "ELF header truncated: file is {len} bytes, header needs {need}"
                 )
             }
-            BadMagic { found } => write!(f, "not an ELF file: magic {found:02x?}"),
+            BadMagic {
+                found: [a, b, c, d],
+            } => {
+                write!(
+                    f,
+                    "not an ELF file: magic {a:#04x} {b:#04x} {c:#04x} {d:#04x}"
+                )
+            }
             BadClass { class } => write!(
                 f,
                 "e_ident[EI_CLASS] {class} is neither ELF32 (1) nor ELF64 (2)"

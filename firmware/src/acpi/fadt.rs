@@ -12,6 +12,17 @@ pub enum Register {
     Memory { address: u64, width: u8 },
 }
 
+impl core::fmt::Display for Register {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Register::Io { port, width } => write!(f, "I/O port {port:#x} ({width} bytes)"),
+            Register::Memory { address, width } => {
+                write!(f, "memory {address:#x} ({width} bytes)")
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResetRegister {
     pub register: Register,

@@ -15,6 +15,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::phys::{PhysMemory, Unreadable};
+use crate::quote::Quoted;
 pub use sdt::TableRef;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +128,9 @@ impl fmt::Display for AcpiError {
             } => {
                 write!(
                     f,
-                    "table at {addr:#x}: signature {found:?}, expected {expected:?}"
+                    "table at {addr:#x}: signature {}, expected {}",
+                    Quoted::str(found),
+                    Quoted::str(expected)
                 )
             }
             Self::Missing { signature } => write!(f, "no {signature} table"),

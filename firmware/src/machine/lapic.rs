@@ -59,7 +59,7 @@ pub struct SendError {
 
 impl core::fmt::Display for SendError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{:?} to APIC ID {:#x}: ", self.ipi, self.apic_id)?;
+        write!(f, "{} to APIC ID {:#x}: ", self.ipi, self.apic_id)?;
         match self.error {
             IpiError::Unaddressable => f.write_str("not addressable in this APIC mode"),
             IpiError::StillPending => {

@@ -67,7 +67,10 @@ pub fn power_off() -> ! {
     };
     match writes {
         Ok(writes) => {
-            log::info!("baton: powering off through \\_S5: writing {writes:x?}");
+            log::info!("baton: powering off through \\_S5");
+            for (register, value) in &writes {
+                log::info!("  {register} <- {value:#x}");
+            }
             super::console::flush();
             for (register, value) in writes {
                 super::acpi::write_register(register, value);

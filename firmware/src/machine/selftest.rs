@@ -15,7 +15,7 @@ const UNMAPPED: u64 = 0x4000_0000_0000;
 const NON_CANONICAL: u64 = 0x8000_0000_0000;
 
 pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
-    log::info!("baton: self-test {test:?}");
+    log::info!("baton: self-test {test}");
     // SAFETY (all arms): these are the faults the test asks for.
     unsafe {
         match test {

@@ -42,6 +42,15 @@ pub enum Park {
     Hlt,
 }
 
+impl core::fmt::Display for Park {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Park::Mwait => "Mwait",
+            Park::Hlt => "Hlt",
+        })
+    }
+}
+
 /// An AP baton knows: from the MADT, with its own memory.
 pub struct Ap {
     pub apic_id: u32,
@@ -163,7 +172,7 @@ pub fn start(
         _ => Park::Hlt,
     };
     log::info!(
-        "LAPIC in {mode:?} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park:?}, {:?} bring-up, {}",
+        "LAPIC in {mode} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park}, {} bring-up, {}",
         options.bring_up,
         options.timing
     );
@@ -309,7 +318,7 @@ impl Cpus {
         }
         if let Some(esr) = esr {
             log::warn!(
-                "{ipi:?} to {} APs: the local APIC reports error status {}",
+                "{ipi} to {} APs: the local APIC reports error status {}",
                 ids.len(),
                 baton::smp::apic::describe_esr(esr)
             );
@@ -441,8 +450,9 @@ impl Cpus {
                     alone += 1
                 }
                 Ok(other) => log::error!(
-                    "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {other:#x?}",
-                    ap.apic_id
+                    "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {}",
+                    ap.apic_id,
+                    baton::quote::HexList(&other)
                 ),
                 Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
             }

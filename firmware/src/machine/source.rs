@@ -73,7 +73,7 @@ fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
         return Ok(());
     };
     let checked = initrd::check(bytes).map_err(SourceError::Initrd)?;
-    log::debug!("initrd: {checked:?}");
+    log::debug!("initrd: {checked}");
     Ok(())
 }
 

@@ -116,7 +116,8 @@ impl core::fmt::Display for TakeoverError {
             ),
             Self::ApsStillRunning { apic_ids } => write!(
                 f,
-                "APs {apic_ids:#x?} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump"
+                "APs {} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump",
+                baton::quote::HexList(apic_ids)
             ),
         }
     }
@@ -361,7 +362,7 @@ fn rsdp_copy(at: u64) -> Option<Vec<u8>> {
 
 fn report_plan(plan: &LoadPlan) {
     log::info!(
-        "kernel: {} {:?} {:?}, entry {:#x}, {} segments, {} relocations",
+        "kernel: {} {} {}, entry {:#x}, {} segments, {} relocations",
         plan.kind(),
         plan.class,
         plan.elf_type,

@@ -55,6 +55,17 @@ pub enum Source {
     Assumed,
 }
 
+impl core::fmt::Display for Source {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Source::CpuidCrystal => "CPUID crystal clock",
+            Source::CpuidBase => "CPUID base frequency",
+            Source::Pit => "PIT",
+            Source::Assumed => "assumed",
+        })
+    }
+}
+
 /// The legacy PIT ports: the gate/status port (bit 0 gate of channel 2,
 /// bit 1 speaker, bit 5 OUT2), the mode/command port, channel 2's counter.
 const GATE_PORT: u16 = 0x61;

@@ -15,6 +15,15 @@ pub enum Mode {
     X2Apic,
 }
 
+impl core::fmt::Display for Mode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Mode::XApic => "XApic",
+            Mode::X2Apic => "X2Apic",
+        })
+    }
+}
+
 /// What the configuration asks for (`apic=` on baton's command line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Preference {
@@ -55,6 +64,18 @@ pub enum Ipi {
     Fixed {
         vector: u8,
     },
+}
+
+impl core::fmt::Display for Ipi {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Ipi::InitAssert => f.write_str("INIT"),
+            Ipi::InitDeassert => f.write_str("INIT de-assert"),
+            Ipi::Startup { page } => write!(f, "SIPI (page {page:#x})"),
+            Ipi::Nmi => f.write_str("NMI"),
+            Ipi::Fixed { vector } => write!(f, "IPI vector {vector:#x}"),
+        }
+    }
 }
 
 const DELIVERY_FIXED: u32 = 0b000 << 8;
