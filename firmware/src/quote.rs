@@ -34,14 +34,7 @@ pub struct HexList<'a, T>(pub &'a [T]);
 
 impl<T: fmt::LowerHex> fmt::Display for HexList<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[")?;
-        for (i, v) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{v:#x}")?;
-        }
-        f.write_str("]")
+        bracketed(f, self.0, |f, v| write!(f, "{v:#x}"))
     }
 }
 
@@ -50,15 +43,24 @@ pub struct HexBytes<'a>(pub &'a [u8]);
 
 impl fmt::Display for HexBytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[")?;
-        for (i, b) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{b:02x}")?;
-        }
-        f.write_str("]")
+        bracketed(f, self.0, |f, b| write!(f, "{b:02x}"))
     }
+}
+
+/// `[a, b, c]`, each item written by `item`.
+fn bracketed<T>(
+    f: &mut fmt::Formatter<'_>,
+    items: &[T],
+    item: impl Fn(&mut fmt::Formatter<'_>, &T) -> fmt::Result,
+) -> fmt::Result {
+    f.write_str("[")?;
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        item(f, v)?;
+    }
+    f.write_str("]")
 }
 
 #[cfg(test)]
