@@ -98,6 +98,10 @@ pub enum Inject {
     /// The AP with this APIC ID takes this many milliseconds in its stop
     /// path after WBINVD, before it reports: the BSP must wait.
     SlowStop { apic_id: u32, ms: u64 },
+    /// The APs with these two APIC IDs are given each other's stacks by
+    /// the trampoline (a mis-built boot table): each runs on the other's,
+    /// and the arrival check must name both.
+    SwapStacks(u32, u32),
 }
 
 /// What the APs are left in at the jump (`ap-handoff=`).
@@ -318,7 +322,8 @@ impl Options {
     }
 }
 
-/// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`.
+/// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
+/// `swap-stacks:APIC_ID:APIC_ID`.
 fn parse_inject(value: &str) -> Option<Inject> {
     let (kind, rest) = value.split_once(':')?;
     let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
@@ -331,6 +336,10 @@ fn parse_inject(value: &str) -> Option<Inject> {
                 apic_id: apic_id(id)?,
                 ms: parse_number(ms)?,
             })
+        }
+        "swap-stacks" => {
+            let (a, b) = rest.split_once(':')?;
+            Some(Inject::SwapStacks(apic_id(a)?, apic_id(b)?))
         }
         _ => None,
     }
@@ -418,6 +427,9 @@ mod tests {
         );
         let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
         assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
+        let s = Options::parse("inject=swap-stacks:1:0x2 inject=swap-stacks:1");
+        assert_eq!(s.inject, [Inject::SwapStacks(1, 2)]);
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");
         assert_eq!(bad.warnings.len(), 5, "{:?}", bad.warnings);

@@ -196,11 +196,16 @@ pub fn start(
             area: areas + slot as u64 * AREA_SIZE,
         })
         .collect();
-    let boot: &'static [ApBoot] = aps
+    let mut boot: Vec<ApBoot> = aps
         .iter()
         .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
-        .collect::<Vec<_>>()
-        .leak();
+        .collect();
+    if let Some((a, b)) = options_swapped_stacks(all_options, &aps) {
+        let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
+        (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
+        log::warn!("inject: slots {a} and {b} start on each other's stacks");
+    }
+    let boot: &'static [ApBoot] = boot.leak();
     let cpus = CPUS.call_once(|| Cpus {
         lapic,
         park,
@@ -262,6 +267,16 @@ pub fn start(
         cpus.check_arrivals()
     );
     Ok(cpus)
+}
+
+/// The slots of `inject=swap-stacks:A:B`, when both APIC IDs are APs.
+fn options_swapped_stacks(options: &Options, aps: &[Ap]) -> Option<(usize, usize)> {
+    let (a, b) = options.injected(|i| match i {
+        Inject::SwapStacks(a, b) => Some((*a, *b)),
+        _ => None,
+    })?;
+    let slot = |id: u32| aps.iter().position(|ap| ap.apic_id == id);
+    Some((slot(a)?, slot(b)?))
 }
 
 fn has_monitor_mwait() -> bool {
