@@ -55,6 +55,23 @@ pub fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
+/// What a machine that ran out of time was doing, for the run's
+/// directory: every CPU's registers and the local APIC state (IRR, ISR,
+/// timer) of the first 16, where a lost interrupt or an unacknowledged
+/// one shows. APIC IDs are taken to be the CPU indices (QEMU's default
+/// topology); a guess that is wrong shows as the monitor's error.
+fn hang_state(monitor: &Path, cpus: u32) -> String {
+    let mut commands = vec!["info registers -a".to_string()];
+    commands.extend((0..cpus.min(16)).map(|id| format!("info lapic {id}")));
+    commands.extend(["info pic".to_string(), "info irq".to_string()]);
+    let mut text = String::new();
+    for command in commands {
+        let reply = monitor_exchange(monitor, &command).unwrap_or_else(|e| format!("({e:#})"));
+        text.push_str(&format!("### {command}\n{reply}\n"));
+    }
+    text
+}
+
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
 fn read_screen(socket: &Path) -> Result<String> {
     Ok(decode_screen(&monitor_exchange(
@@ -243,14 +260,11 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::process::id(),
         MONITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    match machine.screen || !machine.nmi_after.is_empty() {
-        true => {
-            let _ = std::fs::remove_file(&monitor);
-            qemu.arg("-monitor")
-                .arg(format!("unix:{},server=on,wait=off", monitor.display()))
-        }
-        false => qemu.args(["-monitor", "none"]),
-    };
+    // Always a monitor: the NMI injections and the screen use it, and a
+    // run that times out leaves its CPUs' state (`hang-state.txt`).
+    let _ = std::fs::remove_file(&monitor);
+    qemu.arg("-monitor")
+        .arg(format!("unix:{},server=on,wait=off", monitor.display()));
     let payload = &machine.payload;
     match (&payload.kernel, payload.direct) {
         (Some(kernel), true) => {
@@ -379,6 +393,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 let _ = std::fs::write(dir.join("screen.txt"), &text);
                 screen = text.lines().map(|l| format!("screen: {l}\n")).collect();
             }
+            let _ = std::fs::write(
+                dir.join("hang-state.txt"),
+                hang_state(&monitor, machine.smp),
+            );
             let _ = child.kill();
             let _ = child.wait();
             break None;
