@@ -393,10 +393,15 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 let _ = std::fs::write(dir.join("screen.txt"), &text);
                 screen = text.lines().map(|l| format!("screen: {l}\n")).collect();
             }
-            let _ = std::fs::write(
-                dir.join("hang-state.txt"),
-                hang_state(&monitor, machine.smp),
-            );
+            // The log says how many CPUs the dump reached, so a scenario
+            // can check that the dump works.
+            let state = hang_state(&monitor, machine.smp);
+            let answered = state.lines().filter(|l| l.starts_with("RIP=")).count();
+            let _ = std::fs::write(dir.join("hang-state.txt"), &state);
+            screen.push_str(&format!(
+                "xtask: at the timeout, the registers of {answered} of {} CPUs and their LAPICs went to hang-state.txt\n",
+                machine.smp
+            ));
             let _ = child.kill();
             let _ = child.wait();
             break None;

@@ -200,7 +200,7 @@ pub fn start(
         .iter()
         .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
         .collect();
-    if let Some((a, b)) = options_swapped_stacks(all_options, &aps) {
+    if let Some((a, b)) = swapped_stack_slots(all_options, &aps) {
         let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
         (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
         log::warn!("inject: slots {a} and {b} start on each other's stacks");
@@ -270,7 +270,7 @@ pub fn start(
 }
 
 /// The slots of `inject=swap-stacks:A:B`, when both APIC IDs are APs.
-fn options_swapped_stacks(options: &Options, aps: &[Ap]) -> Option<(usize, usize)> {
+fn swapped_stack_slots(options: &Options, aps: &[Ap]) -> Option<(usize, usize)> {
     let (a, b) = options.injected(|i| match i {
         Inject::SwapStacks(a, b) => Some((*a, *b)),
         _ => None,
