@@ -16,19 +16,24 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 
 /// The kernel command line `--kernel linux` gets unless one is given, for
-/// baton and for the direct boot the benchmark compares it with. Two of
-/// Linux's boot-time probes fail under TCG on two busy host cores, with or
-/// without baton (both seen booting this vmlinux with QEMU's own `-kernel`):
-/// the IO-APIC timer check (`IO-APIC + timer doesn't work!`, a panic; it
-/// counts PIT ticks in a busy-wait window a starved vCPU overruns), and the
-/// i8042 AUX port's IRQ test, after which the boot hung for good (RCU:
-/// `timer wakeup didn't happen`). `no_timer_check` skips the first, as Linux
-/// does itself on KVM; `i8042.noaux` the second (no mouse port: nothing
-/// here uses one). The lost timer interrupt on an idle vCPU behind the
-/// i8042 hang remains (about 1 Linux boot in 400 in the test matrix, then
-/// fatal wherever the boot waits on that CPU): `hang-state.txt` of such a
-/// run shows its local APIC.
-pub const CMDLINE: &str = "console=ttyS0 panic=-1 no_timer_check i8042.noaux";
+/// baton and for the direct boot the benchmark compares it with. Linux's
+/// boot under TCG on two busy host cores fails in three ways, with or without
+/// baton (all seen booting this vmlinux with QEMU's own `-kernel`):
+/// - the IO-APIC timer check panics (`IO-APIC + timer doesn't work!`: it
+///   counts PIT ticks in a busy-wait window a starved vCPU overruns):
+///   `no_timer_check` skips it, as Linux does itself on KVM;
+/// - the i8042 AUX port's IRQ test was where the third was most often fatal:
+///   `i8042.noaux` (no mouse port: nothing here uses one);
+/// - an idle vCPU's one-shot timer interrupt is lost and nothing wakes that
+///   CPU again (RCU: `timer wakeup didn't happen ... on cpu=N`, the CPU in
+///   `native_safe_halt`; about 1 Linux boot in 400 in the test matrix).
+///   `nohz=off highres=off lapic=notscdeadline` run the local APIC timer in
+///   periodic mode, which QEMU re-arms itself every tick, so a lost
+///   interrupt costs one tick instead of the CPU.
+///
+/// A run that still times out leaves its local APICs in `hang-state.txt`.
+pub const CMDLINE: &str =
+    "console=ttyS0 panic=-1 no_timer_check i8042.noaux nohz=off highres=off lapic=notscdeadline";
 
 const INIT: &str = r#"#!/bin/busybox sh
 # baton's Linux test init: count the CPUs the kernel brought up, say so, power off.

@@ -122,7 +122,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     initrd: Option<String>,
     /// The kernel's command line (fw_cfg opt/baton/cmdline); `--kernel linux`
-    /// defaults to "console=ttyS0 panic=-1 no_timer_check i8042.noaux".
+    /// defaults to "console=ttyS0 panic=-1 no_timer_check i8042.noaux nohz=off
+    /// highres=off lapic=notscdeadline".
     #[arg(long, value_name = "STR")]
     kernel_cmdline: Option<String>,
     /// A boot module with its command line (fw_cfg opt/baton/module/N and
