@@ -10,6 +10,9 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+#[macro_use]
+mod log_line;
+#[cfg(target_os = "none")]
 mod machine;
 #[cfg(target_os = "none")]
 mod report;
@@ -32,7 +35,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
     let boot_info = machine::entry::boot_info(entry);
     let clock = tsc::calibrate();
     let boot_info = boot_info.unwrap_or_else(|e| {
-        log::error!("baton: cannot read the boot information: {e}");
+        error!("baton: cannot read the boot information: {e}");
         power::fail(ExitCode::Error)
     });
     console::follow_firmware(&boot_info);
@@ -45,7 +48,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
     report::frames(&frames);
     let acpi = machine::acpi::init(&boot_info, options.aml_eager)
         .inspect(report::topology)
-        .inspect_err(|e| log::error!("ACPI: {e}; no CPU topology, no ACPI power control"));
+        .inspect_err(|e| error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);
     // Again, now that ACPI is known: under on-fail=off this evaluates \_S5.
     power::configure(options.debug_exit, options.on_fail);
@@ -56,7 +59,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
                     cpus.roll_call()
                 }
             })
-            .inspect_err(|e| log::error!("SMP: {e}; only the BSP runs"))
+            .inspect_err(|e| error!("SMP: {e}; only the BSP runs"))
             .ok()
     });
     tsc::stamp(Stage::ApsOnline);
@@ -75,7 +78,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
             Ok(None) => continue,
             Ok(Some(source)) => source,
             Err(e) => {
-                log::error!("baton: kernel from {origin}: {e}");
+                error!("baton: kernel from {origin}: {e}");
                 next_source_or_fail(&options);
                 failed = true;
                 continue;
@@ -92,7 +95,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
         power::configure(options.debug_exit, options.on_fail);
         let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
         let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames);
-        log::error!("baton: takeover: {e}");
+        error!("baton: takeover: {e}");
         if !e.before_the_stop() {
             power::fail(ExitCode::Error);
         }
@@ -100,14 +103,14 @@ fn boot(entry: machine::entry::Entry) -> ! {
         failed = true;
     }
     if failed {
-        log::error!("baton: no kernel source is left to try");
+        error!("baton: no kernel source is left to try");
         power::fail(ExitCode::Error);
     }
     if !options.no_kernel_ok {
-        log::error!("baton: {}", SourceError::NoKernel);
+        error!("baton: {}", SourceError::NoKernel);
         power::fail(ExitCode::Error);
     }
-    log::info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
+    info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
     tsc::report_timeline();
     power::finish()
 }
@@ -119,7 +122,7 @@ fn next_source_or_fail(options: &Options) {
     if !options.next_source {
         power::fail(ExitCode::Error);
     }
-    log::warn!("baton: on-fail=next: trying the next kernel source");
+    warn!("baton: on-fail=next: trying the next kernel source");
 }
 
 #[cfg(target_os = "none")]

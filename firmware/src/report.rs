@@ -13,24 +13,23 @@ use crate::machine::acpi::Acpi;
 use crate::machine::{self, memory, paging, tsc};
 
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
-    log::info!(
+    info!(
         "baton {} entered by {}",
         env!("CARGO_PKG_VERSION"),
         info.protocol
     );
     let p = &info.platform;
     if let Some(firmware) = &p.firmware {
-        log::info!("started by {firmware}");
+        info!("started by {firmware}");
     }
     if let Some(serial) = p.serial {
-        log::info!(
+        info!(
             "firmware console: serial port {:#x} at {} baud",
-            serial.port,
-            serial.baud
+            serial.port, serial.baud
         );
     }
     if let Some(cbfs) = &p.cbfs {
-        log::info!(
+        info!(
             "CBFS at [{:#x}..{:#x}) ({} KiB)",
             cbfs.start,
             cbfs.end,
@@ -38,24 +37,20 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         );
     }
     if let Some(fb) = p.framebuffer {
-        log::info!(
+        info!(
             "framebuffer at {:#x}: {}x{}, {} bpp, {} bytes a line",
-            fb.addr,
-            fb.width,
-            fb.height,
-            fb.bits_per_pixel,
-            fb.pitch
+            fb.addr, fb.width, fb.height, fb.bits_per_pixel, fb.pitch
         );
     }
-    log::info!("TSC {} kHz ({clock})", tsc::khz());
-    log::info!("command line: \"{}\"", info.cmdline);
+    info!("TSC {} kHz ({clock})", tsc::khz());
+    info!("command line: \"{}\"", info.cmdline);
     for warning in &options.warnings {
-        log::warn!("command line: {warning}");
+        warn!("command line: {warning}");
     }
-    log::info!("memory map ({} regions):", info.memory_map.regions().len());
-    log::debug!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
+    info!("memory map ({} regions):", info.memory_map.regions().len());
+    debug!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
     for r in info.memory_map.regions() {
-        log::debug!(
+        debug!(
             "  {:#018x}  {:#018x}  {:>10}  {}",
             r.start,
             r.end,
@@ -63,7 +58,7 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
             r.kind
         );
     }
-    log::info!(
+    info!(
         "usable RAM {} MiB, identity-mapped up to {:#x}",
         info.memory_map.usable_bytes() >> 20,
         paging::mapped_end()
@@ -73,14 +68,14 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     let top = info.memory_map.highest_ram() - 8;
     // SAFETY: identity-mapped RAM (map_all_ram covered it), read only.
     let _ = unsafe { core::ptr::read_volatile(top as *const u64) };
-    log::info!("highest RAM qword at {top:#x} is mapped and readable");
+    info!("highest RAM qword at {top:#x} is mapped and readable");
     match info.rsdp {
-        Some(rsdp) => log::info!("ACPI RSDP at {rsdp:#x}"),
-        None => log::info!("ACPI RSDP: not given by the entry protocol"),
+        Some(rsdp) => info!("ACPI RSDP at {rsdp:#x}"),
+        None => info!("ACPI RSDP: not given by the entry protocol"),
     }
-    log::info!("modules: {}", info.modules.len());
+    info!("modules: {}", info.modules.len());
     for (i, m) in info.modules.iter().enumerate() {
-        log::info!(
+        info!(
             "  module {i}: [{:#x}..{:#x}) {} KiB \"{}\"",
             m.start,
             m.start + m.len,
@@ -90,7 +85,7 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     }
     let kib = |r: core::ops::Range<u64>| (r.end - r.start) / 1024;
     let image = memory::image();
-    log::info!(
+    info!(
         "footprint: image [{:#x}..{:#x}) {} KiB: loaded {} KiB, heap {} KiB, bss {} KiB (stacks, page tables)",
         image.start,
         image.end,
@@ -102,29 +97,25 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
 }
 
 pub fn frames(frames: &FrameAllocator) {
-    log::info!(
+    info!(
         "frame allocator: {} MiB free in {} ranges",
         frames.free_bytes() >> 20,
         frames.free_ranges().len()
     );
     for r in frames.free_ranges() {
-        log::debug!("  free [{:#x}..{:#x})", r.start, r.end);
+        debug!("  free [{:#x}..{:#x})", r.start, r.end);
     }
 }
 
 pub fn topology(acpi: &Acpi) {
     let t = &acpi.topology;
-    log::debug!("CPUs (MADT, local APIC at {:#x}):", t.lapic_address);
-    log::debug!(
+    debug!("CPUs (MADT, local APIC at {:#x}):", t.lapic_address);
+    debug!(
         "  {:>10}  {:>10}  {:<8} {:<15} {:<6} bsp",
-        "ACPI UID",
-        "APIC ID",
-        "enabled",
-        "online-capable",
-        "entry"
+        "ACPI UID", "APIC ID", "enabled", "online-capable", "entry"
     );
     for c in &t.cpus {
-        log::debug!(
+        debug!(
             "  {:>10}  {:>#10x}  {:<8} {:<15} {:<6} {}",
             c.uid,
             c.apic_id,
@@ -135,36 +126,29 @@ pub fn topology(acpi: &Acpi) {
         );
     }
     for io in &t.io_apics {
-        log::debug!(
+        debug!(
             "  I/O APIC {} at {:#x}, GSI base {}",
-            io.id,
-            io.address,
-            io.gsi_base
+            io.id, io.address, io.gsi_base
         );
     }
     for o in &t.overrides {
-        log::debug!(
+        debug!(
             "  override: bus {} IRQ {} -> GSI {} flags {:#x}",
-            o.bus,
-            o.source,
-            o.gsi,
-            o.flags
+            o.bus, o.source, o.gsi, o.flags
         );
     }
     for n in &t.nmis {
-        log::debug!(
+        debug!(
             "  LAPIC NMI: UID {:#x} LINT{} flags {:#x}",
-            n.uid,
-            n.lint,
-            n.flags
+            n.uid, n.lint, n.flags
         );
     }
     for w in &t.warnings {
-        log::warn!("MADT: {w}");
+        warn!("MADT: {w}");
     }
     if let Some(f) = &acpi.fadt {
         let none = || alloc::string::String::from("none");
-        log::debug!(
+        debug!(
             "FADT revision {} ({} bytes): PM1a control {}, PM1b control {}, reset {}",
             f.revision,
             f.length,
@@ -174,7 +158,7 @@ pub fn topology(acpi: &Acpi) {
                 .map_or_else(none, |r| alloc::format!("{} <- {:#x}", r.register, r.value))
         );
     }
-    log::info!(
+    info!(
         "baton: cpus present={} enabled={} bsp={}",
         t.present(),
         t.enabled(),
@@ -198,7 +182,7 @@ pub fn source(source: &KernelSource, started: u64) {
             .unwrap_or_default(),
         _ => String::new(),
     };
-    log::info!(
+    info!(
         "baton: kernel from {}: {} bytes at {:#x}, {initrd}, {} modules, cmdline \"{}\" ({}.{:03} ms{method})",
         source.origin,
         source.kernel.len,
@@ -213,20 +197,18 @@ pub fn source(source: &KernelSource, started: u64) {
     if baton::phys::PhysMemory::read(&paging::IdentityMapped, source.kernel.addr, &mut head[..n])
         .is_ok()
     {
-        log::debug!("kernel begins {}", baton::quote::HexBytes(&head[..n]));
+        debug!("kernel begins {}", baton::quote::HexBytes(&head[..n]));
     }
     for (i, m) in source.modules.iter().enumerate() {
-        log::info!(
+        info!(
             "  module {i}: {} bytes at {:#x} \"{}\"",
-            m.blob.len,
-            m.blob.addr,
-            m.cmdline
+            m.blob.len, m.blob.addr, m.cmdline
         );
     }
     if let Some(config) = &source.config {
-        log::info!("config: \"{config}\"");
+        info!("config: \"{config}\"");
         for warning in Options::parse(config).warnings {
-            log::warn!("config: {warning}");
+            warn!("config: {warning}");
         }
     }
 }

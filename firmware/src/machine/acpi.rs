@@ -55,7 +55,7 @@ fn s5_from_bytes(tables: &[TableRef]) -> Option<SleepType> {
         let bytes = match sdt::read_table(&IdentityMapped, table.addr, Some(table.signature)) {
             Ok(t) => t.bytes,
             Err(e) => {
-                log::warn!(
+                warn!(
                     "ACPI: {} at {:#x} unreadable for \\_S5: {e}",
                     table.name(),
                     table.addr
@@ -65,7 +65,7 @@ fn s5_from_bytes(tables: &[TableRef]) -> Option<SleepType> {
         };
         match s5::find(bytes.get(sdt::HEADER_SIZE..).unwrap_or_default()) {
             Ok(Some(s5)) => {
-                log::info!(
+                info!(
                     "ACPI: \\_S5 = SLP_TYPa {}, SLP_TYPb {} ({} at {:#x})",
                     s5.a,
                     s5.b,
@@ -75,10 +75,10 @@ fn s5_from_bytes(tables: &[TableRef]) -> Option<SleepType> {
                 return Some(s5);
             }
             Ok(None) => {}
-            Err(e) => log::warn!("ACPI: {} at {:#x}: {e}", table.name(), table.addr),
+            Err(e) => warn!("ACPI: {} at {:#x}: {e}", table.name(), table.addr),
         }
     }
-    log::warn!("ACPI: no usable \\_S5 in the DSDT or the SSDTs: no ACPI power-off");
+    warn!("ACPI: no usable \\_S5 in the DSDT or the SSDTs: no ACPI power-off");
     None
 }
 
@@ -93,14 +93,14 @@ pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
         None => rsdp::scan(&IdentityMapped)?.addr,
     };
     let tables = baton::acpi::load(&IdentityMapped, rsdp)?;
-    log::info!(
+    info!(
         "ACPI: RSDP {rsdp:#x} revision {}, {} with {} tables",
         tables.revision,
         tables.root,
         tables.tables.len()
     );
     for t in &tables.tables {
-        log::debug!(
+        debug!(
             "  {} at {:#x}, {} bytes, revision {}",
             t.name(),
             t.addr,
@@ -109,7 +109,7 @@ pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
         );
     }
     for rejected in &tables.rejected {
-        log::warn!("ACPI: table left out: {rejected}");
+        warn!("ACPI: table left out: {rejected}");
     }
     let madt = tables.madt.as_deref().ok_or(AcpiError::Missing {
         signature: "APIC (MADT)",
@@ -130,7 +130,7 @@ pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
             s5.call_once(|| Some(found));
         }
         #[cfg(not(feature = "aml"))]
-        log::warn!(
+        warn!(
             "ACPI: aml=eager: this build has no AML interpreter (cargo feature aml): \\_S5 from the AML bytes, no processor cross-check"
         );
         s5.call_once(|| s5_from_bytes(&aml));

@@ -24,7 +24,7 @@ pub fn s5(rsdp: u64) -> Option<SleepType> {
     match interpreter(rsdp) {
         Ok(interpreter) => evaluate_s5(&interpreter),
         Err(why) => {
-            log::warn!("ACPI: AML interpreter unavailable ({why}): no \\_S5 from it");
+            warn!("ACPI: AML interpreter unavailable ({why}): no \\_S5 from it");
             None
         }
     }
@@ -39,7 +39,7 @@ pub fn eager(rsdp: u64, topology: &Topology) -> Option<SleepType> {
             s5
         }
         Err(why) => {
-            log::warn!("ACPI: AML interpreter unavailable ({why}); going on with the MADT alone");
+            warn!("ACPI: AML interpreter unavailable ({why}); going on with the MADT alone");
             None
         }
     }
@@ -55,7 +55,7 @@ fn interpreter(rsdp: u64) -> Result<Interpreter<FirmwareHandler>, String> {
         .map_err(|e| alloc::format!("{e:?}"))?;
     let interpreter =
         Interpreter::new_from_platform(&platform).map_err(|e| alloc::format!("{e:?}"))?;
-    log::info!("ACPI: AML namespace loaded from the DSDT and SSDTs");
+    info!("ACPI: AML namespace loaded from the DSDT and SSDTs");
     Ok(interpreter)
 }
 
@@ -82,12 +82,12 @@ fn evaluate_s5(interpreter: &Interpreter<FirmwareHandler>) -> Option<SleepType> 
         },
         Ok(None) => None,
         Err(e) => {
-            log::warn!("ACPI: \\_S5 could not be evaluated: {e:?}");
+            warn!("ACPI: \\_S5 could not be evaluated: {e:?}");
             None
         }
     };
     if let Some(SleepType { a, b }) = s5 {
-        log::info!("ACPI: \\_S5 = SLP_TYPa {a}, SLP_TYPb {b} (AML interpreter)");
+        info!("ACPI: \\_S5 = SLP_TYPa {a}, SLP_TYPb {b} (AML interpreter)");
     }
     s5
 }
@@ -169,18 +169,15 @@ fn cross_check(interpreter: &Interpreter<FirmwareHandler>, topology: &Topology) 
             apic_id,
         });
     }
-    log::info!(
+    info!(
         "ACPI: {} processor objects in the namespace, {} enabled",
         cpus.len(),
         cpus.iter().filter(|c| c.enabled).count()
     );
     for c in &cpus {
-        log::debug!(
+        debug!(
             "  {} uid {:?} enabled {} apic id {:?}",
-            c.path,
-            c.uid,
-            c.enabled,
-            c.apic_id
+            c.path, c.uid, c.enabled, c.apic_id
         );
     }
     if cpus.is_empty() {
@@ -200,9 +197,7 @@ fn cross_check(interpreter: &Interpreter<FirmwareHandler>, topology: &Topology) 
     madt_side.sort_unstable();
     aml_side.sort_unstable();
     if madt_side != aml_side {
-        log::warn!(
-            "ACPI: enabled processors differ: MADT UIDs {madt_side:?}, AML UIDs {aml_side:?}"
-        );
+        warn!("ACPI: enabled processors differ: MADT UIDs {madt_side:?}, AML UIDs {aml_side:?}");
     }
 }
 

@@ -30,7 +30,7 @@ pub fn config(range: Range<u64>) -> String {
     match text {
         Ok(text) => text.unwrap_or_default(),
         Err(e) => {
-            log::warn!("CBFS: {e}; no config");
+            warn!("CBFS: {e}; no config");
             String::new()
         }
     }

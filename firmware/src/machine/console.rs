@@ -130,9 +130,9 @@ pub fn use_serial(port: u16, baud: u32) {
     match uart(port, baud) {
         Some(u) => {
             SERIAL.lock().0 = Some(u);
-            log::info!("console moved to serial port {port:#x} at {baud} baud");
+            info!("console moved to serial port {port:#x} at {baud} baud");
         }
-        None => log::warn!(
+        None => warn!(
             "console: serial port {port:#x} at {baud} baud does not initialise; staying on COM1"
         ),
     }
@@ -145,21 +145,21 @@ pub fn attach_cbmem(addr: u64, map: &MemoryMap) {
     let header = match addr.checked_add(8) {
         Some(_) if map.covers(addr, 8, reserved) => addr as *mut u32,
         _ => {
-            log::warn!("CBMEM console at {addr:#x} is not in reserved RAM: not used");
+            warn!("CBMEM console at {addr:#x} is not in reserved RAM: not used");
             return;
         }
     };
     // SAFETY: 8 bytes of reserved RAM (checked above), identity-mapped.
     let size = unsafe { header.read_volatile() };
     if size == 0 || size > cbmem_console::MAX_SIZE || !map.covers(addr + 8, size.into(), reserved) {
-        log::warn!("CBMEM console at {addr:#x}: size {size} does not fit reserved RAM: not used");
+        warn!("CBMEM console at {addr:#x}: size {size} does not fit reserved RAM: not used");
         return;
     }
     SERIAL.lock().1 = Some(Cbmem {
         header,
         size: size as usize,
     });
-    log::info!("CBMEM console at {addr:#x} ({size} bytes): baton's log is appended there too");
+    info!("CBMEM console at {addr:#x} ({size} bytes): baton's log is appended there too");
 }
 
 /// Waits (boundedly) until the UART has sent every byte: before QEMU is

@@ -131,7 +131,7 @@ extern "C" fn dispatch(frame: &mut Frame) {
             }
         }
         v if v == u64::from(lapic::SPURIOUS_VECTOR) => {}
-        vector => log::warn!(
+        vector => warn!(
             "unexpected interrupt, vector {vector} at rip={:#x}; ignored",
             frame.rip
         ),

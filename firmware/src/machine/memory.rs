@@ -81,7 +81,7 @@ pub fn ensure_heap(frames: &mut FrameAllocator, bytes: u64) -> bool {
     let Some(addr) = frames.allocate(size, baton::frames::PAGE_SIZE, paging::mapped_end()) else {
         return false;
     };
-    log::debug!(
+    debug!(
         "heap: {} KiB lent from [{addr:#x}..{:#x})",
         size >> 10,
         addr + size

@@ -63,7 +63,7 @@ pub fn map_all_ram(map: &MemoryMap) {
     }
     MAPPED_END.store(end.max(4) * GIB, Ordering::Relaxed);
     if want > limit {
-        log::warn!(
+        warn!(
             "memory map reaches {:#x} but the identity map stops at {:#x} ({} GiB pages)",
             map.highest_ram(),
             mapped_end(),

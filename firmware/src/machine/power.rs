@@ -39,7 +39,7 @@ fn report(code: ExitCode) {
 
 /// The run succeeded.
 pub fn finish() -> ! {
-    log::info!("baton: done");
+    info!("baton: done");
     report(ExitCode::Success);
     power_off()
 }
@@ -50,7 +50,7 @@ fn prepare_power_off() {
     if let Some(power) = super::acpi::POWER.get()
         && power.s5().is_none()
     {
-        log::warn!("on-fail=off: no \\_S5 sleep type: a failure will halt instead");
+        warn!("on-fail=off: no \\_S5 sleep type: a failure will halt instead");
     }
 }
 
@@ -67,22 +67,20 @@ pub fn power_off() -> ! {
     };
     match writes {
         Ok(writes) => {
-            log::info!("baton: powering off through \\_S5");
+            info!("baton: powering off through \\_S5");
             for (register, value) in &writes {
-                log::info!("  {register} <- {value:#x}");
+                info!("  {register} <- {value:#x}");
             }
             super::console::flush();
             for (register, value) in writes {
                 super::acpi::write_register(register, value);
             }
             super::tsc::delay_us(1_000_000);
-            log::error!(
-                "baton: power-off failed: still running 1 s after writing the sleep registers"
-            );
+            error!("baton: power-off failed: still running 1 s after writing the sleep registers");
         }
-        Err(why) => log::error!("baton: cannot power off: {why}"),
+        Err(why) => error!("baton: cannot power off: {why}"),
     }
-    log::info!("baton: halting");
+    info!("baton: halting");
     halt_forever()
 }
 

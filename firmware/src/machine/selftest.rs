@@ -15,7 +15,7 @@ const UNMAPPED: u64 = 0x4000_0000_0000;
 const NON_CANONICAL: u64 = 0x8000_0000_0000;
 
 pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
-    log::info!("baton: self-test {test}");
+    info!("baton: self-test {test}");
     // SAFETY (all arms): these are the faults the test asks for.
     unsafe {
         match test {
@@ -50,18 +50,18 @@ fn self_nmi() {
     let before = exceptions::NMI_COUNT.load(Ordering::SeqCst);
     let lapic = lapic::get_or_init_as_found();
     if let Err(e) = lapic.send(lapic.id(), Ipi::Nmi) {
-        log::error!("baton: self-NMI: {e}");
+        error!("baton: self-NMI: {e}");
         return;
     }
     let deadline = tsc::now() + 100_000 * tsc::khz(); // 100 s: judged by the log, not the clock
     while exceptions::NMI_COUNT.load(Ordering::SeqCst) == before {
         if tsc::now() > deadline {
-            log::error!("baton: self-NMI was not delivered");
+            error!("baton: self-NMI was not delivered");
             return;
         }
         core::hint::spin_loop();
     }
-    log::info!("baton: self-test NMI handled, still running");
+    info!("baton: self-test NMI handled, still running");
 }
 
 /// The copy stub's loop against a plain byte loop, in this guest.
@@ -73,7 +73,7 @@ fn copy_bench(frames: &mut FrameAllocator) {
         frames.allocate(STUB_BYTES, 4096, limit),
         frames.allocate(STUB_BYTES, 4096, limit),
     ) else {
-        log::error!("baton: copy-bench: no 2 x {} MiB free", STUB_BYTES >> 20);
+        error!("baton: copy-bench: no 2 x {} MiB free", STUB_BYTES >> 20);
         return;
     };
     let rate = |bytes: u64, us: u64| bytes / us.max(1);
@@ -96,7 +96,7 @@ fn copy_bench(frames: &mut FrameAllocator) {
         }
     }
     let loop_us = tsc::ticks_to_micros(tsc::now() - start);
-    log::info!(
+    info!(
         "baton: copy-bench: copy stub {} MiB in {stub_us} us ({} MB/s); byte loop {} MiB in {loop_us} us ({} MB/s)",
         STUB_BYTES >> 20,
         rate(STUB_BYTES, stub_us),

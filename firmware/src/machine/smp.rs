@@ -158,11 +158,11 @@ pub fn start(
     let lapic = lapic::init(mode, topology.lapic_address);
     let targets = plan::targets(topology, bsp_apic_id, mode);
     for why in &targets.left_out {
-        log::warn!("{why}");
+        warn!("{why}");
     }
     let wanted = match options.bring_up {
         BringUp::Off => {
-            log::info!("APs left alone (smp=off)");
+            info!("APs left alone (smp=off)");
             Vec::new()
         }
         _ => targets.aps,
@@ -171,10 +171,9 @@ pub fn start(
         ParkPreference::Auto if has_monitor_mwait() => Park::Mwait,
         _ => Park::Hlt,
     };
-    log::info!(
+    info!(
         "LAPIC in {mode} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park}, {} bring-up, {}",
-        options.bring_up,
-        options.timing
+        options.bring_up, options.timing
     );
 
     let bytes = AREA_SIZE * wanted.len() as u64;
@@ -203,7 +202,7 @@ pub fn start(
     if let Some((a, b)) = swapped_stack_slots(all_options, &aps) {
         let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
         (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
-        log::warn!("inject: slots {a} and {b} start on each other's stacks");
+        warn!("inject: slots {a} and {b} start on each other's stacks");
     }
     let boot: &'static [ApBoot] = boot.leak();
     let cpus = CPUS.call_once(|| Cpus {
@@ -217,7 +216,7 @@ pub fn start(
         timeout_ms: options.ap_timeout_ms,
     });
     if cpus.aps.is_empty() {
-        log::info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");
+        info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");
         return Ok(cpus);
     }
 
@@ -231,7 +230,7 @@ pub fn start(
     });
     trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
         .map_err(SmpError::Trampoline)?;
-    log::debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);
+    debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);
 
     let began = tsc::now();
     let sipi = Ipi::Startup {
@@ -252,15 +251,13 @@ pub fn start(
     let took = tsc::ticks_to_micros(tsc::now() - began);
     for (slot, ap) in cpus.aps.iter().enumerate() {
         if !cpus.online.contains(slot) {
-            log::error!(
+            error!(
                 "AP APIC ID {:#x} (UID {}) did not come up within {} ms: left out",
-                ap.apic_id,
-                ap.uid,
-                cpus.timeout_ms
+                ap.apic_id, ap.uid, cpus.timeout_ms
             );
         }
     }
-    log::info!(
+    info!(
         "baton: aps online={}/{} in {took} us ({} with their own APIC IDs on their own stacks)",
         cpus.online.count(),
         cpus.aps.len(),
@@ -329,10 +326,10 @@ impl Cpus {
         let ids: Vec<u32> = slots.iter().map(|&slot| self.aps[slot].apic_id).collect();
         let (failed, esr) = self.lapic.send_round(&ids, ipi);
         for e in &failed {
-            log::warn!("{e}");
+            warn!("{e}");
         }
         if let Some(esr) = esr {
-            log::warn!(
+            warn!(
                 "{ipi} to {} APs: the local APIC reports error status {}",
                 ids.len(),
                 baton::smp::apic::describe_esr(esr)
@@ -369,7 +366,7 @@ impl Cpus {
             );
             match check_identity(ap, apic_id, rsp) {
                 Ok(()) => good += 1,
-                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
             }
         }
         good
@@ -451,7 +448,7 @@ impl Cpus {
             let ap = &self.aps[slot];
             match answer.and_then(|a| check_answer(ap, a)) {
                 Ok(()) => good += 1,
-                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
             }
         }
         let mut alone = 0;
@@ -464,16 +461,16 @@ impl Cpus {
                 {
                     alone += 1
                 }
-                Ok(other) => log::error!(
+                Ok(other) => error!(
                     "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {}",
                     ap.apic_id,
                     baton::quote::HexList(&other)
                 ),
-                Err(e) => log::error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
             }
         }
         let online = self.online.count();
-        log::info!(
+        info!(
             "baton: roll call answered={}/{online} (all at once {good}, one at a time {alone})",
             good.min(alone)
         );
@@ -482,7 +479,7 @@ impl Cpus {
 
 /// Checks `park::identify`'s answer against what baton knows of the AP.
 fn check_answer(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
-    log::debug!(
+    debug!(
         "  AP {:#x}: CPUID.1 eax={:#x} ebx={:#x} ecx={:#x} edx={:#x}, rsp={rsp:#x}",
         apic_id,
         leaf1_ab as u32,

@@ -66,14 +66,14 @@ pub fn blob_bytes(blob: Blob) -> Option<&'static [u8]> {
 
 fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
     let Some(bytes) = blob_bytes(initrd) else {
-        log::warn!(
+        warn!(
             "initrd at {:#x} lies beyond the identity map: not checked",
             initrd.addr
         );
         return Ok(());
     };
     let checked = initrd::check(bytes).map_err(SourceError::Initrd)?;
-    log::debug!("initrd: {checked}");
+    debug!("initrd: {checked}");
     Ok(())
 }
 
@@ -97,10 +97,10 @@ fn from_cbfs(
         .collect();
     let plan = fwcfg::plan(&named);
     for w in &plan.warnings {
-        log::warn!("CBFS: {w}");
+        warn!("CBFS: {w}");
     }
     let Some(kernel) = &plan.kernel else {
-        log::debug!(
+        debug!(
             "CBFS: {} files, none is {}",
             cbfs_files.len(),
             fwcfg::KERNEL
@@ -179,7 +179,7 @@ fn cbfs_blob(
     let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
     cbfs.read_into(file, out).map_err(SourceError::Cbfs)?;
     let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
-    log::debug!(
+    debug!(
         "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {}.{:03} ms",
         file.name,
         file.data.len(),
@@ -204,10 +204,10 @@ fn from_fw_cfg(
     let files = fw.directory().map_err(SourceError::Directory)?;
     let plan = fwcfg::plan(&files);
     for w in &plan.warnings {
-        log::warn!("fw_cfg: {w}");
+        warn!("fw_cfg: {w}");
     }
     let Some(kernel) = &plan.kernel else {
-        log::debug!(
+        debug!(
             "fw_cfg: {} files (features {:#x}, {}), none is {}",
             files.len(),
             fw.features,
@@ -288,7 +288,7 @@ fn blob(
     // SAFETY: the range was just taken from the frame allocator (free,
     // identity-mapped RAM below mapped_end) and is at least `size` long.
     unsafe { fw.read_to(file, addr) }.map_err(|e| {
-        log::debug!("fw_cfg: DMA control word {:#x}", e.control);
+        debug!("fw_cfg: DMA control word {:#x}", e.control);
         SourceError::Dma {
             file: file.name.clone(),
             size,
@@ -296,7 +296,7 @@ fn blob(
         }
     })?;
     let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
-    log::debug!(
+    debug!(
         "fw_cfg: {} ({size} bytes) to {addr:#x} by {} in {}.{:03} ms",
         file.name,
         fw.method,
@@ -347,7 +347,7 @@ fn kernel_blob(
                 fw_cfg_select: file.select,
                 bytes_read,
             };
-            log::debug!(
+            debug!(
                 "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: head, program headers, notes)",
                 file.name
             );
@@ -362,7 +362,7 @@ fn kernel_blob(
 /// at the same offset.
 fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), SourceError> {
     let dma_error = |control| {
-        log::debug!("fw_cfg: DMA control word {control:#x}");
+        debug!("fw_cfg: DMA control word {control:#x}");
         SourceError::Dma {
             file: file.name.clone(),
             size: range.end - range.start,

@@ -248,14 +248,14 @@ pub fn boot(
     };
     let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
     tsc::stamp(Stage::Plan);
-    log::info!(
+    info!(
         "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
         park_at + PARK_AREA_SIZE,
         copies.len(),
         modules.len()
     );
     if let Some(part) = source.kernel_in_part {
-        log::info!(
+        info!(
             "baton: kernel read in part ({} of {} bytes so far); {} segments ({} bytes) go straight into place by fw_cfg DMA after the stop",
             part.bytes_read + staged_ranges.iter().map(|r| r.end - r.start).sum::<u64>(),
             source.kernel.len,
@@ -278,13 +278,13 @@ pub fn boot(
     if let Some(part) = source.kernel_in_part {
         for d in &direct {
             if let Err(e) = fetch(part, d.file_offset, d.len, d.dst) {
-                log::error!("baton: takeover: {e}");
+                error!("baton: takeover: {e}");
                 super::power::fail(baton::exit::ExitCode::Error);
             }
         }
         tsc::stamp(Stage::Place);
     }
-    log::info!(
+    info!(
         "baton: jumping to the {} kernel at {:#x} ({})",
         plan.kind(),
         plan.entry,
@@ -339,7 +339,7 @@ fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blo
     unsafe {
         core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
     };
-    log::info!(
+    info!(
         "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
         blob.addr
     );
@@ -361,7 +361,7 @@ fn rsdp_copy(at: u64) -> Option<Vec<u8>> {
 }
 
 fn report_plan(plan: &LoadPlan) {
-    log::info!(
+    info!(
         "kernel: {} {} {}, entry {:#x}, {} segments, {} relocations",
         plan.kind(),
         plan.class,
@@ -371,7 +371,7 @@ fn report_plan(plan: &LoadPlan) {
         plan.relocations.len()
     );
     for s in &plan.segments {
-        log::debug!(
+        debug!(
             "  [{:#x}..{:#x}) {} bytes from the file{}",
             s.dest,
             s.dest + s.mem_size,
@@ -405,12 +405,12 @@ impl StopControl for MachineStop<'_> {
     }
     fn send_nmi(&self, slot: usize) {
         let ap = &self.cpus.aps[slot];
-        log::warn!(
+        warn!(
             "AP APIC ID {:#x} has not stopped: sending it an NMI",
             ap.apic_id
         );
         if let Err(e) = self.cpus.lapic.send(ap.apic_id, Ipi::Nmi) {
-            log::error!("{e}");
+            error!("{e}");
         }
     }
     fn elapsed_us(&self) -> u64 {
@@ -457,7 +457,7 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
             .collect();
         v.join(",")
     };
-    log::info!(
+    info!(
         "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to [{}], missing [{}])",
         report.requested - report.missing.len(),
         report.requested,
@@ -477,7 +477,7 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
         ApHandoff::Init => {
-            log::error!(
+            error!(
                 "APs [{}] did not confirm the stop; INIT will reset them",
                 ids(&report.missing)
             );
@@ -496,5 +496,5 @@ fn init_aps(cpus: &Cpus) {
     if cpus.lapic.mode() == Mode::XApic {
         cpus.send_round(&started, Ipi::InitDeassert);
     }
-    log::info!("baton: INIT sent to {sent} APs: they wait for SIPI");
+    info!("baton: INIT sent to {sent} APs: they wait for SIPI");
 }

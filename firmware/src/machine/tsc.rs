@@ -201,10 +201,10 @@ pub fn stamp(stage: Stage) {
 /// Prints the timeline: a table, then one machine-readable line.
 pub fn report_timeline() {
     let timeline = TIMELINE.lock();
-    log::info!("boot timeline (us since entry):");
-    log::info!("  {:<10} {:>10} {:>10}", "stage", "at", "took");
+    info!("boot timeline (us since entry):");
+    info!("  {:<10} {:>10} {:>10}", "stage", "at", "took");
     for (stage, at, took) in timeline.rows(khz()) {
-        log::info!("  {stage:<10} {at:>10} {took:>10}");
+        info!("  {stage:<10} {at:>10} {took:>10}");
     }
-    log::info!("{}", timeline.machine_line(khz()));
+    info!("{}", timeline.machine_line(khz()));
 }
