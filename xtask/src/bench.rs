@@ -38,6 +38,8 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     let (timeline_table, timeline_svg) = b.timeline()?;
     report += &timeline_table;
     report += &sizes(&b.elf, &out)?;
+    report += &crate::code_size::table(&b.elf, 15)
+        .unwrap_or_else(|e| format!("## Code by source file\n\nnot measured: {e:#}\n\n"));
     print!("{report}");
     write(&out.join("bench.md"), &report)?;
     write(&out.join("bring-up.svg"), &bring_up.svg)?;

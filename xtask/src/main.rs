@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod bench;
+mod code_size;
 mod coreboot;
 mod entry;
 mod firmware;
