@@ -1,7 +1,15 @@
 //! TSC calibration against the PIT, as arithmetic: the PIT's channel 2 is
 //! started at entry and read once boot work has gone by (so on a slow or
-//! emulated machine the window costs nothing), and this turns the two
-//! counts into a frequency. The port access is `machine::tsc`.
+//! emulated machine the window costs nothing), and this turns two readings
+//! of it into a frequency. The port access is `machine::tsc`.
+//!
+//! Each reading brackets the PIT latch between two TSC reads, and a window
+//! counts only when those brackets are narrow beside it: a CPU that stalls
+//! next to a latch (an SMI; a vCPU the host descheduled) would otherwise
+//! put the stall into the TSC count and not the PIT's. Seen under TCG on a
+//! loaded host: some 400 ms lost between the TSC read and the PIT start made
+//! baton's clock 95 times too fast (248 GHz) and its 4 s AP timeout 6
+//! minutes. Linux's quick PIT calibration bounds its reads the same way.
 
 /// The PIT's input clock.
 pub const PIT_HZ: u64 = 1_193_182;
@@ -21,6 +29,42 @@ pub fn pit_ticks_elapsed(counter: u16, out2_high: bool) -> Option<u64> {
         return None;
     }
     Some(u64::from(PIT_START_COUNT - counter))
+}
+
+/// One look at channel 2: its ticks since the start, and the TSC read
+/// just before and just after the latch that froze them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    pub ticks: u64,
+    pub tsc_before: u64,
+    pub tsc_after: u64,
+}
+
+impl Reading {
+    fn spread(&self) -> u64 {
+        self.tsc_after.saturating_sub(self.tsc_before)
+    }
+
+    fn middle(&self) -> u64 {
+        self.tsc_before + self.spread() / 2
+    }
+}
+
+/// The most the two readings' brackets together may be of the window, in
+/// thousandths (1 %: beyond that the window's ends are not known well).
+pub const MAX_SPREAD_PER_MILLE: u64 = 10;
+
+/// The TSC frequency in kHz over the window from `start` to `end`; None
+/// when the window is too short or implausible (see `tsc_khz`) or the
+/// readings' brackets are too wide for it (`MAX_SPREAD_PER_MILLE`).
+pub fn khz_between(start: Reading, end: Reading) -> Option<u64> {
+    let pit_ticks = end.ticks.checked_sub(start.ticks)?;
+    let tsc_ticks = end.middle().checked_sub(start.middle())?;
+    let spread = start.spread().saturating_add(end.spread());
+    if u128::from(spread) * 1000 > u128::from(tsc_ticks) * u128::from(MAX_SPREAD_PER_MILLE) {
+        return None;
+    }
+    tsc_khz(tsc_ticks, pit_ticks)
 }
 
 /// The TSC frequency in kHz from `tsc_ticks` counted over `pit_ticks`;
@@ -51,6 +95,54 @@ mod tests {
         assert_eq!(tsc_khz(1_000_000, MIN_WINDOW_TICKS - 1), None);
         assert_eq!(tsc_khz(1000, 60_000), None);
         assert_eq!(tsc_khz(u64::MAX, MIN_WINDOW_TICKS), None);
+    }
+
+    /// A reading `ticks` PIT ticks into the window of a 2.5 GHz TSC, its
+    /// latch bracketed by `spread` TSC ticks.
+    fn reading(ticks: u64, spread: u64) -> Reading {
+        let tsc = 1_000_000_000_000 + ticks * 2_500_000_000 / PIT_HZ;
+        Reading {
+            ticks,
+            tsc_before: tsc - spread / 2,
+            tsc_after: tsc + spread / 2,
+        }
+    }
+
+    #[test]
+    fn two_readings_become_a_frequency() {
+        // 4 ms of window, each latch bracketed by 2 us.
+        let khz = khz_between(reading(100, 5000), reading(100 + 4773, 5000)).unwrap();
+        assert!((2_499_000..=2_501_000).contains(&khz), "{khz}");
+    }
+
+    #[test]
+    fn a_stall_beside_either_latch_is_refused() {
+        // 380 ms stalled beside the first latch (2.5 GHz): without the bracket test
+        // the window read 95 times too fast.
+        let stalled = 950_000_000;
+        assert_eq!(
+            khz_between(reading(100, stalled), reading(4873, 5000)),
+            None
+        );
+        assert_eq!(
+            khz_between(reading(100, 5000), reading(4873, stalled)),
+            None
+        );
+        // 1 % of a 4 ms window is 100 000 TSC ticks: just inside, just outside.
+        assert!(khz_between(reading(100, 49_000), reading(4873, 49_000)).is_some());
+        assert_eq!(
+            khz_between(reading(100, 51_000), reading(4873, 51_000)),
+            None
+        );
+    }
+
+    #[test]
+    fn readings_out_of_order_or_too_close_are_refused() {
+        assert_eq!(khz_between(reading(4873, 5000), reading(100, 5000)), None);
+        assert_eq!(
+            khz_between(reading(100, 0), reading(100 + MIN_WINDOW_TICKS - 1, 0)),
+            None
+        );
     }
 
     #[test]

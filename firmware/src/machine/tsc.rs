@@ -11,15 +11,16 @@ use baton::calibration;
 use baton::timeline::{Stage, Timeline};
 use x86_64::instructions::port::Port;
 
-/// The fallback PIT window, when the one begun at entry ran out.
+/// The fallback PIT window, when the one begun at entry ran out or its
+/// readings were disturbed.
 const PIT_WINDOW_US: u64 = 2000;
 /// Used when nothing measures the TSC; times are then approximate.
 const ASSUMED_KHZ: u64 = 2_000_000;
 
 static TSC_KHZ: AtomicU64 = AtomicU64::new(ASSUMED_KHZ);
-/// The TSC when PIT channel 2 was started by `start_calibration` (0: not
+/// Channel 2 read right after `start_calibration` started it (None: not
 /// started, no PIT).
-static PIT_STARTED_AT: AtomicU64 = AtomicU64::new(0);
+static WINDOW_START: spin::Mutex<Option<calibration::Reading>> = spin::Mutex::new(None);
 
 pub fn now() -> u64 {
     // SAFETY: RDTSC has no side effects.
@@ -84,16 +85,14 @@ pub fn start_calibration() {
     if cpuid_khz().is_some() {
         return;
     }
-    if let Some(started) = start_pit(calibration::PIT_START_COUNT) {
-        PIT_STARTED_AT.store(started, Ordering::Relaxed);
-    }
+    *WINDOW_START.lock() = start_pit().then(read_pit).flatten();
 }
 
-/// Programs channel 2 for a mode-0 countdown from `count`; the TSC when it
-/// started (read right beside the write that starts it), or None when no
-/// PIT answers (OUT2 must be low right after the mode write).
-fn start_pit(count: u16) -> Option<u64> {
+/// Programs channel 2 for a mode-0 countdown from its full count; false
+/// when no PIT answers (OUT2 must be low right after the mode write).
+fn start_pit() -> bool {
     let mut gate: Port<u8> = Port::new(GATE_PORT);
+    let count = calibration::PIT_START_COUNT;
     // SAFETY: legacy PIT ports; channel 2 drives only the speaker, whose
     // output stays disabled (bit 1 clear).
     unsafe {
@@ -102,24 +101,29 @@ fn start_pit(count: u16) -> Option<u64> {
         Port::<u8>::new(COMMAND_PORT).write(CHANNEL2_MODE0);
         let mut channel2: Port<u8> = Port::new(CHANNEL2_PORT);
         channel2.write(count as u8);
-        let started = now();
         channel2.write((count >> 8) as u8);
-        (gate.read() & 0x20 == 0).then_some(started)
+        gate.read() & 0x20 == 0
     }
 }
 
-/// Channel 2's PIT ticks since `start_calibration` and the TSC at the
-/// latch; None once the count ran out.
-fn pit_ticks_elapsed() -> Option<(u64, u64)> {
+/// Channel 2's ticks since `start_pit`, the latch bracketed by TSC reads;
+/// None once the count ran out.
+fn read_pit() -> Option<calibration::Reading> {
     // SAFETY: legacy PIT ports, read after a latch command.
     unsafe {
-        let tsc = now();
+        let tsc_before = now();
         Port::<u8>::new(COMMAND_PORT).write(CHANNEL2_LATCH);
+        let tsc_after = now();
         let mut channel2: Port<u8> = Port::new(CHANNEL2_PORT);
         let low = channel2.read();
         let high = channel2.read();
         let out2 = Port::<u8>::new(GATE_PORT).read() & 0x20 != 0;
-        calibration::pit_ticks_elapsed(u16::from_le_bytes([low, high]), out2).map(|t| (t, tsc))
+        let ticks = calibration::pit_ticks_elapsed(u16::from_le_bytes([low, high]), out2)?;
+        Some(calibration::Reading {
+            ticks,
+            tsc_before,
+            tsc_after,
+        })
     }
 }
 
@@ -149,42 +153,41 @@ pub fn calibrate() -> Source {
 }
 
 fn pit_window_begun_at_entry() -> Option<u64> {
-    let start = PIT_STARTED_AT.load(Ordering::Relaxed);
-    if start == 0 {
-        return None;
-    }
-    // A PIT that does not count: a 100 GHz TSC passes this in 1 ms.
+    let start = WINDOW_START.lock().take()?;
+    measure_from(start, calibration::MIN_WINDOW_TICKS)
+}
+
+/// The frequency over a window from `start` of at least `min_ticks`: an
+/// end reading whose bracket is too wide is taken again while the window
+/// grows, until the counter runs out. None then, or when the PIT does not
+/// count (a 100 GHz TSC passes the bound in 1 ms).
+fn measure_from(start: calibration::Reading, min_ticks: u64) -> Option<u64> {
     let bound = now().saturating_add(100_000_000);
     loop {
-        let (ticks, tsc) = pit_ticks_elapsed()?;
-        if ticks >= calibration::MIN_WINDOW_TICKS {
-            return calibration::tsc_khz(tsc - start, ticks);
+        let end = read_pit()?;
+        if end.ticks >= start.ticks.saturating_add(min_ticks)
+            && let Some(khz) = calibration::khz_between(start, end)
+        {
+            return Some(khz);
         }
-        if tsc > bound {
+        if end.tsc_after > bound {
             return None;
         }
         core::hint::spin_loop();
     }
 }
 
-/// Counts TSC ticks over a fresh PIT channel 2 one-shot of
-/// `PIT_WINDOW_US`. None when the PIT does not count (its output never
-/// rises within a generous TSC bound).
+/// A fresh PIT window of `PIT_WINDOW_US`, up to three times (each start
+/// reading may be the one a stall spoiled). None when the PIT does not
+/// count.
 fn pit_khz() -> Option<u64> {
-    let count = calibration::PIT_HZ * PIT_WINDOW_US / 1_000_000;
-    let start = start_pit(count as u16)?;
-    let bound = start + PIT_WINDOW_US * 100_000;
-    let mut gate: Port<u8> = Port::new(GATE_PORT);
-    loop {
-        // SAFETY: the gate/status port, read only.
-        if unsafe { gate.read() } & 0x20 != 0 {
-            let khz = (now() - start) * 1000 / PIT_WINDOW_US;
-            return Some(khz).filter(|&k| k > 100_000);
-        }
-        if now() > bound {
+    let window = calibration::PIT_HZ * PIT_WINDOW_US / 1_000_000;
+    (0..3).find_map(|_| {
+        if !start_pit() {
             return None;
         }
-    }
+        measure_from(read_pit()?, window)
+    })
 }
 
 static TIMELINE: spin::Mutex<Timeline> = spin::Mutex::new(Timeline::new());
