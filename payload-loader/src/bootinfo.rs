@@ -1,5 +1,6 @@
 //! What every boot-info builder takes, and what every decoder gives back.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::error::{Error, Result};
@@ -56,7 +57,7 @@ impl DecodedModule {
 /// Rejects strings with interior NUL bytes (they would be cut short).
 pub(crate) fn check_str(field: &'static str, s: &str) -> Result<()> {
     match s.bytes().position(|b| b == 0) {
-        Some(at) => Err(Error::NulInString { field, at }),
+        Some(at) => Err(Box::new(Error::NulInString { field, at })),
         None => Ok(()),
     }
 }
@@ -64,10 +65,10 @@ pub(crate) fn check_str(field: &'static str, s: &str) -> Result<()> {
 /// The RSDP revision (byte 15) and the number of bytes that revision covers.
 pub(crate) fn rsdp_parts(bytes: &[u8]) -> Result<(u8, usize)> {
     if bytes.len() < 20 {
-        return Err(Error::RsdpTooShort {
+        return Err(Box::new(Error::RsdpTooShort {
             len: bytes.len(),
             need: 20,
-        });
+        }));
     }
     let revision = bytes[15];
     if revision < 2 {
@@ -79,10 +80,10 @@ pub(crate) fn rsdp_parts(bytes: &[u8]) -> Result<(u8, usize)> {
     })? as usize;
     let need = len.max(36);
     if bytes.len() < need {
-        return Err(Error::RsdpTooShort {
+        return Err(Box::new(Error::RsdpTooShort {
             len: bytes.len(),
             need,
-        });
+        }));
     }
     Ok((revision, need))
 }
@@ -91,11 +92,11 @@ pub(crate) fn rsdp_parts(bytes: &[u8]) -> Result<(u8, usize)> {
 pub(crate) fn fits_u32(field: &'static str, addr: u64, len: u64) -> Result<u32> {
     let end = addr.saturating_add(len);
     if end > u64::from(u32::MAX) {
-        return Err(Error::FieldTooLarge {
+        return Err(Box::new(Error::FieldTooLarge {
             field,
             value: end,
             max: u64::from(u32::MAX),
-        });
+        }));
     }
     Ok(addr as u32)
 }

@@ -1,5 +1,6 @@
 //! Bounds-checked little-endian reads and a small append-only writer.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 pub(crate) fn u16_at(b: &[u8], off: usize) -> Option<u16> {
@@ -77,16 +78,16 @@ impl Blob<'_> {
         let off = addr.checked_sub(self.base).ok_or(oob.clone())?;
         let end = off.checked_add(len).ok_or(oob.clone())?;
         if end > self.bytes.len() as u64 {
-            return Err(oob);
+            return Err(Box::new(oob));
         }
-        usize::try_from(off).map_err(|_| oob)
+        usize::try_from(off).map_err(|_| Box::new(oob))
     }
     pub fn slice(&self, field: &'static str, addr: u64, len: u64) -> crate::Result<&[u8]> {
         let off = self.offset(field, addr, len)?;
         // `offset` checked `off + len <= bytes.len()`.
         self.bytes
             .get(off..off + len as usize)
-            .ok_or(crate::Error::DecodeBadValue { field, value: addr })
+            .ok_or_else(|| Box::new(crate::Error::DecodeBadValue { field, value: addr }))
     }
     pub fn u32(&self, field: &'static str, addr: u64) -> crate::Result<u32> {
         let s = self.slice(field, addr, 4)?;
@@ -104,13 +105,13 @@ impl Blob<'_> {
         let rest = self.bytes.get(off..).unwrap_or(&[]);
         match rest.iter().position(|&b| b == 0) {
             Some(n) => Ok(rest[..n].to_vec()),
-            None => Err(crate::Error::DecodeOutOfBounds {
+            None => Err(Box::new(crate::Error::DecodeOutOfBounds {
                 field,
                 addr,
                 len: rest.len() as u64 + 1,
                 base: self.base,
                 blob_len: self.bytes.len(),
-            }),
+            })),
         }
     }
 }

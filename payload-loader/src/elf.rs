@@ -2,6 +2,7 @@
 //! (after bounding them ourselves), then every PT_LOAD checked with checked arithmetic.
 //! The section headers are never read.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use goblin::container::{Container, Ctx};
@@ -99,69 +100,69 @@ const EHDR64: usize = 64;
 /// Validates the ELF header and every PT_LOAD (see the crate docs for the list of checks).
 pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
     if bytes.len() < 16 {
-        return Err(Error::TruncatedHeader {
+        return Err(Box::new(Error::TruncatedHeader {
             len: bytes.len(),
             need: 16,
-        });
+        }));
     }
     if bytes[0..4] != *b"\x7fELF" {
-        return Err(Error::BadMagic {
+        return Err(Box::new(Error::BadMagic {
             found: [bytes[0], bytes[1], bytes[2], bytes[3]],
-        });
+        }));
     }
     let (class, need) = match bytes[4] {
         1 => (ElfClass::Elf32, EHDR32),
         2 => (ElfClass::Elf64, EHDR64),
-        c => return Err(Error::BadClass { class: c }),
+        c => return Err(Box::new(Error::BadClass { class: c })),
     };
     if bytes[5] != 1 {
-        return Err(Error::BadDataEncoding { data: bytes[5] });
+        return Err(Box::new(Error::BadDataEncoding { data: bytes[5] }));
     }
     if bytes[6] != 1 {
-        return Err(Error::BadVersion {
+        return Err(Box::new(Error::BadVersion {
             version: u32::from(bytes[6]),
-        });
+        }));
     }
     if bytes.len() < need {
-        return Err(Error::TruncatedHeader {
+        return Err(Box::new(Error::TruncatedHeader {
             len: bytes.len(),
             need,
-        });
+        }));
     }
     let header =
         goblin::elf::Elf::parse_header(bytes).map_err(|_| Error::Goblin { what: "ELF header" })?;
     if header.e_version != 1 {
-        return Err(Error::BadVersion {
+        return Err(Box::new(Error::BadVersion {
             version: header.e_version,
-        });
+        }));
     }
     let expected_machine = match class {
         ElfClass::Elf32 => EM_386,
         ElfClass::Elf64 => EM_X86_64,
     };
     if header.e_machine != expected_machine {
-        return Err(Error::BadMachine {
+        return Err(Box::new(Error::BadMachine {
             machine: header.e_machine,
             class_bits: class.bits(),
-        });
+        }));
     }
     let elf_type = match header.e_type {
         ET_EXEC => ElfType::Exec,
         ET_DYN => ElfType::Dyn,
-        t => return Err(Error::BadType { e_type: t }),
+        t => return Err(Box::new(Error::BadType { e_type: t })),
     };
     let (container, phentsize) = match class {
         ElfClass::Elf32 => (Container::Little, 32u16),
         ElfClass::Elf64 => (Container::Big, 56u16),
     };
     if header.e_phnum == 0 {
-        return Err(Error::NoProgramHeaders);
+        return Err(Box::new(Error::NoProgramHeaders));
     }
     if header.e_phentsize != phentsize {
-        return Err(Error::BadPhentsize {
+        return Err(Box::new(Error::BadPhentsize {
             found: header.e_phentsize,
             expected: phentsize,
-        });
+        }));
     }
     let table_len = u64::from(header.e_phnum) * u64::from(phentsize);
     let oob = Error::ProgramHeadersOutOfFile {
@@ -172,7 +173,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
     };
     match header.e_phoff.checked_add(table_len) {
         Some(end) if end <= bytes.len() as u64 => {}
-        _ => return Err(oob),
+        _ => return Err(Box::new(oob)),
     }
     let phoff = usize::try_from(header.e_phoff).map_err(|_| oob.clone())?;
     let ctx = Ctx::new(container, goblin::container::Endian::Little);
@@ -231,44 +232,44 @@ impl<'a> ElfImage<'a> {
         for p in self.loads() {
             let segment = p.index;
             if p.filesz > p.memsz {
-                return Err(Error::FileSizeExceedsMemSize {
+                return Err(Box::new(Error::FileSizeExceedsMemSize {
                     segment,
                     filesz: p.filesz,
                     memsz: p.memsz,
-                });
+                }));
             }
             match p.offset.checked_add(p.filesz) {
                 Some(end) if end <= self.bytes.len() as u64 => {}
                 _ => {
-                    return Err(Error::SegmentOutOfFile {
+                    return Err(Box::new(Error::SegmentOutOfFile {
                         segment,
                         offset: p.offset,
                         filesz: p.filesz,
                         file_len: self.bytes.len(),
-                    });
+                    }));
                 }
             }
             for addr in [p.paddr, p.vaddr] {
                 match addr.checked_add(p.memsz) {
                     Some(end) if end <= limit => {}
                     _ => {
-                        return Err(Error::SegmentWraps {
+                        return Err(Box::new(Error::SegmentWraps {
                             segment,
                             addr,
                             memsz: p.memsz,
-                        });
+                        }));
                     }
                 }
             }
             if p.align > 1
                 && (!p.align.is_power_of_two() || p.vaddr % p.align != p.offset % p.align)
             {
-                return Err(Error::BadAlignment {
+                return Err(Box::new(Error::BadAlignment {
                     segment,
                     align: p.align,
                     vaddr: p.vaddr,
                     offset: p.offset,
-                });
+                }));
             }
             // Checked above: no wrap. ET_DYN images are placed by their virtual addresses.
             let at = if self.elf_type == ElfType::Dyn {
@@ -279,7 +280,7 @@ impl<'a> ElfImage<'a> {
             ranges.push((at, at + p.memsz, segment));
         }
         if ranges.is_empty() {
-            return Err(Error::NoLoadableSegments);
+            return Err(Box::new(Error::NoLoadableSegments));
         }
         crate::sort::heapsort(&mut ranges);
         for w in ranges.windows(2) {
@@ -287,14 +288,14 @@ impl<'a> ElfImage<'a> {
             if b.0 < a.1 {
                 // Report in table order: the later segment overlaps the earlier one.
                 let (first, second) = if a.2 < b.2 { (a, b) } else { (b, a) };
-                return Err(Error::SegmentOverlap {
+                return Err(Box::new(Error::SegmentOverlap {
                     segment: second.2,
                     start: second.0,
                     end: second.1,
                     other: first.2,
                     other_start: first.0,
                     other_end: first.1,
-                });
+                }));
             }
         }
         Ok(())
@@ -311,7 +312,7 @@ impl<'a> ElfImage<'a> {
         let start = usize::try_from(p.offset).map_err(|_| oob.clone())?;
         let len = usize::try_from(p.filesz).map_err(|_| oob.clone())?;
         let end = start.checked_add(len).ok_or(oob.clone())?;
-        self.bytes.get(start..end).ok_or(oob)
+        self.bytes.get(start..end).ok_or_else(|| Box::new(oob))
     }
 
     /// Translates an entry address to a physical address: first by the executable PT_LOAD whose
@@ -342,10 +343,10 @@ impl<'a> ElfImage<'a> {
     /// The `R_X86_64_RELATIVE` relocations of an ET_DYN image as `(r_offset, r_addend)`.
     pub fn relative_relocations(&self) -> Result<Vec<(u64, i64)>> {
         if self.class != ElfClass::Elf64 {
-            return Err(Error::BadDynamic {
+            return Err(Box::new(Error::BadDynamic {
                 detail: "ELF32 ET_DYN is not supported",
                 value: 0,
-            });
+            }));
         }
         let Some(dynp) = self.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
             return Ok(Vec::new());
@@ -360,32 +361,32 @@ impl<'a> ElfImage<'a> {
                 8 => relasz = val,
                 9 => relaent = val,
                 17..=19 => {
-                    return Err(Error::BadDynamic {
+                    return Err(Box::new(Error::BadDynamic {
                         detail: "DT_REL is not supported",
                         value: tag,
-                    });
+                    }));
                 }
                 23 => {
-                    return Err(Error::BadDynamic {
+                    return Err(Box::new(Error::BadDynamic {
                         detail: "DT_JMPREL is not supported",
                         value: val,
-                    });
+                    }));
                 }
                 35..=37 => {
-                    return Err(Error::BadDynamic {
+                    return Err(Box::new(Error::BadDynamic {
                         detail: "DT_RELR is not supported",
                         value: tag,
-                    });
+                    }));
                 }
                 _ => {}
             }
             off += 16;
         }
         if relaent != 24 {
-            return Err(Error::BadDynamic {
+            return Err(Box::new(Error::BadDynamic {
                 detail: "DT_RELAENT is not 24",
                 value: relaent,
-            });
+            }));
         }
         let Some(rela) = rela else {
             return Ok(Vec::new());
@@ -400,10 +401,10 @@ impl<'a> ElfImage<'a> {
             })?;
         let in_seg = rela - seg.vaddr;
         if relasz > seg.filesz - in_seg {
-            return Err(Error::BadDynamic {
+            return Err(Box::new(Error::BadDynamic {
                 detail: "DT_RELASZ runs past its segment",
                 value: relasz,
-            });
+            }));
         }
         let bytes = self.file_bytes(seg)?;
         let start = usize::try_from(in_seg).map_err(|_| Error::BadDynamic {
@@ -419,16 +420,16 @@ impl<'a> ElfImage<'a> {
                 u64_at(bytes, at + 8),
                 u64_at(bytes, at + 16),
             ) else {
-                return Err(Error::BadDynamic {
+                return Err(Box::new(Error::BadDynamic {
                     detail: "relocation table truncated",
                     value: index as u64,
-                });
+                }));
             };
             let r_type = (info & 0xffff_ffff) as u32;
             match r_type {
                 0 => {}
                 8 => out.push((r_offset, addend as i64)),
-                _ => return Err(Error::UnsupportedRelocation { index, r_type }),
+                _ => return Err(Box::new(Error::UnsupportedRelocation { index, r_type })),
             }
         }
         Ok(out)
@@ -457,7 +458,7 @@ pub fn parse_notes<'a>(
             u32_at(data, off + 4),
             u32_at(data, off + 8),
         ) else {
-            return Err(trunc(0, 0));
+            return Err(Box::new(trunc(0, 0)));
         };
         let name_start = off + 12;
         let name_end = name_start
@@ -468,7 +469,7 @@ pub fn parse_notes<'a>(
             .checked_add(descsz as usize)
             .ok_or(trunc(namesz, descsz))?;
         if desc_end > data.len() || desc_start > data.len() {
-            return Err(trunc(namesz, descsz));
+            return Err(Box::new(trunc(namesz, descsz)));
         }
         let mut name = &data[name_start..name_end];
         if let [rest @ .., 0] = name {

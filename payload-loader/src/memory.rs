@@ -1,5 +1,6 @@
 //! Memory map types and range arithmetic: coverage checks and a top-down free-memory allocator.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::error::{Error, MemoryKindName, Result};
@@ -101,12 +102,12 @@ impl Range {
 pub(crate) fn validate_regions(map: &[MemoryRegion]) -> Result<()> {
     for (i, r) in map.iter().enumerate() {
         if r.end < r.start {
-            return Err(Error::BadRange {
+            return Err(Box::new(Error::BadRange {
                 what: "memory region",
                 index: i,
                 start: r.start,
                 end: r.end,
-            });
+            }));
         }
     }
     Ok(())
@@ -115,12 +116,12 @@ pub(crate) fn validate_regions(map: &[MemoryRegion]) -> Result<()> {
 pub(crate) fn validate_ranges(what: &'static str, ranges: &[Range]) -> Result<()> {
     for (i, r) in ranges.iter().enumerate() {
         if r.end < r.start {
-            return Err(Error::BadRange {
+            return Err(Box::new(Error::BadRange {
                 what,
                 index: i,
                 start: r.start,
                 end: r.end,
-            });
+            }));
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Multiboot1: the kernel's header (first 8 KiB) and the `multiboot_info` builder and decoder.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
@@ -90,7 +91,7 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb1Header>> {
         off += 4;
     }
     match bad {
-        Some(e) => Err(e),
+        Some(e) => Err(Box::new(e)),
         None => Ok(None),
     }
 }
@@ -98,13 +99,15 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb1Header>> {
 fn parse_at(bytes: &[u8], off: usize, flags: u32) -> Result<Mb1Header> {
     let unsupported = flags & 0xffff & !(FLAG_PAGE_ALIGN | FLAG_MEMORY_INFO | FLAG_VIDEO_MODE);
     if unsupported != 0 {
-        return Err(Error::Mb1UnsupportedFlags { flags, unsupported });
+        return Err(Box::new(Error::Mb1UnsupportedFlags { flags, unsupported }));
     }
     let field = |i: usize, need: usize| -> Result<u32> {
-        u32_at(bytes, off + 4 * i).ok_or(Error::Mb1Truncated {
-            offset: off,
-            need,
-            file_len: bytes.len(),
+        u32_at(bytes, off + 4 * i).ok_or_else(|| {
+            Box::new(Error::Mb1Truncated {
+                offset: off,
+                need,
+                file_len: bytes.len(),
+            })
         })
     };
     let address = if flags & FLAG_ADDRESS != 0 {
@@ -162,12 +165,12 @@ pub(crate) fn address_load(
         0
     } else {
         if header_addr < load_addr {
-            return Err(err(
+            return Err(Box::new(err(
                 "header_addr",
                 header_addr,
                 "is below load_addr",
                 load_addr64,
-            ));
+            )));
         }
         (header_offset as u64)
             .checked_sub(header_addr64 - load_addr64)
@@ -196,52 +199,52 @@ pub(crate) fn address_load(
                 load_addr64,
             ))?;
         if n > avail {
-            return Err(err(
+            return Err(Box::new(err(
                 "load_end_addr",
                 load_end_addr,
                 "runs past the end of the file, which ends at",
                 load_addr64 + avail,
-            ));
+            )));
         }
         n
     };
     if file_bytes == 0 {
-        return Err(err(
+        return Err(Box::new(err(
             "load_end_addr",
             load_end_addr,
             "leaves nothing to load from file offset",
             file_offset,
-        ));
+        )));
     }
     let load_end = load_addr64 + file_bytes;
     let mem_end = if bss_end_addr == 0 {
         load_end
     } else if u64::from(bss_end_addr) < load_end {
-        return Err(err(
+        return Err(Box::new(err(
             "bss_end_addr",
             bss_end_addr,
             "is below the load end",
             load_end,
-        ));
+        )));
     } else {
         u64::from(bss_end_addr)
     };
     if mem_end > 1 << 32 {
-        return Err(err(
+        return Err(Box::new(err(
             "load_addr",
             load_addr,
             "plus the image runs past 4 GiB to",
             mem_end,
-        ));
+        )));
     }
     let entry = match entry {
         Some(e) if u64::from(e) < load_addr64 || u64::from(e) >= mem_end => {
-            return Err(err(
+            return Err(Box::new(err(
                 "entry_addr",
                 e,
                 "is outside the loaded range ending at",
                 mem_end,
-            ));
+            )));
         }
         Some(e) => u64::from(e),
         None => 0,
@@ -409,10 +412,10 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
         while e < addr + len {
             let size = u64::from(b.u32("mmap.size", e)?);
             if size < 20 {
-                return Err(Error::DecodeBadValue {
+                return Err(Box::new(Error::DecodeBadValue {
                     field: "mmap.size",
                     value: size,
-                });
+                }));
             }
             let start = b.u64("mmap.base_addr", e + 4)?;
             let length = b.u64("mmap.length", e + 12)?;

@@ -1,6 +1,7 @@
 //! Multiboot2: the kernel's header (first 32 KiB, 8-aligned) and the boot information (MBI)
 //! builder and decoder.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
@@ -85,7 +86,7 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb2Header>> {
         if u32_at(bytes, off) == Some(HEADER_MAGIC) {
             match check_at(bytes, off) {
                 Ok(h) => return Ok(Some(h)),
-                Err(e @ Error::Mb2Checksum { .. }) => {
+                Err(e) if matches!(*e, Error::Mb2Checksum { .. }) => {
                     bad.get_or_insert(e);
                 }
                 Err(e) => return Err(e),
@@ -105,34 +106,34 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
         u32_at(bytes, off + 8),
         u32_at(bytes, off + 12),
     ) else {
-        return Err(Error::Mb2HeaderLength {
+        return Err(Box::new(Error::Mb2HeaderLength {
             offset: off,
             length: 0,
             file_len: bytes.len(),
-        });
+        }));
     };
     let total = HEADER_MAGIC
         .wrapping_add(arch)
         .wrapping_add(len)
         .wrapping_add(sum);
     if total != 0 {
-        return Err(Error::Mb2Checksum {
+        return Err(Box::new(Error::Mb2Checksum {
             offset: off,
             sum: total,
-        });
+        }));
     }
     if arch != 0 {
-        return Err(Error::Mb2Architecture { architecture: arch });
+        return Err(Box::new(Error::Mb2Architecture { architecture: arch }));
     }
     let end = off.checked_add(len as usize);
     let end = match end {
         Some(e) if len >= 24 && e <= bytes.len() => e,
         _ => {
-            return Err(Error::Mb2HeaderLength {
+            return Err(Box::new(Error::Mb2HeaderLength {
                 offset: off,
                 length: len,
                 file_len: bytes.len(),
-            });
+            }));
         }
     };
     let mut h = Mb2Header {
@@ -149,7 +150,7 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
     let mut at = off + 16;
     loop {
         if at + 8 > end {
-            return Err(Error::Mb2NoEndTag { offset: off });
+            return Err(Box::new(Error::Mb2NoEndTag { offset: off }));
         }
         let tag = u16_at(bytes, at).unwrap_or(0);
         let optional = u16_at(bytes, at + 2).unwrap_or(0) & 1 != 0;
@@ -165,29 +166,29 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
             _ => 8,
         };
         if (size as usize) < need || size as usize > avail || (tag == 0 && size != 8) {
-            return Err(Error::Mb2TagSize {
+            return Err(Box::new(Error::Mb2TagSize {
                 tag,
                 at,
                 size,
                 avail,
-            });
+            }));
         }
         let field = |i: usize| u32_at(bytes, at + 8 + 4 * i).unwrap_or(0);
         match tag {
             0 => break,
             1 => {
                 if !(size - 8).is_multiple_of(4) {
-                    return Err(Error::Mb2TagSize {
+                    return Err(Box::new(Error::Mb2TagSize {
                         tag,
                         at,
                         size,
                         avail,
-                    });
+                    }));
                 }
                 for i in 0..((size as usize - 8) / 4) {
                     let request = field(i);
                     if !optional && !PROVIDED_TAGS.contains(&request) {
-                        return Err(Error::Mb2UnsupportedRequest { request });
+                        return Err(Box::new(Error::Mb2UnsupportedRequest { request }));
                     }
                     h.info_requests.push(request);
                 }
@@ -214,7 +215,7 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
             }
             _ if optional => {}
             // 5 framebuffer (no video mode setting), 7 EFI boot services, 8/9 EFI entries, unknown.
-            _ => return Err(Error::Mb2UnsupportedTag { tag, at }),
+            _ => return Err(Box::new(Error::Mb2UnsupportedTag { tag, at })),
         }
         at = crate::bytes::align_up(at + size as usize, 8)
             .ok_or(Error::Mb2NoEndTag { offset: off })?;
@@ -328,10 +329,10 @@ pub struct Mb2Info {
 fn cstring(body: &[u8], field: &'static str) -> Result<Vec<u8>> {
     match body.iter().position(|&b| b == 0) {
         Some(n) => Ok(body[..n].to_vec()),
-        None => Err(Error::DecodeBadValue {
+        None => Err(Box::new(Error::DecodeBadValue {
             field,
             value: body.len() as u64,
-        }),
+        })),
     }
 }
 
@@ -339,10 +340,10 @@ fn cstring(body: &[u8], field: &'static str) -> Result<Vec<u8>> {
 /// only checked for alignment).
 pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
     if !base.is_multiple_of(8) {
-        return Err(Error::DecodeBadValue {
+        return Err(Box::new(Error::DecodeBadValue {
             field: "MBI address (8-aligned)",
             value: base,
-        });
+        }));
     }
     let b = Blob { bytes, base };
     let total = b.u32("mbi.total_size", base)?;
@@ -354,13 +355,13 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
     let mut at = 8usize;
     loop {
         let (Some(t), Some(size)) = (u32_at(all, at), u32_at(all, at + 4)) else {
-            return Err(Error::DecodeOutOfBounds {
+            return Err(Box::new(Error::DecodeOutOfBounds {
                 field: "mbi tag",
                 addr: base + at as u64,
                 len: 8,
                 base,
                 blob_len: all.len(),
-            });
+            }));
         };
         let size = size as usize;
         let body = all
@@ -376,10 +377,10 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
             TAG_LOADER_NAME => info.loader_name = Some(cstring(body, "loader name tag")?),
             TAG_MODULE => {
                 let (Some(start), Some(end)) = (u32_at(body, 0), u32_at(body, 4)) else {
-                    return Err(Error::DecodeBadValue {
+                    return Err(Box::new(Error::DecodeBadValue {
                         field: "module tag size",
                         value: size as u64,
-                    });
+                    }));
                 };
                 info.modules.push(DecodedModule {
                     addr: u64::from(start),
@@ -397,10 +398,10 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
             TAG_MMAP => {
                 let entry_size = u32_at(body, 0).unwrap_or(0) as usize;
                 if entry_size < 24 {
-                    return Err(Error::DecodeBadValue {
+                    return Err(Box::new(Error::DecodeBadValue {
                         field: "mmap entry_size",
                         value: entry_size as u64,
-                    });
+                    }));
                 }
                 for e in body.get(8..).unwrap_or(&[]).chunks_exact(entry_size) {
                     let start = crate::bytes::u64_at(e, 0).unwrap_or(0);

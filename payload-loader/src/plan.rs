@@ -1,6 +1,7 @@
 //! Protocol detection and the load plan: where every segment goes, whether it overlaps the
 //! firmware, the entry point, and a free-memory allocator for modules, boot info and staging.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -113,17 +114,17 @@ pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootP
                 if image.class == ElfClass::Elf64 {
                     return Ok(BootProtocol::Elf64);
                 }
-                return Err(Error::PlainElfNeeds64 {
+                return Err(Box::new(Error::PlainElfNeeds64 {
                     class_bits: image.class.bits(),
-                });
+                }));
             }
         }
     }
     match override_ {
-        Some(protocol) => Err(Error::ProtocolNotPresent { protocol }),
-        None => Err(Error::PlainElfNeeds64 {
+        Some(protocol) => Err(Box::new(Error::ProtocolNotPresent { protocol })),
+        None => Err(Box::new(Error::PlainElfNeeds64 {
             class_bits: image.class.bits(),
-        }),
+        })),
     }
 }
 
@@ -241,7 +242,7 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         _ => false,
     };
     if image.elf_type == ElfType::Dyn && (!relocatable || address_load.is_some()) {
-        return Err(Error::DynNotAllowed { protocol: kind });
+        return Err(Box::new(Error::DynNotAllowed { protocol: kind }));
     }
 
     let mut segments = Vec::new();
@@ -283,11 +284,11 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
                 ElfType::Exec => p.paddr,
             };
             if dest.checked_add(p.memsz).is_none() {
-                return Err(Error::SegmentWraps {
+                return Err(Box::new(Error::SegmentWraps {
                     segment: p.index,
                     addr: dest,
                     memsz: p.memsz,
-                });
+                }));
             }
             segments.push(PlannedSegment {
                 phdr: Some(p.index),
@@ -315,7 +316,7 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
                     r_offset >= p.vaddr && p.memsz >= 8 && r_offset - p.vaddr <= p.memsz - 8
                 });
                 let Some((segment, p)) = found else {
-                    return Err(Error::RelocationOutOfSegment { index, r_offset });
+                    return Err(Box::new(Error::RelocationOutOfSegment { index, r_offset }));
                 };
                 relocations.push(Relocation {
                     segment,
@@ -337,10 +338,10 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
             entry: entry.unwrap_or(image.entry),
         })?;
     if kind.is_32bit() && entry >= 1 << 32 {
-        return Err(Error::EntryAbove4G {
+        return Err(Box::new(Error::EntryAbove4G {
             protocol: kind,
             entry,
-        });
+        }));
     }
 
     for (i, s) in segments.iter_mut().enumerate() {
@@ -403,7 +404,7 @@ fn choose_bias(
         top_down = r.preference == 2;
     }
     if !align.is_power_of_two() {
-        return Err(Error::BadAllocAlign { align });
+        return Err(Box::new(Error::BadAllocAlign { align }));
     }
     // `lo % p_align` may be non-zero: keep it, so every segment keeps its p_align congruence.
     // (p_align was checked to be a power of two, so `p_align - 1` is a mask.)
@@ -455,7 +456,7 @@ impl LoadPlan {
     /// overlaps. Use it for modules, boot info, the park page and staging buffers.
     pub fn allocate(&mut self, what: &'static str, size: u64, align: u64) -> Result<u64> {
         if !align.is_power_of_two() {
-            return Err(Error::BadAllocAlign { align });
+            return Err(Box::new(Error::BadAllocAlign { align }));
         }
         let free = memory::free_ranges(&self.usable, &self.taken);
         let at = memory::alloc_top_down(&free, size, align, self.alloc_min, self.alloc_max).ok_or(

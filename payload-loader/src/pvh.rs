@@ -3,6 +3,7 @@
 //! Layout (Xen `public/arch-x86/hvm/start_info.h`):
 //! `hvm_start_info` 56 bytes, `hvm_memmap_table_entry` 24 bytes, `hvm_modlist_entry` 32 bytes.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str};
@@ -41,10 +42,10 @@ pub fn find_note(notes: &[Note<'_>]) -> Result<Option<PvhNote>> {
     let entry = match n.desc.len() {
         4 => u64::from(crate::bytes::u32_at(n.desc, 0).unwrap_or(0)),
         8 => crate::bytes::u64_at(n.desc, 0).unwrap_or(0),
-        l => return Err(Error::PvhNoteSize { descsz: l as u32 }),
+        l => return Err(Box::new(Error::PvhNoteSize { descsz: l as u32 })),
     };
     if entry == 0 || entry > u64::from(u32::MAX) {
-        return Err(Error::PvhEntryInvalid { entry });
+        return Err(Box::new(Error::PvhEntryInvalid { entry }));
     }
     Ok(Some(PvhNote {
         segment: n.segment,
@@ -88,10 +89,12 @@ pub fn build_start_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>>
     let addr = |off: Option<usize>| -> Result<u64> {
         match off {
             None => Ok(0),
-            Some(o) => base.checked_add(o as u64).ok_or(Error::FieldTooLarge {
-                field: "PVH start_info base",
-                value: base,
-                max: u64::MAX - total,
+            Some(o) => base.checked_add(o as u64).ok_or_else(|| {
+                Box::new(Error::FieldTooLarge {
+                    field: "PVH start_info base",
+                    value: base,
+                    max: u64::MAX - total,
+                })
             }),
         }
     };
@@ -156,17 +159,17 @@ pub fn decode_start_info(bytes: &[u8], base: u64) -> Result<StartInfo> {
     let b = Blob { bytes, base };
     let magic = b.u32("start_info.magic", base)?;
     if magic != START_INFO_MAGIC {
-        return Err(Error::DecodeBadValue {
+        return Err(Box::new(Error::DecodeBadValue {
             field: "start_info.magic",
             value: u64::from(magic),
-        });
+        }));
     }
     let version = b.u32("start_info.version", base + 4)?;
     if version < 1 {
-        return Err(Error::DecodeBadValue {
+        return Err(Box::new(Error::DecodeBadValue {
             field: "start_info.version",
             value: u64::from(version),
-        });
+        }));
     }
     let flags = b.u32("start_info.flags", base + 8)?;
     let nr_modules = b.u32("start_info.nr_modules", base + 12)?;

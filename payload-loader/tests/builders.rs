@@ -100,7 +100,7 @@ fn pvh_start_info_round_trip() {
     assert_eq!(pvh::decode_start_info(&b2, 0x1_0000_0000).unwrap(), d);
     // Decoding at the wrong base fails cleanly.
     assert!(matches!(
-        pvh::decode_start_info(&b, base + 8),
+        pvh::decode_start_info(&b, base + 8).map_err(|e| *e),
         Err(Error::DecodeOutOfBounds { .. })
     ));
 }
@@ -118,7 +118,7 @@ fn pvh_empty_parts() {
     let mut v0 = b.clone();
     v0[4] = 0;
     assert_eq!(
-        pvh::decode_start_info(&v0, 0x1000),
+        pvh::decode_start_info(&v0, 0x1000).map_err(|e| *e),
         Err(Error::DecodeBadValue {
             field: "start_info.version",
             value: 0
@@ -127,7 +127,7 @@ fn pvh_empty_parts() {
     let mut bad = b;
     bad[0] = 0;
     assert!(matches!(
-        pvh::decode_start_info(&bad, 0x1000),
+        pvh::decode_start_info(&bad, 0x1000).map_err(|e| *e),
         Err(Error::DecodeBadValue {
             field: "start_info.magic",
             ..
@@ -201,7 +201,7 @@ fn multiboot1_limits() {
         ..Default::default()
     };
     // The info itself must end below 4 GiB.
-    let e = multiboot1::build_info(&input, 0xffff_ff00).unwrap_err();
+    let e = *multiboot1::build_info(&input, 0xffff_ff00).unwrap_err();
     assert!(
         matches!(
             e,
@@ -223,7 +223,7 @@ fn multiboot1_limits() {
         ..Default::default()
     };
     assert!(matches!(
-        multiboot1::build_info(&input, 0x1000),
+        multiboot1::build_info(&input, 0x1000).map_err(|e| *e),
         Err(Error::FieldTooLarge {
             field: "Multiboot1 module end",
             ..
@@ -235,7 +235,7 @@ fn multiboot1_limits() {
         ..Default::default()
     };
     assert_eq!(
-        multiboot1::build_info(&input, 0x1000),
+        multiboot1::build_info(&input, 0x1000).map_err(|e| *e),
         Err(Error::NulInString {
             field: "kernel command line",
             at: 1
@@ -345,7 +345,7 @@ fn multiboot2_rsdp_revisions() {
         ..Default::default()
     };
     assert_eq!(
-        multiboot2::build_info(&input, 0x1000),
+        multiboot2::build_info(&input, 0x1000).map_err(|e| *e),
         Err(Error::RsdpTooShort { len: 30, need: 36 })
     );
     let input = BootInfoInput {
@@ -356,7 +356,7 @@ fn multiboot2_rsdp_revisions() {
         ..Default::default()
     };
     assert_eq!(
-        multiboot2::build_info(&input, 0x1000),
+        multiboot2::build_info(&input, 0x1000).map_err(|e| *e),
         Err(Error::RsdpTooShort { len: 10, need: 20 })
     );
 }
@@ -365,18 +365,18 @@ fn multiboot2_rsdp_revisions() {
 fn multiboot2_limits_and_decoder_checks() {
     let input = BootInfoInput::default();
     assert!(matches!(
-        multiboot2::build_info(&input, 0xffff_fff0),
+        multiboot2::build_info(&input, 0xffff_fff0).map_err(|e| *e),
         Err(Error::FieldTooLarge { .. })
     ));
     let b = build_boot_info(Protocol::Multiboot2, &input, 0x1000).unwrap();
     assert!(matches!(
-        multiboot2::decode_info(&b, 0x1004),
+        multiboot2::decode_info(&b, 0x1004).map_err(|e| *e),
         Err(Error::DecodeBadValue { .. })
     ));
     let mut bad = b.clone();
     bad[0..4].copy_from_slice(&0x10000u32.to_le_bytes()); // total_size past the blob
     assert!(matches!(
-        multiboot2::decode_info(&bad, 0x1000),
+        multiboot2::decode_info(&bad, 0x1000).map_err(|e| *e),
         Err(Error::DecodeOutOfBounds { .. })
     ));
 }

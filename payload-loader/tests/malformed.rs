@@ -6,14 +6,14 @@ use payload_loader::{Error, PlanConfig, Protocol, plan};
 
 fn plan_err(bytes: &[u8]) -> Error {
     let map = memory_map();
-    plan(bytes, &PlanConfig::new(&map, &[])).expect_err("malformed kernel was accepted")
+    *plan(bytes, &PlanConfig::new(&map, &[])).expect_err("malformed kernel was accepted")
 }
 
 fn plan_err_with(bytes: &[u8], protocol: Protocol) -> Error {
     let map = memory_map();
     let mut cfg = PlanConfig::new(&map, &[]);
     cfg.protocol = Some(protocol);
-    plan(bytes, &cfg).expect_err("malformed kernel was accepted")
+    *plan(bytes, &cfg).expect_err("malformed kernel was accepted")
 }
 
 #[test]
@@ -673,7 +673,7 @@ fn bad_memory_map_and_firmware_ranges() {
         0x1000,
         payload_loader::MemoryKind::Usable,
     )];
-    let e = plan(&k, &PlanConfig::new(&map, &[])).unwrap_err();
+    let e = *plan(&k, &PlanConfig::new(&map, &[])).unwrap_err();
     assert_eq!(
         e,
         Error::BadRange {
@@ -685,7 +685,7 @@ fn bad_memory_map_and_firmware_ranges() {
     );
     let map = memory_map();
     let fw = [payload_loader::Range::new(5, 4)];
-    let e = plan(&k, &PlanConfig::new(&map, &fw)).unwrap_err();
+    let e = *plan(&k, &PlanConfig::new(&map, &fw)).unwrap_err();
     assert!(matches!(
         e,
         Error::BadRange {

@@ -89,7 +89,7 @@ fn a_malformed_higher_protocol_is_an_error_not_a_fall_through() {
         .build();
     let map = memory_map();
     assert!(matches!(
-        plan(&k, &PlanConfig::new(&map, &[])),
+        plan(&k, &PlanConfig::new(&map, &[])).map_err(|e| *e),
         Err(Error::Mb2Checksum { .. })
     ));
     // ... but an override to Multiboot1 never looks at it.
@@ -205,7 +205,8 @@ fn multiboot2_tags() {
         plan(
             &TestElf::kernel32().patch(0x1000, h).build(),
             &PlanConfig::new(&memory_map(), &[])
-        ),
+        )
+        .map_err(|e| *e),
         Err(Error::Mb2UnsupportedTag { tag: 7, .. })
     ));
     // Unaligned headers are not found: only 8-byte aligned offsets are searched.
@@ -232,7 +233,7 @@ fn multiboot2_address_tag() {
         (2, 0, u32s(&[0x201000, 0x200000, 0x201800, 0x208000])),
         (3, 0, u32s(&[0x300000])),
     ]);
-    let e = plan(
+    let e = *plan(
         &TestElf::kernel32().patch(0x1000, h).build(),
         &PlanConfig::new(&memory_map(), &[]),
     )
@@ -279,13 +280,13 @@ fn allocator_avoids_kernel_firmware_and_earlier_allocations() {
     for r in p.allocations() {
         assert!(!r.overlaps(&p.kernel_range()));
     }
-    let e = p.allocate("huge", 0x400000, 0x1000).unwrap_err();
+    let e = *p.allocate("huge", 0x400000, 0x1000).unwrap_err();
     assert_eq!(
         e.to_string(),
         "no free memory for huge: 0x400000 bytes aligned to 0x1000 below 0x100000000"
     );
     assert_eq!(
-        p.allocate("x", 1, 3),
+        p.allocate("x", 1, 3).map_err(|e| *e),
         Err(Error::BadAllocAlign { align: 3 })
     );
     let before = p.free_memory();
@@ -379,7 +380,7 @@ fn dyn_with_unsupported_relocations() {
     t.patches[0].1[8] = 1; // R_X86_64_64
     let map = memory_map();
     assert_eq!(
-        plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
+        *plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
         Error::UnsupportedRelocation {
             index: 0,
             r_type: 1
@@ -388,7 +389,7 @@ fn dyn_with_unsupported_relocations() {
     let mut t = pie();
     t.patches[0].1[0..8].copy_from_slice(&0x9000u64.to_le_bytes());
     assert_eq!(
-        plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
+        *plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
         Error::RelocationOutOfSegment {
             index: 0,
             r_offset: 0x9000
@@ -397,7 +398,7 @@ fn dyn_with_unsupported_relocations() {
     let mut t = pie();
     t.segs[2].data[40..48].copy_from_slice(&16u64.to_le_bytes()); // DT_RELAENT 16
     assert!(matches!(
-        plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
+        *plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
         Error::BadDynamic { value: 16, .. }
     ));
 }
@@ -422,7 +423,7 @@ fn dyn_multiboot2_relocatable_prefers_highest() {
     let t = pie().patch(0x800, mb2_header(&[]));
     let map = memory_map();
     assert_eq!(
-        plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
+        *plan(&t.build(), &PlanConfig::new(&map, &[])).unwrap_err(),
         Error::DynNotAllowed {
             protocol: Protocol::Multiboot2
         }

@@ -218,7 +218,7 @@ fn debian_linux_as_plain_elf64_override() {
     assert_eq!(p.entry, 0x1000000);
     cfg.protocol = Some(Protocol::Multiboot1);
     assert_eq!(
-        plan(&k, &cfg).unwrap_err(),
+        *plan(&k, &cfg).unwrap_err(),
         payload_loader::Error::ProtocolNotPresent {
             protocol: Protocol::Multiboot1
         }
@@ -229,7 +229,7 @@ fn debian_linux_as_plain_elf64_override() {
 fn debian_linux_refused_when_ram_is_too_small() {
     let Some((_, k)) = vmlinux() else { return };
     let map = [MemoryRegion::new(0x100000, 0x2000000, MemoryKind::Usable)];
-    let e = plan(&k, &PlanConfig::new(&map, &[])).unwrap_err();
+    let e = *plan(&k, &PlanConfig::new(&map, &[])).unwrap_err();
     println!("{e}");
     assert!(matches!(
         e,

@@ -4,6 +4,7 @@
 //! through the copy stub. Each step's arithmetic is in the library
 //! (`baton::handoff`, `baton::stop`, `payload_loader`); this file orders them.
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -59,9 +60,9 @@ pub enum TakeoverError {
         blob: Blob,
         mapped_end: u64,
     },
-    Plan(payload_loader::Error),
-    Place(payload_loader::Error),
-    BootInfo(payload_loader::Error),
+    Plan(Box<payload_loader::Error>),
+    Place(Box<payload_loader::Error>),
+    BootInfo(Box<payload_loader::Error>),
     BootInfoTooLarge {
         size: usize,
         room: u64,
