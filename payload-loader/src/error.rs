@@ -490,5 +490,5 @@ impl core::error::Error for Error {}
 
 /// Shorthand used throughout the crate. The error is boxed: a `Result` stays
 /// two registers wide, so each `?` on the way up moves a pointer, not the
-/// 56-byte enum (about 3.6 KB of the firmware's code was those moves).
+/// 56-byte enum (the stripped firmware ELF went 216480 -> 213088 bytes).
 pub type Result<T> = core::result::Result<T, Box<Error>>;
