@@ -1,13 +1,18 @@
-//! ELF validation on the program-header path: the ELF header and program headers through goblin
-//! (after bounding them ourselves), then every PT_LOAD checked with checked arithmetic.
+//! ELF validation on the program-header path: the ELF header and program headers as goblin's
+//! types (after bounding them ourselves), then every PT_LOAD checked with checked arithmetic.
 //! The section headers are never read.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use goblin::container::{Container, Ctx};
-use goblin::elf::header::{EM_386, EM_X86_64, ET_DYN, ET_EXEC};
-use goblin::elf::program_header::{PF_X, PT_DYNAMIC, PT_LOAD, PT_NOTE, ProgramHeader};
+use goblin::elf::header::{
+    EI_CLASS, EI_DATA, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, EM_386, EM_X86_64, ET_DYN, ET_EXEC,
+    Header, header32, header64,
+};
+use goblin::elf::program_header::{
+    PF_X, PT_DYNAMIC, PT_LOAD, PT_NOTE, ProgramHeader, program_header32, program_header64,
+};
+use plain::Plain;
 
 use crate::bytes::{u32_at, u64_at};
 use crate::error::{Error, Result};
@@ -94,8 +99,43 @@ pub struct ElfImage<'a> {
     pub phdrs: Vec<Phdr>,
 }
 
-const EHDR32: usize = 52;
-const EHDR64: usize = 64;
+const EHDR32: usize = header32::SIZEOF_EHDR;
+const EHDR64: usize = header64::SIZEOF_EHDR;
+
+// goblin's per-class headers are `repr(C)` structs in the machine's byte
+// order; `copied` below reads little-endian files only on a little-endian
+// machine (baton's, and the hosts its tests run on).
+#[cfg(not(target_endian = "little"))]
+compile_error!("payload-loader copies little-endian ELF headers as they are");
+
+/// A `T` copied out of the front of `raw` (any alignment); None when `raw`
+/// is shorter. goblin's own parsers read the same structs field by field
+/// through scroll, with an error check per field: 3.6 KB of baton's code
+/// for the ELF header alone, where this is a bounds check and a copy.
+fn copied<T: Plain + Default>(raw: &[u8]) -> Option<T> {
+    let mut value = T::default();
+    value.copy_from_bytes(raw).ok()?;
+    Some(value)
+}
+
+/// The ELF header of a little-endian file of either class, widened to
+/// goblin's class-independent `Header`; None when `bytes` is too short for
+/// it or is not such a file (the caller names which check failed).
+pub(crate) fn header(bytes: &[u8]) -> Option<Header> {
+    match (*bytes.get(EI_CLASS)?, *bytes.get(EI_DATA)?) {
+        (ELFCLASS32, ELFDATA2LSB) => copied::<header32::Header>(bytes).map(Header::from),
+        (ELFCLASS64, ELFDATA2LSB) => copied::<header64::Header>(bytes).map(Header::from),
+        _ => None,
+    }
+}
+
+/// One program header table entry of `class`, widened to 64 bits.
+fn program_header(class: ElfClass, raw: &[u8]) -> Option<ProgramHeader> {
+    match class {
+        ElfClass::Elf32 => copied::<program_header32::ProgramHeader>(raw).map(ProgramHeader::from),
+        ElfClass::Elf64 => copied::<program_header64::ProgramHeader>(raw).map(ProgramHeader::from),
+    }
+}
 
 /// Validates the ELF header and every PT_LOAD (see the crate docs for the list of checks).
 pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
@@ -129,8 +169,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
             need,
         }));
     }
-    let header =
-        goblin::elf::Elf::parse_header(bytes).map_err(|_| Error::Goblin { what: "ELF header" })?;
+    let header = header(bytes).ok_or(Error::Goblin { what: "ELF header" })?;
     if header.e_version != 1 {
         return Err(Box::new(Error::BadVersion {
             version: header.e_version,
@@ -151,10 +190,10 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
         ET_DYN => ElfType::Dyn,
         t => return Err(Box::new(Error::BadType { e_type: t })),
     };
-    let (container, phentsize) = match class {
-        ElfClass::Elf32 => (Container::Little, 32u16),
-        ElfClass::Elf64 => (Container::Big, 56u16),
-    };
+    let phentsize = match class {
+        ElfClass::Elf32 => program_header32::SIZEOF_PHDR,
+        ElfClass::Elf64 => program_header64::SIZEOF_PHDR,
+    } as u16;
     if header.e_phnum == 0 {
         return Err(Box::new(Error::NoProgramHeaders));
     }
@@ -171,33 +210,30 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
         phentsize,
         file_len: bytes.len(),
     };
-    match header.e_phoff.checked_add(table_len) {
-        Some(end) if end <= bytes.len() as u64 => {}
-        _ => return Err(Box::new(oob)),
-    }
-    let phoff = usize::try_from(header.e_phoff).map_err(|_| oob.clone())?;
-    let ctx = Ctx::new(container, goblin::container::Endian::Little);
-    let raw =
-        ProgramHeader::parse(bytes, phoff, usize::from(header.e_phnum), ctx).map_err(|_| {
-            Error::Goblin {
-                what: "program headers",
-            }
-        })?;
-    let phdrs: Vec<Phdr> = raw
-        .iter()
+    let table = usize::try_from(header.e_phoff)
+        .ok()
+        .and_then(|start| bytes.get(start..)?.get(..usize::try_from(table_len).ok()?))
+        .ok_or(oob)?;
+    let phdrs = table
+        .chunks_exact(usize::from(phentsize))
         .enumerate()
-        .map(|(index, p)| Phdr {
-            index,
-            p_type: p.p_type,
-            flags: p.p_flags,
-            offset: p.p_offset,
-            vaddr: p.p_vaddr,
-            paddr: p.p_paddr,
-            filesz: p.p_filesz,
-            memsz: p.p_memsz,
-            align: p.p_align,
+        .map(|(index, raw)| {
+            let p = program_header(class, raw).ok_or(Error::Goblin {
+                what: "program headers",
+            })?;
+            Ok(Phdr {
+                index,
+                p_type: p.p_type,
+                flags: p.p_flags,
+                offset: p.p_offset,
+                vaddr: p.p_vaddr,
+                paddr: p.p_paddr,
+                filesz: p.p_filesz,
+                memsz: p.p_memsz,
+                align: p.p_align,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<Phdr>>>()?;
 
     let image = ElfImage {
         bytes,

@@ -23,7 +23,7 @@ pub const HEAD: u64 = crate::multiboot2::SEARCH_LIMIT as u64;
 /// start of `head`; None when the header is not one `plan` could accept
 /// (then read the whole file and let `plan` name the fault).
 pub fn program_header_table(head: &[u8], file_len: u64) -> Option<Range> {
-    let header = goblin::elf::Elf::parse_header(head).ok()?;
+    let header = elf::header(head)?;
     let len = u64::from(header.e_phnum) * u64::from(header.e_phentsize);
     let end = header.e_phoff.checked_add(len)?;
     (end <= file_len).then(|| Range::new(header.e_phoff, end))
