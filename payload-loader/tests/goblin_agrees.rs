@@ -67,7 +67,7 @@ fn wide_fields_read_alike() {
     elf32.segs = vec![Seg {
         vaddr: 0xc123_4000,
         paddr: 0x0123_4000,
-        ..Seg::load(0x1000, 0, 0x0807, 0x0a0b_0c, R | X)
+        ..Seg::load(0x1000, 0, 0x0807, 0x000a_0b0c, R | X)
     }];
     agree(&elf32.build());
 }
