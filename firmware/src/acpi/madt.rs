@@ -8,8 +8,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::AcpiError;
 use super::sdt::HEADER_SIZE;
+use super::{AcpiError, Signature};
 use crate::phys::{le_u32, le_u64};
 
 /// Bytes before the first entry: header, LAPIC address, flags.
@@ -108,7 +108,7 @@ impl Topology {
 pub fn parse(table: &[u8], bsp_apic_id: u32, x2apic: bool) -> Result<Topology, AcpiError> {
     if table.len() < ENTRIES_OFFSET {
         return Err(AcpiError::TableTooShort {
-            signature: "APIC".into(),
+            signature: Signature(*b"APIC"),
             addr: 0,
             length: table.len() as u32,
             min: ENTRIES_OFFSET as u32,

@@ -10,13 +10,12 @@ pub mod rsdp;
 pub mod s5;
 pub mod sdt;
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::phys::{PhysMemory, Unreadable};
 use crate::quote::Quoted;
-pub use sdt::TableRef;
+pub use sdt::{Signature, TableRef};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcpiError {
@@ -30,31 +29,35 @@ pub enum AcpiError {
         addr: u64,
     },
     Unreadable {
-        what: String,
+        what: &'static str,
+        at: Unreadable,
+    },
+    TableUnreadable {
+        signature: Signature,
         at: Unreadable,
     },
     TableTooShort {
-        signature: String,
+        signature: Signature,
         addr: u64,
         length: u32,
         min: u32,
     },
     TableTooLong {
-        signature: String,
+        signature: Signature,
         addr: u64,
         length: u32,
         max: u32,
     },
     TableChecksum {
-        signature: String,
+        signature: Signature,
         addr: u64,
         length: u32,
         sum: u8,
     },
     WrongSignature {
         addr: u64,
-        expected: String,
-        found: String,
+        expected: Signature,
+        found: Signature,
     },
     Missing {
         signature: &'static str,
@@ -88,6 +91,7 @@ impl fmt::Display for AcpiError {
                 write!(f, "RSDP at {addr:#x}: no \"RSD PTR \" signature")
             }
             Self::Unreadable { what, at } => write!(f, "{what}: {at}"),
+            Self::TableUnreadable { signature, at } => write!(f, "{signature} table: {at}"),
             Self::TableTooShort {
                 signature,
                 addr,
@@ -129,8 +133,8 @@ impl fmt::Display for AcpiError {
                 write!(
                     f,
                     "table at {addr:#x}: signature {}, expected {}",
-                    Quoted::str(found),
-                    Quoted::str(expected)
+                    Quoted(&found.printable()),
+                    Quoted(&expected.printable())
                 )
             }
             Self::Missing { signature } => write!(f, "no {signature} table"),

@@ -1,8 +1,8 @@
 //! The RSDP: given by the entry protocol, or found by the legacy scan of
 //! the EBDA's first KiB and 0xe0000..0x100000 on 16-byte boundaries.
 
-use super::AcpiError;
 use super::sdt::checksum;
+use super::{AcpiError, Signature};
 use crate::phys::{PhysMemory, le_u32, le_u64};
 
 pub const SIGNATURE: &[u8; 8] = b"RSD PTR ";
@@ -22,10 +22,7 @@ impl Rsdp {
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<Self, AcpiError> {
         let mut raw = [0u8; V2_SIZE];
         mem.read(addr, &mut raw[..V1_SIZE])
-            .map_err(|at| AcpiError::Unreadable {
-                what: "RSDP".into(),
-                at,
-            })?;
+            .map_err(|at| AcpiError::Unreadable { what: "RSDP", at })?;
         if &raw[0..8] != SIGNATURE {
             return Err(AcpiError::RsdpBadSignature { addr });
         }
@@ -49,13 +46,13 @@ impl Rsdp {
         }
         mem.read(addr, &mut raw)
             .map_err(|at| AcpiError::Unreadable {
-                what: "RSDP 2.0".into(),
+                what: "RSDP 2.0",
                 at,
             })?;
         let length = le_u32(&raw, 20) as usize;
         if length < V2_SIZE {
             return Err(AcpiError::TableTooShort {
-                signature: "RSDP".into(),
+                signature: Signature(*b"RSDP"),
                 addr,
                 length: length as u32,
                 min: V2_SIZE as u32,

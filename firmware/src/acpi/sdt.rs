@@ -2,8 +2,8 @@
 //! every table passes before it is read: readable, a sane length, a zero
 //! checksum, the expected signature.
 
-use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::fmt;
 
 use super::AcpiError;
 use crate::phys::{PhysMemory, le_u32};
@@ -22,8 +22,37 @@ pub struct TableRef {
 }
 
 impl TableRef {
-    pub fn name(&self) -> String {
-        signature_name(&self.signature)
+    pub fn name(&self) -> Signature {
+        Signature(self.signature)
+    }
+}
+
+/// A table's four signature bytes as they are printed: each byte that is
+/// not graphic ASCII as `?`. Errors keep the bytes, not a `String`: no
+/// allocation where a table is refused, and an `AcpiError` has nothing to
+/// free.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signature(pub [u8; 4]);
+
+impl Signature {
+    /// The bytes `Display` writes.
+    pub fn printable(&self) -> [u8; 4] {
+        self.0.map(|b| if b.is_ascii_graphic() { b } else { b'?' })
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.printable()
+            .iter()
+            .try_for_each(|&b| fmt::Write::write_char(f, b.into()))
+    }
+}
+
+#[cfg(test)]
+impl PartialEq<str> for Signature {
+    fn eq(&self, other: &str) -> bool {
+        self.printable() == other.as_bytes()
     }
 }
 
@@ -48,12 +77,6 @@ impl Table {
     }
 }
 
-pub fn signature_name(s: &[u8]) -> String {
-    s.iter()
-        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
-        .collect()
-}
-
 pub fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b))
 }
@@ -67,16 +90,16 @@ pub fn read_table(
     let mut header = [0u8; HEADER_SIZE];
     mem.read(addr, &mut header)
         .map_err(|at| AcpiError::Unreadable {
-            what: "ACPI table header".to_string(),
+            what: "ACPI table header",
             at,
         })?;
-    let signature = signature_name(&header[0..4]);
+    let signature = Signature([header[0], header[1], header[2], header[3]]);
     if let Some(expected) = expect
-        && header[0..4] != expected
+        && signature.0 != expected
     {
         return Err(AcpiError::WrongSignature {
             addr,
-            expected: signature_name(&expected),
+            expected: Signature(expected),
             found: signature,
         });
     }
@@ -99,10 +122,7 @@ pub fn read_table(
     }
     let mut bytes = alloc::vec![0u8; length as usize];
     mem.read(addr, &mut bytes)
-        .map_err(|at| AcpiError::Unreadable {
-            what: alloc::format!("{signature} table"),
-            at,
-        })?;
+        .map_err(|at| AcpiError::TableUnreadable { signature, at })?;
     let sum = checksum(&bytes);
     if sum != 0 {
         return Err(AcpiError::TableChecksum {
