@@ -18,8 +18,8 @@
 //! ```
 //!
 //! # What is checked
-//! The ELF header and program headers are read through goblin only after their extent was
-//! bounded here; section headers are never read. Class and machine (ELF32 + EM_386 or
+//! The ELF header and program headers are goblin's structs, copied out of the file once their
+//! extent was bounded here; section headers are never read. Class and machine (ELF32 + EM_386 or
 //! ELF64 + EM_X86_64), little-endian, version 1, ET_EXEC or ET_DYN (ET_DYN only for plain ELF64
 //! or a Multiboot2 header with a relocatable tag; only `R_X86_64_RELATIVE` relocations). Every
 //! PT_LOAD: `filesz <= memsz`, file range inside the file, no wrap past 2^64 (2^32 for ELF32)
