@@ -276,8 +276,11 @@ impl Bench {
     /// instruction, so the timeline counts what baton executes and not
     /// what TCG spends translating it (which the wall-clock timeline is
     /// mostly made of). Deterministic, whatever the host is doing. With
-    /// several vCPUs icount runs them round-robin in one thread, which
-    /// makes the AP stages meaningless there: one CPU only.
+    /// several vCPUs icount runs them round-robin in one thread, and the
+    /// bring-up stage is no measure there (the BSP's wait runs until
+    /// QEMU's round-robin kick, 100 ms of host time, lets an AP run): one
+    /// CPU only. The stop, whose wake-ups do switch vCPUs at once, has
+    /// its own icount column in `stop_latency`.
     fn instructions(&self) -> Result<String> {
         let run = self.run(
             "icount-1",
