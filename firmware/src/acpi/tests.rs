@@ -504,3 +504,31 @@ fn a_second_madt_is_left_out_and_named_with_its_fault() {
     );
     assert!(alloc::format!("{e}").contains("a second MADT"), "{e}");
 }
+
+#[test]
+fn signatures_print_each_non_graphic_byte_as_a_question_mark() {
+    // The messages as they were when signatures were Strings: the bytes
+    // as printed (a non-graphic byte as `?`), quoted where a wrong
+    // signature is named.
+    let mut m = FakeMemory::new(0, 0x2000);
+    m.write(0x1000, &raw_table(b"A\x01C ", 1, &[0; 8]));
+    let Err(wrong) = sdt::read_table(&m, 0x1000, Some(*b"APIC")) else {
+        panic!("a wrong signature was accepted")
+    };
+    assert_eq!(
+        wrong.to_string(),
+        "table at 0x1000: signature \"A?C?\", expected \"APIC\""
+    );
+    // A table whose header reads but whose body runs off the end of memory.
+    let mut cut = raw_table(b"S\x7fDT", 1, &[0; 64]);
+    cut.truncate(40);
+    m.write(0x2000 - 40, &cut);
+    let Err(unreadable) = sdt::read_table(&m, 0x2000 - 40, None) else {
+        panic!("a table running off memory was read")
+    };
+    assert!(matches!(unreadable, AcpiError::TableUnreadable { .. }));
+    assert!(
+        unreadable.to_string().starts_with("S?DT table: "),
+        "{unreadable}"
+    );
+}
