@@ -21,6 +21,11 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     crate::setup::ensure_qemu()?;
     let elf = crate::firmware::build(true)?;
     let out = crate::root().join("target/bench");
+    // Emptied first: every run directory under it is then this run's (one
+    // with more --pairs before would leave its extra ones behind).
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("emptying {}", out.display()))?;
+    }
     std::fs::create_dir_all(&out)?;
     let b = Bench {
         elf,
