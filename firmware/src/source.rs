@@ -3,6 +3,7 @@
 //! bytes stay in physical memory (a Linux vmlinux is 60 MB, far more than
 //! baton's heap); a `Blob` says where.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -98,12 +99,15 @@ pub enum SourceError {
     TooBig { file: String, size: u64, max: u64 },
     /// The fw_cfg DMA transfer ended with the error bit.
     Dma { file: String, size: u64, addr: u64 },
-    /// CBFS is corrupt, or a file in it does not decompress.
-    Cbfs(crate::cbfs::CbfsError),
+    /// CBFS is corrupt, or a file in it does not decompress. Boxed, as
+    /// `Initrd`: unboxed they were the largest variants (56 bytes against
+    /// 40), and every result of a kernel source was that wide; boxed, the
+    /// image is 1.1 KB smaller (issue 9).
+    Cbfs(Box<crate::cbfs::CbfsError>),
     /// A command line or config file that is not text.
     NotText { file: String, at: usize, byte: u8 },
     /// The initrd is a cpio archive cut short or malformed.
-    Initrd(crate::initrd::InitrdError),
+    Initrd(Box<crate::initrd::InitrdError>),
 }
 
 impl core::fmt::Display for SourceError {

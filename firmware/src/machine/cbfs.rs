@@ -3,6 +3,7 @@
 
 use core::ops::Range;
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use baton::cbfs::Cbfs;
 use baton::source::SourceError;
@@ -22,7 +23,7 @@ pub fn config(range: Range<u64>) -> String {
     let cbfs = at(range);
     let text = cbfs
         .find(baton::fwcfg::CONFIG)
-        .map_err(SourceError::Cbfs)
+        .map_err(|e| SourceError::Cbfs(Box::new(e)))
         .and_then(|file| {
             file.map(|f| super::source::cbfs_text(&cbfs, &f))
                 .transpose()

@@ -4,6 +4,7 @@
 //! (decompressed into free memory), else the entry protocol's boot modules
 //! (which are already in memory). fw_cfg and CBFS use one naming scheme.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -72,7 +73,7 @@ fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
         );
         return Ok(());
     };
-    let checked = initrd::check(bytes).map_err(SourceError::Initrd)?;
+    let checked = initrd::check(bytes).map_err(|e| SourceError::Initrd(Box::new(e)))?;
     debug!("initrd: {checked}");
     Ok(())
 }
@@ -84,7 +85,7 @@ fn from_cbfs(
     cbfs: &Cbfs,
     frames: &mut FrameAllocator,
 ) -> Result<Option<KernelSource>, SourceError> {
-    let cbfs_files = cbfs.files().map_err(SourceError::Cbfs)?;
+    let cbfs_files = cbfs.files().map_err(|e| SourceError::Cbfs(Box::new(e)))?;
     let named: Vec<File> = cbfs_files
         .iter()
         .enumerate()
@@ -177,7 +178,8 @@ fn cbfs_blob(
     let started = tsc::now();
     // SAFETY: fresh frames from the allocator, identity-mapped, `size` long.
     let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
-    cbfs.read_into(file, out).map_err(SourceError::Cbfs)?;
+    cbfs.read_into(file, out)
+        .map_err(|e| SourceError::Cbfs(Box::new(e)))?;
     let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
     debug!(
         "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {}.{:03} ms",
@@ -194,7 +196,12 @@ fn cbfs_blob(
 pub fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
     let name = alloc::format!("CBFS {}", file.name);
     check_text_size(&name, file.size)?;
-    text_of(name, &cbfs.read(file).map_err(SourceError::Cbfs)?)
+    text_of(
+        name,
+        &cbfs
+            .read(file)
+            .map_err(|e| SourceError::Cbfs(Box::new(e)))?,
+    )
 }
 
 fn from_fw_cfg(
