@@ -106,6 +106,9 @@ pub struct BootInfo {
 }
 
 /// Why boot information could not be built. Each names the field and numbers.
+/// Its texts are `Box<str>`, not `String`: 8 bytes less each, which makes
+/// the error 40 bytes instead of 48 to move through every `?` of the entry
+/// protocols' parsers (1.5 KB of image, issue 9).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
     BadMagic {
@@ -128,12 +131,12 @@ pub enum BootInfoError {
         max: u64,
     },
     OutsideRam {
-        what: String,
+        what: alloc::boxed::Box<str>,
         start: u64,
         len: u64,
     },
     Unterminated {
-        what: String,
+        what: alloc::boxed::Box<str>,
         addr: u64,
         max: u64,
     },
@@ -143,7 +146,7 @@ pub enum BootInfoError {
     /// A structure that does not decode.
     Malformed {
         what: &'static str,
-        reason: String,
+        reason: alloc::boxed::Box<str>,
     },
 }
 
@@ -207,7 +210,7 @@ pub(crate) fn read_c_string(
         .region_of(addr)
         .filter(|r| r.kind.is_readable())
         .ok_or_else(|| BootInfoError::OutsideRam {
-            what: what(),
+            what: what().into(),
             start: addr,
             len: 1,
         })?;
@@ -226,7 +229,7 @@ pub(crate) fn read_c_string(
         bytes.extend_from_slice(&chunk[..n]);
     }
     Err(BootInfoError::Unterminated {
-        what: what(),
+        what: what().into(),
         addr,
         max,
     })

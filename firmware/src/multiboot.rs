@@ -163,13 +163,13 @@ fn module(
     let len = end
         .checked_sub(start)
         .ok_or_else(|| BootInfoError::OutsideRam {
-            what: format!("module {index} (its end {end:#x} is below its start)"),
+            what: format!("module {index} (its end {end:#x} is below its start)").into(),
             start,
             len: 0,
         })?;
     if !map.covers(start, len, MemoryKind::is_readable) {
         return Err(BootInfoError::OutsideRam {
-            what: format!("module {index}"),
+            what: format!("module {index}").into(),
             start,
             len,
         });
@@ -200,7 +200,7 @@ pub fn multiboot2(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
     let decoded = payload_loader::multiboot2::decode_info(&mbi, info).map_err(|e| {
         BootInfoError::Malformed {
             what: "Multiboot2 MBI",
-            reason: format!("{e}"),
+            reason: format!("{e}").into(),
         }
     })?;
     let entries: Vec<RawEntry> = decoded

@@ -148,7 +148,7 @@ impl StartInfo {
             let (start, len, cmdline_paddr) = (le_u64(&e, 0), le_u64(&e, 8), le_u64(&e, 16));
             if !map.covers(start, len, MemoryKind::is_readable) {
                 return Err(BootInfoError::OutsideRam {
-                    what: format!("module {index}"),
+                    what: format!("module {index}").into(),
                     start,
                     len,
                 });
@@ -412,7 +412,7 @@ mod tests {
         m.write(INFO + 24, &0xa_0000u64.to_le_bytes()); // the VGA hole
         let err = parse(&m, INFO).unwrap_err();
         assert!(
-            matches!(&err, BootInfoError::OutsideRam { what, start: 0xa_0000, .. } if what == "hvm_start_info cmdline")
+            matches!(&err, BootInfoError::OutsideRam { what, start: 0xa_0000, .. } if &**what == "hvm_start_info cmdline")
         );
     }
 
@@ -441,7 +441,7 @@ mod tests {
         set_modules(&mut m, &[(0x8_0000, 0x1000, 0)]);
         m.write(INFO + 16, &0xc_0000u64.to_le_bytes());
         assert!(
-            matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { what, .. }) if what == "hvm_start_info modlist")
+            matches!(parse(&m, INFO), Err(BootInfoError::OutsideRam { what, .. }) if &*what == "hvm_start_info modlist")
         );
     }
 
@@ -451,7 +451,7 @@ mod tests {
         set_modules(&mut m, &[(0x8_0000, 0x1000, 0), (0x9f000, 0x2000, 0)]);
         let err = parse(&m, INFO).unwrap_err();
         assert!(
-            matches!(&err, BootInfoError::OutsideRam { what, start: 0x9f000, len: 0x2000 } if what == "module 1")
+            matches!(&err, BootInfoError::OutsideRam { what, start: 0x9f000, len: 0x2000 } if &**what == "module 1")
         );
         assert_eq!(
             err.to_string(),
