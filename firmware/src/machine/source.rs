@@ -225,7 +225,7 @@ fn from_fw_cfg(
     };
     if kernel.size == 0 {
         return Err(SourceError::Empty {
-            file: kernel.name.clone(),
+            file: kernel.name.as_str().into(),
         });
     }
     // Small allocations below 4 GiB first; the kernel (staged and copied
@@ -297,7 +297,7 @@ fn blob(
     unsafe { fw.read_to(file, addr) }.map_err(|e| {
         debug!("fw_cfg: DMA control word {:#x}", e.control);
         SourceError::Dma {
-            file: file.name.clone(),
+            file: file.name.as_str().into(),
             size,
             addr,
         }
@@ -371,7 +371,7 @@ fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), So
     let dma_error = |control| {
         debug!("fw_cfg: DMA control word {control:#x}");
         SourceError::Dma {
-            file: file.name.clone(),
+            file: file.name.as_str().into(),
             size: range.end - range.start,
             addr: blob.addr + range.start,
         }
@@ -401,7 +401,7 @@ fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
     let size = u64::from(file.size);
     check_text_size(&file.name, size)?;
     let bytes = fw.read_vec(file).map_err(|_| SourceError::Dma {
-        file: file.name.clone(),
+        file: file.name.as_str().into(),
         size,
         addr: 0,
     })?;
@@ -410,7 +410,7 @@ fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
 
 fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
     fwcfg::text(bytes).map_err(|e| SourceError::NotText {
-        file,
+        file: file.into(),
         at: e.at,
         byte: e.byte,
     })
