@@ -65,17 +65,17 @@ pub enum CbfsError {
         value: u64,
     },
     UnknownCompression {
-        file: String,
+        file: alloc::boxed::Box<str>,
         algo: u32,
     },
     Decompress {
-        file: String,
+        file: alloc::boxed::Box<str>,
         algo: Compression,
-        reason: String,
+        reason: alloc::boxed::Box<str>,
     },
     /// The decompressed bytes are not the size the attribute announced.
     SizeMismatch {
-        file: String,
+        file: alloc::boxed::Box<str>,
         expected: u64,
         got: u64,
     },
@@ -244,7 +244,7 @@ impl<'a> Cbfs<'a> {
     pub fn read_into(&self, file: &File, out: &mut [u8]) -> Result<(), CbfsError> {
         let stored = self.stored(file);
         let mismatch = |got: u64| CbfsError::SizeMismatch {
-            file: file.name.clone(),
+            file: file.name.as_str().into(),
             expected: file.size,
             got,
         };
@@ -252,9 +252,9 @@ impl<'a> Cbfs<'a> {
             return Err(mismatch(out.len() as u64));
         }
         let corrupt = |reason: String| CbfsError::Decompress {
-            file: file.name.clone(),
+            file: file.name.as_str().into(),
             algo: file.compression,
-            reason,
+            reason: reason.into(),
         };
         let got = match file.compression {
             // A "none" compression attribute may announce another size.
