@@ -224,7 +224,7 @@ pub(crate) fn read_c_string(
             .map_err(|at| BootInfoError::Unreadable { what: "string", at })?;
         if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
             bytes.extend_from_slice(&chunk[..nul]);
-            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+            return Ok(crate::text::lossy(&bytes));
         }
         bytes.extend_from_slice(&chunk[..n]);
     }

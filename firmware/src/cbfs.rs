@@ -200,7 +200,7 @@ impl<'a> Cbfs<'a> {
                 .iter()
                 .position(|&b| b == 0)
                 .unwrap_or(name_bytes.len());
-            let name = String::from_utf8_lossy(&name_bytes[..nul]).into_owned();
+            let name = crate::text::lossy(&name_bytes[..nul]);
             let (compression, size) = match attr {
                 0 => (Compression::None, u64::from(len)),
                 _ => compression(&r[offset + attr as usize..offset + data as usize], &name)?

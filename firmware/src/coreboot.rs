@@ -291,7 +291,7 @@ pub struct Tables {
 fn c_string(bytes: &[u8], at: usize) -> String {
     let s = bytes.get(at..).unwrap_or(&[]);
     let end = s.iter().position(|&b| b == 0).unwrap_or(s.len());
-    String::from_utf8_lossy(&s[..end]).into_owned()
+    crate::text::lossy(&s[..end])
 }
 
 fn field_u64(body: &[u8], at: usize) -> Option<u64> {

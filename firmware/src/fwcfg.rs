@@ -337,7 +337,7 @@ pub fn text(bytes: &[u8]) -> Result<String, NotText> {
             byte: bytes[at],
         });
     }
-    let mut s = String::from_utf8_lossy(bytes).into_owned();
+    let mut s = crate::text::lossy(bytes);
     if s.ends_with('\n') {
         s.pop();
         if s.ends_with('\r') {

@@ -144,7 +144,7 @@ pub fn check(bytes: &[u8]) -> Result<Checked, InitrdError> {
                 });
             }
             let truncated = |member: &[u8], needs_up_to: usize| InitrdError::Truncated {
-                member: String::from_utf8_lossy(member).into_owned(),
+                member: crate::text::lossy(member),
                 at,
                 needs_up_to,
                 len,

@@ -24,4 +24,5 @@ pub mod quote;
 pub mod smp;
 pub mod source;
 pub mod stop;
+pub mod text;
 pub mod timeline;

@@ -29,7 +29,7 @@ fn unreadable(what: &'static str) -> impl Fn(crate::phys::Unreadable) -> BootInf
 }
 
 fn string(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::text::lossy(bytes)
 }
 
 /// Multiboot loaders start the command line with the image's own name
