@@ -2,9 +2,9 @@
 //! table and as one machine-readable line (`baton-timeline: stage=us ...`)
 //! before the jump, or at the end of a boot without a kernel.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 
 /// The stages, in pipeline order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,12 +74,12 @@ impl Timeline {
 
     /// `baton-timeline: entry=0 bootinfo=812 ...` (microseconds).
     pub fn machine_line(&self, tsc_khz: u64) -> String {
-        let fields: Vec<String> = self
-            .micros(tsc_khz)
-            .iter()
-            .map(|(s, us)| format!("{}={us}", s.name()))
-            .collect();
-        format!("baton-timeline: {}", fields.join(" "))
+        let mut line = String::from("baton-timeline:");
+        for (s, us) in self.micros(tsc_khz) {
+            // Writing to a String cannot fail.
+            let _ = write!(line, " {}={us}", s.name());
+        }
+        line
     }
 
     /// Rows of `stage, at us, took us` for the table.
@@ -122,6 +122,6 @@ mod tests {
     fn no_entry_stamp_no_timeline() {
         let mut t = Timeline::default();
         t.record(Stage::Acpi, 5);
-        assert_eq!(t.machine_line(1000), "baton-timeline: ");
+        assert_eq!(t.machine_line(1000), "baton-timeline:");
     }
 }

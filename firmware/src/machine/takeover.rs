@@ -5,8 +5,6 @@
 //! (`baton::handoff`, `baton::stop`, `payload_loader`); this file orders them.
 
 use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::bootinfo::BootInfo;
@@ -451,36 +449,27 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         after_nmi_us: wait_us,
     };
     let report = stop::stop_aps(&state.mask, &control, timeouts);
-    let ids = |slots: &[usize]| -> String {
-        let v: Vec<String> = slots
-            .iter()
-            .map(|&s| format!("{:#x}", cpus.aps[s].apic_id))
-            .collect();
-        v.join(",")
-    };
+    let ids =
+        |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
     info!(
-        "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to [{}], missing [{}])",
+        "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
         report.requested - report.missing.len(),
         report.requested,
         report.took_us,
         report.sent_us,
-        ids(&report.nmi),
-        ids(&report.missing)
+        baton::quote::HexList(&ids(&report.nmi)),
+        baton::quote::HexList(&ids(&report.missing))
     );
     if report.missing.is_empty() {
         return Ok(());
     }
-    let apic_ids = report
-        .missing
-        .iter()
-        .map(|&s| cpus.aps[s].apic_id)
-        .collect();
+    let apic_ids = ids(&report.missing);
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
         ApHandoff::Init => {
             error!(
-                "APs [{}] did not confirm the stop; INIT will reset them",
-                ids(&report.missing)
+                "APs {} did not confirm the stop; INIT will reset them",
+                baton::quote::HexList(&apic_ids)
             );
             Ok(())
         }

@@ -2,7 +2,6 @@
 //! IPI is encoded in the ICR, what the error status register says.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 /// The highest APIC ID xAPIC mode can address (0xff is its broadcast).
 pub const XAPIC_MAX_ID: u32 = 0xfe;
@@ -123,16 +122,17 @@ pub fn describe_esr(esr: u32) -> String {
         (6, "received illegal vector"),
         (7, "illegal register address"),
     ];
-    let names: Vec<&str> = BITS
-        .iter()
-        .filter(|(bit, _)| esr & (1 << bit) != 0)
-        .map(|(_, name)| *name)
-        .collect();
-    if names.is_empty() {
-        alloc::format!("{esr:#x}")
-    } else {
-        alloc::format!("{esr:#x} ({})", names.join(", "))
+    let mut text = alloc::format!("{esr:#x}");
+    let mut separator = " (";
+    for (_, name) in BITS.iter().filter(|(bit, _)| esr & (1 << bit) != 0) {
+        text.push_str(separator);
+        text.push_str(name);
+        separator = ", ";
     }
+    if separator == ", " {
+        text.push(')');
+    }
+    text
 }
 
 #[cfg(test)]
