@@ -30,6 +30,7 @@
 //! -fw_cfg name=opt/baton/cmdline,string="console=ttyS0"`
 //! (`cargo xtask run --kernel/--initrd/--kernel-cmdline/--module` does this).
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -95,12 +96,12 @@ pub enum DirError {
     },
     BadSelect {
         index: u32,
-        name: String,
+        name: Box<str>,
         select: u16,
     },
     Duplicate {
         index: u32,
-        name: String,
+        name: Box<str>,
     },
 }
 
@@ -215,7 +216,7 @@ pub fn check_unique(files: &[File], index: u32, file: &File) -> Result<(), DirEr
     if files.iter().any(|f| f.name == file.name) {
         return Err(DirError::Duplicate {
             index,
-            name: file.name.clone(),
+            name: file.name.as_str().into(),
         });
     }
     Ok(())
