@@ -123,13 +123,12 @@ pub fn describe_esr(esr: u32) -> String {
         (7, "illegal register address"),
     ];
     let mut text = alloc::format!("{esr:#x}");
-    let mut separator = " (";
-    for (_, name) in BITS.iter().filter(|(bit, _)| esr & (1 << bit) != 0) {
-        text.push_str(separator);
+    let named = BITS.iter().filter(|(bit, _)| esr & (1 << bit) != 0);
+    for (i, (_, name)) in named.enumerate() {
+        text.push_str(if i == 0 { " (" } else { ", " });
         text.push_str(name);
-        separator = ", ";
     }
-    if separator == ", " {
+    if esr & 0xff != 0 {
         text.push(')');
     }
     text
@@ -185,5 +184,7 @@ mod tests {
             describe_esr(0x24),
             "0x24 (send accept, send illegal vector)"
         );
+        assert_eq!(describe_esr(0x180), "0x180 (illegal register address)");
+        assert_eq!(describe_esr(0x100), "0x100");
     }
 }
