@@ -3,6 +3,7 @@
 //! structures out into this owned form, so nothing here points into memory
 //! that the loader considered free.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -131,12 +132,12 @@ pub enum BootInfoError {
         max: u64,
     },
     OutsideRam {
-        what: alloc::boxed::Box<str>,
+        what: Box<str>,
         start: u64,
         len: u64,
     },
     Unterminated {
-        what: alloc::boxed::Box<str>,
+        what: Box<str>,
         addr: u64,
         max: u64,
     },
@@ -146,7 +147,7 @@ pub enum BootInfoError {
     /// A structure that does not decode.
     Malformed {
         what: &'static str,
-        reason: alloc::boxed::Box<str>,
+        reason: Box<str>,
     },
 }
 

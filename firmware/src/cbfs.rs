@@ -10,6 +10,7 @@
 //! with std): magic, a descriptor, then length-prefixed blocks.
 
 use crate::quote::Quoted;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -65,17 +66,17 @@ pub enum CbfsError {
         value: u64,
     },
     UnknownCompression {
-        file: alloc::boxed::Box<str>,
+        file: Box<str>,
         algo: u32,
     },
     Decompress {
-        file: alloc::boxed::Box<str>,
+        file: Box<str>,
         algo: Compression,
-        reason: alloc::boxed::Box<str>,
+        reason: Box<str>,
     },
     /// The decompressed bytes are not the size the attribute announced.
     SizeMismatch {
-        file: alloc::boxed::Box<str>,
+        file: Box<str>,
         expected: u64,
         got: u64,
     },

@@ -10,6 +10,7 @@ pub mod rsdp;
 pub mod s5;
 pub mod sdt;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -67,7 +68,7 @@ pub enum AcpiError {
     SecondMadt {
         addr: u64,
         first: u64,
-        problem: Option<alloc::boxed::Box<AcpiError>>,
+        problem: Option<Box<AcpiError>>,
     },
     MadtEntry {
         index: usize,
@@ -232,9 +233,7 @@ pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
                         Some(first) => out.rejected.push(AcpiError::SecondMadt {
                             addr,
                             first,
-                            problem: madt::parse(&t.bytes, 0, false)
-                                .err()
-                                .map(alloc::boxed::Box::new),
+                            problem: madt::parse(&t.bytes, 0, false).err().map(Box::new),
                         }),
                     },
                     b"FACP" if out.fadt.is_none() => out.fadt = Some(fadt::Fadt::parse(&t.bytes)),
