@@ -21,12 +21,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     crate::setup::ensure_qemu()?;
     let elf = crate::firmware::build(true)?;
     let out = crate::root().join("target/bench");
-    // Emptied first: every run directory under it is then this run's (one
-    // with more --pairs before would leave its extra ones behind).
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("emptying {}", out.display()))?;
-    }
-    std::fs::create_dir_all(&out)?;
+    empty_dir(&out)?;
     let b = Bench {
         elf,
         out: out.clone(),
@@ -54,6 +49,15 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
         out.join("bench.md").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `dir` empty: every run directory under it is then this run's (a
+/// run with more --pairs before would leave its extra ones behind).
+fn empty_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -523,6 +527,20 @@ fn timeline_svg(stages: &[(String, u64)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_starts_from_an_empty_directory() {
+        let dir = std::env::temp_dir().join(format!("baton-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("linux-baton-9")).unwrap();
+        std::fs::write(dir.join("bench.md"), "old").unwrap();
+        empty_dir(&dir).unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir(&dir).unwrap();
+        // And from nothing at all.
+        empty_dir(&dir).unwrap();
+        assert!(dir.is_dir());
+        std::fs::remove_dir(&dir).unwrap();
+    }
 
     #[test]
     fn reads_numbers_after_prefixes() {
