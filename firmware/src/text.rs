@@ -1,4 +1,4 @@
-//! Text from outside bytes (names, command lines, SMBIOS-like strings).
+//! Text from outside bytes (file names, command lines, coreboot's strings).
 
 use alloc::string::String;
 

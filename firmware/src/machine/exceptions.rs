@@ -64,6 +64,7 @@ unsafe extern "C" fn vector_stubs() {
         ".else",
         "pushq $(baton_vector - 256)",
         ".endif",
+        // Vectors for which the CPU pushes an error code itself.
         ".if (baton_vector == 8) || ((baton_vector >= 10) && (baton_vector <= 14)) || (baton_vector == 17) || (baton_vector == 21) || (baton_vector == 29) || (baton_vector == 30)",
         "jmp 2f",
         ".else",

@@ -451,6 +451,7 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
     let report = stop::stop_aps(&state.mask, &control, timeouts);
     let ids =
         |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
+    let apic_ids = ids(&report.missing);
     info!(
         "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
         report.requested - report.missing.len(),
@@ -458,12 +459,11 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         report.took_us,
         report.sent_us,
         baton::quote::HexList(&ids(&report.nmi)),
-        baton::quote::HexList(&ids(&report.missing))
+        baton::quote::HexList(&apic_ids)
     );
     if report.missing.is_empty() {
         return Ok(());
     }
-    let apic_ids = ids(&report.missing);
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
         ApHandoff::Init => {

@@ -123,12 +123,13 @@ pub fn describe_esr(esr: u32) -> String {
         (7, "illegal register address"),
     ];
     let mut text = alloc::format!("{esr:#x}");
+    let number_only = text.len();
     let named = BITS.iter().filter(|(bit, _)| esr & (1 << bit) != 0);
     for (i, (_, name)) in named.enumerate() {
         text.push_str(if i == 0 { " (" } else { ", " });
         text.push_str(name);
     }
-    if esr & 0xff != 0 {
+    if text.len() > number_only {
         text.push(')');
     }
     text
