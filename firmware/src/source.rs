@@ -25,6 +25,10 @@ impl Blob {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
     pub blob: Blob,
+    /// The file's name where it came from (`opt/baton/module/0`, or
+    /// `module/N` for the entry protocol's N-th boot module): a Multiboot
+    /// kernel gets it as the first word of the module's string.
+    pub name: Box<str>,
     pub cmdline: String,
 }
 
@@ -49,6 +53,10 @@ impl core::fmt::Display for Origin {
 pub struct KernelSource {
     pub origin: Origin,
     pub kernel: Blob,
+    /// The kernel file's name (`opt/baton/kernel`, or `kernel` for a boot
+    /// module): a Multiboot kernel gets it as the first word of its command
+    /// line, as GRUB and QEMU give the image's path.
+    pub kernel_name: Box<str>,
     pub initrd: Option<Blob>,
     /// The kernel's command line.
     pub cmdline: String,
@@ -74,6 +82,14 @@ pub struct PartlyRead {
 }
 
 impl KernelSource {
+    /// The initrd file's name (see `kernel_name`).
+    pub fn initrd_name(&self) -> &'static str {
+        match self.origin {
+            Origin::FwCfg | Origin::Cbfs => crate::fwcfg::INITRD,
+            Origin::BootModules => "initrd",
+        }
+    }
+
     /// Every range of memory the source occupies (to keep free until the
     /// kernel is copied into place).
     pub fn ranges(&self) -> Vec<core::ops::Range<u64>> {
@@ -190,14 +206,16 @@ pub fn from_boot_modules(modules: &[crate::bootinfo::Module]) -> Result<KernelSo
         kernel_in_part: None,
         origin: Origin::BootModules,
         kernel: blob(&modules[kernel_index]),
+        kernel_name: "kernel".into(),
         initrd: initrd_index.map(|i| blob(&modules[i])),
         cmdline: cmdline.into(),
         modules: modules
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != kernel_index && Some(*i) != initrd_index)
-            .map(|(_, m)| Module {
+            .map(|(i, m)| Module {
                 blob: blob(m),
+                name: alloc::format!("module/{i}").into(),
                 cmdline: m.cmdline.clone(),
             })
             .collect(),
@@ -243,6 +261,7 @@ mod tests {
             s.modules,
             [Module {
                 blob: at(0x20000),
+                name: "module/1".into(),
                 cmdline: "dom0".into()
             }]
         );

@@ -380,3 +380,65 @@ fn multiboot2_limits_and_decoder_checks() {
         Err(Error::DecodeOutOfBounds { .. })
     ));
 }
+
+/// What a Multiboot kernel that drops the first word (Xen, tboot) sees: every
+/// option of its own command line and of each module's, decoded back from
+/// the information baton builds, word by word.
+#[test]
+fn multiboot_command_lines_word_by_word() {
+    let words = |s: &[u8]| -> Vec<String> {
+        String::from_utf8(s.to_vec())
+            .expect("text")
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    for p in [Protocol::Multiboot1, Protocol::Multiboot2] {
+        let cmdline = p.command_line("opt/baton/kernel", "console=com1 com1=115200,8n1");
+        let dom0 = p.command_line("opt/baton/module/0", "console=hvc0 earlyprintk=xen");
+        let initrd = p.command_line("opt/baton/module/1", "");
+        let modules = [
+            Module {
+                addr: 0x200000,
+                size: 0x1000,
+                cmdline: &dom0,
+            },
+            Module {
+                addr: 0x300000,
+                size: 0x1000,
+                cmdline: &initrd,
+            },
+        ];
+        let input = BootInfoInput {
+            cmdline: &cmdline,
+            loader_name: "baton",
+            memory_map: &map(),
+            modules: &modules,
+            rsdp: None,
+        };
+        let b = build_boot_info(p, &input, 0x1000).unwrap();
+        let (kernel, mods) = match p {
+            Protocol::Multiboot1 => {
+                let d = multiboot1::decode_info(&b, 0x1000).unwrap();
+                (d.cmdline.unwrap(), d.modules)
+            }
+            _ => {
+                let d = multiboot2::decode_info(&b, 0x1000).unwrap();
+                (d.cmdline.unwrap(), d.modules)
+            }
+        };
+        assert_eq!(
+            words(&kernel),
+            ["opt/baton/kernel", "console=com1", "com1=115200,8n1"],
+            "{p}"
+        );
+        // A kernel that drops the first word keeps every option.
+        assert_eq!(words(&kernel)[1..], ["console=com1", "com1=115200,8n1"]);
+        assert_eq!(
+            words(&mods[0].cmdline),
+            ["opt/baton/module/0", "console=hvc0", "earlyprintk=xen"],
+            "{p}"
+        );
+        assert_eq!(words(&mods[1].cmdline), ["opt/baton/module/1"], "{p}");
+    }
+}

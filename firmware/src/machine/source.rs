@@ -141,6 +141,7 @@ fn from_cbfs(
     for m in &plan.modules {
         modules.push(Module {
             blob: blob(&m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
             cmdline: m
                 .cmdline
                 .as_ref()
@@ -149,11 +150,13 @@ fn from_cbfs(
                 .unwrap_or_default(),
         });
     }
+    let kernel_name = kernel.name.as_str().into();
     let kernel = blob(kernel, frames, paging::mapped_end())?;
     Ok(Some(KernelSource {
         origin: Origin::Cbfs,
         kernel_in_part: None,
         kernel,
+        kernel_name,
         initrd,
         cmdline: plan
             .cmdline
@@ -239,6 +242,7 @@ fn from_fw_cfg(
     for m in &plan.modules {
         modules.push(Module {
             blob: blob(fw, &m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
             cmdline: m
                 .cmdline
                 .as_ref()
@@ -247,10 +251,12 @@ fn from_fw_cfg(
                 .unwrap_or_default(),
         });
     }
+    let kernel_name = kernel.name.as_str().into();
     let (kernel, kernel_in_part) = kernel_blob(fw, kernel, frames)?;
     Ok(Some(KernelSource {
         origin: Origin::FwCfg,
         kernel,
+        kernel_name,
         kernel_in_part,
         initrd,
         cmdline: plan
