@@ -17,6 +17,7 @@ mod linux;
 mod payload;
 mod probe;
 mod qemu;
+mod ram;
 mod scenarios;
 mod setup;
 
