@@ -24,6 +24,7 @@ pub extern "C" fn ap_entry(slot: u32) -> ! {
         (*(&raw const idt::IDT)).load();
     }
     cpus.lapic.enable_here();
+    cpus.lapic.program_nmi_lints(&cpus.nmis, ap.uid);
     let rsp: u64;
     // SAFETY: reads the stack pointer.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
