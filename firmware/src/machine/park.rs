@@ -105,7 +105,7 @@ pub fn stop_this_cpu(slot: usize) -> ! {
         return_to_old_park(slot)
     }
     match stop.mask.word_and_bit(slot) {
-        Some((word, bit)) => stop.park.park_this_ap(word as *const _ as u64, bit),
+        Some((word, bit)) => stop.park.park_this_ap(slot, word as *const _ as u64, bit),
         None => halt_forever(),
     }
 }
