@@ -310,6 +310,8 @@ pub fn boot(
             "32-bit protected mode, EBX = boot information"
         }
     );
+    let (bsp_nmis, ap_nmis) = super::exceptions::nmi_counts();
+    info!("baton: NMIs taken before the jump: BSP {bsp_nmis}, APs {ap_nmis}");
     tsc::stamp(Stage::Jump);
     tsc::report_timeline();
     console::flush();
