@@ -102,6 +102,10 @@ pub enum Inject {
     /// the trampoline (a mis-built boot table): each runs on the other's,
     /// and the arrival check must name both.
     SwapStacks(u32, u32),
+    /// The AP with this APIC ID comes online only once the stop has begun
+    /// (after the BSP gave up waiting for it): it must stop by itself, and
+    /// with `ap-handoff=hlt` get INIT.
+    LateAp(u32),
     /// The kernel is entered with FS and GS null (`null-fs`), against the
     /// Multiboot specifications: the probe's entry checks must catch it.
     NullFs,
@@ -326,7 +330,7 @@ impl Options {
 }
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
-/// `swap-stacks:APIC_ID:APIC_ID`, `null-fs`.
+/// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`.
 fn parse_inject(value: &str) -> Option<Inject> {
     if value == "null-fs" {
         return Some(Inject::NullFs);
@@ -335,6 +339,7 @@ fn parse_inject(value: &str) -> Option<Inject> {
     let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
     match kind {
         "dead-ap" => apic_id(rest).map(Inject::DeadAp),
+        "late-ap" => apic_id(rest).map(Inject::LateAp),
         "wedge-ap" => apic_id(rest).map(Inject::WedgeAp),
         "slow-stop" => {
             let (id, ms) = rest.split_once(':')?;
@@ -433,8 +438,13 @@ mod tests {
         );
         let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
         assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
-        let s = Options::parse("inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs");
-        assert_eq!(s.inject, [Inject::SwapStacks(1, 2), Inject::NullFs]);
+        let s = Options::parse(
+            "inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs inject=late-ap:3",
+        );
+        assert_eq!(
+            s.inject,
+            [Inject::SwapStacks(1, 2), Inject::NullFs, Inject::LateAp(3)]
+        );
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");
