@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod bench;
+mod checks;
 mod code_size;
 mod coreboot;
 mod entry;
@@ -19,6 +20,7 @@ mod probe;
 mod qemu;
 mod scenarios;
 mod setup;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
