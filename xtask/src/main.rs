@@ -11,6 +11,7 @@ mod bench;
 mod checks;
 mod code_size;
 mod coreboot;
+mod debs;
 mod entry;
 mod firmware;
 mod fixtures;
