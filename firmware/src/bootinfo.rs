@@ -109,7 +109,7 @@ pub struct BootInfo {
 /// Why boot information could not be built. Each names the field and numbers.
 /// Its texts are `Box<str>`, not `String`: 8 bytes less each, which makes
 /// the error 40 bytes instead of 48 to move through every `?` of the entry
-/// protocols' parsers (1.5 KB of image, issue 9).
+/// protocols' parsers (1.5 KB of image).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
     BadMagic {

@@ -1,6 +1,7 @@
 //! The handoff's arithmetic, kept apart from the registers: baton's memory
 //! map in the loader's terms, which memory baton still occupies, and the
-//! list of copies the copy stub performs (DESIGN.md section 6, step 6).
+//! list of copies the copy stub performs (step 6 of the takeover in
+//! docs/ARCHITECTURE.md).
 
 use alloc::vec::Vec;
 use core::ops::Range as StdRange;

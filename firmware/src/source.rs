@@ -87,7 +87,7 @@ impl KernelSource {
 /// Why no kernel source could be had. Each names the cause and numbers.
 /// Kept narrow (32 bytes of fields), since every result of a kernel source
 /// is as wide and moves through each `?`: the CBFS and initrd errors are
-/// boxed, the file names are `Box<str>` (2.6 KB of image, issue 9). The
+/// boxed, the file names are `Box<str>` (2.6 KB of image). The
 /// boxing is spelled out at each `map_err`: a `From` impl for `?` to call
 /// came out 1.5 KB larger.
 #[derive(Clone, Debug, PartialEq, Eq)]

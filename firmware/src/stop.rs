@@ -1,5 +1,5 @@
-//! The BSP's half of stopping the APs before the handoff (DESIGN.md
-//! section 6, steps 1-3), as a state machine over a `StopControl` so that
+//! The BSP's half of stopping the APs before the handoff (steps 1-3 of the
+//! takeover in docs/ARCHITECTURE.md), as a state machine over a `StopControl` so that
 //! it runs on the host against threads. The AP's half (interrupts off,
 //! WBINVD, and only then its bit cleared) is `machine::park::stop_this_cpu`.
 //!

@@ -459,11 +459,16 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let logs = crate::root().join("target/xtask/test");
     let count = |q: &Mutex<VecDeque<(Scenario, u32)>>| q.lock().map(|q| q.len()).unwrap_or(0);
     let total = count(&working) + count(&waiting) + unresolved.len();
+    let waits = match count(&waiting) {
+        0 => String::new(),
+        n => format!(
+            ", and up to {} more at a time of the {n} that wait out their timeout",
+            args.jobs
+        ),
+    };
     crate::ui::say(format!(
-        "{total} QEMU runs, {} at a time, and up to {} more at a time of the {} that wait out their timeout; logs under {}",
+        "{total} QEMU runs, {} at a time{waits}; logs under {}",
         args.jobs,
-        args.jobs,
-        count(&waiting),
         crate::ui::show(&logs)
     ));
     let counter = crate::ui::Counter::new(total);

@@ -24,14 +24,18 @@ pub fn ensure_target() -> Result<()> {
     {
         return Ok(());
     }
-    eprintln!("xtask: installing the Rust target {TARGET}");
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .current_dir(crate::root())
-        .status()?;
-    if !status.success() {
-        bail!("`rustup target add {TARGET}` failed");
-    }
+    let log = crate::ui::log("rustup.log");
+    let step = crate::ui::Step::start(format!(
+        "installing the Rust target {TARGET} (rustup target add; undo: rustup target remove {TARGET}; log: {})",
+        crate::ui::show(&log)
+    ));
+    crate::ui::run_logged(
+        Command::new("rustup")
+            .args(["target", "add", TARGET])
+            .current_dir(crate::root()),
+        &log,
+    )?;
+    step.done("done");
     Ok(())
 }
 
