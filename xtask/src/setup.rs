@@ -113,23 +113,8 @@ pub fn ensure(needs: &Needs) -> Result<()> {
         return Ok(());
     }
     if !is_root() {
-        let backports = match (qemu, backports_suite()) {
-            (true, Ok(suite)) => format!(
-                " (QEMU 10 from {suite}: `{}`)",
-                FROM_BACKPORTS
-                    .iter()
-                    .map(|p| format!("{p}/{suite}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-            _ => String::new(),
-        };
-        bail!(
-            "missing Debian packages for {}: {}; run as root, or `sudo apt-get install --no-install-recommends {}`{backports}",
-            whys.join(", "),
-            missing.join(" "),
-            missing.join(" "),
-        );
+        let suite = backports_suite().ok().filter(|_| qemu);
+        bail!("{}", missing_message(&missing, &whys, suite.as_deref()));
     }
     let mut update = false;
     if qemu {
@@ -162,6 +147,26 @@ pub fn ensure(needs: &Needs) -> Result<()> {
         bail!("apt-get installed qemu-system-x86 but {QEMU} does not run");
     }
     Ok(())
+}
+
+/// The one-line error without root: every missing package, what for, and
+/// the command that installs them (QEMU's four from `backports` when given).
+fn missing_message(missing: &[&str], whys: &[&str], backports: Option<&str>) -> String {
+    let mut command: Vec<String> = missing.iter().map(|p| p.to_string()).collect();
+    if let Some(suite) = backports {
+        command.retain(|p| !FROM_BACKPORTS.contains(&p.as_str()));
+        command.extend(FROM_BACKPORTS.iter().map(|p| format!("{p}/{suite}")));
+    }
+    let source = match backports {
+        Some(suite) => format!(" ({suite} in the apt sources)"),
+        None => String::new(),
+    };
+    format!(
+        "missing Debian packages for {}: {}; run xtask as root, or `sudo apt-get install --no-install-recommends {}`{source}",
+        whys.join(", "),
+        missing.join(" "),
+        command.join(" ")
+    )
 }
 
 /// What `apt-get install` would do: (package, version, upgraded from).
@@ -405,4 +410,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_root_one_line_names_every_missing_package() {
+        let m = missing_message(
+            &["qemu-system-x86", "grub-pc-bin", "flex"],
+            &["QEMU", "booting baton through GRUB", "building coreboot"],
+            Some("bookworm-backports"),
+        );
+        assert_eq!(
+            m,
+            "missing Debian packages for QEMU, booting baton through GRUB, building coreboot: \
+             qemu-system-x86 grub-pc-bin flex; run xtask as root, or `sudo apt-get install \
+             --no-install-recommends grub-pc-bin flex qemu-system-x86/bookworm-backports \
+             qemu-system-common/bookworm-backports qemu-system-data/bookworm-backports \
+             seabios/bookworm-backports` (bookworm-backports in the apt sources)"
+        );
+        assert!(!m.contains('\n'));
+    }
 }
