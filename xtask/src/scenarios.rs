@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the host unit tests, then the QEMU scenarios of
-//! `tests/scenarios.toml`, a summary table, a JUnit report and a last line
-//! `N passed, N failed`.
+//! `tests/scenarios.toml` with a live count (`[12/167] PASS name (2.1 s):
+//! pass (probe)`), a summary table, a JUnit report and a last line `N host
+//! tests passed, M QEMU runs passed, K failed`.
 //!
 //! A scenario row names the machine shape, baton's command line and the
 //! expected outcome; list-valued fields (machine, memory, smp, cpu) expand
@@ -551,11 +552,12 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     write_junit(&junit, &verdicts)?;
     let failed = verdicts.iter().filter(|v| !v.passed).count();
     let host = match host {
-        Some(n) => format!("{n} host tests passed, "),
+        Some(n) => format!("{}, ", plural(n, "host test passed", "host tests passed")),
         None => String::new(),
     };
     println!(
-        "{host}{qemu_passed} QEMU runs passed, {failed} failed (JUnit report: {})",
+        "{host}{}, {failed} failed (JUnit report: {})",
+        plural(qemu_passed, "QEMU run passed", "QEMU runs passed"),
         crate::ui::show(&junit)
     );
     Ok(if failed == 0 {
@@ -563,6 +565,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `1 QEMU run passed`, `2 QEMU runs passed`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn sanitize(name: &str) -> String {
