@@ -91,6 +91,8 @@ pub struct Module {
     pub cmdline: String,
 }
 
+/// What the entry protocol told baton, in one form for every protocol: memory
+/// map, RSDP, command line, modules, console.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootInfo {
     pub protocol: EntryProtocol,
@@ -112,35 +114,35 @@ pub struct BootInfo {
 /// protocols' parsers (1.5 KB of image).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
+    /// A structure whose magic number is not the protocol's.
     BadMagic {
         what: &'static str,
         found: u64,
         expected: u64,
     },
+    /// A structure version baton does not take, and why.
     UnsupportedVersion {
         what: &'static str,
         version: u32,
         reason: &'static str,
     },
-    Unreadable {
-        what: &'static str,
-        at: Unreadable,
-    },
+    /// A structure could not be read from physical memory.
+    Unreadable { what: &'static str, at: Unreadable },
+    /// More entries than baton accepts (a corrupt count).
     TooMany {
         what: &'static str,
         count: u64,
         max: u64,
     },
+    /// A structure or string that lies outside RAM.
     OutsideRam {
         what: Box<str>,
         start: u64,
         len: u64,
     },
-    Unterminated {
-        what: Box<str>,
-        addr: u64,
-        max: u64,
-    },
+    /// A string without its terminating NUL within its limit.
+    Unterminated { what: Box<str>, addr: u64, max: u64 },
+    /// The memory map is unusable.
     MemoryMap(MemoryMapError),
     /// The coreboot tables could not be found or read.
     Coreboot(crate::coreboot::CorebootError),

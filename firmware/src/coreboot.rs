@@ -16,7 +16,9 @@ use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Framebuffer, Platf
 use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, Unreadable, le_u32, le_u64};
 
+/// The coreboot table header's signature.
 pub const SIGNATURE: &[u8; 4] = b"LBIO";
+/// Bytes in the coreboot table header.
 pub const HEADER_SIZE: usize = 24;
 /// Real tables are a few KiB; more than this is corruption.
 pub const MAX_TABLE_BYTES: u32 = 256 * 1024;
@@ -25,14 +27,23 @@ pub const MAX_FORWARDS: usize = 4;
 /// Where the LBIO scan looks when coreboot's pointer is not a table.
 pub const SCAN_RANGES: [Range<u64>; 2] = [0..0x1000, 0xf_0000..0x10_0000];
 
+/// Record tag: the memory map.
 pub const TAG_MEMORY: u32 = 0x01;
+/// Record tag: the mainboard's vendor and part number.
 pub const TAG_MAINBOARD: u32 = 0x03;
+/// Record tag: coreboot's version string.
 pub const TAG_VERSION: u32 = 0x04;
+/// Record tag: the serial console.
 pub const TAG_SERIAL: u32 = 0x0f;
+/// Record tag: a pointer to the real table (the low-memory forward table).
 pub const TAG_FORWARD: u32 = 0x11;
+/// Record tag: the linear framebuffer.
 pub const TAG_FRAMEBUFFER: u32 = 0x12;
+/// Record tag: the CBMEM console buffer.
 pub const TAG_CBMEM_CONSOLE: u32 = 0x17;
+/// Record tag: where the boot medium (the ROM and its CBFS) is.
 pub const TAG_BOOT_MEDIA_PARAMS: u32 = 0x30;
+/// Record tag: the ACPI RSDP's address.
 pub const TAG_ACPI_RSDP: u32 = 0x43;
 
 /// coreboot memory range types.
@@ -46,17 +57,17 @@ pub const CB_MEM_TABLE: u32 = 16;
 /// LB_SERIAL_TYPE_IO_MAPPED.
 const SERIAL_IO_MAPPED: u32 = 1;
 
+/// Why the coreboot tables could not be found or read; each names the address
+/// and numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CorebootError {
+    /// Memory could not be read.
     Unreadable(Unreadable),
     /// Neither coreboot's pointer nor the LBIO scan found a valid header.
-    NotFound {
-        pointer: Option<u64>,
-    },
-    BadHeader {
-        addr: u64,
-        reason: String,
-    },
+    NotFound { pointer: Option<u64> },
+    /// A header whose fields are inconsistent, and why.
+    BadHeader { addr: u64, reason: String },
+    /// The table's checksum does not match.
     TableChecksum {
         addr: u64,
         found: u16,
@@ -69,15 +80,12 @@ pub enum CorebootError {
         size: u32,
         room: u64,
     },
-    ForwardLoop {
-        addr: u64,
-    },
-    TooManyForwards {
-        max: usize,
-    },
-    NoMemoryMap {
-        addr: u64,
-    },
+    /// A forward record points back to a table already seen.
+    ForwardLoop { addr: u64 },
+    /// More forward records in a row than baton follows.
+    TooManyForwards { max: usize },
+    /// The table has no memory-map record.
+    NoMemoryMap { addr: u64 },
 }
 
 impl fmt::Display for CorebootError {
@@ -415,6 +423,7 @@ impl Tables {
         }
     }
 
+    /// The table's memory map, sanitized.
     pub fn memory_map(&self) -> Result<MemoryMap, BootInfoError> {
         Ok(MemoryMap::from_entries(&self.memory)?)
     }
@@ -473,7 +482,9 @@ fn kind(cb: u32) -> MemoryKind {
 /// The CBMEM console: `{u32 size, u32 cursor, u8 body[size]}`. The cursor's
 /// low 28 bits are the write position; bit 31 says the ring has wrapped.
 pub mod cbmem_console {
+    /// The cursor's write position.
     pub const CURSOR_MASK: u32 = (1 << 28) - 1;
+    /// Set when the ring buffer has wrapped.
     pub const OVERFLOW: u32 = 1 << 31;
     /// Larger than this is not a console buffer (coreboot's are 128 KiB-1 MiB).
     pub const MAX_SIZE: u32 = 16 << 20;

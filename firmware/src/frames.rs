@@ -8,12 +8,14 @@ use core::ops::Range;
 
 use crate::memmap::{MemoryKind, MemoryMap};
 
+/// The frame size.
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Memory below this is never handed out: real-mode structures (IVT, BDA,
 /// EBDA) live there, and the AP trampoline takes its page explicitly.
 pub const LOW_MEMORY_END: u64 = 0x10_0000;
 
+/// The physical page allocator: the usable memory not taken yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameAllocator {
     /// Free, page-aligned, sorted, disjoint ranges.
@@ -38,10 +40,12 @@ impl FrameAllocator {
         Self { free }
     }
 
+    /// The free ranges, sorted.
     pub fn free_ranges(&self) -> &[Range<u64>] {
         &self.free
     }
 
+    /// Bytes free in all.
     pub fn free_bytes(&self) -> u64 {
         self.free.iter().map(|r| r.end - r.start).sum()
     }
@@ -80,10 +84,12 @@ fn subtract(r: Range<u64>, hole: &Range<u64>) -> Vec<Range<u64>> {
         .collect()
 }
 
+/// `value` rounded up to a multiple of `align` (a power of two).
 pub fn align_up(value: u64, align: u64) -> u64 {
     value.saturating_add(align - 1) & !(align - 1)
 }
 
+/// `value` rounded down to a multiple of `align` (a power of two).
 pub fn align_down(value: u64, align: u64) -> u64 {
     value & !(align - 1)
 }

@@ -47,6 +47,7 @@ pub const FIRST_FILE_SELECT: u16 = 0x0020;
 /// Selectors with this bit or above are architecture-local, never files.
 pub const ARCH_LOCAL: u16 = 0x4000;
 
+/// What the signature selector reads on QEMU.
 pub const SIGNATURE: [u8; 4] = *b"QEMU";
 /// Feature bit: the traditional (port) interface.
 pub const FEATURE_TRADITIONAL: u32 = 1 << 0;
@@ -55,15 +56,21 @@ pub const FEATURE_DMA: u32 = 1 << 1;
 
 /// Bytes in one directory entry, and in its name field.
 pub const ENTRY_LEN: usize = 64;
+/// Bytes in a directory entry's name field.
 pub const NAME_LEN: usize = 56;
 /// The most directory entries accepted (QEMU's default has 32 slots; its
 /// selector space ends at 0x4000).
 pub const MAX_FILES: u32 = 1024;
 
+/// The kernel baton boots.
 pub const KERNEL: &str = "opt/baton/kernel";
+/// The initrd handed to the kernel.
 pub const INITRD: &str = "opt/baton/initrd";
+/// The kernel's command line.
 pub const CMDLINE: &str = "opt/baton/cmdline";
+/// baton's own options (same syntax as its command line).
 pub const CONFIG: &str = "opt/baton/config";
+/// The prefix of all of baton's files.
 pub const PREFIX: &str = "opt/baton/";
 const MODULE_PREFIX: &str = "opt/baton/module/";
 /// Boot modules taken from fw_cfg, at most.
@@ -80,29 +87,22 @@ pub struct File {
 /// Why the directory could not be read. Each names the entry and numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirError {
-    Truncated {
-        need: usize,
-        have: usize,
-    },
-    TooMany {
-        count: u32,
-        max: u32,
-    },
-    Unterminated {
-        index: u32,
-    },
-    BadName {
-        index: u32,
-    },
+    /// The directory is shorter than its count says.
+    Truncated { need: usize, have: usize },
+    /// More directory entries than baton accepts.
+    TooMany { count: u32, max: u32 },
+    /// A file name without its NUL.
+    Unterminated { index: u32 },
+    /// A file name that is not text.
+    BadName { index: u32 },
+    /// A file whose selector lies outside the file range.
     BadSelect {
         index: u32,
         name: Box<str>,
         select: u16,
     },
-    Duplicate {
-        index: u32,
-        name: Box<str>,
-    },
+    /// Two files of the same name.
+    Duplicate { index: u32, name: Box<str> },
 }
 
 impl fmt::Display for DirError {

@@ -43,6 +43,8 @@ impl core::fmt::Display for Checked {
     }
 }
 
+/// Why an uncompressed cpio initrd is refused; each names the member and
+/// offsets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InitrdError {
     /// The file ends inside a member's header, name or data.
@@ -108,6 +110,7 @@ const fn align4(n: usize) -> usize {
     n.div_ceil(4) * 4
 }
 
+/// Walks `bytes` member by member if it is a newc cpio archive.
 pub fn check(bytes: &[u8]) -> Result<Checked, InitrdError> {
     if !is_cpio(bytes, 0) {
         return Ok(Checked::NotCpio);

@@ -95,10 +95,12 @@ pub struct Region {
 }
 
 impl Region {
+    /// Bytes in the region.
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
 
+    /// Whether the region holds no byte.
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -112,10 +114,14 @@ pub struct RawEntry {
     pub kind: MemoryKind,
 }
 
+/// Why a memory map is unusable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryMapError {
+    /// More entries than baton keeps.
     TooManyEntries { count: usize, max: usize },
+    /// An entry whose end wraps past 2^64.
     WrapsAround { index: usize, base: u64, size: u64 },
+    /// Not one usable byte.
     NoUsableMemory { entries: usize },
 }
 
@@ -200,6 +206,7 @@ impl MemoryMap {
         Ok(Self { regions })
     }
 
+    /// The regions, sorted and disjoint.
     pub fn regions(&self) -> &[Region] {
         &self.regions
     }

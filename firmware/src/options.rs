@@ -12,7 +12,10 @@ use alloc::vec::Vec;
 /// panic, an error it cannot get past): `on-fail=halt|reset|off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailPolicy {
+    /// Halt every CPU (the default).
     Halt,
+    /// Reset the machine (the FADT's reset register, else the keyboard
+    /// controller).
     Reset,
     /// ACPI power-off (halts where the machine cannot be switched off).
     PowerOff,
@@ -145,6 +148,7 @@ impl Default for SmpOptions {
     }
 }
 
+/// baton's options, from its command line or a source's `config` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub log_level: log::LevelFilter,
@@ -213,6 +217,8 @@ fn parse_on_fail(value: &str) -> Option<(bool, FailPolicy)> {
 }
 
 impl Options {
+    /// Parses a command line; unknown options and bad values are noted in
+    /// `warnings` and skipped.
     pub fn parse(cmdline: &str) -> Self {
         let mut o = Self::default();
         for word in cmdline.split_ascii_whitespace() {

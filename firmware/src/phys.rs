@@ -22,6 +22,8 @@ impl fmt::Display for Unreadable {
     }
 }
 
+/// Physical memory as the parsers read it: the machine's (identity-mapped) or a
+/// test's.
 pub trait PhysMemory {
     /// Copies `buf.len()` bytes starting at physical address `addr`.
     /// Works at any alignment (boot structures may be only 4-byte aligned).
@@ -35,6 +37,7 @@ pub fn le_u32(bytes: &[u8], offset: usize) -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// The little-endian u64 at `offset` of `bytes`.
 pub fn le_u64(bytes: &[u8], offset: usize) -> u64 {
     let mut b = [0; 8];
     b.copy_from_slice(&bytes[offset..offset + 8]);
@@ -49,6 +52,7 @@ pub struct FakeMemory {
 }
 
 impl FakeMemory {
+    /// `len` zero bytes at physical address `base`.
     pub fn new(base: u64, len: usize) -> Self {
         Self {
             base,
@@ -56,6 +60,7 @@ impl FakeMemory {
         }
     }
 
+    /// Puts `data` at physical address `addr`.
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         let off = (addr - self.base) as usize;
         self.bytes[off..off + data.len()].copy_from_slice(data);

@@ -15,6 +15,7 @@ pub struct Blob {
 }
 
 impl Blob {
+    /// The physical addresses the blob covers.
     pub fn range(&self) -> core::ops::Range<u64> {
         self.addr..self.addr.saturating_add(self.len)
     }
@@ -28,10 +29,14 @@ pub struct Module {
     pub cmdline: String,
 }
 
+/// Where a kernel came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// QEMU's fw_cfg files (`opt/baton/...`).
     FwCfg,
+    /// The entry protocol's boot modules.
     BootModules,
+    /// coreboot's CBFS.
     Cbfs,
 }
 
@@ -45,6 +50,7 @@ impl core::fmt::Display for Origin {
     }
 }
 
+/// A kernel and what comes with it, as blobs in physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelSource {
     pub origin: Origin,

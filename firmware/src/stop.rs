@@ -33,6 +33,7 @@ pub trait StopControl {
     fn relax(&self) {}
 }
 
+/// How long `stop_aps` waits for the APs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StopTimeouts {
     /// How long the APs get to stop on request.
@@ -50,6 +51,7 @@ impl Default for StopTimeouts {
     }
 }
 
+/// What `stop_aps` came to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StopReport {
     /// APs asked to stop.

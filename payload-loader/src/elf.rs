@@ -20,11 +20,14 @@ use crate::error::{Error, Result};
 /// ELF class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfClass {
+    /// 32-bit ELF (a Multiboot kernel).
     Elf32,
+    /// 64-bit ELF.
     Elf64,
 }
 
 impl ElfClass {
+    /// 32 or 64.
     pub fn bits(self) -> u8 {
         match self {
             ElfClass::Elf32 => 32,
@@ -42,7 +45,9 @@ impl core::fmt::Display for ElfClass {
 /// ELF file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfType {
+    /// `ET_EXEC`: loaded at its addresses.
     Exec,
+    /// `ET_DYN`: position independent.
     Dyn,
 }
 
@@ -71,6 +76,7 @@ pub struct Phdr {
 }
 
 impl Phdr {
+    /// Whether the segment is executable (`PF_X`).
     pub fn is_executable(&self) -> bool {
         self.flags & PF_X != 0
     }

@@ -65,12 +65,15 @@ pub struct MemoryRegion {
 }
 
 impl MemoryRegion {
+    /// The region `[start, end)` of `kind`.
     pub const fn new(start: u64, end: u64, kind: MemoryKind) -> Self {
         Self { start, end, kind }
     }
+    /// Bytes in the region.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
+    /// Whether the region holds no byte.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -84,15 +87,19 @@ pub struct Range {
 }
 
 impl Range {
+    /// The range `[start, end)`.
     pub const fn new(start: u64, end: u64) -> Self {
         Self { start, end }
     }
+    /// Bytes in the range.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
+    /// Whether the range holds no byte.
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
     }
+    /// Whether the two ranges share a byte.
     pub fn overlaps(&self, other: &Range) -> bool {
         !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
     }

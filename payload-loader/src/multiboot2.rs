@@ -19,11 +19,17 @@ pub const SEARCH_LIMIT: usize = 32768;
 
 /// MBI tag types baton provides.
 pub const TAG_CMDLINE: u32 = 1;
+/// Tag: the loader's name.
 pub const TAG_LOADER_NAME: u32 = 2;
+/// Tag: a boot module.
 pub const TAG_MODULE: u32 = 3;
+/// Tag: lower and upper memory in KiB.
 pub const TAG_BASIC_MEMINFO: u32 = 4;
+/// Tag: the memory map.
 pub const TAG_MMAP: u32 = 6;
+/// Tag: a copy of the ACPI 1.0 RSDP.
 pub const TAG_ACPI_OLD: u32 = 14;
+/// Tag: a copy of the ACPI 2.0+ RSDP.
 pub const TAG_ACPI_NEW: u32 = 15;
 /// The types an information request may ask for without being refused.
 pub const PROVIDED_TAGS: [u32; 8] = [

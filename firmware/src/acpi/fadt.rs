@@ -8,7 +8,9 @@ use crate::phys::{le_u32, le_u64};
 /// An ACPI Generic Address Structure, reduced to what baton can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Register {
+    /// A port-I/O register: its port and access width in bits.
     Io { port: u16, width: u8 },
+    /// A memory-mapped register: its address and access width in bits.
     Memory { address: u64, width: u8 },
 }
 
@@ -23,12 +25,14 @@ impl core::fmt::Display for Register {
     }
 }
 
+/// The FADT's reset register (`RESET_REG`) and the value to write to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResetRegister {
     pub register: Register,
     pub value: u8,
 }
 
+/// What baton reads from the FADT: reset, PM1 control, SCI and the DSDT.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fadt {
     pub revision: u8,

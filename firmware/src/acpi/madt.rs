@@ -40,6 +40,7 @@ fn min_length(kind: u8) -> u8 {
 const FLAG_ENABLED: u32 = 1;
 const FLAG_ONLINE_CAPABLE: u32 = 2;
 
+/// One processor of the MADT (Local APIC or Local x2APIC entry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cpu {
     pub uid: u32,
@@ -51,6 +52,7 @@ pub struct Cpu {
     pub is_bsp: bool,
 }
 
+/// An I/O APIC of the MADT.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IoApic {
     pub id: u8,
@@ -58,6 +60,7 @@ pub struct IoApic {
     pub gsi_base: u32,
 }
 
+/// An interrupt source override of the MADT (an ISA IRQ routed elsewhere).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InterruptOverride {
     pub bus: u8,
@@ -66,6 +69,7 @@ pub struct InterruptOverride {
     pub flags: u16,
 }
 
+/// A Local APIC NMI entry of the MADT: which LINT pin is NMI, for whom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LapicNmi {
     /// ACPI processor UID, or `u32::MAX` for all processors.
@@ -74,6 +78,7 @@ pub struct LapicNmi {
     pub flags: u16,
 }
 
+/// The CPU topology and interrupt controllers the MADT describes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Topology {
     pub lapic_address: u64,
@@ -93,10 +98,12 @@ impl Topology {
         self.cpus.len()
     }
 
+    /// How many CPUs the MADT marks enabled.
     pub fn enabled(&self) -> usize {
         self.cpus.iter().filter(|c| c.enabled).count()
     }
 
+    /// The boot processor, if the topology knows which it is.
     pub fn bsp(&self) -> Option<&Cpu> {
         self.cpus.iter().find(|c| c.is_bsp)
     }

@@ -18,51 +18,56 @@ use crate::phys::{PhysMemory, Unreadable};
 use crate::quote::Quoted;
 pub use sdt::{Signature, TableRef};
 
+/// Why the ACPI tables could not be read or trusted; each names the table and
+/// numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcpiError {
+    /// No RSDP from the boot information nor in the BIOS areas.
     RsdpNotFound,
+    /// The RSDP's checksum (of the part named) does not add up to zero.
     RsdpChecksum {
         addr: u64,
         part: &'static str,
         sum: u8,
     },
-    RsdpBadSignature {
-        addr: u64,
-    },
-    Unreadable {
-        what: &'static str,
-        at: Unreadable,
-    },
+    /// No `RSD PTR ` signature at the address given for the RSDP.
+    RsdpBadSignature { addr: u64 },
+    /// A structure could not be read from physical memory.
+    Unreadable { what: &'static str, at: Unreadable },
+    /// A table's bytes could not be read from physical memory.
     TableUnreadable {
         signature: Signature,
         at: Unreadable,
     },
+    /// A table shorter than its header or its fixed fields.
     TableTooShort {
         signature: Signature,
         addr: u64,
         length: u32,
         min: u32,
     },
+    /// A table longer than baton accepts.
     TableTooLong {
         signature: Signature,
         addr: u64,
         length: u32,
         max: u32,
     },
+    /// A table whose checksum does not add up to zero.
     TableChecksum {
         signature: Signature,
         addr: u64,
         length: u32,
         sum: u8,
     },
+    /// A table with another signature than the pointer to it promised.
     WrongSignature {
         addr: u64,
         expected: Signature,
         found: Signature,
     },
-    Missing {
-        signature: &'static str,
-    },
+    /// A table baton needs is not there.
+    Missing { signature: &'static str },
     /// ACPI allows one MADT; another is left out, and said so, with what
     /// is wrong in it besides.
     SecondMadt {
@@ -70,6 +75,7 @@ pub enum AcpiError {
         first: u64,
         problem: Option<Box<AcpiError>>,
     },
+    /// A MADT entry that is malformed (its index, offset and what is wrong).
     MadtEntry {
         index: usize,
         offset: usize,
@@ -186,10 +192,12 @@ pub struct Tables {
 }
 
 impl Tables {
+    /// The first table with `signature`.
     pub fn find(&self, signature: &[u8; 4]) -> Option<&TableRef> {
         self.tables.iter().find(|t| &t.signature == signature)
     }
 
+    /// Every table with `signature` (SSDTs come in numbers).
     pub fn all(&self, signature: &'static [u8; 4]) -> impl Iterator<Item = &TableRef> {
         self.tables
             .iter()

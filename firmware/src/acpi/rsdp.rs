@@ -5,10 +5,12 @@ use super::sdt::checksum;
 use super::{AcpiError, Signature};
 use crate::phys::{PhysMemory, le_u32, le_u64};
 
+/// The RSDP's signature.
 pub const SIGNATURE: &[u8; 8] = b"RSD PTR ";
 const V1_SIZE: usize = 20;
 const V2_SIZE: usize = 36;
 
+/// The Root System Description Pointer: where the RSDT or XSDT is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rsdp {
     pub addr: u64,
@@ -19,6 +21,7 @@ pub struct Rsdp {
 }
 
 impl Rsdp {
+    /// Reads and checks the RSDP at `addr` (both checksums for revision 2).
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<Self, AcpiError> {
         let mut raw = [0u8; V2_SIZE];
         mem.read(addr, &mut raw[..V1_SIZE])

@@ -23,6 +23,7 @@ pub struct SleepType {
     pub b: u8,
 }
 
+/// Why `\_S5` could not be read from the AML bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum S5Error {
     /// `Name (_S5, ...)` whose value is not a package.

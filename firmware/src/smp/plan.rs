@@ -17,6 +17,7 @@ pub struct Target {
     pub uid: u32,
 }
 
+/// The APs to start, and the enabled CPUs left out with the reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Targets {
     pub aps: Vec<Target>,
