@@ -54,16 +54,22 @@ impl fmt::Display for EntryProtocol {
 pub struct SerialPort {
     /// I/O port (memory-mapped UARTs are not used by baton).
     pub port: u16,
+    /// Its baud rate.
     pub baud: u32,
 }
 
 /// A linear framebuffer set up by the firmware (coreboot's LB_TAG_FRAMEBUFFER).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Framebuffer {
+    /// Physical address of the first pixel.
     pub addr: u64,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Bytes per line.
     pub pitch: u32,
+    /// Bits per pixel.
     pub bits_per_pixel: u8,
 }
 
@@ -74,9 +80,11 @@ pub struct Platform {
     /// Who started baton ("coreboot 25.09 on Emulation QEMU x86 q35/ich9",
     /// "GRUB 2.06"), for the log.
     pub firmware: Option<String>,
+    /// The serial console the firmware used, if it said.
     pub serial: Option<SerialPort>,
     /// Where the memory-mapped CBFS is.
     pub cbfs: Option<Range<u64>>,
+    /// The linear framebuffer, if the firmware set one up.
     pub framebuffer: Option<Framebuffer>,
     /// The CBMEM console (coreboot's log buffer), to append baton's log to.
     pub cbmem_console: Option<u64>,
@@ -86,8 +94,11 @@ pub struct Platform {
 /// Its bytes stay where they are; the frame allocator keeps them reserved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
+    /// Physical address of the module.
     pub start: u64,
+    /// Its length in bytes.
     pub len: u64,
+    /// Its string (command line).
     pub cmdline: String,
 }
 
@@ -95,16 +106,20 @@ pub struct Module {
 /// map, RSDP, command line, modules, console.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootInfo {
+    /// How baton was entered.
     pub protocol: EntryProtocol,
+    /// The memory map, sanitized.
     pub memory_map: MemoryMap,
     /// Physical address of the ACPI RSDP, when the entry protocol gave one.
     pub rsdp: Option<u64>,
     /// baton's own command line.
     pub cmdline: String,
+    /// The boot modules, in the loader's order.
     pub modules: Vec<Module>,
     /// Where the protocol's own structures were (already copied out; kept
     /// out of the frame allocator so they can still be inspected or passed on).
     pub boot_structures: Vec<Range<u64>>,
+    /// What the firmware says about the console and screen.
     pub platform: Platform,
 }
 

@@ -56,11 +56,15 @@ impl fmt::Display for Compression {
 /// as offsets into the region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
+    /// The file's name.
     pub name: String,
+    /// Its CBFS type.
     pub kind: u32,
     /// Offset of the header in the region.
     pub offset: usize,
+    /// Where its data lies in the region (compressed, if it is).
     pub data: core::ops::Range<usize>,
+    /// How its data is stored.
     pub compression: Compression,
     /// The size once decompressed (the stored size when raw).
     pub size: u64,

@@ -261,9 +261,13 @@ fn records<'t>(header: &Header, table: &'t [u8]) -> Result<Vec<Record<'t>>, Core
 /// from the start of the boot media, which x86 maps to end at 4 GiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootMedia {
+    /// Offset of the FMAP in the boot medium.
     pub fmap_offset: u64,
+    /// Offset of CBFS in the boot medium.
     pub cbfs_offset: u64,
+    /// Bytes of CBFS.
     pub cbfs_size: u64,
+    /// Bytes of the whole boot medium.
     pub media_size: u64,
 }
 
@@ -283,13 +287,21 @@ impl BootMedia {
 pub struct Tables {
     /// Every table read, forwarders included (header + records).
     pub tables: Vec<Range<u64>>,
+    /// The memory-map records, as coreboot gave them.
     pub memory: Vec<RawEntry>,
+    /// The serial console.
     pub serial: Option<SerialPort>,
+    /// Physical address of the ACPI RSDP.
     pub rsdp: Option<u64>,
+    /// Where the ROM and its CBFS are.
     pub boot_media: Option<BootMedia>,
+    /// The linear framebuffer.
     pub framebuffer: Option<Framebuffer>,
+    /// The mainboard's vendor and part number.
     pub mainboard: Option<(String, String)>,
+    /// coreboot's version string.
     pub version: Option<String>,
+    /// Physical address of the CBMEM console buffer.
     pub cbmem_console: Option<u64>,
     /// Tags baton does not read, for the debug log.
     pub other_tags: Vec<u32>,

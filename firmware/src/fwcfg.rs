@@ -79,8 +79,11 @@ pub const MAX_MODULES: usize = 16;
 /// One file of the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
+    /// The file's name.
     pub name: String,
+    /// Its size in bytes.
     pub size: u32,
+    /// The selector that reads it.
     pub select: u16,
 }
 
@@ -235,17 +238,24 @@ pub fn module_cmdline_name(index: usize) -> String {
 /// A module to load: its file and the file with its command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedModule {
+    /// The module's file.
     pub file: File,
+    /// Its command line's file, if any.
     pub cmdline: Option<File>,
 }
 
 /// baton's files in a directory, per the scheme above.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
+    /// `opt/baton/kernel`.
     pub kernel: Option<File>,
+    /// `opt/baton/initrd`.
     pub initrd: Option<File>,
+    /// `opt/baton/cmdline`.
     pub cmdline: Option<File>,
+    /// `opt/baton/config`.
     pub config: Option<File>,
+    /// `opt/baton/module/N`, in index order.
     pub modules: Vec<PlannedModule>,
     /// `opt/baton/` files that were not taken, with the reason.
     pub warnings: Vec<String>,
@@ -318,7 +328,9 @@ fn module_index(name: &str) -> Option<usize> {
 /// UTF-8, or a control character other than tab, CR and LF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotText {
+    /// Its offset.
     pub at: usize,
+    /// The byte.
     pub byte: u8,
 }
 

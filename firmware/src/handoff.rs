@@ -15,9 +15,13 @@ use crate::memmap::MemoryMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Copy {
+    /// Source address.
     pub src: u64,
+    /// Destination address.
     pub dst: u64,
+    /// Bytes to copy.
     pub len: u64,
+    /// Bytes to zero after the copy (a .bss tail).
     pub zero: u64,
 }
 
@@ -85,8 +89,11 @@ pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<Co
 /// destination (fw_cfg DMA, after the stop) instead of by the copy stub.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DirectRead {
+    /// Offset in the kernel file.
     pub file_offset: u64,
+    /// Destination address.
     pub dst: u64,
+    /// Bytes to read.
     pub len: u64,
 }
 

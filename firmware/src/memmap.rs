@@ -89,8 +89,11 @@ impl fmt::Display for MemoryKind {
 /// A half-open range `[start, end)` of physical memory of one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 
@@ -109,8 +112,11 @@ impl Region {
 /// An entry as a boot protocol gives it: a base and a size, unchecked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawEntry {
+    /// First byte.
     pub base: u64,
+    /// Length in bytes.
     pub size: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 

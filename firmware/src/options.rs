@@ -120,9 +120,13 @@ pub enum ApHandoff {
 /// Multiprocessor settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmpOptions {
+    /// `smp=`: all APs at once, one at a time, or none.
     pub bring_up: BringUp,
+    /// `sipi=`: the INIT-SIPI-SIPI delays.
     pub timing: SipiTiming,
+    /// `apic=`: when to use x2APIC mode.
     pub apic: Preference,
+    /// `park=`: MWAIT where offered, or HLT.
     pub park: ParkPreference,
     /// How long an AP may take to come online, or to answer a command.
     pub ap_timeout_ms: u64,
@@ -151,7 +155,9 @@ impl Default for SmpOptions {
 /// baton's options, from its command line or a source's `config` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// `log=`: the console's level.
     pub log_level: log::LevelFilter,
+    /// `on-fail=`: what an exception, panic or fatal error does.
     pub on_fail: FailPolicy,
     /// `on-fail=next[,halt|reset|off]`: a kernel source whose files cannot
     /// be read or whose kernel cannot be loaded is passed over for the next
@@ -164,9 +170,13 @@ pub struct Options {
     /// I/O port of QEMU's isa-debug-exit device: every end of the run is
     /// reported there (the harness sets it).
     pub debug_exit: Option<u16>,
+    /// `test=`: a deliberate fault.
     pub self_test: Option<SelfTest>,
+    /// The SMP options.
     pub smp: SmpOptions,
+    /// `inject=`: test faults in the APs.
     pub inject: Vec<Inject>,
+    /// `ap-handoff=`: INIT or HLT at the jump.
     pub ap_handoff: ApHandoff,
     /// How long the APs get to confirm the stop before their NMI.
     pub stop_timeout_ms: u64,

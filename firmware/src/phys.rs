@@ -7,7 +7,9 @@ use core::fmt;
 /// A read that the backing memory cannot serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unreadable {
+    /// First address.
     pub addr: u64,
+    /// Bytes asked for.
     pub len: u64,
 }
 
@@ -47,7 +49,9 @@ pub fn le_u64(bytes: &[u8], offset: usize) -> u64 {
 /// A memory made of one byte slice at `base`, nothing else: for host tests
 /// and fuzzing of the parsers.
 pub struct FakeMemory {
+    /// Physical address of `bytes[0]`.
     pub base: u64,
+    /// The memory's contents.
     pub bytes: alloc::vec::Vec<u8>,
 }
 

@@ -26,13 +26,21 @@ pub const MAX_MODULES: u32 = 64;
 pub struct StartInfo {
     /// Where the structure itself is.
     pub addr: u64,
+    /// Structure version (baton needs 1: the memory map).
     pub version: u32,
+    /// SIF_* flags.
     pub flags: u32,
+    /// Entries in the module list.
     pub nr_modules: u32,
+    /// Physical address of the module list.
     pub modlist_paddr: u64,
+    /// Physical address of the command line (0: none).
     pub cmdline_paddr: u64,
+    /// Physical address of the RSDP (0: none).
     pub rsdp_paddr: u64,
+    /// Physical address of the memory map.
     pub memmap_paddr: u64,
+    /// Entries in the memory map.
     pub memmap_entries: u32,
 }
 

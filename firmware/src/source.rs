@@ -10,7 +10,9 @@ use alloc::vec::Vec;
 /// Bytes in physical memory, identity-mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blob {
+    /// Physical address of the first byte.
     pub addr: u64,
+    /// Length in bytes.
     pub len: u64,
 }
 
@@ -25,7 +27,9 @@ impl Blob {
 /// after the initrd), with its own command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
+    /// The module's bytes.
     pub blob: Blob,
+    /// Its command line.
     pub cmdline: String,
 }
 
@@ -53,8 +57,11 @@ impl core::fmt::Display for Origin {
 /// A kernel and what comes with it, as blobs in physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelSource {
+    /// Where it came from.
     pub origin: Origin,
+    /// The kernel file (only its first part when `partial`).
     pub kernel: Blob,
+    /// The initrd, if any.
     pub initrd: Option<Blob>,
     /// The kernel's command line.
     pub cmdline: String,

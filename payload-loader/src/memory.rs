@@ -59,8 +59,11 @@ impl MemoryKind {
 /// One memory-map entry, half-open `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryRegion {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 
@@ -82,7 +85,9 @@ impl MemoryRegion {
 /// A half-open physical range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Range {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
 }
 

@@ -177,10 +177,13 @@ impl fmt::Display for AcpiError {
 /// problems of those that did not.
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
+    /// Physical address of the RSDP.
     pub rsdp: u64,
+    /// The RSDP's revision (0: RSDT, 2: XSDT).
     pub revision: u8,
     /// "XSDT" or "RSDT".
     pub root: &'static str,
+    /// The tables the RSDT/XSDT lists that passed their checks.
     pub tables: Vec<TableRef>,
     /// The DSDT (named by the FADT), if valid.
     pub dsdt: Option<TableRef>,
@@ -188,6 +191,7 @@ pub struct Tables {
     pub madt: Option<Vec<u8>>,
     /// The first valid FADT, parsed.
     pub fadt: Option<fadt::Fadt>,
+    /// Tables left out, each with why.
     pub rejected: Vec<AcpiError>,
 }
 

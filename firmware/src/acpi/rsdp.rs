@@ -13,8 +13,11 @@ const V2_SIZE: usize = 36;
 /// The Root System Description Pointer: where the RSDT or XSDT is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rsdp {
+    /// Its physical address.
     pub addr: u64,
+    /// 0 for ACPI 1.0 (RSDT only), 2 and up with the XSDT.
     pub revision: u8,
+    /// Physical address of the RSDT.
     pub rsdt: u32,
     /// The XSDT, for revision 2 and later when it is non-zero.
     pub xsdt: Option<u64>,

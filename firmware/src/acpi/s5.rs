@@ -19,7 +19,9 @@ const SEGMENT: &[u8; 4] = b"_S5_";
 /// SLP_TYPa and SLP_TYPb, each 3 bits wide in PM1 control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SleepType {
+    /// SLP_TYPa, for PM1a control.
     pub a: u8,
+    /// SLP_TYPb, for PM1b control.
     pub b: u8,
 }
 

@@ -16,9 +16,13 @@ pub const MAX_TABLE: u32 = 4 << 20;
 /// A validated table: where it is and what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableRef {
+    /// The table's signature.
     pub signature: [u8; 4],
+    /// Its physical address.
     pub addr: u64,
+    /// Its length in bytes, from its header.
     pub length: u32,
+    /// Its revision, from its header.
     pub revision: u8,
 }
 
@@ -60,7 +64,9 @@ impl PartialEq<str> for Signature {
 
 /// A table copied out of memory.
 pub struct Table {
+    /// Its physical address.
     pub addr: u64,
+    /// The whole table, header included.
     pub bytes: Vec<u8>,
 }
 

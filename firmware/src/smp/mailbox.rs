@@ -64,9 +64,12 @@ pub struct Ticket(u64);
 /// What an AP finds in its mailbox.
 #[derive(Clone, Copy, Debug)]
 pub struct Order {
+    /// The command's sequence number (its answer carries it).
     pub sequence: u64,
+    /// What to do.
     pub command: Command,
     job: usize,
+    /// The job's argument.
     pub arg: u64,
 }
 
