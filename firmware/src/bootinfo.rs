@@ -16,11 +16,21 @@ use crate::phys::Unreadable;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryProtocol {
     /// PVH: `hvm_start_info` of the given version in EBX.
-    Pvh { version: u32 },
+    Pvh {
+        /// `hvm_start_info.version`.
+        version: u32,
+    },
     /// coreboot's payload entry: the table was found at `table` (pointer
     /// given in [esp+4] or RDI, or found by the LBIO scan); `bits` is the
     /// mode coreboot called baton in.
-    Coreboot { bits: u8, table: u64, scanned: bool },
+    Coreboot {
+        /// 32 or 64: the mode coreboot entered baton in.
+        bits: u8,
+        /// Physical address of the coreboot table.
+        table: u64,
+        /// Found by the LBIO scan rather than by coreboot's pointer.
+        scanned: bool,
+    },
     /// Multiboot1: EAX 0x2BADB002, EBX `multiboot_info`.
     Multiboot1,
     /// Multiboot2: EAX 0x36D76289, EBX the boot information.
@@ -131,39 +141,65 @@ pub struct BootInfo {
 pub enum BootInfoError {
     /// A structure whose magic number is not the protocol's.
     BadMagic {
+        /// The structure or field.
         what: &'static str,
+        /// The value found.
         found: u64,
+        /// The protocol's magic.
         expected: u64,
     },
     /// A structure version baton does not take, and why.
     UnsupportedVersion {
+        /// The structure or field.
         what: &'static str,
+        /// The version found.
         version: u32,
+        /// Why.
         reason: &'static str,
     },
     /// A structure could not be read from physical memory.
-    Unreadable { what: &'static str, at: Unreadable },
+    Unreadable {
+        /// The structure or field.
+        what: &'static str,
+        /// The bytes that could not be read.
+        at: Unreadable,
+    },
     /// More entries than baton accepts (a corrupt count).
     TooMany {
+        /// The structure or field.
         what: &'static str,
+        /// The count given.
         count: u64,
+        /// The most baton accepts.
         max: u64,
     },
     /// A structure or string that lies outside RAM.
     OutsideRam {
+        /// The structure or field.
         what: Box<str>,
+        /// Its physical address.
         start: u64,
+        /// Its length.
         len: u64,
     },
     /// A string without its terminating NUL within its limit.
-    Unterminated { what: Box<str>, addr: u64, max: u64 },
+    Unterminated {
+        /// The structure or field.
+        what: Box<str>,
+        /// The string's physical address.
+        addr: u64,
+        /// The most baton accepts.
+        max: u64,
+    },
     /// The memory map is unusable.
     MemoryMap(MemoryMapError),
     /// The coreboot tables could not be found or read.
     Coreboot(crate::coreboot::CorebootError),
     /// A structure that does not decode.
     Malformed {
+        /// The structure or field.
         what: &'static str,
+        /// Why.
         reason: Box<str>,
     },
 }

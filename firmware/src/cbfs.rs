@@ -76,22 +76,36 @@ pub struct File {
 pub enum CbfsError {
     /// A header whose fields do not fit the region or each other.
     BadHeader {
+        /// The header's offset in the region.
         offset: usize,
+        /// Which field is wrong.
         reason: &'static str,
+        /// Its value.
         value: u64,
     },
     /// A compression attribute with an algorithm baton does not know.
-    UnknownCompression { file: Box<str>, algo: u32 },
+    UnknownCompression {
+        /// The file's name.
+        file: Box<str>,
+        /// The algorithm number.
+        algo: u32,
+    },
     /// The file's data did not decompress.
     Decompress {
+        /// The file's name.
         file: Box<str>,
+        /// The compression.
         algo: Compression,
+        /// The decompressor's complaint.
         reason: Box<str>,
     },
     /// The decompressed bytes are not the size the attribute announced.
     SizeMismatch {
+        /// The file's name.
         file: Box<str>,
+        /// The size the attribute gives.
         expected: u64,
+        /// The size that came out.
         got: u64,
     },
 }

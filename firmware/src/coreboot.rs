@@ -64,28 +64,52 @@ pub enum CorebootError {
     /// Memory could not be read.
     Unreadable(Unreadable),
     /// Neither coreboot's pointer nor the LBIO scan found a valid header.
-    NotFound { pointer: Option<u64> },
+    NotFound {
+        /// The pointer coreboot passed, if any.
+        pointer: Option<u64>,
+    },
     /// A header whose fields are inconsistent, and why.
-    BadHeader { addr: u64, reason: String },
+    BadHeader {
+        /// The table's physical address.
+        addr: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The table's checksum does not match.
     TableChecksum {
+        /// The table's physical address.
         addr: u64,
+        /// The checksum computed.
         found: u16,
+        /// The checksum the header gives.
         expected: u16,
     },
     /// A record whose size is below 8, or which runs past its table.
     BadRecord {
+        /// The table's physical address.
         addr: u64,
+        /// The record's tag.
         tag: u32,
+        /// Its size field.
         size: u32,
+        /// Bytes left in the table.
         room: u64,
     },
     /// A forward record points back to a table already seen.
-    ForwardLoop { addr: u64 },
+    ForwardLoop {
+        /// The table's physical address.
+        addr: u64,
+    },
     /// More forward records in a row than baton follows.
-    TooManyForwards { max: usize },
+    TooManyForwards {
+        /// The most followed.
+        max: usize,
+    },
     /// The table has no memory-map record.
-    NoMemoryMap { addr: u64 },
+    NoMemoryMap {
+        /// The table's physical address.
+        addr: u64,
+    },
 }
 
 impl fmt::Display for CorebootError {

@@ -91,21 +91,45 @@ pub struct File {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirError {
     /// The directory is shorter than its count says.
-    Truncated { need: usize, have: usize },
+    Truncated {
+        /// Bytes the count needs.
+        need: usize,
+        /// Bytes there are.
+        have: usize,
+    },
     /// More directory entries than baton accepts.
-    TooMany { count: u32, max: u32 },
+    TooMany {
+        /// The count given.
+        count: u32,
+        /// The most baton accepts.
+        max: u32,
+    },
     /// A file name without its NUL.
-    Unterminated { index: u32 },
+    Unterminated {
+        /// The entry's index.
+        index: u32,
+    },
     /// A file name that is not text.
-    BadName { index: u32 },
+    BadName {
+        /// The entry's index.
+        index: u32,
+    },
     /// A file whose selector lies outside the file range.
     BadSelect {
+        /// The entry's index.
         index: u32,
+        /// The file's name.
         name: Box<str>,
+        /// Its selector.
         select: u16,
     },
     /// Two files of the same name.
-    Duplicate { index: u32, name: Box<str> },
+    Duplicate {
+        /// The entry's index.
+        index: u32,
+        /// The file's name.
+        name: Box<str>,
+    },
 }
 
 impl fmt::Display for DirError {

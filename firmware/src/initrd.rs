@@ -21,8 +21,11 @@ pub enum Checked {
     /// `rest` bytes after the last one that are neither padding nor cpio
     /// (a compressed archive, unchecked).
     Cpio {
+        /// Concatenated archives.
         archives: usize,
+        /// Members in all.
         members: usize,
+        /// Bytes after the last trailer (padding or a compressed part).
         rest: usize,
     },
 }
@@ -49,15 +52,29 @@ impl core::fmt::Display for Checked {
 pub enum InitrdError {
     /// The file ends inside a member's header, name or data.
     Truncated {
+        /// The member's name.
         member: String,
+        /// Its offset.
         at: usize,
+        /// The offset it runs to.
         needs_up_to: usize,
+        /// Bytes in the file.
         len: usize,
     },
     /// The file ends after whole members but before the archive's trailer.
-    NoTrailer { members: usize, len: usize },
+    NoTrailer {
+        /// Members read.
+        members: usize,
+        /// Bytes in the file.
+        len: usize,
+    },
     /// A header field that is not eight hex digits, or a name without its NUL.
-    BadHeader { at: usize, field: &'static str },
+    BadHeader {
+        /// The header's offset.
+        at: usize,
+        /// The field that is not hexadecimal.
+        field: &'static str,
+    },
 }
 
 impl core::fmt::Display for InitrdError {

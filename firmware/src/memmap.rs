@@ -124,11 +124,26 @@ pub struct RawEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryMapError {
     /// More entries than baton keeps.
-    TooManyEntries { count: usize, max: usize },
+    TooManyEntries {
+        /// Entries given.
+        count: usize,
+        /// The most kept.
+        max: usize,
+    },
     /// An entry whose end wraps past 2^64.
-    WrapsAround { index: usize, base: u64, size: u64 },
+    WrapsAround {
+        /// The entry's index.
+        index: usize,
+        /// Its base.
+        base: u64,
+        /// Its size.
+        size: u64,
+    },
     /// Not one usable byte.
-    NoUsableMemory { entries: usize },
+    NoUsableMemory {
+        /// Entries given.
+        entries: usize,
+    },
 }
 
 impl fmt::Display for MemoryMapError {

@@ -100,7 +100,12 @@ pub enum Inject {
     WedgeAp(u32),
     /// The AP with this APIC ID takes this many milliseconds in its stop
     /// path after WBINVD, before it reports: the BSP must wait.
-    SlowStop { apic_id: u32, ms: u64 },
+    SlowStop {
+        /// The AP.
+        apic_id: u32,
+        /// Its delay after WBINVD.
+        ms: u64,
+    },
     /// The APs with these two APIC IDs are given each other's stacks by
     /// the trampoline (a mis-built boot table): each runs on the other's,
     /// and the arrival check must name both.

@@ -110,25 +110,48 @@ pub enum SourceError {
     /// fw_cfg is there, but its file directory is not readable.
     Directory(crate::fwcfg::DirError),
     /// A file of zero bytes where bytes are needed.
-    Empty { file: Box<str> },
+    Empty {
+        /// The file's name.
+        file: Box<str>,
+    },
     /// No free physical memory range for a file.
     OutOfMemory {
+        /// The file's name.
         file: Box<str>,
+        /// Its size in bytes.
         size: u64,
+        /// The largest free range.
         free: u64,
     },
     /// A text file (command line, config) above its limit.
-    TooBig { file: Box<str>, size: u64, max: u64 },
+    TooBig {
+        /// The file's name.
+        file: Box<str>,
+        /// Its size in bytes.
+        size: u64,
+        /// The most baton takes.
+        max: u64,
+    },
     /// The fw_cfg DMA transfer ended with the error bit.
     Dma {
+        /// The file's name.
         file: Box<str>,
+        /// Its size in bytes.
         size: u64,
+        /// Where it was read to.
         addr: u64,
     },
     /// CBFS is corrupt, or a file in it does not decompress.
     Cbfs(Box<crate::cbfs::CbfsError>),
     /// A command line or config file that is not text.
-    NotText { file: Box<str>, at: usize, byte: u8 },
+    NotText {
+        /// The file's name.
+        file: Box<str>,
+        /// Offset of the byte.
+        at: usize,
+        /// The byte.
+        byte: u8,
+    },
     /// The initrd is a cpio archive cut short or malformed.
     Initrd(Box<crate::initrd::InitrdError>),
 }

@@ -9,9 +9,19 @@ use crate::phys::{le_u32, le_u64};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Register {
     /// A port-I/O register: its port and access width in bits.
-    Io { port: u16, width: u8 },
+    Io {
+        /// The I/O port.
+        port: u16,
+        /// Access width in bits.
+        width: u8,
+    },
     /// A memory-mapped register: its address and access width in bits.
-    Memory { address: u64, width: u8 },
+    Memory {
+        /// The physical address.
+        address: u64,
+        /// Access width in bits.
+        width: u8,
+    },
 }
 
 impl core::fmt::Display for Register {

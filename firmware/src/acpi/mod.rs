@@ -26,61 +26,100 @@ pub enum AcpiError {
     RsdpNotFound,
     /// The RSDP's checksum (of the part named) does not add up to zero.
     RsdpChecksum {
+        /// The structure's physical address.
         addr: u64,
+        /// Which checksum: the ACPI 1.0 part or the extended one.
         part: &'static str,
+        /// The byte sum found (0 when valid).
         sum: u8,
     },
     /// No `RSD PTR ` signature at the address given for the RSDP.
-    RsdpBadSignature { addr: u64 },
+    RsdpBadSignature {
+        /// The structure's physical address.
+        addr: u64,
+    },
     /// A structure could not be read from physical memory.
-    Unreadable { what: &'static str, at: Unreadable },
+    Unreadable {
+        /// What was being read.
+        what: &'static str,
+        /// The bytes that could not be read.
+        at: Unreadable,
+    },
     /// A table's bytes could not be read from physical memory.
     TableUnreadable {
+        /// The table's signature.
         signature: Signature,
+        /// The bytes that could not be read.
         at: Unreadable,
     },
     /// A table shorter than its header or its fixed fields.
     TableTooShort {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The least length the table needs.
         min: u32,
     },
     /// A table longer than baton accepts.
     TableTooLong {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The most baton accepts.
         max: u32,
     },
     /// A table whose checksum does not add up to zero.
     TableChecksum {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The byte sum found (0 when valid).
         sum: u8,
     },
     /// A table with another signature than the pointer to it promised.
     WrongSignature {
+        /// The structure's physical address.
         addr: u64,
+        /// The signature the pointer promised.
         expected: Signature,
+        /// The signature found there.
         found: Signature,
     },
     /// A table baton needs is not there.
-    Missing { signature: &'static str },
+    Missing {
+        /// The missing table's signature.
+        signature: &'static str,
+    },
     /// ACPI allows one MADT; another is left out, and said so, with what
     /// is wrong in it besides.
     SecondMadt {
+        /// The MADT left out.
         addr: u64,
+        /// The MADT in use.
         first: u64,
+        /// What is wrong with the one left out, besides.
         problem: Option<Box<AcpiError>>,
     },
     /// A MADT entry that is malformed (its index, offset and what is wrong).
     MadtEntry {
+        /// The entry's index.
         index: usize,
+        /// Its offset in the MADT.
         offset: usize,
+        /// Its type.
         kind: u8,
+        /// Its length field.
         length: u8,
+        /// What is wrong.
         reason: &'static str,
     },
 }

@@ -59,11 +59,17 @@ pub enum Ipi {
     /// Only exists in xAPIC mode; x2APIC has no INIT level de-assert.
     InitDeassert,
     /// Start-up IPI: the AP begins in real mode at `page * 4096`.
-    Startup { page: u8 },
+    Startup {
+        /// The trampoline's page number.
+        page: u8,
+    },
     /// A non-maskable interrupt.
     Nmi,
     /// A fixed interrupt with its vector.
-    Fixed { vector: u8 },
+    Fixed {
+        /// The interrupt vector.
+        vector: u8,
+    },
 }
 
 impl core::fmt::Display for Ipi {

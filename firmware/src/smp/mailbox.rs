@@ -77,7 +77,10 @@ pub struct Order {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailboxError {
     /// The previous command has not been answered yet.
-    Busy { sequence: u64 },
+    Busy {
+        /// The unanswered command's sequence number.
+        sequence: u64,
+    },
 }
 
 impl core::fmt::Display for MailboxError {
