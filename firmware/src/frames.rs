@@ -1,7 +1,9 @@
 //! The physical frame allocator: usable RAM from the memory map, minus
 //! every range that must survive (baton's image and stacks, the boot
 //! structures, modules, ACPI). It hands out page-aligned ranges from the top
-//! of memory down, so low memory stays free for kernels linked low.
+//! of memory down, and never below 1 MiB, so low memory stays free for
+//! kernels linked low and for the boot information the takeover places
+//! there (as GRUB and QEMU do).
 
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -11,8 +13,9 @@ use crate::memmap::{MemoryKind, MemoryMap};
 /// The frame size.
 pub const PAGE_SIZE: u64 = 4096;
 
-/// Memory below this is never handed out: real-mode structures (IVT, BDA,
-/// EBDA) live there, and the AP trampoline takes its page explicitly.
+/// Memory below this is never handed out by `allocate`: real-mode
+/// structures (IVT, BDA, EBDA) live there, the AP trampoline takes its page
+/// explicitly (`take`), and the takeover puts the boot information there.
 pub const LOW_MEMORY_END: u64 = 0x10_0000;
 
 /// The physical page allocator: the usable memory not taken yet.
@@ -24,30 +27,44 @@ pub struct FrameAllocator {
 
 impl FrameAllocator {
     /// Usable regions of `map`, trimmed to whole pages, minus `reserved`
-    /// (each widened to whole pages) and minus everything below 1 MiB.
+    /// (each widened to whole pages).
     pub fn new(map: &MemoryMap, reserved: &[Range<u64>]) -> Self {
-        let mut free: Vec<Range<u64>> = map
-            .regions()
-            .iter()
-            .filter(|r| r.kind == MemoryKind::Usable)
-            .map(|r| align_up(r.start.max(LOW_MEMORY_END), PAGE_SIZE)..align_down(r.end, PAGE_SIZE))
-            .filter(|r| r.start < r.end)
-            .collect();
+        let mut frames = Self {
+            free: map
+                .regions()
+                .iter()
+                .filter(|r| r.kind == MemoryKind::Usable)
+                .map(|r| align_up(r.start, PAGE_SIZE)..align_down(r.end, PAGE_SIZE))
+                .filter(|r| r.start < r.end)
+                .collect(),
+        };
         for hole in reserved {
-            let hole = align_down(hole.start, PAGE_SIZE)..align_up(hole.end, PAGE_SIZE);
-            free = free.into_iter().flat_map(|r| subtract(r, &hole)).collect();
+            frames.take(hole.clone());
         }
-        Self { free }
+        frames
     }
 
-    /// The free ranges, sorted.
+    /// Marks `range` (widened to whole pages) as used.
+    pub fn take(&mut self, range: Range<u64>) {
+        let hole = align_down(range.start, PAGE_SIZE)..align_up(range.end, PAGE_SIZE);
+        self.free = self
+            .free
+            .drain(..)
+            .flat_map(|r| subtract(r, &hole))
+            .collect();
+    }
+
+    /// Every free range, below 1 MiB too: what baton does not occupy.
     pub fn free_ranges(&self) -> &[Range<u64>] {
         &self.free
     }
 
-    /// Bytes free in all.
+    /// The bytes `allocate` can still hand out (from 1 MiB up).
     pub fn free_bytes(&self) -> u64 {
-        self.free.iter().map(|r| r.end - r.start).sum()
+        self.free
+            .iter()
+            .map(|r| r.end.saturating_sub(r.start.max(LOW_MEMORY_END)))
+            .sum()
     }
 
     /// Takes `size` bytes (rounded up to pages) aligned to `align` (a power
@@ -62,7 +79,7 @@ impl FrameAllocator {
         let (index, start) = self.free.iter().enumerate().rev().find_map(|(i, r)| {
             let top = r.end.min(limit);
             let start = align_down(top.checked_sub(size)?, align);
-            (start >= r.start).then_some((i, start))
+            (start >= r.start.max(LOW_MEMORY_END)).then_some((i, start))
         })?;
         let range = self.free.remove(index);
         let pieces = subtract(range, &(start..start + size));
@@ -133,6 +150,7 @@ mod tests {
         assert_eq!(
             frames.free_ranges(),
             &[
+                0..0x9f000,
                 0x18_1000..0x7f0_0000,
                 0x1_0000_0000..0x1_0800_0000,
                 0x1_0800_1000..0x1_1000_0000
@@ -156,6 +174,11 @@ mod tests {
             );
         }
         assert!(got.len() > 100);
+        // Low memory stays free, and `take` takes a page of it.
+        assert_eq!(frames.free_ranges()[0], 0..0x9f000);
+        frames.take(0x9e000..0x9e001);
+        assert_eq!(frames.free_ranges()[0], 0..0x9e000);
+        assert_eq!(frames.allocate(0x1000, PAGE_SIZE, 0x10_0000), None);
     }
 
     #[test]

@@ -121,6 +121,25 @@ pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<StdRange<u64>> {
         .collect()
 }
 
+/// How many bytes of a kernel file read in part baton holds once the
+/// `staged` file ranges are fetched: the union of the first `read` bytes
+/// and those ranges (segments may share file bytes with the head, or with
+/// each other), never more than `file_len`.
+pub fn bytes_in_hand(read: u64, staged: &[StdRange<u64>], file_len: u64) -> u64 {
+    let mut ranges: Vec<StdRange<u64>> = staged.to_vec();
+    ranges.push(0..read);
+    ranges.sort_unstable_by_key(|r| r.start);
+    let (mut total, mut covered) = (0, 0);
+    for r in ranges {
+        let (start, end) = (r.start.max(covered), r.end.min(file_len));
+        if start < end {
+            total += end - start;
+            covered = end;
+        }
+    }
+    total
+}
+
 /// Takes the segments read directly out of `copies` (made by `copies`
 /// from the same plan): their entries keep only the zeroing of the tail,
 /// and their file bytes become the returned reads.
@@ -151,6 +170,24 @@ pub fn take_direct_reads(plan: &LoadPlan, copies: &mut [Copy]) -> Vec<DirectRead
 mod tests {
     use super::*;
     use payload_loader::{PlanConfig, plan};
+
+    #[test]
+    fn bytes_in_hand_count_shared_bytes_once() {
+        // Xen's case: the head read covers the first segment's bytes.
+        let segment = 0x800..0x1800;
+        assert_eq!(bytes_in_hand(0x1000, &[segment], 0x4000), 0x1800);
+        // Overlapping and repeated staged ranges, and a gap.
+        assert_eq!(
+            bytes_in_hand(0x100, &[0x200..0x300, 0x280..0x400, 0x200..0x300], 0x4000),
+            0x100 + 0x200
+        );
+        // Never past the file's end, nor a range wholly inside another.
+        assert_eq!(
+            bytes_in_hand(0x100, &[0x0..0x80, 0x50..0x9000], 0x4000),
+            0x4000
+        );
+        assert_eq!(bytes_in_hand(0, &[], 0x4000), 0);
+    }
 
     #[test]
     fn busy_is_usable_minus_free() {

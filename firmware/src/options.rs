@@ -110,6 +110,9 @@ pub enum Inject {
     /// the trampoline (a mis-built boot table): each runs on the other's,
     /// and the arrival check must name both.
     SwapStacks(u32, u32),
+    /// The kernel is entered with FS and GS null (`null-fs`), against the
+    /// Multiboot specifications: the probe's entry checks must catch it.
+    NullFs,
 }
 
 /// What the APs are left in at the jump (`ap-handoff=`).
@@ -344,8 +347,11 @@ impl Options {
 }
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
-/// `swap-stacks:APIC_ID:APIC_ID`.
+/// `swap-stacks:APIC_ID:APIC_ID`, `null-fs`.
 fn parse_inject(value: &str) -> Option<Inject> {
+    if value == "null-fs" {
+        return Some(Inject::NullFs);
+    }
     let (kind, rest) = value.split_once(':')?;
     let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
     match kind {
@@ -448,8 +454,8 @@ mod tests {
         );
         let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
         assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
-        let s = Options::parse("inject=swap-stacks:1:0x2 inject=swap-stacks:1");
-        assert_eq!(s.inject, [Inject::SwapStacks(1, 2)]);
+        let s = Options::parse("inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs");
+        assert_eq!(s.inject, [Inject::SwapStacks(1, 2), Inject::NullFs]);
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");

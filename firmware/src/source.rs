@@ -29,6 +29,10 @@ impl Blob {
 pub struct Module {
     /// The module's bytes.
     pub blob: Blob,
+    /// The file's name where it came from (`opt/baton/module/0`, or
+    /// `module/N` for the entry protocol's N-th boot module): a Multiboot
+    /// kernel gets it as the first word of the module's string.
+    pub name: Box<str>,
     /// Its command line.
     pub cmdline: String,
 }
@@ -61,6 +65,10 @@ pub struct KernelSource {
     pub origin: Origin,
     /// The kernel file (only its first part when `partial`).
     pub kernel: Blob,
+    /// The kernel file's name (`opt/baton/kernel`, or `kernel` for a boot
+    /// module): a Multiboot kernel gets it as the first word of its command
+    /// line, as GRUB and QEMU give the image's path.
+    pub kernel_name: Box<str>,
     /// The initrd, if any.
     pub initrd: Option<Blob>,
     /// The kernel's command line.
@@ -87,6 +95,14 @@ pub struct PartlyRead {
 }
 
 impl KernelSource {
+    /// The initrd file's name (see `kernel_name`).
+    pub fn initrd_name(&self) -> &'static str {
+        match self.origin {
+            Origin::FwCfg | Origin::Cbfs => crate::fwcfg::INITRD,
+            Origin::BootModules => "initrd",
+        }
+    }
+
     /// Every range of memory the source occupies (to keep free until the
     /// kernel is copied into place).
     pub fn ranges(&self) -> Vec<core::ops::Range<u64>> {
@@ -226,14 +242,16 @@ pub fn from_boot_modules(modules: &[crate::bootinfo::Module]) -> Result<KernelSo
         kernel_in_part: None,
         origin: Origin::BootModules,
         kernel: blob(&modules[kernel_index]),
+        kernel_name: "kernel".into(),
         initrd: initrd_index.map(|i| blob(&modules[i])),
         cmdline: cmdline.into(),
         modules: modules
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != kernel_index && Some(*i) != initrd_index)
-            .map(|(_, m)| Module {
+            .map(|(i, m)| Module {
                 blob: blob(m),
+                name: alloc::format!("module/{i}").into(),
                 cmdline: m.cmdline.clone(),
             })
             .collect(),
@@ -279,6 +297,7 @@ mod tests {
             s.modules,
             [Module {
                 blob: at(0x20000),
+                name: "module/1".into(),
                 cmdline: "dom0".into()
             }]
         );

@@ -62,8 +62,8 @@ pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
 pub use plan::{
-    BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, Protocol,
-    Relocation, detect, plan,
+    BootProtocol, FLAG_R, FLAG_W, FLAG_X, LOW_ALLOC_MAX, LOW_ALLOC_MIN, LoadPlan, PlanConfig,
+    PlannedSegment, Protocol, Relocation, detect, plan,
 };
 
 /// Loader name baton puts into Multiboot information.

@@ -2,6 +2,7 @@
 //! firmware, the entry point, and a free-memory allocator for modules, boot info and staging.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -41,6 +42,19 @@ impl Protocol {
             "multiboot1" | "multiboot" | "mb1" => Some(Protocol::Multiboot1),
             "elf64" | "elf" => Some(Protocol::Elf64),
             _ => None,
+        }
+    }
+
+    /// The string the kernel is given for a file `name` with arguments `args` (its own command
+    /// line, or a module's). Multiboot kernels get the name first, as GRUB and QEMU give the
+    /// image's path: kernels of that era (Xen, tboot) drop the first word unless the loader calls
+    /// itself GRUB 2, and would otherwise lose their first option. The other protocols have no
+    /// such convention: their kernels get `args` alone.
+    pub fn command_line(self, name: &str, args: &str) -> String {
+        match self {
+            Protocol::Multiboot1 | Protocol::Multiboot2 if args.is_empty() => name.into(),
+            Protocol::Multiboot1 | Protocol::Multiboot2 => alloc::format!("{name} {args}"),
+            Protocol::Pvh | Protocol::Elf64 => args.into(),
         }
     }
 
@@ -126,6 +140,18 @@ pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootP
             class_bits: image.class.bits(),
         })),
     }
+}
+
+/// [`LoadPlan::allocate_low`] never places anything below this: page 0 holds the real-mode
+/// interrupt vectors and the BIOS data area.
+pub const LOW_ALLOC_MIN: u64 = 0x1000;
+/// [`LoadPlan::allocate_low`] never places anything at or above this (the first GiB).
+pub const LOW_ALLOC_MAX: u64 = 1 << 30;
+
+#[derive(Clone, Copy)]
+enum Placement {
+    TopDown,
+    Low,
 }
 
 /// Inputs of [`plan`] besides the kernel bytes.
@@ -453,20 +479,48 @@ impl LoadPlan {
 
     /// Allocates `size` bytes aligned to `align` from free memory, top-down below the
     /// configured limit: usable RAM that no destination, firmware range or earlier allocation
-    /// overlaps. Use it for modules, boot info, the park page and staging buffers.
+    /// overlaps. Use it for modules, the park page and staging buffers.
     pub fn allocate(&mut self, what: &'static str, size: u64, align: u64) -> Result<u64> {
+        self.allocate_in(what, size, align, Placement::TopDown)
+    }
+
+    /// Allocates `size` bytes aligned to `align` from the lowest free memory in
+    /// [`LOW_ALLOC_MIN`, [`LOW_ALLOC_MAX`]): below 1 MiB wherever it fits, never above the
+    /// first GiB. This is where GRUB and QEMU put boot information, and where kernels expect
+    /// it: Linux's early PVH code reads `hvm_start_info` through page tables that map only the
+    /// first GiB, and tboot places the kernel just above the Multiboot information.
+    pub fn allocate_low(&mut self, what: &'static str, size: u64, align: u64) -> Result<u64> {
+        self.allocate_in(what, size, align, Placement::Low)
+    }
+
+    fn allocate_in(
+        &mut self,
+        what: &'static str,
+        size: u64,
+        align: u64,
+        placement: Placement,
+    ) -> Result<u64> {
         if !align.is_power_of_two() {
             return Err(Box::new(Error::BadAllocAlign { align }));
         }
         let free = memory::free_ranges(&self.usable, &self.taken);
-        let at = memory::alloc_top_down(&free, size, align, self.alloc_min, self.alloc_max).ok_or(
-            Error::OutOfMemory {
-                what,
-                size,
-                align,
-                below: self.alloc_max,
-            },
-        )?;
+        let (at, below) = match placement {
+            Placement::TopDown => (
+                memory::alloc_top_down(&free, size, align, self.alloc_min, self.alloc_max),
+                self.alloc_max,
+            ),
+            Placement::Low => {
+                let below = self.alloc_max.min(LOW_ALLOC_MAX);
+                let at = memory::alloc_bottom_up(&free, size, align, LOW_ALLOC_MIN, below);
+                (at, below)
+            }
+        };
+        let at = at.ok_or(Error::OutOfMemory {
+            what,
+            size,
+            align,
+            below,
+        })?;
         let r = Range::new(at, at + size.max(1));
         self.taken.push(r);
         self.allocated.push(r);

@@ -380,3 +380,104 @@ fn multiboot2_limits_and_decoder_checks() {
         Err(Error::DecodeOutOfBounds { .. })
     ));
 }
+
+/// What a Multiboot kernel that drops the first word (Xen, tboot) sees: every
+/// option of its own command line and of each module's, decoded back from
+/// the information baton builds, word by word.
+#[test]
+fn multiboot_command_lines_word_by_word() {
+    let words = |s: &[u8]| -> Vec<String> {
+        String::from_utf8(s.to_vec())
+            .expect("text")
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    for p in [Protocol::Multiboot1, Protocol::Multiboot2] {
+        let cmdline = p.command_line("opt/baton/kernel", "console=com1 com1=115200,8n1");
+        let dom0 = p.command_line("opt/baton/module/0", "console=hvc0 earlyprintk=xen");
+        let initrd = p.command_line("opt/baton/module/1", "");
+        let modules = [
+            Module {
+                addr: 0x200000,
+                size: 0x1000,
+                cmdline: &dom0,
+            },
+            Module {
+                addr: 0x300000,
+                size: 0x1000,
+                cmdline: &initrd,
+            },
+        ];
+        let input = BootInfoInput {
+            cmdline: &cmdline,
+            loader_name: "baton",
+            memory_map: &map(),
+            modules: &modules,
+            rsdp: None,
+        };
+        let b = build_boot_info(p, &input, 0x1000).unwrap();
+        let (kernel, mods) = match p {
+            Protocol::Multiboot1 => {
+                let d = multiboot1::decode_info(&b, 0x1000).unwrap();
+                (d.cmdline.unwrap(), d.modules)
+            }
+            _ => {
+                let d = multiboot2::decode_info(&b, 0x1000).unwrap();
+                (d.cmdline.unwrap(), d.modules)
+            }
+        };
+        assert_eq!(
+            words(&kernel),
+            ["opt/baton/kernel", "console=com1", "com1=115200,8n1"],
+            "{p}"
+        );
+        // A kernel that drops the first word keeps every option.
+        assert_eq!(words(&kernel)[1..], ["console=com1", "com1=115200,8n1"]);
+        assert_eq!(
+            words(&mods[0].cmdline),
+            ["opt/baton/module/0", "console=hvc0", "earlyprintk=xen"],
+            "{p}"
+        );
+        assert_eq!(words(&mods[1].cmdline), ["opt/baton/module/1"], "{p}");
+    }
+}
+
+/// A map of 1024 entries (the firmware parser's limit) reaches every
+/// protocol's kernel whole: no protocol's own format is smaller.
+#[test]
+fn memory_maps_of_1024_entries_reach_every_protocol() {
+    let map: Vec<MemoryRegion> = (0..1024u64)
+        .map(|i| {
+            let kind = if i % 2 == 0 {
+                MemoryKind::Usable
+            } else {
+                MemoryKind::Reserved
+            };
+            MemoryRegion::new(i << 24, (i + 1) << 24, kind)
+        })
+        .collect();
+    let input = BootInfoInput {
+        cmdline: "console=ttyS0",
+        loader_name: "baton",
+        memory_map: &map,
+        modules: &[],
+        rsdp: None,
+    };
+    let base = 0x1000;
+    let pvh = pvh::decode_start_info(&build_boot_info(Protocol::Pvh, &input, base).unwrap(), base)
+        .unwrap();
+    assert_eq!(pvh.memory_map, map);
+    let mb1 = multiboot1::decode_info(
+        &build_boot_info(Protocol::Multiboot1, &input, base).unwrap(),
+        base,
+    )
+    .unwrap();
+    assert_eq!(mb1.memory_map, map);
+    for p in [Protocol::Multiboot2, Protocol::Elf64] {
+        let b = build_boot_info(p, &input, base).unwrap();
+        assert_eq!(multiboot2::decode_info(&b, base).unwrap().memory_map, map);
+        // 1024 entries of 24 bytes fit the room the firmware gives them.
+        assert!(boot_info_size(p, &input).unwrap() < 32 * 1024);
+    }
+}

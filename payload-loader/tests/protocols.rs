@@ -294,6 +294,56 @@ fn allocator_avoids_kernel_firmware_and_earlier_allocations() {
     assert!(p.free_memory().len() <= before.len());
 }
 
+#[test]
+fn boot_information_goes_low_below_1_mib_where_it_fits() {
+    let map = [
+        MemoryRegion::new(0, 0x9fc00, MemoryKind::Usable),
+        MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+        MemoryRegion::new(0x100000, 0x8000_0000, MemoryKind::Usable),
+        MemoryRegion::new(0x1_0000_0000, 0x2_0000_0000, MemoryKind::Usable),
+    ];
+    // The firmware occupies 0x9000..0x10000 of low memory (a trampoline, say).
+    let fw = [Range::new(0x9000, 0x10000)];
+    let mut p = plan(&TestElf::kernel64().build(), &PlanConfig::new(&map, &fw)).unwrap();
+    // Top-down allocations are unchanged: high, below 4 GiB.
+    assert_eq!(p.allocate("park", 0x9000, 0x1000).unwrap(), 0x7fff7000);
+    // Low ones start at page 1, never page 0, and skip the firmware.
+    assert_eq!(p.allocate_low("info", 0x2000, 0x1000).unwrap(), 0x1000);
+    assert_eq!(p.allocate_low("info", 0x7000, 0x1000).unwrap(), 0x10000);
+    assert_eq!(p.allocate_low("info", 0x6000, 0x1000).unwrap(), 0x3000);
+    // Too big for low memory: the lowest place above 1 MiB clear of the
+    // kernel (at 0x200000..0x203000): first just below it, then just above.
+    let k = p.kernel_range();
+    assert_eq!(p.allocate_low("info", 0x10_0000, 0x1000).unwrap(), 0x100000);
+    let big = p.allocate_low("info", 0x10_0000, 0x1000).unwrap();
+    assert_eq!(big, 0x203000);
+    assert!(!Range::new(big, big + 0x10_0000).overlaps(&k));
+    // Never above the first GiB.
+    let e = *p.allocate_low("info", 0x4000_0000, 0x1000).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no free memory for info: 0x40000000 bytes aligned to 0x1000 below 0x40000000"
+    );
+}
+
+#[test]
+fn multiboot_strings_begin_with_the_file_name() {
+    for p in [Protocol::Multiboot1, Protocol::Multiboot2] {
+        assert_eq!(
+            p.command_line("opt/baton/kernel", "console=com1 dom0_mem=512M"),
+            "opt/baton/kernel console=com1 dom0_mem=512M"
+        );
+        assert_eq!(p.command_line("opt/baton/initrd", ""), "opt/baton/initrd");
+    }
+    for p in [Protocol::Pvh, Protocol::Elf64] {
+        assert_eq!(
+            p.command_line("opt/baton/kernel", "console=ttyS0"),
+            "console=ttyS0"
+        );
+        assert_eq!(p.command_line("opt/baton/initrd", ""), "");
+    }
+}
+
 /// A static-PIE ELF64 linked at 0x1000 with two R_X86_64_RELATIVE relocations.
 fn pie() -> TestElf {
     let mut t = TestElf {

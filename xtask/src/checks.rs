@@ -1,7 +1,7 @@
 //! Checks of a machine shape before QEMU starts, each failing with its
 //! reason: the CPU count, the guest memory (at least what baton's own
-//! footprint needs), the machine type and the CPU model; and "did you
-//! mean" names for a name that matches nothing.
+//! footprint needs; its size parsed as `ram.rs` does), the machine type and
+//! the CPU model; and "did you mean" names for a name that matches nothing.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,28 +17,6 @@ pub const MACHINES: &[(&str, u32)] = &[("q35", 4096), ("pc", 255), ("microvm", 2
 /// Each AP's area (GDT/TSS, three IST stacks, its stack: 60 KiB), rounded
 /// up to whole pages, as baton allocates it on top of its image.
 const PER_AP: u64 = 64 << 10;
-
-/// Bytes in a QEMU `-m` size: a number with an optional suffix K, M, G, T
-/// (binary units; without one, MiB, as QEMU takes it).
-pub fn parse_memory(text: &str) -> Result<u64> {
-    let t = text.trim();
-    let (digits, unit) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => t.split_at(i),
-        None => (t, "M"),
-    };
-    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
-        "" | "M" => 20,
-        "K" => 10,
-        "G" => 30,
-        "T" => 40,
-        "B" if unit.len() == 1 => 0,
-        _ => bail!("--memory {text:?}: not a size (a number and K, M, G or T, as QEMU's -m)"),
-    };
-    let value: f64 = digits
-        .parse()
-        .with_context(|| format!("--memory {text:?}: not a size (e.g. 512M, 6G)"))?;
-    Ok((value * (1u64 << shift) as f64) as u64)
-}
 
 /// The end of baton's image in memory (its highest PT_LOAD, heap and .bss
 /// included): the log's `footprint: image [0x100000..END)`.
@@ -72,20 +50,6 @@ fn mib(bytes: u64) -> String {
     }
 }
 
-/// The host's RAM and swap, in bytes (`/proc/meminfo`).
-fn host_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib = |key: &str| -> Option<u64> {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    };
-    Some((kib("MemTotal:")? + kib("SwapTotal:").unwrap_or(0)) << 10)
-}
-
 /// The CPU models this QEMU knows (`-cpu help`), asked once.
 fn cpu_models() -> &'static [String] {
     static MODELS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
@@ -117,8 +81,6 @@ pub struct Shape<'a> {
     pub memory: &'a str,
     pub cpu: &'a str,
     pub entry: Entry,
-    /// Extra QEMU arguments (a memory backend lifts the host-RAM check).
-    pub qemu_args: &'a [String],
 }
 
 /// The checks that need neither QEMU nor baton's ELF (machine type, CPU
@@ -175,7 +137,7 @@ pub fn check_early(shape: &Shape) -> Result<()> {
     if base == "host" {
         bail!("--cpu host needs KVM; the harness runs QEMU's TCG (use --cpu max)");
     }
-    parse_memory(shape.memory)?;
+    crate::ram::parse_size(shape.memory)?;
     Ok(())
 }
 
@@ -196,7 +158,7 @@ pub fn check(shape: &Shape, elf: &Path) -> Result<()> {
             crate::setup::QEMU
         );
     }
-    let bytes = parse_memory(shape.memory)?;
+    let bytes = crate::ram::parse_size(shape.memory)?;
     let least = minimum_memory(elf, shape.smp)?;
     if bytes < least {
         bail!(
@@ -206,14 +168,6 @@ pub fn check(shape: &Shape, elf: &Path) -> Result<()> {
             shape.smp,
             image_end(elf)?,
             mib(image_end(elf)?)
-        );
-    }
-    let backend = shape.qemu_args.iter().any(|a| a.contains("memory-backend"));
-    if let Some(host) = host_memory().filter(|&h| !backend && bytes > h) {
-        bail!(
-            "--memory {}: more than this host's RAM and swap ({}); QEMU cannot set up the guest memory (a sparse file as memory-backend-file lifts that, see the README)",
-            shape.memory,
-            mib(host)
         );
     }
     Ok(())
@@ -263,17 +217,6 @@ pub fn close_names<'a>(want: &str, names: impl Iterator<Item = &'a str>, n: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn memory_sizes_parse_as_qemu_takes_them() {
-        assert_eq!(parse_memory("512M").unwrap(), 512 << 20);
-        assert_eq!(parse_memory("6G").unwrap(), 6 << 30);
-        assert_eq!(parse_memory("1K").unwrap(), 1 << 10);
-        assert_eq!(parse_memory("256").unwrap(), 256 << 20);
-        assert_eq!(parse_memory("1.5G").unwrap(), 3 << 29);
-        assert!(parse_memory("lots").is_err());
-        assert!(parse_memory("5Q").is_err());
-    }
 
     #[test]
     fn close_names_prefer_shared_words_then_spelling() {

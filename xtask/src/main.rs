@@ -19,6 +19,7 @@ mod linux;
 mod payload;
 mod probe;
 mod qemu;
+mod ram;
 mod scenarios;
 mod setup;
 mod ui;

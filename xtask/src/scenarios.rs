@@ -418,7 +418,6 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             memory: &s.machine.memory,
             cpu: &s.machine.cpu,
             entry: s.machine.entry,
-            qemu_args: &s.machine.qemu_args,
         };
         let checked = elves
             .get(&s.variant)

@@ -14,12 +14,24 @@ use super::idt::Gate;
 const CODE64: u16 = 0x08;
 const DATA: u16 = 0x10;
 const CODE32: u16 = 0x18;
-const GDT: [u64; 4] = [
+const TSS32: u16 = 0x20;
+const GDT: [u64; 5] = [
     0,
     0x00af_9b00_0000_ffff, // 64-bit code
     0x00cf_9300_0000_ffff, // flat data
     0x00cf_9b00_0000_ffff, // 32-bit code, flat
+    0x0000_8900_0000_0067, // 32-bit TSS, available: base 0, limit 0x67 (PVH's TR)
 ];
+/// CR0 at a 32-bit entry: PE and ET only (PVH's rule; Multiboot leaves
+/// all but PE and PG open).
+const CR0_PROTECTED: u32 = 0x11;
+/// CR0 at the plain ELF64 entry: PG, WP, NE, ET, MP, PE.
+const CR0_LONG: u64 = 0x8001_0033;
+/// CR4 at the plain ELF64 entry: PAE, OSFXSR, OSXMMEXCPT.
+const CR4_LONG: u64 = 0x620;
+/// The EFER bits kept at the plain ELF64 entry: LME, LMA.
+const EFER_LONG: u32 = 0x500;
+const EFER_MSR: u32 = 0xc000_0080;
 const CODE_SIZE: usize = 2048;
 /// The most segments (plus staged pieces) one kernel may have.
 pub const MAX_COPIES: usize = 128;
@@ -41,7 +53,7 @@ struct Pointer {
 #[repr(C, align(4096))]
 struct Page0 {
     code: [u8; CODE_SIZE],
-    gdt: [u64; 4],
+    gdt: [u64; 5],
     gdt_pointer: Pointer,
     ap_idt_pointer: Pointer,
     bsp_idt_pointer: Pointer,
@@ -49,6 +61,8 @@ struct Page0 {
     info: u64,
     magic: u32,
     long_mode: u32,
+    /// FS and GS at the jump (flat data; 0 only by `inject=null-fs`).
+    fs_gs: u16,
     copy_count: u64,
     pml4: u64,
     ap_idt: [Gate; 32],
@@ -78,6 +92,13 @@ global_asm!(
     info = const offset_of!(Page0, info),
     magic = const offset_of!(Page0, magic),
     long_mode = const offset_of!(Page0, long_mode),
+    fs_gs = const offset_of!(Page0, fs_gs),
+    tss32 = const TSS32,
+    cr0_protected = const CR0_PROTECTED,
+    cr0_long = const CR0_LONG,
+    cr4_long = const CR4_LONG,
+    efer_long = const EFER_LONG,
+    efer_msr = const EFER_MSR,
     copy_count = const offset_of!(Page0, copy_count),
     ap_stack_top = const offset_of!(ParkArea, ap_stack) + 2048,
     bsp_stack_top = const offset_of!(ParkArea, bsp_stack) + 2048,
@@ -127,6 +148,9 @@ pub struct Jump {
     pub magic: u32,
     /// Enter in long mode (plain ELF64) instead of 32-bit protected mode.
     pub long_mode: bool,
+    /// Enter with FS and GS null (`inject=null-fs`): a deliberately wrong
+    /// register for the probe's entry checks to catch.
+    pub null_fs: bool,
 }
 
 #[derive(Debug)]
@@ -199,7 +223,7 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
         core::ptr::copy_nonoverlapping(start, a.page0.code.as_mut_ptr(), code_len);
         a.page0.gdt = GDT;
         a.page0.gdt_pointer = Pointer {
-            limit: (size_of::<[u64; 4]>() - 1) as u16,
+            limit: (size_of::<[u64; 5]>() - 1) as u16,
             base: a.page0.gdt.as_ptr() as u64,
         };
         // APs: every exception, NMI and #MC included, ends in the HLT loop.
@@ -213,6 +237,7 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
         a.page0.info = jump.info;
         a.page0.magic = jump.magic;
         a.page0.long_mode = jump.long_mode.into();
+        a.page0.fs_gs = if jump.null_fs { 0 } else { DATA };
         a.page0.copy_count = copies.len() as u64;
         a.copies[..copies.len()].copy_from_slice(copies);
         // Identity map of the first 4 GiB with 2 MiB pages.

@@ -20,6 +20,8 @@
     movl %eax, %ds
     movl %eax, %es
     movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
 .endm
 
 .pushsection .text.baton_handoff, "ax"
@@ -124,9 +126,21 @@ baton_handoff_copy:
 
     movq {entry}(%rbx), %r10
     movq {info}(%rbx), %r11
+    movw {fs_gs}(%rbx), %fs
+    movw {fs_gs}(%rbx), %gs
     cmpl $0, {long_mode}(%rbx)
     je 4f
-    # Plain ELF64: stay in long mode on these page tables, RDI = info.
+    # Plain ELF64: stay in long mode on these page tables, RDI = info; CR0,
+    # CR4 and EFER as docs/HANDOFF.md gives them, whatever baton ran with.
+    movq ${cr0_long}, %rax
+    movq %rax, %cr0
+    movq ${cr4_long}, %rax
+    movq %rax, %cr4
+    movl ${efer_msr}, %ecx
+    rdmsr
+    andl ${efer_long}, %eax
+    xorl %edx, %edx
+    wrmsr
     movq %r11, %rdi
     xorl %eax, %eax
     xorl %ebx, %ebx
@@ -134,10 +148,15 @@ baton_handoff_copy:
     xorl %edx, %edx
     xorl %esi, %esi
     xorl %ebp, %ebp
+    # EFLAGS: the reserved bit alone (after the XORs, which set flags).
+    pushq $2
+    popfq
     jmpq *%r10
 
-    # 32-bit protocols: to compatibility mode, paging off (which leaves
-    # long mode), EFER.LME and NXE off, CR4 cleared; EAX = magic, EBX = info.
+    # 32-bit protocols: to compatibility mode, then paging off (which
+    # leaves long mode) with CR0 = PE | ET, EFER and CR4 cleared, TR the
+    # 32-bit TSS PVH asks for (base 0, limit 0x67), LDTR null, EFLAGS
+    # reserved bit only; EAX = magic, EBX = info.
 4:  movl {magic}(%rbx), %ebp
     movl %r11d, %ebx
     movl %r10d, %edi
@@ -146,20 +165,23 @@ baton_handoff_copy:
     pushq %rax
     lretq
 .code32
-5:  movl %cr0, %eax
-    andl $0x7fffffff, %eax
+5:  movl ${cr0_protected}, %eax
     movl %eax, %cr0
-    movl $0xc0000080, %ecx
-    rdmsr
-    andl $~0x900, %eax
-    wrmsr
+    movl ${efer_msr}, %ecx
     xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
     movl %eax, %cr4
+    lldt %ax
+    movl ${tss32}, %eax
+    ltr %ax
     movl %ebp, %eax
     xorl %ecx, %ecx
     xorl %edx, %edx
     xorl %esi, %esi
     xorl %ebp, %ebp
+    pushl $2
+    popfl
     jmp *%edi
 .globl baton_handoff_end
 baton_handoff_end:

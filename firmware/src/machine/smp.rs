@@ -180,7 +180,7 @@ pub fn start(
     let areas = match wanted.len() {
         0 => 0,
         _ => frames
-            .allocate(bytes, 4096, paging::mapped_end())
+            .allocate(bytes, 4096, paging::allocation_limit())
             .ok_or(SmpError::NoMemory {
                 aps: wanted.len(),
                 bytes,
@@ -224,6 +224,8 @@ pub fn start(
     reserved.extend(info.modules.iter().map(|m| m.start..m.start + m.len));
     let page =
         plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
+    // A late AP may still run it: the takeover keeps clear of it.
+    frames.take(page..page + 4096);
     let dead = all_options.injected(|i| match i {
         Inject::DeadAp(id) => Some(*id),
         _ => None,

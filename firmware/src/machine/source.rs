@@ -141,6 +141,7 @@ fn from_cbfs(
     for m in &plan.modules {
         modules.push(Module {
             blob: blob(&m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
             cmdline: m
                 .cmdline
                 .as_ref()
@@ -149,11 +150,13 @@ fn from_cbfs(
                 .unwrap_or_default(),
         });
     }
-    let kernel = blob(kernel, frames, paging::mapped_end())?;
+    let kernel_name = kernel.name.as_str().into();
+    let kernel = blob(kernel, frames, paging::allocation_limit())?;
     Ok(Some(KernelSource {
         origin: Origin::Cbfs,
         kernel_in_part: None,
         kernel,
+        kernel_name,
         initrd,
         cmdline: plan
             .cmdline
@@ -239,6 +242,7 @@ fn from_fw_cfg(
     for m in &plan.modules {
         modules.push(Module {
             blob: blob(fw, &m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
             cmdline: m
                 .cmdline
                 .as_ref()
@@ -247,10 +251,12 @@ fn from_fw_cfg(
                 .unwrap_or_default(),
         });
     }
+    let kernel_name = kernel.name.as_str().into();
     let (kernel, kernel_in_part) = kernel_blob(fw, kernel, frames)?;
     Ok(Some(KernelSource {
         origin: Origin::FwCfg,
         kernel,
+        kernel_name,
         kernel_in_part,
         initrd,
         cmdline: plan
@@ -274,7 +280,11 @@ fn allocate(
     limit: u64,
 ) -> Result<u64, SourceError> {
     frames
-        .allocate(size.max(1), PAGE_SIZE, limit.min(paging::mapped_end()))
+        .allocate(
+            size.max(1),
+            PAGE_SIZE,
+            limit.min(paging::allocation_limit()),
+        )
         .ok_or_else(|| SourceError::OutOfMemory {
             file: name.into(),
             size,
@@ -326,10 +336,10 @@ fn kernel_blob(
     frames: &mut FrameAllocator,
 ) -> Result<(Blob, Option<PartlyRead>), SourceError> {
     if fw.method != super::fwcfg::Method::Dma {
-        return Ok((blob(fw, file, frames, paging::mapped_end())?, None));
+        return Ok((blob(fw, file, frames, paging::allocation_limit())?, None));
     }
     let size = u64::from(file.size);
-    let addr = allocate(&file.name, size, frames, paging::mapped_end())?;
+    let addr = allocate(&file.name, size, frames, paging::allocation_limit())?;
     let whole = Blob { addr, len: size };
     let mut bytes_read = 0;
     let mut read = |range: Range| -> Result<(), SourceError> {

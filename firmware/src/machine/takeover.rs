@@ -5,6 +5,7 @@
 //! (`baton::handoff`, `baton::stop`, `payload_loader`); this file orders them.
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::bootinfo::BootInfo;
@@ -122,8 +123,9 @@ impl core::fmt::Display for TakeoverError {
     }
 }
 
-/// Room for the boot information (memory map, command lines, modules).
-const BOOT_INFO_ROOM: u64 = 64 * 1024;
+/// The largest memory-map entry of any protocol's boot information (a
+/// Multiboot2 or PVH entry: 24 bytes; Multiboot1's: 24 with its size field).
+const MAX_MAP_ENTRY: u64 = 24;
 
 /// Hands the machine to the kernel in `source`; returns only on an error,
 /// before anything was stopped or overwritten (except by a refused jump).
@@ -181,25 +183,26 @@ pub fn boot(
         plan.relocate(i, buf);
         staged.push(Some(at));
     }
-    let mut modules: Vec<(Blob, &str)> = Vec::new();
+    // Multiboot kernels get each file's name first (Protocol::command_line).
+    let protocol = plan.kind();
+    let mut modules: Vec<(Blob, String)> = Vec::new();
     if let Some(initrd) = source.initrd {
-        modules.push((keep_clear(&mut plan, "initrd", initrd)?, ""));
+        let blob = keep_clear(&mut plan, "initrd", initrd)?;
+        modules.push((blob, protocol.command_line(source.initrd_name(), "")));
     }
     for m in &source.modules {
-        modules.push((keep_clear(&mut plan, "module", m.blob)?, m.cmdline.as_str()));
+        let blob = keep_clear(&mut plan, "module", m.blob)?;
+        modules.push((blob, protocol.command_line(&m.name, &m.cmdline)));
     }
+    let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
-    let info_at = plan
-        .allocate("boot information", BOOT_INFO_ROOM, 4096)
-        .map_err(TakeoverError::Place)?;
-    let long_mode = plan.kind() == Protocol::Elf64;
+    let long_mode = protocol == Protocol::Elf64;
     // The kernel may reuse everything but its boot information, and the
     // park area where APs stay in it or its page tables are still in use.
-    let mut keep = alloc::vec![Range::new(info_at, info_at + BOOT_INFO_ROOM)];
+    let mut keep = Vec::new();
     if options.ap_handoff == ApHandoff::Hlt || long_mode {
         keep.push(Range::new(park_at, park_at + PARK_AREA_SIZE));
     }
-    let handed_map = payload_loader::with_reserved(&map, &keep);
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -209,25 +212,34 @@ pub fn boot(
             cmdline,
         })
         .collect();
-    let input = BootInfoInput {
-        cmdline: &source.cmdline,
+    let input = |memory_map| BootInfoInput {
+        cmdline: &cmdline,
         loader_name: payload_loader::LOADER_NAME,
-        memory_map: &handed_map,
+        memory_map,
         modules: &module_list,
         rsdp: rsdp_bytes.as_ref().map(|(addr, bytes)| Rsdp {
             addr: *addr,
             bytes: bytes.as_slice(),
         }),
     };
-    let size = boot_info_size(plan.kind(), &input).map_err(TakeoverError::BootInfo)?;
-    if size as u64 > BOOT_INFO_ROOM {
-        return Err(TakeoverError::BootInfoTooLarge {
-            size,
-            room: BOOT_INFO_ROOM,
-        });
+    // Sized before it is placed: reserving its block splits a usable range
+    // of the map handed over into at most two more entries.
+    let unplaced_map = payload_loader::with_reserved(&map, &keep);
+    let unplaced =
+        boot_info_size(protocol, &input(&unplaced_map)).map_err(TakeoverError::BootInfo)?;
+    let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
+    let info_at = plan
+        .allocate_low("boot information", room, 4096)
+        .map_err(TakeoverError::Place)?;
+    keep.push(Range::new(info_at, info_at + room));
+    let handed_map = payload_loader::with_reserved(&map, &keep);
+    let blob =
+        build_boot_info(protocol, &input(&handed_map), info_at).map_err(TakeoverError::BootInfo)?;
+    let size = blob.len();
+    if size as u64 > room {
+        return Err(TakeoverError::BootInfoTooLarge { size, room });
     }
-    let blob = build_boot_info(plan.kind(), &input, info_at).map_err(TakeoverError::BootInfo)?;
-    // SAFETY: allocated above, BOOT_INFO_ROOM >= blob.len(), identity-mapped.
+    // SAFETY: allocated above, room >= blob.len(), identity-mapped.
     unsafe { core::ptr::copy_nonoverlapping(blob.as_ptr(), info_at as *mut u8, blob.len()) };
 
     let mut copies: Vec<Copy> = handoff::copies(&plan, kernel_at.addr, &staged);
@@ -238,12 +250,15 @@ pub fn boot(
     let jump = Jump {
         entry: plan.entry,
         info: info_at,
-        magic: match plan.kind() {
+        magic: match protocol {
             Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
             Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
             Protocol::Pvh | Protocol::Elf64 => 0,
         },
         long_mode,
+        null_fs: options
+            .injected(|i| (*i == Inject::NullFs).then_some(()))
+            .is_some(),
     };
     let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
     tsc::stamp(Stage::Plan);
@@ -256,7 +271,7 @@ pub fn boot(
     if let Some(part) = source.kernel_in_part {
         info!(
             "baton: kernel read in part ({} of {} bytes so far); {} segments ({} bytes) go straight into place by fw_cfg DMA after the stop",
-            part.bytes_read + staged_ranges.iter().map(|r| r.end - r.start).sum::<u64>(),
+            handoff::bytes_in_hand(part.bytes_read, &staged_ranges, source.kernel.len),
             source.kernel.len,
             direct.len(),
             direct.iter().map(|d| d.len).sum::<u64>()

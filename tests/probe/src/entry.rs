@@ -73,6 +73,13 @@ pub struct EntryState {
     pub eax: u64,
     /// EBX (32-bit protocols) or RDI (elf64): the boot information.
     pub info: u64,
+    /// The other general registers (elf64: RBX too; RDI is `info`).
+    pub ebx: u64,
+    pub ecx: u64,
+    pub edx: u64,
+    pub esi: u64,
+    pub edi: u64,
+    pub ebp: u64,
     pub cr0: u64,
     pub cr4: u64,
     pub efer: u64,
@@ -81,8 +88,15 @@ pub struct EntryState {
     pub ds: u16,
     pub es: u16,
     pub ss: u16,
+    pub fs: u16,
+    pub gs: u16,
+    /// STR and SLDT.
+    pub tr: u16,
+    pub ldtr: u16,
     /// SGDT: limit (2 bytes), base (4 bytes in 32-bit mode, 8 in 64-bit).
     pub gdtr: [u8; 10],
+    /// SIDT, the same way.
+    pub idtr: [u8; 10],
     /// Dwords of .bss that were not zero at entry (the loader must zero
     /// every segment's tail).
     pub bss_nonzero: u32,
@@ -93,6 +107,12 @@ pub struct EntryState {
 pub static mut ENTRY_STATE: EntryState = EntryState {
     eax: 0,
     info: 0,
+    ebx: 0,
+    ecx: 0,
+    edx: 0,
+    esi: 0,
+    edi: 0,
+    ebp: 0,
     cr0: 0,
     cr4: 0,
     efer: 0,
@@ -101,7 +121,12 @@ pub static mut ENTRY_STATE: EntryState = EntryState {
     ds: 0,
     es: 0,
     ss: 0,
+    fs: 0,
+    gs: 0,
+    tr: 0,
+    ldtr: 0,
     gdtr: [0; 10],
+    idtr: [0; 10],
     bss_nonzero: 0,
 };
 
@@ -186,6 +211,17 @@ global_asm!(
     o_es = const offset_of!(EntryState, es),
     o_ss = const offset_of!(EntryState, ss),
     o_gdtr = const offset_of!(EntryState, gdtr),
+    o_idtr = const offset_of!(EntryState, idtr),
+    o_ebx = const offset_of!(EntryState, ebx),
+    o_ecx = const offset_of!(EntryState, ecx),
+    o_edx = const offset_of!(EntryState, edx),
+    o_esi = const offset_of!(EntryState, esi),
+    o_edi = const offset_of!(EntryState, edi),
+    o_ebp = const offset_of!(EntryState, ebp),
+    o_fs = const offset_of!(EntryState, fs),
+    o_gs = const offset_of!(EntryState, gs),
+    o_tr = const offset_of!(EntryState, tr),
+    o_ldtr = const offset_of!(EntryState, ldtr),
     stack = sym STACK,
     stack_size = const STACK_SIZE,
     efer_msr = const EFER_MSR,
@@ -203,6 +239,17 @@ extern "C" fn rust_main() -> ! {
 unsafe extern "C" {
     static __probe_start: u8;
     static __probe_end: u8;
+    static probe_entry32: u8;
+    static probe_entry64: u8;
+}
+
+/// Where this flavour's entry point is (baton's handoff leaves it in EDI
+/// for the 32-bit protocols).
+pub fn entry_address() -> u64 {
+    match FLAVOUR {
+        Flavour::Elf64 => &raw const probe_entry64 as u64,
+        _ => &raw const probe_entry32 as u64,
+    }
 }
 
 /// The probe's whole image in memory, .bss (stack, heap, page tables) included.

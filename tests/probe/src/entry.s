@@ -113,6 +113,17 @@ probe_gdt_ptr:
 probe_entry32:
     movl %eax, {state} + {o_eax}
     movl %ebx, {state} + {o_info}
+    movl %ebx, {state} + {o_ebx}
+    movl %ecx, {state} + {o_ecx}
+    movl %edx, {state} + {o_edx}
+    movl %esi, {state} + {o_esi}
+    movl %edi, {state} + {o_edi}
+    movl %ebp, {state} + {o_ebp}
+    movw %fs, {state} + {o_fs}
+    movw %gs, {state} + {o_gs}
+    str {state} + {o_tr}
+    sldt {state} + {o_ldtr}
+    sidtl {state} + {o_idtr}
     movl %cr0, %eax
     movl %eax, {state} + {o_cr0}
     movl %cr4, %eax
@@ -156,6 +167,18 @@ probe_entry32:
 .globl probe_entry64
 probe_entry64:
     movq %rdi, {state} + {o_info}
+    movq %rax, {state} + {o_eax}
+    movq %rbx, {state} + {o_ebx}
+    movq %rcx, {state} + {o_ecx}
+    movq %rdx, {state} + {o_edx}
+    movq %rsi, {state} + {o_esi}
+    movq %rdi, {state} + {o_edi}
+    movq %rbp, {state} + {o_ebp}
+    movw %fs, {state} + {o_fs}
+    movw %gs, {state} + {o_gs}
+    str {state} + {o_tr}
+    sldt {state} + {o_ldtr}
+    sidt {state} + {o_idtr}
     movq %cr0, %rax
     movq %rax, {state} + {o_cr0}
     movq %cr4, %rax

@@ -61,13 +61,86 @@ pub fn check(image: (u64, u64)) -> Handoff {
             Printable(&m.cmdline)
         );
     }
+    check_file_names(&handoff);
     say!("protocol {} ok", FLAVOUR.name());
     handoff
 }
 
+/// Multiboot strings begin with the file's name, as GRUB and QEMU give
+/// them (kernels like Xen drop that first word): the kernel's is
+/// `opt/baton/kernel` (or `kernel`, a boot module's), a module's a name
+/// without `=`. PVH and ELF64 kernels get their arguments alone.
+fn check_file_names(handoff: &Handoff) {
+    let first = |s: &[u8]| -> Vec<u8> {
+        s.split(|b| b.is_ascii_whitespace())
+            .find(|w| !w.is_empty())
+            .unwrap_or(&[])
+            .to_vec()
+    };
+    let kernel_word = first(&handoff.cmdline);
+    let named = kernel_word.ends_with(b"kernel");
+    match FLAVOUR {
+        Flavour::Multiboot1 | Flavour::Multiboot2 => {
+            if !named {
+                fail!(
+                    "cmdline \"{}\": the first word is not the kernel file's name",
+                    Printable(&handoff.cmdline)
+                );
+            }
+            for (i, m) in handoff.modules.iter().enumerate() {
+                let word = first(&m.cmdline);
+                if word.is_empty() || word.contains(&b'=') {
+                    fail!(
+                        "module {i}'s string \"{}\" does not begin with a file name",
+                        Printable(&m.cmdline)
+                    );
+                }
+            }
+            say!(
+                "file names first: kernel \"{}\", {} module(s) named",
+                Printable(&kernel_word),
+                handoff.modules.len()
+            );
+        }
+        Flavour::Pvh | Flavour::Elf64 => {
+            if named {
+                fail!(
+                    "cmdline \"{}\" begins with a file name: only Multiboot kernels get one",
+                    Printable(&handoff.cmdline)
+                );
+            }
+        }
+    }
+}
+
+/// The machine state baton's handoff contract (docs/HANDOFF.md) gives at
+/// entry, register by register; stricter than the protocols' own
+/// specifications, which it meets.
+mod contract {
+    /// 32-bit protocols: PE and ET (PVH: every other bit clear).
+    pub const CR0_32: u64 = 0x11;
+    /// Plain ELF64: PG, WP, NE, ET, MP, PE.
+    pub const CR0_64: u64 = 0x8001_0033;
+    /// Plain ELF64: PAE, OSFXSR, OSXMMEXCPT (32-bit protocols: 0).
+    pub const CR4_64: u64 = 0x620;
+    /// Plain ELF64: LME and LMA (32-bit protocols: 0).
+    pub const EFER_64: u64 = 0x500;
+    /// The reserved bit alone: IF, TF, DF, VM and the rest clear.
+    pub const FLAGS: u64 = 0x2;
+    pub const CODE64: u16 = 0x08;
+    pub const DATA: u16 = 0x10;
+    pub const CODE32: u16 = 0x18;
+    /// A 32-bit TSS with base 0 and limit 0x67, as PVH requires.
+    pub const TSS32: u16 = 0x20;
+    pub const TSS32_LIMIT: u64 = 0x67;
+    /// Boot information lies below 1 MiB wherever it fits (and in the
+    /// probe's machines it always does).
+    pub const INFO_BELOW: u64 = 0x10_0000;
+}
+
 fn check_registers(s: &EntryState) {
     say!(
-        "entry: eax={:#x} info={:#x} cr0={:#x} cr4={:#x} efer={:#x} flags={:#x} cs={:#x} ds={:#x} es={:#x} ss={:#x}",
+        "entry: eax={:#x} info={:#x} cr0={:#x} cr4={:#x} efer={:#x} flags={:#x} cs={:#x} ds={:#x} es={:#x} fs={:#x} gs={:#x} ss={:#x} tr={:#x} ldtr={:#x}",
         s.eax,
         s.info,
         s.cr0,
@@ -77,23 +150,46 @@ fn check_registers(s: &EntryState) {
         s.cs,
         s.ds,
         s.es,
-        s.ss
+        s.fs,
+        s.gs,
+        s.ss,
+        s.tr,
+        s.ldtr
     );
+    let want = |what: &str, got: u64, want: u64| {
+        if got != want {
+            fail!("entry: {what}={got:#x}, the handoff contract gives {want:#x}");
+        }
+    };
     if s.flags & FLAGS_IF != 0 {
         fail!("entered with interrupts enabled (flags={:#x})", s.flags);
     }
+    want("EFLAGS", s.flags, contract::FLAGS);
     let magic = match FLAVOUR {
-        Flavour::Multiboot1 => Some(multiboot1::BOOTLOADER_MAGIC),
-        Flavour::Multiboot2 => Some(multiboot2::BOOTLOADER_MAGIC),
-        Flavour::Pvh | Flavour::Elf64 => None,
+        Flavour::Multiboot1 => u64::from(multiboot1::BOOTLOADER_MAGIC),
+        Flavour::Multiboot2 => u64::from(multiboot2::BOOTLOADER_MAGIC),
+        Flavour::Pvh | Flavour::Elf64 => 0,
     };
-    if let Some(m) = magic
-        && s.eax as u32 != m
-    {
-        fail!("EAX={:#x}, expected the magic {m:#x}", s.eax);
+    if s.eax & 0xffff_ffff != magic {
+        fail!("EAX={:#x}, expected the magic {magic:#x}", s.eax);
     }
     if s.info == 0 {
         fail!("no boot information pointer (EBX/RDI = 0)");
+    }
+    if s.info >= contract::INFO_BELOW {
+        fail!(
+            "boot information at {:#x}: not below {:#x}, where it fits",
+            s.info,
+            contract::INFO_BELOW
+        );
+    }
+    for (name, value) in [
+        ("ECX", s.ecx),
+        ("EDX", s.edx),
+        ("ESI", s.esi),
+        ("EBP", s.ebp),
+    ] {
+        want(name, value, 0);
     }
     if s.bss_nonzero != 0 {
         fail!(
@@ -102,10 +198,33 @@ fn check_registers(s: &EntryState) {
         );
     }
     say!(".bss was zero at entry");
+    let data = [
+        ("DS", s.ds),
+        ("ES", s.es),
+        ("FS", s.fs),
+        ("GS", s.gs),
+        ("SS", s.ss),
+    ];
     if FLAVOUR == Flavour::Elf64 {
         if s.efer & EFER_LMA == 0 {
             fail!("elf64 entered outside long mode (EFER={:#x})", s.efer);
         }
+        want("RBX", s.ebx, 0);
+        want("RDI", s.edi, s.info);
+        want("CR0", s.cr0, contract::CR0_64);
+        want("CR4", s.cr4, contract::CR4_64);
+        want("EFER", s.efer, contract::EFER_64);
+        want("CS", s.cs.into(), contract::CODE64.into());
+        for (name, sel) in data {
+            want(name, sel.into(), contract::DATA.into());
+        }
+        say!(
+            "entry: long mode, CR0={:#x} CR4={:#x} EFER={:#x} EFLAGS=0x2, RAX-RBP 0, CS 64-bit, data selectors {:#x}: as the contract gives",
+            s.cr0,
+            s.cr4,
+            s.efer,
+            contract::DATA
+        );
         return;
     }
     if s.cr0 & CR0_PE == 0 || s.cr0 & CR0_PG != 0 {
@@ -114,32 +233,53 @@ fn check_registers(s: &EntryState) {
             s.cr0
         );
     }
-    check_flat_segments(s);
+    want("CR0", s.cr0, contract::CR0_32);
+    want("CR4", s.cr4, 0);
+    want("EFER", s.efer, 0);
+    want("EDI", s.edi, crate::entry::entry_address());
+    want("CS", s.cs.into(), contract::CODE32.into());
+    want("LDTR", s.ldtr.into(), 0);
+    check_flat_segments(s, &data);
+    check_tss(s);
+    say!(
+        "entry: CR0=0x11 (PE, ET), CR4=0, EFER=0, EFLAGS=0x2, ECX/EDX/ESI/EBP 0, EDI = entry, flat 4 GiB CS DS ES FS GS SS, TR = 32-bit TSS base 0 limit 0x67, LDTR 0"
+    );
 }
 
-/// CS, DS, ES, SS must be flat 4 GiB (base 0, limit 0xffffffff), CS 32-bit
-/// code, the others writable data. Read from the GDT the loader left.
-fn check_flat_segments(s: &EntryState) {
+/// The GDT descriptor `sel` names in the GDT the loader left.
+fn descriptor(s: &EntryState, name: &str, sel: u16) -> u64 {
     let limit = u64::from(u16::from_le_bytes([s.gdtr[0], s.gdtr[1]]));
     let base = u64::from(u32::from_le_bytes([
         s.gdtr[2], s.gdtr[3], s.gdtr[4], s.gdtr[5],
     ]));
-    for (name, sel) in [("CS", s.cs), ("DS", s.ds), ("ES", s.es), ("SS", s.ss)] {
-        let index = u64::from(sel & !7);
-        if sel & 4 != 0 || index == 0 || index + 7 > limit {
-            fail!("{name}={sel:#x} is not a GDT selector (GDT limit {limit:#x})");
-        }
-        let Some(d) = phys::slice(base + index, 8).and_then(|b| phys::u64_at(b, 0)) else {
-            fail!("{name}: GDT at {base:#x} is not readable");
-        };
-        let seg_base = ((d >> 16) & 0xff_ffff) | ((d >> 56) << 24);
-        let raw_limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
-        let granular = d & (1 << 55) != 0;
-        let seg_limit = if granular {
-            (raw_limit << 12) | 0xfff
-        } else {
-            raw_limit
-        };
+    let index = u64::from(sel & !7);
+    if sel & 4 != 0 || index == 0 || index + 7 > limit {
+        fail!("{name}={sel:#x} is not a GDT selector (GDT limit {limit:#x})");
+    }
+    match phys::slice(base + index, 8).and_then(|b| phys::u64_at(b, 0)) {
+        Some(d) => d,
+        None => fail!("{name}: GDT at {base:#x} is not readable"),
+    }
+}
+
+/// A descriptor's base and limit (in bytes, granularity applied).
+fn base_and_limit(d: u64) -> (u64, u64) {
+    let base = ((d >> 16) & 0xff_ffff) | ((d >> 56) << 24);
+    let raw_limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
+    let limit = if d & (1 << 55) != 0 {
+        (raw_limit << 12) | 0xfff
+    } else {
+        raw_limit
+    };
+    (base, limit)
+}
+
+/// CS and every data segment must be flat 4 GiB (base 0, limit
+/// 0xffffffff), CS 32-bit code, the others writable data.
+fn check_flat_segments(s: &EntryState, data: &[(&str, u16)]) {
+    for &(name, sel) in core::iter::once(&("CS", s.cs)).chain(data) {
+        let d = descriptor(s, name, sel);
+        let (seg_base, seg_limit) = base_and_limit(d);
         let code = d & (1 << 43) != 0;
         let writable_or_readable = d & (1 << 41) != 0;
         let big = d & (1 << 54) != 0;
@@ -155,7 +295,27 @@ fn check_flat_segments(s: &EntryState) {
             );
         }
     }
-    say!("entry: CR0.PE=1 PG=0, IF=0, flat 4 GiB segments");
+}
+
+/// TR: a present 32-bit TSS (busy once loaded), base 0, limit 0x67.
+fn check_tss(s: &EntryState) {
+    want_selector("TR", s.tr, contract::TSS32);
+    let d = descriptor(s, "TR", s.tr);
+    let (base, limit) = base_and_limit(d);
+    let kind = (d >> 40) & 0x1f; // S bit and type: 0x09 available, 0x0b busy
+    if d & (1 << 47) == 0 || kind != 0x0b || base != 0 || limit != contract::TSS32_LIMIT {
+        fail!(
+            "TR={:#x}: descriptor {d:#018x} is not a busy 32-bit TSS with base 0 and limit {:#x} (type {kind:#x}, base {base:#x}, limit {limit:#x})",
+            s.tr,
+            contract::TSS32_LIMIT
+        );
+    }
+}
+
+fn want_selector(name: &str, got: u16, want: u16) {
+    if got != want {
+        fail!("entry: {name}={got:#x}, the handoff contract gives {want:#x}");
+    }
 }
 
 fn decode_pvh(info: u64) -> (Handoff, Option<u64>) {
