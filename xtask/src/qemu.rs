@@ -306,7 +306,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     // Kept until QEMU has exited: it removes a sparse RAM file.
     let ram = crate::ram::GuestRam::plan(&machine.memory, &crate::root().join("target/xtask/ram"))?;
     for note in &ram.notes {
-        eprintln!("xtask: {note}");
+        crate::ui::say(note);
     }
     let mut qemu = Command::new(QEMU);
     // Relative paths in scenario rows' qemu_args are the workspace's.
@@ -531,10 +531,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .unwrap_or_default();
     let line_times = line_times.lock().map(|t| t.clone()).unwrap_or_default();
     if let Some(used) = ram.file_usage() {
-        eprintln!(
-            "xtask: the guest touched {} MiB of its sparse RAM file",
+        crate::ui::say(format!(
+            "the guest touched {} MiB of its sparse RAM file",
             used >> 20
-        );
+        ));
     }
     drop(ram);
     Ok(Run {
