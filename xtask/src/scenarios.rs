@@ -467,7 +467,8 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         ),
     };
     crate::ui::say(format!(
-        "{total} QEMU runs, {} at a time{waits}; logs under {}",
+        "{}, {} at a time{waits}; logs under {}",
+        plural(total, "QEMU run", "QEMU runs"),
         args.jobs,
         crate::ui::show(&logs)
     ));
