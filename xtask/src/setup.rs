@@ -180,8 +180,11 @@ fn simulate(args: &[&str]) -> Result<Plan> {
     cmd.arg("-s")
         .args(args)
         .env("DEBIAN_FRONTEND", "noninteractive");
-    let out = run(&mut cmd)?;
-    // "Inst NAME [OLD] (NEW SUITE [ARCH])"
+    Ok(parse_plan(&run(&mut cmd)?))
+}
+
+/// The `Inst` lines of `apt-get -s install`: "Inst NAME [OLD] (NEW SUITE [ARCH])".
+fn parse_plan(out: &str) -> Plan {
     let installs = out
         .lines()
         .filter_map(|l| l.strip_prefix("Inst "))
@@ -202,7 +205,7 @@ fn simulate(args: &[&str]) -> Result<Plan> {
             Some((name.to_string(), version, old))
         })
         .collect();
-    Ok(Plan { installs })
+    Plan { installs }
 }
 
 fn say_plan(asked: &[&str], plan: &Plan, whys: &[&str]) {
@@ -415,6 +418,27 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plan_tells_new_packages_from_upgrades() {
+        let plan = parse_plan(
+            "Reading package lists...\n\
+             Inst seabios (1.16.3-2~bpo12+1 Debian Backports:oldstable-backports [all])\n\
+             Inst libc6 [2.36-9+deb12u9] (2.36-9+deb12u10 Debian:12.11/oldstable [amd64])\n\
+             Conf seabios (1.16.3-2~bpo12+1 Debian Backports:oldstable-backports [all])\n",
+        );
+        assert_eq!(
+            plan.installs,
+            [
+                ("seabios".into(), "1.16.3-2~bpo12+1".into(), None),
+                (
+                    "libc6".into(),
+                    "2.36-9+deb12u10".into(),
+                    Some("2.36-9+deb12u9".into())
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn without_root_one_line_names_every_missing_package() {
