@@ -211,11 +211,13 @@ fn source_tree() -> Result<PathBuf> {
 }
 
 /// `apt-get source --download-only coreboot` from Debian's sid (deb-src).
+/// Whether apt knows coreboot's source package (a deb-src entry).
+pub fn has_source() -> bool {
+    run(Command::new("apt-cache").args(["showsrc", "coreboot"]))
+        .is_ok_and(|o| o.contains("Package: coreboot"))
+}
+
 fn fetch_source(src: &Path) -> Result<()> {
-    let has_source = || {
-        run(Command::new("apt-cache").args(["showsrc", "coreboot"]))
-            .is_ok_and(|o| o.contains("Package: coreboot"))
-    };
     if !has_source() {
         if !crate::setup::is_root() {
             bail!(
@@ -606,7 +608,19 @@ pub fn strip_ansi(text: &str) -> String {
 pub fn add_needs(variant: Variant, needs: &mut crate::setup::Needs) {
     if !(rom_path(variant).exists() && cbfstool_path().exists()) {
         needs.add("building coreboot", BUILD_PACKAGES);
+        needs.coreboot_source |= !source_present();
     }
+}
+
+/// Whether target/coreboot/src holds the unpacked tree or the orig tarball.
+fn source_present() -> bool {
+    std::fs::read_dir(dir().join("src")).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("coreboot-")
+                || name.starts_with("coreboot_") && name.contains(".orig.tar")
+        })
+    })
 }
 
 /// `cargo xtask coreboot`.

@@ -58,6 +58,9 @@ pub struct Needs {
     pub qemu: bool,
     /// Packages, each with what it is for.
     pub packages: Vec<(&'static str, &'static str)>,
+    /// coreboot's source package (unless its tree is unpacked already):
+    /// without root, a missing deb-src entry is named with the packages.
+    pub coreboot_source: bool,
 }
 
 impl Needs {
@@ -109,12 +112,26 @@ pub fn ensure(needs: &Needs) -> Result<()> {
             }
         }
     }
-    if missing.is_empty() {
+    let root = is_root();
+    let no_source = !root && needs.coreboot_source && !crate::coreboot::has_source();
+    if missing.is_empty() && !no_source {
         return Ok(());
     }
-    if !is_root() {
+    if !root {
         let suite = backports_suite().ok().filter(|_| qemu);
-        bail!("{}", missing_message(&missing, &whys, suite.as_deref()));
+        let mut message = match missing.is_empty() {
+            true => String::new(),
+            false => missing_message(&missing, &whys, suite.as_deref()),
+        };
+        if no_source {
+            if !message.is_empty() {
+                message.push_str("; and ");
+            }
+            message.push_str(
+                "coreboot's source package is in no apt source: run xtask as root (it adds a deb-src entry for Debian's sid), or add one and run `sudo apt-get update`",
+            );
+        }
+        bail!("{message}");
     }
     let mut update = false;
     if qemu {
