@@ -473,24 +473,59 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         crate::ui::show(&logs)
     ));
     let counter = crate::ui::Counter::new(total);
-    let report = |v: &Verdict| {
-        counter.finished(&match v.passed {
-            true => format!("PASS {} ({:.1} s): {}", v.name, v.seconds, v.said),
-            false => format!(
-                "FAIL {} ({:.1} s): {}: {}{}",
-                v.name,
-                v.seconds,
-                v.said,
-                v.detail,
-                match v.dir.as_os_str().is_empty() {
-                    true => String::new(),
-                    false => format!(" [{}]", crate::ui::show(&v.dir)),
-                }
-            ),
-        })
+    // The rows that wait out their timeout, still to end: the time left is
+    // at least theirs, shared by their pool's --jobs slots.
+    let waits: u64 = waiting
+        .lock()
+        .map(|q| q.iter().map(|(s, _)| s.machine.timeout.as_secs()).sum())
+        .unwrap_or(0);
+    // A row cannot be shared between slots: the longest wait is a floor too.
+    let longest_wait = waiting
+        .lock()
+        .ok()
+        .and_then(|q| q.iter().map(|(s, _)| s.machine.timeout).max())
+        .unwrap_or_default();
+    let (waits_left, waits_total) = (
+        std::sync::atomic::AtomicU64::new(waits),
+        Duration::from_secs(waits),
+    );
+    let started = std::time::Instant::now();
+    let report = |v: &Verdict, waited: Option<Duration>| {
+        if let Some(t) = waited {
+            let _ = waits_left.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |w| Some(w.saturating_sub(t.as_secs())),
+            );
+        }
+        // Their pool runs from the start: what it has done already counts.
+        let jobs = args.jobs.max(1) as u32;
+        let left = Duration::from_secs(waits_left.load(std::sync::atomic::Ordering::Relaxed));
+        let floor = (left / jobs).max(longest_wait.min(left)).min(
+            (waits_total / jobs)
+                .max(longest_wait)
+                .saturating_sub(started.elapsed()),
+        );
+        counter.finished(
+            &match v.passed {
+                true => format!("PASS {} ({:.1} s): {}", v.name, v.seconds, v.said),
+                false => format!(
+                    "FAIL {} ({:.1} s): {}: {}{}",
+                    v.name,
+                    v.seconds,
+                    v.said,
+                    v.detail,
+                    match v.dir.as_os_str().is_empty() {
+                        true => String::new(),
+                        false => format!(" [{}]", crate::ui::show(&v.dir)),
+                    }
+                ),
+            },
+            floor,
+        )
     };
     for v in &unresolved {
-        report(v);
+        report(v, None);
     }
     let run_one = |scenario: Scenario, i: u32| -> Verdict {
         let name = if args.repeat > 1 {
@@ -524,7 +559,8 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
                 dir,
             },
         };
-        report(&verdict);
+        let waited = (scenario.expect == Outcome::Hang).then_some(scenario.machine.timeout);
+        report(&verdict, waited);
         verdict
     };
     let work = |queue: &Mutex<VecDeque<(Scenario, u32)>>| {

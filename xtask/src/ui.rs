@@ -299,13 +299,17 @@ impl Counter {
         }
     }
 
-    /// One run finished: `[N/TOTAL] LINE`.
-    pub fn finished(&self, line: &str) {
+    /// One run finished: `[N/TOTAL] LINE`. `floor` is the least time the
+    /// runs left are known to take (rows that wait out a timeout).
+    pub fn finished(&self, line: &str, floor: Duration) {
         let n = self.done.lock().map_or(0, |mut d| {
             *d += 1;
             *d
         });
-        let left = self.time_left(n);
+        let left = self
+            .time_left(n)
+            .map(|t| t.max(floor))
+            .filter(|_| n < self.total);
         let left = match left {
             Some(t) => format!("about {} left", duration(t)),
             None => "time left: unknown yet".into(),
