@@ -12,7 +12,10 @@ use alloc::vec::Vec;
 /// panic, an error it cannot get past): `on-fail=halt|reset|off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailPolicy {
+    /// Halt every CPU (the default).
     Halt,
+    /// Reset the machine (the FADT's reset register, else the keyboard
+    /// controller).
     Reset,
     /// ACPI power-off (halts where the machine cannot be switched off).
     PowerOff,
@@ -97,7 +100,12 @@ pub enum Inject {
     WedgeAp(u32),
     /// The AP with this APIC ID takes this many milliseconds in its stop
     /// path after WBINVD, before it reports: the BSP must wait.
-    SlowStop { apic_id: u32, ms: u64 },
+    SlowStop {
+        /// The AP.
+        apic_id: u32,
+        /// Its delay after WBINVD.
+        ms: u64,
+    },
     /// The APs with these two APIC IDs are given each other's stacks by
     /// the trampoline (a mis-built boot table): each runs on the other's,
     /// and the arrival check must name both.
@@ -124,9 +132,13 @@ pub enum ApHandoff {
 /// Multiprocessor settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmpOptions {
+    /// `smp=`: all APs at once, one at a time, or none.
     pub bring_up: BringUp,
+    /// `sipi=`: the INIT-SIPI-SIPI delays.
     pub timing: SipiTiming,
+    /// `apic=`: when to use x2APIC mode.
     pub apic: Preference,
+    /// `park=`: MWAIT where offered, or HLT.
     pub park: ParkPreference,
     /// How long an AP may take to come online, or to answer a command.
     pub ap_timeout_ms: u64,
@@ -152,9 +164,12 @@ impl Default for SmpOptions {
     }
 }
 
+/// baton's options, from its command line or a source's `config` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// `log=`: the console's level.
     pub log_level: log::LevelFilter,
+    /// `on-fail=`: what an exception, panic or fatal error does.
     pub on_fail: FailPolicy,
     /// `on-fail=next[,halt|reset|off]`: a kernel source whose files cannot
     /// be read or whose kernel cannot be loaded is passed over for the next
@@ -167,9 +182,13 @@ pub struct Options {
     /// I/O port of QEMU's isa-debug-exit device: every end of the run is
     /// reported there (the harness sets it).
     pub debug_exit: Option<u16>,
+    /// `test=`: a deliberate fault.
     pub self_test: Option<SelfTest>,
+    /// The SMP options.
     pub smp: SmpOptions,
+    /// `inject=`: test faults in the APs.
     pub inject: Vec<Inject>,
+    /// `ap-handoff=`: INIT or HLT at the jump.
     pub ap_handoff: ApHandoff,
     /// How long the APs get to confirm the stop before their NMI.
     pub stop_timeout_ms: u64,
@@ -220,6 +239,8 @@ fn parse_on_fail(value: &str) -> Option<(bool, FailPolicy)> {
 }
 
 impl Options {
+    /// Parses a command line; unknown options and bad values are noted in
+    /// `warnings` and skipped.
     pub fn parse(cmdline: &str) -> Self {
         let mut o = Self::default();
         for word in cmdline.split_ascii_whitespace() {
