@@ -51,7 +51,6 @@ pub mod multiboot1;
 pub mod multiboot2;
 // Its items get their doc lines with the planner's next change; then this
 // allowance goes.
-#[allow(missing_docs)]
 mod plan;
 pub mod pvh;
 pub mod reads;

@@ -1,4 +1,4 @@
-//! The takeover (DESIGN.md section 6): plan the kernel's load, place what
+//! The takeover (docs/ARCHITECTURE.md, "The takeover"): plan the kernel's load, place what
 //! must survive clear of every destination, build the boot information and
 //! the park area, stop every AP (request, wait, NMI), INIT them, and jump
 //! through the copy stub. Each step's arithmetic is in the library
