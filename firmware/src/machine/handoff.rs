@@ -9,7 +9,7 @@ use core::mem::{offset_of, size_of};
 
 use baton::handoff::Copy;
 
-use super::idt::Gate;
+use super::gate::Gate;
 
 const CODE64: u16 = 0x08;
 const DATA: u16 = 0x10;

@@ -22,36 +22,14 @@ use payload_loader::{
     BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp, boot_info_size,
     build_boot_info,
 };
-use spin::Once;
 
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
+use super::stopping::StopState;
 use super::{console, paging, tsc};
 
 const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
 const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
-
-/// What the stopping APs share with the BSP.
-pub struct StopState {
-    pub mask: CpuMask,
-    pub park: Installed,
-    pub wedge: Option<u32>,
-    slow: Option<(u32, u64)>,
-}
-
-impl StopState {
-    /// The injected stop-path delay for the AP with `apic_id`, in ms.
-    pub fn slow_ms(&self, apic_id: u32) -> Option<u64> {
-        self.slow.filter(|&(id, _)| id == apic_id).map(|(_, ms)| ms)
-    }
-}
-
-static STOP: Once<StopState> = Once::new();
-
-/// Set once the BSP has begun stopping the APs.
-pub fn stop_state() -> Option<&'static StopState> {
-    STOP.get()
-}
 
 #[derive(Debug)]
 pub enum TakeoverError {
@@ -220,8 +198,7 @@ pub fn boot(
     // right after the boot information where it can (one reserved entry).
     // The boot information is sized before it is placed: reserving the two
     // blocks splits usable ranges of the map into at most four more entries.
-    let unplaced =
-        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let unplaced = boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
     let room = (unplaced as u64 + 4 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let info_at = plan
         .allocate_low("boot information", room, 4096)
@@ -477,7 +454,7 @@ fn stop_aps(
     for slot in cpus.online.slots() {
         mask.set(slot);
     }
-    let state = STOP.call_once(|| StopState {
+    let state = super::stopping::publish(StopState {
         mask,
         park,
         wedge: options.injected(|i| match i {
@@ -488,6 +465,9 @@ fn stop_aps(
             Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
             _ => None,
         }),
+        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
+        lapic: cpus.lapic,
+        old_park: super::park::return_to_old_park,
     });
     let control = MachineStop {
         cpus,
