@@ -106,6 +106,7 @@ impl Bench {
             entry: Default::default(),
             boot_modules: false,
             compression: Default::default(),
+            until: None,
         }
     }
 

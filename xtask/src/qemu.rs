@@ -145,6 +145,10 @@ pub struct Machine {
     /// coreboot entry: how big CBFS files (kernel, initrd, modules) are
     /// compressed.
     pub compression: Compression,
+    /// End the run as soon as this text appears on the serial port: the
+    /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
+    /// debug-exit codes and the timeout end it first as usual).
+    pub until: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -162,6 +166,9 @@ pub enum Outcome {
     KernelPass,
     /// The probe test kernel found something wrong: debug-exit 0x21.
     KernelFail,
+    /// The run's `until` text appeared on the serial port and the run was
+    /// ended there.
+    Marker,
     /// QEMU itself failed (bad arguments, crash): its exit status.
     #[serde(skip)]
     QemuFailed(i32),
@@ -179,6 +186,7 @@ impl fmt::Display for Outcome {
             Self::Hang => f.write_str("hang (timeout)"),
             Self::KernelPass => f.write_str("kernel pass"),
             Self::KernelFail => f.write_str("kernel fail"),
+            Self::Marker => f.write_str("marker seen"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
         }
     }
@@ -209,12 +217,18 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let debug_log = dir.join("qemu-debug.log");
     let _ = std::fs::remove_file(&debug_log);
-    let mut cmdline = match machine.debug_exit {
-        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {}", machine.cmdline)
-            .trim()
-            .to_string(),
-        false => machine.cmdline.clone(),
+    // The kernel's own needs (gnumach's check reads baton's debug-level
+    // memory map) before the run's options, which may override them.
+    let own = match &machine.payload.baton_options {
+        Some(options) => format!("{options} {}", machine.cmdline),
+        None => machine.cmdline.clone(),
     };
+    let mut cmdline = match machine.debug_exit {
+        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {own}"),
+        false => own,
+    }
+    .trim()
+    .to_string();
     // A run without a kernel is a run of baton's own checks: tell baton
     // that no kernel is no error (unless the row says otherwise).
     if machine.payload.kernel.is_none() && !cmdline.contains("no-kernel=") {
@@ -336,7 +350,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let stdout = child.stdout.take().context("QEMU's stdout")?;
     let mut log = std::fs::File::create(dir.join("serial.log"))?;
     let line_times = Arc::new(Mutex::new(Vec::new()));
+    let marker_seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
+        let marker_seen = Arc::clone(&marker_seen);
+        let until = machine.until.clone();
         let serial = Arc::clone(&serial);
         let line_times = Arc::clone(&line_times);
         let mut nmi_after: std::collections::VecDeque<String> =
@@ -345,8 +362,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
+                // CR on either side: GNU Mach ends its lines "\n\r".
                 let mut text = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
+                    .trim_matches('\r')
                     .to_string();
                 while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
                     let how = match monitor_exchange(&monitor, "nmi") {
@@ -355,6 +373,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                     };
                     text = format!("{text}\nxtask: {how} after {marker:?}");
                     nmi_after.pop_front();
+                }
+                if until.as_deref().is_some_and(|m| text.contains(m)) {
+                    marker_seen.store(true, std::sync::atomic::Ordering::Release);
                 }
                 let _ = writeln!(log, "{text}");
                 if echo {
@@ -372,9 +393,16 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     };
 
     let mut screen = String::new();
+    let mut ended_at_marker = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
+        }
+        if marker_seen.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = child.kill();
+            let _ = child.wait();
+            ended_at_marker = true;
+            break None;
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
             if machine.screen {
@@ -411,6 +439,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let elapsed = started.elapsed();
     let _ = reader.join();
     let outcome = match status.map(|s| s.code()) {
+        None if ended_at_marker => Outcome::Marker,
         None => Outcome::Hang,
         Some(None) => Outcome::QemuFailed(-1),
         Some(Some(0)) => {
@@ -471,6 +500,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         },
         boot_modules: args.boot_modules,
         compression: args.cbfs_compression,
+        until: None,
         payload: Spec {
             kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
             initrd: args.initrd.clone(),
@@ -480,6 +510,12 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         }
         .resolve(&std::env::current_dir()?)?,
     };
+    let mut machine = machine;
+    // --expect, or the named kernel's marker: the run ends when it appears.
+    machine.until = args
+        .expect
+        .clone()
+        .or_else(|| machine.payload.marker.clone());
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
     eprintln!(
@@ -496,7 +532,22 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     // kernel QEMU booted itself) has no debug-exit: that is its end.
     let powered_off = run.outcome == Outcome::Shutdown
         && (machine.payload.direct || run.serial.contains("baton-linux-init: cpus="));
-    let passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
+    let mut passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
+    if let Some(marker) = &machine.until {
+        passed = run.outcome == Outcome::Marker;
+        if !passed {
+            eprintln!("xtask: the run ended without {marker:?} on the serial port");
+        }
+    }
+    if let (true, Some(check)) = (passed, machine.payload.check) {
+        match check.run(&run.serial) {
+            Ok(found) => eprintln!("xtask: {found}"),
+            Err(e) => {
+                eprintln!("xtask: check failed: {e}");
+                passed = false;
+            }
+        }
+    }
     Ok(if passed {
         ExitCode::SUCCESS
     } else {

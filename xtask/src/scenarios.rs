@@ -118,6 +118,10 @@ struct Row {
     /// coreboot entry: compression of the big CBFS files (lzma, lz4, none).
     #[serde(default)]
     cbfs_compression: Compression,
+    /// End the run when this text appears on the serial port (then its
+    /// outcome is `marker`).
+    #[serde(default)]
+    until: Option<String>,
 }
 
 mod defaults {
@@ -245,6 +249,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 entry,
                 boot_modules: row.boot_modules,
                 compression: row.cbfs_compression,
+                until: row.until.as_ref().map(placeholders),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -318,6 +323,12 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
         if run.serial.contains(unwanted.as_str()) {
             problems.push(format!("log has {unwanted:?}"));
         }
+    }
+    // A named kernel's own check (gnumach's memory map against baton's).
+    if let Some(check) = scenario.machine.payload.check
+        && let Err(e) = check.run(&run.serial)
+    {
+        problems.push(e);
     }
     if scenario.variant == Variant::UnsafeTakeover {
         // A negative control: the run must fail on the build with the
@@ -695,6 +706,7 @@ mod tests {
                 entry: Entry::Pvh,
                 boot_modules: false,
                 compression: Compression::Lzma,
+                until: None,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
