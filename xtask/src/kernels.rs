@@ -53,6 +53,9 @@ pub struct Kernel {
     pub baton_options: Option<&'static str>,
     /// A check of the serial log beyond the marker.
     pub check: Option<Check>,
+    /// The guest RAM `cargo xtask run` gives it unless told (Xen's dom0
+    /// takes 512 MiB).
+    pub memory: Option<&'static str>,
 }
 
 /// One Debian package's gzipped kernel under `boot/`.
@@ -100,6 +103,7 @@ pub fn named(name: &str) -> Result<Option<Kernel>> {
                 marker: "baton-linux-init: cpus=",
                 baton_options: None,
                 check: None,
+                memory: Some("2G"),
             }
         }
         "tboot" => {
@@ -114,6 +118,7 @@ pub fn named(name: &str) -> Result<Option<Kernel>> {
                 marker: "baton-linux-init: cpus=",
                 baton_options: None,
                 check: None,
+                memory: Some("2G"),
             }
         }
         "gnumach" => Kernel {
@@ -124,6 +129,7 @@ pub fn named(name: &str) -> Result<Option<Kernel>> {
             marker: "vm_page: page table size:",
             baton_options: Some("log=debug"),
             check: Some(Check::GnumachMemoryMap),
+            memory: None,
         },
         _ => return Ok(None),
     };

@@ -87,9 +87,10 @@ pub struct RunArgs {
     machine: String,
     #[arg(long, default_value_t = 4)]
     smp: u32,
-    /// Guest RAM, as QEMU's -m takes it (512M, 6G, ...).
-    #[arg(long, default_value = "512M")]
-    memory: String,
+    /// Guest RAM, as QEMU's -m takes it (512M, 6G, ...); default 512M, 2G
+    /// for `--kernel xen` and `tboot`.
+    #[arg(long)]
+    memory: Option<String>,
     /// QEMU -cpu model.
     #[arg(long, default_value = "qemu64")]
     cpu: String,

@@ -40,6 +40,8 @@ pub struct Payload {
     pub marker: Option<String>,
     /// The named kernel's check of the serial log.
     pub check: Option<Check>,
+    /// The guest RAM `cargo xtask run` gives the named kernel unless told.
+    pub memory: Option<String>,
 }
 
 /// A named kernel: its file and what it comes with by default.
@@ -52,6 +54,7 @@ struct Named {
     baton_options: Option<String>,
     marker: Option<String>,
     check: Option<Check>,
+    memory: Option<String>,
 }
 
 /// The probe's default options: a short settle time keeps runs quick.
@@ -81,6 +84,7 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 baton_options: k.baton_options.map(Into::into),
                 marker: Some(k.marker.into()),
                 check: k.check,
+                memory: k.memory.map(Into::into),
             })
         }
         "probe" | "probe-pvh" | "probe-mb1" | "probe-mb2" | "probe-elf64" => {
@@ -172,9 +176,14 @@ impl Spec {
                 fwcfg::MAX_MODULES
             );
         }
-        let (baton_options, marker, check) = match &named {
-            Some(n) => (n.baton_options.clone(), n.marker.clone(), n.check),
-            None => (None, None, None),
+        let (baton_options, marker, check, memory) = match &named {
+            Some(n) => (
+                n.baton_options.clone(),
+                n.marker.clone(),
+                n.check,
+                n.memory.clone(),
+            ),
+            None => (None, None, None, None),
         };
         Ok(Payload {
             kernel: named.map(|n| n.path),
@@ -185,6 +194,7 @@ impl Spec {
             baton_options,
             marker,
             check,
+            memory,
         })
     }
 }

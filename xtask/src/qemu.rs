@@ -460,6 +460,14 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             None => Outcome::QemuFailed(code),
         },
     };
+    // The marker came, and the machine powered itself off before the loop
+    // above saw it: still the marker's end.
+    let outcome = match outcome {
+        Outcome::Shutdown if marker_seen.load(std::sync::atomic::Ordering::Acquire) => {
+            Outcome::Marker
+        }
+        other => other,
+    };
     let _ = std::fs::remove_file(&monitor);
     let serial = serial
         .lock()
@@ -481,10 +489,23 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     crate::setup::ensure_qemu()?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
+    let payload = Spec {
+        kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
+        initrd: args.initrd.clone(),
+        cmdline: args.kernel_cmdline.clone(),
+        modules: args.modules.clone(),
+        direct: args.direct,
+    }
+    .resolve(&std::env::current_dir()?)?;
+    let memory = args
+        .memory
+        .clone()
+        .or_else(|| payload.memory.clone())
+        .unwrap_or_else(|| "512M".into());
     let machine = Machine {
         machine: args.machine.clone(),
         smp: args.smp,
-        memory: args.memory.clone(),
+        memory,
         cpu: args.cpu.clone(),
         cmdline: args.cmdline.clone(),
         debug_exit: true,
@@ -500,22 +521,10 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         },
         boot_modules: args.boot_modules,
         compression: args.cbfs_compression,
-        until: None,
-        payload: Spec {
-            kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
-            initrd: args.initrd.clone(),
-            cmdline: args.kernel_cmdline.clone(),
-            modules: args.modules.clone(),
-            direct: args.direct,
-        }
-        .resolve(&std::env::current_dir()?)?,
+        // --expect, or the named kernel's marker: the run ends when it appears.
+        until: args.expect.clone().or_else(|| payload.marker.clone()),
+        payload,
     };
-    let mut machine = machine;
-    // --expect, or the named kernel's marker: the run ends when it appears.
-    machine.until = args
-        .expect
-        .clone()
-        .or_else(|| machine.payload.marker.clone());
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
     eprintln!(
