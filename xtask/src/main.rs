@@ -47,7 +47,7 @@ enum Command {
     },
     /// Build and boot baton once under QEMU; exit 0 only if it reports success
     /// (with --direct: if the kernel powers the machine off).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
     Test(TestArgs),
     /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
