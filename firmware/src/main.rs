@@ -43,8 +43,12 @@ fn boot(entry: machine::entry::Entry) -> ! {
     let options = Options::parse(&boot_info.cmdline);
     log::set_max_level(options.log_level);
     power::configure(options.debug_exit, options.on_fail);
-    report::boot(&boot_info, &options, clock);
     let mut frames = machine::memory::frame_allocator(&boot_info);
+    machine::paging::map_everything(&boot_info.memory_map, &mut frames).unwrap_or_else(|e| {
+        error!("baton: {e}");
+        power::fail(ExitCode::Error)
+    });
+    report::boot(&boot_info, &options, clock);
     report::frames(&frames);
     let acpi = machine::acpi::init(&boot_info, options.aml_eager)
         .inspect(report::topology)

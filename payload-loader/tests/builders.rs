@@ -442,3 +442,42 @@ fn multiboot_command_lines_word_by_word() {
         assert_eq!(words(&mods[1].cmdline), ["opt/baton/module/1"], "{p}");
     }
 }
+
+/// A map of 1024 entries (the firmware parser's limit) reaches every
+/// protocol's kernel whole: no protocol's own format is smaller.
+#[test]
+fn memory_maps_of_1024_entries_reach_every_protocol() {
+    let map: Vec<MemoryRegion> = (0..1024u64)
+        .map(|i| {
+            let kind = if i % 2 == 0 {
+                MemoryKind::Usable
+            } else {
+                MemoryKind::Reserved
+            };
+            MemoryRegion::new(i << 24, (i + 1) << 24, kind)
+        })
+        .collect();
+    let input = BootInfoInput {
+        cmdline: "console=ttyS0",
+        loader_name: "baton",
+        memory_map: &map,
+        modules: &[],
+        rsdp: None,
+    };
+    let base = 0x1000;
+    let pvh = pvh::decode_start_info(&build_boot_info(Protocol::Pvh, &input, base).unwrap(), base)
+        .unwrap();
+    assert_eq!(pvh.memory_map, map);
+    let mb1 = multiboot1::decode_info(
+        &build_boot_info(Protocol::Multiboot1, &input, base).unwrap(),
+        base,
+    )
+    .unwrap();
+    assert_eq!(mb1.memory_map, map);
+    for p in [Protocol::Multiboot2, Protocol::Elf64] {
+        let b = build_boot_info(p, &input, base).unwrap();
+        assert_eq!(multiboot2::decode_info(&b, base).unwrap().memory_map, map);
+        // 1024 entries of 24 bytes fit the room the firmware gives them.
+        assert!(boot_info_size(p, &input).unwrap() < 32 * 1024);
+    }
+}

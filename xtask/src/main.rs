@@ -18,6 +18,7 @@ mod linux;
 mod payload;
 mod probe;
 mod qemu;
+mod ram;
 mod scenarios;
 mod setup;
 

@@ -243,20 +243,26 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             machine.entry
         );
     }
+    // Kept until QEMU has exited: it removes a sparse RAM file.
+    let ram = crate::ram::GuestRam::plan(&machine.memory, &crate::root().join("target/xtask/ram"))?;
+    for note in &ram.notes {
+        eprintln!("xtask: {note}");
+    }
     let mut qemu = Command::new(QEMU);
     // Relative paths in scenario rows' qemu_args are the workspace's.
     qemu.current_dir(crate::root())
         .args([
             "-machine",
-            &machine.machine,
+            &format!("{}{}", machine.machine, ram.machine_options),
             "-smp",
             &machine.smp.to_string(),
             "-m",
             &machine.memory,
         ])
+        .args(&ram.args)
         .args([
             "-cpu",
-            &machine.cpu,
+            &ram.cpu_model(&machine.cpu),
             "-display",
             "none",
             "-serial",
@@ -332,7 +338,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             }
         },
     }
-    qemu.args(&machine.qemu_args);
+    qemu.args(crate::ram::with_phys_bits(&machine.qemu_args, &ram));
     if machine.gdb {
         qemu.args(["-s", "-S"]);
         eprintln!("xtask: QEMU waits for gdb on tcp::1234 (target remote :1234)");
@@ -474,6 +480,13 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .map(|s| s.clone() + &screen)
         .unwrap_or_default();
     let line_times = line_times.lock().map(|t| t.clone()).unwrap_or_default();
+    if let Some(used) = ram.file_usage() {
+        eprintln!(
+            "xtask: the guest touched {} MiB of its sparse RAM file",
+            used >> 20
+        );
+    }
+    drop(ram);
     Ok(Run {
         outcome,
         serial,

@@ -78,7 +78,8 @@ pub fn ensure_heap(frames: &mut FrameAllocator, bytes: u64) -> bool {
         return false;
     }
     let size = bytes.next_multiple_of(baton::frames::PAGE_SIZE);
-    let Some(addr) = frames.allocate(size, baton::frames::PAGE_SIZE, paging::mapped_end()) else {
+    let Some(addr) = frames.allocate(size, baton::frames::PAGE_SIZE, paging::allocation_limit())
+    else {
         return false;
     };
     debug!(

@@ -68,7 +68,7 @@ fn self_nmi() {
 fn copy_bench(frames: &mut FrameAllocator) {
     const STUB_BYTES: u64 = 32 << 20;
     const LOOP_BYTES: u64 = 4 << 20;
-    let limit = super::paging::mapped_end();
+    let limit = super::paging::allocation_limit();
     let (Some(src), Some(dst)) = (
         frames.allocate(STUB_BYTES, 4096, limit),
         frames.allocate(STUB_BYTES, 4096, limit),

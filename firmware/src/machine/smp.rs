@@ -180,7 +180,7 @@ pub fn start(
     let areas = match wanted.len() {
         0 => 0,
         _ => frames
-            .allocate(bytes, 4096, paging::mapped_end())
+            .allocate(bytes, 4096, paging::allocation_limit())
             .ok_or(SmpError::NoMemory {
                 aps: wanted.len(),
                 bytes,

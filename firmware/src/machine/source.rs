@@ -151,7 +151,7 @@ fn from_cbfs(
         });
     }
     let kernel_name = kernel.name.as_str().into();
-    let kernel = blob(kernel, frames, paging::mapped_end())?;
+    let kernel = blob(kernel, frames, paging::allocation_limit())?;
     Ok(Some(KernelSource {
         origin: Origin::Cbfs,
         kernel_in_part: None,
@@ -280,7 +280,11 @@ fn allocate(
     limit: u64,
 ) -> Result<u64, SourceError> {
     frames
-        .allocate(size.max(1), PAGE_SIZE, limit.min(paging::mapped_end()))
+        .allocate(
+            size.max(1),
+            PAGE_SIZE,
+            limit.min(paging::allocation_limit()),
+        )
         .ok_or_else(|| SourceError::OutOfMemory {
             file: name.into(),
             size,
@@ -332,10 +336,10 @@ fn kernel_blob(
     frames: &mut FrameAllocator,
 ) -> Result<(Blob, Option<PartlyRead>), SourceError> {
     if fw.method != super::fwcfg::Method::Dma {
-        return Ok((blob(fw, file, frames, paging::mapped_end())?, None));
+        return Ok((blob(fw, file, frames, paging::allocation_limit())?, None));
     }
     let size = u64::from(file.size);
-    let addr = allocate(&file.name, size, frames, paging::mapped_end())?;
+    let addr = allocate(&file.name, size, frames, paging::allocation_limit())?;
     let whole = Blob { addr, len: size };
     let mut bytes_read = 0;
     let mut read = |range: Range| -> Result<(), SourceError> {

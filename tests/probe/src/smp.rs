@@ -23,6 +23,7 @@ unsafe extern "C" {
 
 const IA32_APIC_BASE: u32 = 0x1b;
 const APIC_BASE_X2APIC: u64 = 1 << 10;
+const APIC_BASE_ENABLE: u64 = 1 << 11;
 const X2APIC_MSR_BASE: u32 = 0x800;
 /// xAPIC register offsets; x2APIC MSR = 0x800 + offset / 16.
 const REG_ID: u64 = 0x20;
@@ -194,7 +195,16 @@ pub fn run(
     {
         fail!("APIC ID {id} cannot be addressed in xAPIC mode");
     }
-    lapic.write(REG_SVR, lapic.read(REG_SVR) | SVR_ENABLE | SPURIOUS_VECTOR);
+    // The contract: the BSP's LAPIC enabled, software-enabled with
+    // baton's spurious vector (baton sent IPIs through it).
+    let svr = lapic.read(REG_SVR);
+    if apic_base & APIC_BASE_ENABLE == 0 || svr & 0x1ff != SVR_ENABLE | SPURIOUS_VECTOR {
+        fail!(
+            "LAPIC: IA32_APIC_BASE={apic_base:#x}, SVR={svr:#x}: the handoff contract gives it enabled with SVR 0x1ff"
+        );
+    }
+    say!("LAPIC enabled, SVR={svr:#x}");
+    lapic.write(REG_SVR, svr | SVR_ENABLE | SPURIOUS_VECTOR);
     let page = ApPage::install(map);
     let want = aps.len() as u32;
     let mut failure = None;
