@@ -687,6 +687,24 @@ mod tests {
     }
 
     #[test]
+    fn until_ends_a_run_at_its_marker() {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+            [[scenario]]
+            name = "m"
+            smp = [1, 4]
+            until = "cpus={smp}"
+            expect = "marker"
+            "#,
+        )
+        .unwrap();
+        let runs: Vec<_> = file.scenario.iter().flat_map(expand).collect();
+        assert_eq!(runs[0].expect, Outcome::Marker);
+        assert_eq!(runs[0].machine.until.as_deref(), Some("cpus=1"));
+        assert_eq!(runs[1].machine.until.as_deref(), Some("cpus=4"));
+    }
+
+    #[test]
     fn judge_needs_outcome_and_log() {
         let s = Scenario {
             name: "x".into(),
@@ -725,6 +743,12 @@ mod tests {
         assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
+        // A named kernel's check joins the verdict (gnumach's memory map).
+        let mut checked = s.clone();
+        checked.machine.payload.check = Some(crate::kernels::Check::GnumachMemoryMap);
+        let (passed, detail) = judge(&checked, &run(Outcome::Pass, "hello"));
+        assert!(!passed);
+        assert!(detail.contains("memory map (N regions)"), "{detail}");
         let negative = Scenario {
             variant: Variant::UnsafeTakeover,
             ..s
