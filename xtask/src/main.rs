@@ -21,6 +21,7 @@ mod qemu;
 mod ram;
 mod scenarios;
 mod setup;
+mod storm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,6 +102,10 @@ pub struct RunArgs {
     /// Extra QEMU argument, passed through (repeatable).
     #[arg(long = "qemu-arg", allow_hyphen_values = true)]
     qemu_args: Vec<String>,
+    /// An NMI storm: QEMU's monitor `nmi` every 2-20 ms (random), from
+    /// baton's first line until the run ends.
+    #[arg(long)]
+    nmi_storm: bool,
     /// Wait for gdb on tcp::1234 before the first instruction (no timeout).
     #[arg(long)]
     gdb: bool,

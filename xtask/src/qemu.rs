@@ -131,6 +131,8 @@ pub struct Machine {
     /// comes (for kernels that only draw there, like grub-invaders); its
     /// lines are appended to the serial log as `screen: ...`.
     pub screen: bool,
+    /// An NMI storm (`storm.rs`) from the first line of output to the end.
+    pub nmi_storm: bool,
     /// Inject an NMI (monitor `nmi`) each time the next of these texts
     /// appears in the serial log, in order; each is logged as
     /// `xtask: NMI injected after "..."`.
@@ -398,6 +400,30 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         })
     };
 
+    let storm_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storm = machine.nmi_storm.then(|| {
+        let (monitor, done, serial) = (
+            monitor.clone(),
+            Arc::clone(&storm_done),
+            Arc::clone(&serial),
+        );
+        let seed = started.elapsed().as_nanos() as u64 ^ u64::from(std::process::id());
+        std::thread::spawn(move || {
+            let begun = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        if serial.lock().is_ok_and(|s| !s.is_empty()) {
+                            begun.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                });
+                (seed, crate::storm::run(&monitor, seed, &begun, &done))
+            })
+        })
+    });
     let mut screen = String::new();
     let mut ended_at_marker = false;
     let status = loop {
@@ -443,6 +469,12 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::sleep(Duration::from_millis(20));
     };
     let elapsed = started.elapsed();
+    storm_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some((seed, sent)) = storm.and_then(|t| t.join().ok()) {
+        screen.push_str(&format!(
+            "xtask: NMI storm: {sent} NMIs sent, 2-20 ms apart (seed {seed:#x})\n"
+        ));
+    }
     let _ = reader.join();
     let outcome = match status.map(|s| s.code()) {
         None if ended_at_marker => Outcome::Marker,
@@ -526,6 +558,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
         screen: false,
+        nmi_storm: args.nmi_storm,
         nmi_after: Vec::new(),
         entry: if args.coreboot {
             Entry::Coreboot

@@ -83,6 +83,9 @@ struct Row {
     /// the serial log, in order.
     #[serde(default)]
     nmi_after: Vec<String>,
+    /// An NMI storm (monitor `nmi` every 2-20 ms) from the first line on.
+    #[serde(default)]
+    nmi_storm: bool,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -245,6 +248,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 gdb: false,
                 payload: Default::default(),
                 screen: row.screen,
+                nmi_storm: row.nmi_storm,
                 nmi_after: row.nmi_after.clone(),
                 entry,
                 boot_modules: row.boot_modules,
@@ -720,6 +724,7 @@ mod tests {
                 gdb: false,
                 payload: Default::default(),
                 screen: false,
+                nmi_storm: false,
                 nmi_after: Vec::new(),
                 entry: Entry::Pvh,
                 boot_modules: false,

@@ -74,6 +74,29 @@ pub struct LapicNmi {
     pub flags: u16,
 }
 
+impl LapicNmi {
+    /// LVT delivery mode NMI.
+    const LVT_NMI: u32 = 0x400;
+    /// LVT input pin polarity: active low.
+    const LVT_ACTIVE_LOW: u32 = 1 << 13;
+
+    /// Whether the entry is for the processor with ACPI UID `uid`.
+    pub fn applies_to(&self, uid: u32) -> bool {
+        self.uid == u32::MAX || self.uid == uid
+    }
+
+    /// The value for LVT LINT0 or LINT1 (`lint`): NMI delivery, the
+    /// polarity the MPS INTI flags give (bits 0-1: 3 is active low; 0,
+    /// "conforming", is active high for LINT), unmasked. The trigger mode
+    /// is left edge: the SDM has NMI delivery always edge-sensitive.
+    pub fn lvt(&self) -> u32 {
+        match self.flags & 0b11 {
+            0b11 => Self::LVT_NMI | Self::LVT_ACTIVE_LOW,
+            _ => Self::LVT_NMI,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Topology {
     pub lapic_address: u64,

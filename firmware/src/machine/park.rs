@@ -24,6 +24,7 @@ pub extern "C" fn ap_entry(slot: u32) -> ! {
         (*(&raw const idt::IDT)).load();
     }
     cpus.lapic.enable_here();
+    cpus.lapic.program_nmi_lints(&cpus.nmis, ap.uid);
     let rsp: u64;
     // SAFETY: reads the stack pointer.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
@@ -104,7 +105,7 @@ pub fn stop_this_cpu(slot: usize) -> ! {
         return_to_old_park(slot)
     }
     match stop.mask.word_and_bit(slot) {
-        Some((word, bit)) => stop.park.park_this_ap(word as *const _ as u64, bit),
+        Some((word, bit)) => stop.park.park_this_ap(slot, word as *const _ as u64, bit),
         None => halt_forever(),
     }
 }

@@ -24,7 +24,7 @@ use payload_loader::{
 };
 use spin::Once;
 
-use super::handoff::{HandoffError, Installed, Jump, MAPPED, PARK_AREA_SIZE};
+use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
 use super::{console, paging, tsc};
 
@@ -160,8 +160,10 @@ pub fn boot(
         }
     }
 
+    let aps = cpus.map_or(0, |c| c.aps.len());
+    let park_size = park_area_size(aps);
     let park_at = plan
-        .allocate("park area", PARK_AREA_SIZE, 4096)
+        .allocate("park area", park_size, 4096)
         .map_err(TakeoverError::Place)?;
     // Sources the copy stub reads must survive the copies before them.
     let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
@@ -197,12 +199,11 @@ pub fn boot(
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
     let long_mode = protocol == Protocol::Elf64;
-    // The kernel may reuse everything but its boot information, and the
-    // park area where APs stay in it or its page tables are still in use.
-    let mut keep = Vec::new();
-    if options.ap_handoff == ApHandoff::Hlt || long_mode {
-        keep.push(Range::new(park_at, park_at + PARK_AREA_SIZE));
-    }
+    // The kernel may reuse everything but its boot information and the
+    // park area: the IDTR points there until the kernel loads its own (an
+    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
+    // ELF64 kernel runs on its page tables.
+    let mut keep = alloc::vec![Range::new(park_at, park_at + park_size)];
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -260,11 +261,12 @@ pub fn boot(
             .injected(|i| (*i == Inject::NullFs).then_some(()))
             .is_some(),
     };
-    let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
+    let park =
+        super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
     tsc::stamp(Stage::Plan);
     info!(
         "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
-        park_at + PARK_AREA_SIZE,
+        park_at + park_size,
         copies.len(),
         modules.len()
     );
@@ -308,6 +310,8 @@ pub fn boot(
             "32-bit protected mode, EBX = boot information"
         }
     );
+    let (bsp_nmis, ap_nmis) = super::exceptions::nmi_counts();
+    info!("baton: NMIs taken before the jump: BSP {bsp_nmis}, APs {ap_nmis}");
     tsc::stamp(Stage::Jump);
     tsc::report_timeline();
     console::flush();
