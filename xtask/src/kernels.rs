@@ -279,7 +279,7 @@ fn gunzip(gz: &Path) -> Result<Vec<u8>> {
 pub enum Check {
     /// GNU Mach's `biosmem:` memory map is the one baton handed over:
     /// baton's own map (its debug-level table) with the boot information
-    /// (and with `ap-handoff=hlt` the park area) reserved.
+    /// and the park area reserved.
     GnumachMemoryMap,
 }
 
@@ -364,8 +364,8 @@ fn gnumach_map(serial: &str) -> Result<Vec<Region>, String> {
     Ok(rows)
 }
 
-/// What baton kept from the kernel: `boot information at 0x...` and, when
-/// the park area is reserved too (ap-handoff=hlt), `park area [0x...`.
+/// What baton may keep from the kernel: `boot information at 0x...` and
+/// `park area [0x...` (reserved where the IDTR or parked APs still use it).
 fn kept_addresses(serial: &str) -> Result<(u64, Option<u64>), String> {
     let line = serial
         .lines()
@@ -377,11 +377,7 @@ fn kept_addresses(serial: &str) -> Result<(u64, Option<u64>), String> {
         hex(&rest[..end])
     };
     let info = after("boot information at ").ok_or("no boot information address")?;
-    let park = serial
-        .contains("ap-handoff=hlt")
-        .then(|| after("park area ["))
-        .flatten();
-    Ok((info, park))
+    Ok((info, after("park area [")))
 }
 
 /// Page-granular usable ranges, sorted and merged (GNU Mach rounds each
@@ -448,7 +444,7 @@ fn gnumach_memory_map(serial: &str) -> Result<String, String> {
         ));
     }
     // What baton's map calls usable and GNU Mach does not: only what baton
-    // kept (its boot information, the park area under ap-handoff=hlt).
+    // kept (its boot information, the park area).
     let holes = subtract(&ours, &theirs);
     for &(s, e) in &holes {
         if s != info && Some(s) != park || e - s > 64 * 1024 {
@@ -467,8 +463,12 @@ fn gnumach_memory_map(serial: &str) -> Result<String, String> {
         return Err(problems.join("; "));
     }
     let available: u64 = theirs.iter().map(|(s, e)| e - s).sum();
+    let park = match holes.iter().find(|(s, _)| Some(*s) == park) {
+        Some((s, e)) => format!(" and the park area [{s:#x}..{e:#x})"),
+        None => String::new(),
+    };
     Ok(format!(
-        "GNU Mach's memory map ({} entries, {} KiB available) is baton's ({} regions) with the boot information [{is:#x}..{ie:#x}) reserved",
+        "GNU Mach's memory map ({} entries, {} KiB available) is baton's ({} regions) with the boot information [{is:#x}..{ie:#x}){park} reserved",
         mach.len(),
         available / 1024,
         baton.len()
@@ -515,6 +515,21 @@ vm_page: page table size: 131023 entries (12284k)
         let found = Check::GnumachMemoryMap.run(SERIAL).unwrap();
         assert!(
             found.contains("(11 entries, 523764 KiB available) is baton's (9 regions) with the boot information [0x1000..0x2000) reserved"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn the_park_area_may_be_reserved_too() {
+        let parked = SERIAL.replace(
+            "biosmem: 000000000000100000:00000000001ffdf000, available\n",
+            "biosmem: 000000000000100000:00000000001ff25000, available\n\
+             biosmem: 00000000001ff25000:00000000001ff2e000, reserved\n\
+             biosmem: 00000000001ff2e000:00000000001ffdf000, available\n",
+        );
+        let found = Check::GnumachMemoryMap.run(&parked).unwrap();
+        assert!(
+            found.ends_with("boot information [0x1000..0x2000) and the park area [0x1ff25000..0x1ff2e000) reserved"),
             "{found}"
         );
     }
