@@ -1,5 +1,5 @@
 //! baton, the bare-metal payload. `boot` is the pipeline, one call a stage;
-//! see ../shared/DESIGN.md section 1. On the host this file builds to a
+//! see docs/ARCHITECTURE.md, "The pipeline". On the host this file builds to a
 //! stub so that `cargo build`/`clippy`/`test` work across the workspace.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 // `&mut *(&raw mut STATIC)` is how edition 2024 borrows a `static mut`

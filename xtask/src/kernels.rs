@@ -1,5 +1,6 @@
 //! Real third-party Multiboot kernels from Debian, fetched and cached under
-//! `target/kernels/` (with `apt-get download`, as `linux.rs` does):
+//! `target/kernels/` (their packages downloaded into the shared
+//! `target/debs/` by `debs.rs`, as `linux.rs` does):
 //!
 //! - `xen`: Xen 4.17 (`xen-hypervisor-4.17-amd64`, `boot/xen-4.17-amd64.gz`,
 //!   gunzipped: an ELF32 with Multiboot1 and Multiboot2 headers) with
@@ -193,42 +194,16 @@ fn dom0_package(cloud: &str) -> Result<String> {
     }
 }
 
-/// `setup::run`, with the hint that these steps need a Debian host.
-fn run(cmd: &mut Command) -> Result<String> {
-    crate::setup::run(cmd).context("the real kernels need apt-get and dpkg-deb (a Debian host)")
-}
-
-/// `apt-get download PACKAGE` into target/kernels/debs; the members of its
-/// data matching `pattern` (a tar wildcard) are extracted into
-/// target/kernels/debs/PACKAGE, which is returned, and the .deb deleted (the
-/// generic Linux package is 70 MB for an 8 MB vmlinuz).
+/// `PACKAGE`'s .deb from the shared cache (`debs::download`, target/debs);
+/// the members of its data matching `pattern` (a tar wildcard) are
+/// extracted into target/kernels/debs/PACKAGE, which is returned (the
+/// generic Linux package holds 400 MB of modules around its 8 MB vmlinuz).
 fn unpack(dir: &Path, package: &str, pattern: &str) -> Result<PathBuf> {
-    let debs = dir.join("debs");
-    std::fs::create_dir_all(&debs).with_context(|| format!("creating {}", debs.display()))?;
-    eprintln!("xtask: apt-get download {package}");
-    let mut found = run(Command::new("apt-get")
-        .args(["download", package])
-        .current_dir(&debs));
-    if found.is_err() {
-        // A machine whose package lists were never fetched.
-        run(Command::new("apt-get").arg("update"))?;
-        found = run(Command::new("apt-get")
-            .args(["download", package])
-            .current_dir(&debs));
-    }
-    found?;
-    let deb = std::fs::read_dir(&debs)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.extension().is_some_and(|e| e == "deb")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}_")))
-        })
-        .with_context(|| format!("apt-get download {package} left no {package}_*.deb"))?;
-    let x = debs.join(package);
+    let deb = crate::debs::download(package)
+        .with_context(|| format!("the real kernels need {package} (apt-get download)"))?;
+    let x = dir.join("debs").join(package);
     let _ = std::fs::remove_dir_all(&x);
-    std::fs::create_dir_all(&x)?;
+    std::fs::create_dir_all(&x).with_context(|| format!("creating {}", x.display()))?;
     let mut tarfile = Command::new("dpkg-deb")
         .arg("--fsys-tarfile")
         .arg(&deb)
@@ -253,7 +228,6 @@ fn unpack(dir: &Path, package: &str, pattern: &str) -> Result<PathBuf> {
             String::from_utf8_lossy(&tar.stderr).trim()
         );
     }
-    std::fs::remove_file(&deb).with_context(|| format!("removing {}", deb.display()))?;
     Ok(x)
 }
 

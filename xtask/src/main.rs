@@ -8,8 +8,10 @@
 
 mod bad_input;
 mod bench;
+mod checks;
 mod code_size;
 mod coreboot;
+mod debs;
 mod entry;
 mod firmware;
 mod fixtures;
@@ -22,6 +24,7 @@ mod ram;
 mod scenarios;
 mod setup;
 mod storm;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,7 +53,8 @@ enum Command {
     /// Build and boot baton once under QEMU; exit 0 only if it reports success
     /// (with --direct: if the kernel powers the machine off).
     Run(Box<RunArgs>),
-    /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
+    /// Host unit tests and the QEMU scenarios; ends with `N host tests
+    /// passed, M QEMU runs passed, K failed`.
     Test(TestArgs),
     /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
     Bench(BenchArgs),
@@ -178,7 +182,8 @@ pub struct TestArgs {
     /// Also the big configurations (many CPUs, slow).
     #[arg(long)]
     full: bool,
-    /// Only scenarios whose name contains this.
+    /// Only scenarios whose name contains this (one that matches none is
+    /// an error that lists the close names).
     #[arg(long)]
     filter: Option<String>,
     /// Run each scenario this many times.

@@ -66,10 +66,23 @@ fn hang_state(monitor: &Path, cpus: u32) -> String {
     commands.extend(["info pic".to_string(), "info irq".to_string()]);
     let mut text = String::new();
     for command in commands {
-        let reply = monitor_exchange(monitor, &command).unwrap_or_else(|e| format!("({e:#})"));
+        let reply = monitor_exchange(monitor, &command)
+            .map(|r| monitor_output(&r))
+            .unwrap_or_else(|e| format!("({e:#})"));
         text.push_str(&format!("### {command}\n{reply}\n"));
     }
     text
+}
+
+/// What a command printed, out of the monitor's reply: without the
+/// greeting, the prompts with their echo of the command and the escape
+/// codes of its line editor.
+fn monitor_output(reply: &str) -> String {
+    crate::ui::strip_ansi(reply)
+        .lines()
+        .filter(|l| !l.contains("(qemu)") && !l.starts_with("QEMU ") && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
@@ -102,6 +115,33 @@ fn decode_screen(reply: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn monitor_output_is_what_the_command_printed() {
+        let reply = "QEMU 10.0.2 monitor - type 'help' for more information\r\n(qemu) i\x1b[K\x1b[Din\x1b[K\x1b[D\x1b[Dinfo pic\r\npic0: irr=00\r\n(qemu) ";
+        assert_eq!(super::monitor_output(reply), "pic0: irr=00\n");
+    }
+
+    #[test]
+    fn verdicts_say_what_the_end_means() {
+        use super::{Outcome, verdict};
+        let pf = "baton: EXCEPTION vector 14 (#PF page fault) error code 0x0";
+        assert_eq!(
+            verdict(Outcome::Exception, pf, Some(Outcome::Exception)),
+            "pass (expected exception #PF)"
+        );
+        assert_eq!(verdict(Outcome::Exception, pf, None), "exception #PF");
+        assert_eq!(
+            verdict(Outcome::Shutdown, "baton-linux-init: cpus=4", None),
+            "pass (Linux reached init)"
+        );
+        assert_eq!(verdict(Outcome::KernelPass, "", None), "pass (probe)");
+        assert_eq!(
+            verdict(Outcome::Hang, "", Some(Outcome::Hang)),
+            "pass (expected hang)"
+        );
+        assert_eq!(verdict(Outcome::Panic, "", Some(Outcome::Pass)), "panic");
+    }
+
     #[test]
     fn decodes_the_vga_text_screen() {
         let reply =
@@ -194,6 +234,38 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// The name of the exception baton reported (`#PF`), from its log line
+/// `baton: EXCEPTION vector 14 (#PF page fault) ...`.
+pub fn exception_name(serial: &str) -> Option<&str> {
+    let line = serial.lines().find(|l| l.contains("EXCEPTION vector"))?;
+    let name = line.split_once('(')?.1.split_whitespace().next()?;
+    Some(name.trim_end_matches(')'))
+}
+
+/// Whether the serial log shows the Linux test /init's report.
+pub fn linux_reached_init(serial: &str) -> bool {
+    serial.contains("baton-linux-init: cpus=")
+}
+
+/// What a run's end means, in words: `pass (probe)`, `pass (Linux reached
+/// init)`, `pass (expected exception #PF)`, `exception #PF`, ... A run
+/// expected to end in `expected` and that did says `pass (expected ...)`.
+pub fn verdict(outcome: Outcome, serial: &str, expected: Option<Outcome>) -> String {
+    let named = match (outcome, exception_name(serial)) {
+        (Outcome::Exception, Some(name)) => format!("exception {name}"),
+        (Outcome::Hang, _) if expected == Some(Outcome::Hang) => "hang".into(),
+        (o, _) => o.to_string(),
+    };
+    match outcome {
+        Outcome::Pass => "pass (baton's own checks, no kernel)".into(),
+        Outcome::KernelPass => "pass (probe)".into(),
+        Outcome::KernelFail => "fail (probe)".into(),
+        Outcome::Shutdown if linux_reached_init(serial) => "pass (Linux reached init)".into(),
+        o if Some(o) == expected => format!("pass (expected {named})"),
+        _ => named,
+    }
+}
+
 pub struct Run {
     pub outcome: Outcome,
     pub serial: String,
@@ -216,6 +288,8 @@ impl Run {
 /// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
 /// output is also printed as it comes.
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    // The folder holds this run's files only.
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let debug_log = dir.join("qemu-debug.log");
     let _ = std::fs::remove_file(&debug_log);
@@ -248,7 +322,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     // Kept until QEMU has exited: it removes a sparse RAM file.
     let ram = crate::ram::GuestRam::plan(&machine.memory, &crate::root().join("target/xtask/ram"))?;
     for note in &ram.notes {
-        eprintln!("xtask: {note}");
+        crate::ui::say(note);
     }
     let mut qemu = Command::new(QEMU);
     // Relative paths in scenario rows' qemu_args are the workspace's.
@@ -370,10 +444,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
-                // CR on either side: GNU Mach ends its lines "\n\r".
-                let mut text = String::from_utf8_lossy(&line)
-                    .trim_matches('\r')
-                    .to_string();
+                // Without escape codes (GRUB clears the screen).
+                let mut text = crate::ui::strip_ansi(&String::from_utf8_lossy(&line));
                 while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
                     let how = match monitor_exchange(&monitor, "nmi") {
                         Ok(_) => "NMI injected",
@@ -387,7 +459,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 }
                 let _ = writeln!(log, "{text}");
                 if echo {
-                    println!("{text}");
+                    crate::ui::out(&text);
                 }
                 if let Ok(mut times) = line_times.lock() {
                     times.push((started.elapsed(), text.clone()));
@@ -426,6 +498,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     });
     let mut screen = String::new();
     let mut ended_at_marker = false;
+    let mut silence_said = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
@@ -435,6 +508,19 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             let _ = child.wait();
             ended_at_marker = true;
             break None;
+        }
+        // `run` says why nothing happens rather than wait in silence.
+        let quiet_for = line_times
+            .lock()
+            .ok()
+            .and_then(|t| t.last().map(|(at, _)| *at))
+            .map_or(started.elapsed(), |at| started.elapsed().saturating_sub(at));
+        if echo && !machine.gdb && !silence_said && quiet_for > Duration::from_secs(5) {
+            silence_said = true;
+            crate::ui::say(format!(
+                "no serial output for 5 s; a run that has not ended after {} s (--timeout) is called a hang",
+                machine.timeout.as_secs()
+            ));
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
             if machine.screen {
@@ -513,10 +599,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .unwrap_or_default();
     let line_times = line_times.lock().map(|t| t.clone()).unwrap_or_default();
     if let Some(used) = ram.file_usage() {
-        eprintln!(
-            "xtask: the guest touched {} MiB of its sparse RAM file",
+        crate::ui::say(format!(
+            "the guest touched {} MiB of its sparse RAM file",
             used >> 20
-        );
+        ));
     }
     drop(ram);
     Ok(Run {
@@ -528,10 +614,54 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     })
 }
 
+/// The end `test=...` in baton's command line asks for, if any.
+pub fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
+    let word = cmdline
+        .split_whitespace()
+        .find(|w| w.starts_with("test="))?;
+    let outcome = match word.strip_prefix("test=")? {
+        w if w.starts_with("fault:") => Outcome::Exception,
+        "panic" => Outcome::Panic,
+        "triple-fault" => Outcome::TripleFault,
+        "hang" => Outcome::Hang,
+        _ => return None,
+    };
+    Some((outcome, word))
+}
+
+/// What a Debian-package check needs for a run through `entry` on `smp`
+/// CPUs (GRUB, coreboot's build tools when its ROM is not built yet).
+pub fn add_needs(entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
+    if entry.is_grub() {
+        needs.add("booting baton through GRUB", &["grub-pc-bin"]);
+    }
+    if entry == Entry::Coreboot {
+        coreboot::add_needs(coreboot::Variant::for_smp(smp), needs);
+    }
+}
+
 /// `cargo xtask run`.
 pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
-    crate::setup::ensure_qemu()?;
+    let entry = if args.coreboot {
+        Entry::Coreboot
+    } else {
+        args.entry
+    };
+    // A named kernel may bring its own default memory (Xen's dom0 takes
+    // 512M); the early check sees the one given or the general default.
+    let given_memory = args.memory.clone().unwrap_or_else(|| "512M".into());
+    let shape = crate::checks::Shape {
+        machine: &args.machine,
+        smp: args.smp,
+        memory: &given_memory,
+        cpu: &args.cpu,
+        entry,
+    };
+    crate::checks::check_early(&shape)?;
+    let mut needs = crate::setup::Needs::qemu();
+    add_needs(entry, args.smp, &mut needs);
+    crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
     let payload = Spec {
@@ -546,7 +676,14 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         .memory
         .clone()
         .or_else(|| payload.memory.clone())
-        .unwrap_or_else(|| "512M".into());
+        .unwrap_or_else(|| given_memory.clone());
+    crate::checks::check(
+        &crate::checks::Shape {
+            memory: &memory,
+            ..shape
+        },
+        &elf,
+    )?;
     let machine = Machine {
         machine: args.machine.clone(),
         smp: args.smp,
@@ -560,11 +697,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         screen: false,
         nmi_storm: args.nmi_storm,
         nmi_after: Vec::new(),
-        entry: if args.coreboot {
-            Entry::Coreboot
-        } else {
-            args.entry
-        },
+        entry,
         boot_modules: args.boot_modules,
         compression: args.cbfs_compression,
         // --expect, or the named kernel's marker: the run ends when it appears.
@@ -573,35 +706,45 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
-    eprintln!(
-        "xtask: {} after {:.2} s (logs in {})",
-        run.outcome,
-        run.elapsed.as_secs_f64(),
-        run.dir.display()
-    );
-    if let Outcome::QemuFailed(_) = run.outcome {
-        let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
-        eprint!("{stderr}");
-    }
     // A kernel that powers the machine off (Linux's /init marker, or any
     // kernel QEMU booted itself) has no debug-exit: that is its end.
     let powered_off = run.outcome == Outcome::Shutdown
-        && (machine.payload.direct || run.serial.contains("baton-linux-init: cpus="));
+        && (machine.payload.direct || linux_reached_init(&run.serial));
     let mut passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
+    let mut said = match (run.outcome, machine.payload.direct) {
+        (Outcome::Shutdown, true) if !linux_reached_init(&run.serial) => {
+            "pass (the kernel QEMU booted powered the machine off)".to_string()
+        }
+        (outcome, _) => verdict(outcome, &run.serial, None),
+    };
     if let Some(marker) = &machine.until {
         passed = run.outcome == Outcome::Marker;
-        if !passed {
-            eprintln!("xtask: the run ended without {marker:?} on the serial port");
-        }
+        said = match passed {
+            true => format!("pass ({marker:?} appeared)"),
+            false => format!("{said}, without {marker:?} on the serial port"),
+        };
     }
     if let (true, Some(check)) = (passed, machine.payload.check) {
         match check.run(&run.serial) {
-            Ok(found) => eprintln!("xtask: {found}"),
+            Ok(found) => crate::ui::say(found),
             Err(e) => {
-                eprintln!("xtask: check failed: {e}");
                 passed = false;
+                said = format!("fail ({e})");
             }
         }
+    }
+    if let Some((asked, word)) = asked_end(&args.cmdline).filter(|(o, _)| *o == run.outcome) {
+        let _ = asked;
+        said = format!("{said}, as {word} asked (a deliberate failure: exit status 1)");
+    }
+    crate::ui::say(format!(
+        "{said} after {:.2} s (logs in {})",
+        run.elapsed.as_secs_f64(),
+        crate::ui::show(&run.dir)
+    ));
+    if let Outcome::QemuFailed(_) = run.outcome {
+        let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
+        eprint!("{stderr}");
     }
     Ok(if passed {
         ExitCode::SUCCESS

@@ -52,7 +52,7 @@ pub struct Frame {
 /// jumps, with a two-byte short jump, to the end of its group, where one
 /// near jump goes on to `no_error_code` and one to `common_entry` (for the
 /// vectors where the CPU pushes an error code itself). Linux spends 8 bytes
-/// a stub; this layout is 1184 bytes for all 256 (issue 9).
+/// a stub; this layout is 1184 bytes for all 256.
 #[unsafe(naked)]
 unsafe extern "C" fn vector_stubs() {
     naked_asm!(

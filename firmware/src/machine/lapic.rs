@@ -170,6 +170,13 @@ impl Lapic {
         programmed
     }
 
+    /// Software-disables the calling CPU's LAPIC (SVR bit 8 clear), as
+    /// Linux's stop_this_cpu does: every LVT entry masked, no interrupt
+    /// accepted; INIT, SIPI and NMI IPIs still arrive.
+    pub fn quiesce_here(&self) {
+        self.write(REG_SVR, u32::from(SPURIOUS_VECTOR));
+    }
+
     /// The calling CPU's APIC ID.
     pub fn id(&self) -> u32 {
         match self.mode {
@@ -230,8 +237,12 @@ impl Lapic {
             return Err(fail(IpiError::Unaddressable));
         };
         match self.mode {
-            // SAFETY: the x2APIC ICR is one 64-bit MSR write.
+            // SAFETY: the x2APIC ICR is one 64-bit MSR write. WRMSR to an
+            // x2APIC register is not serializing: without the fences the IPI
+            // may overtake the stores before it (a stop request), as Linux's
+            // weak_wrmsr_fence guards against.
             Mode::X2Apic => unsafe {
+                core::arch::asm!("mfence", "lfence", options(nostack, preserves_flags));
                 Msr::new(0x830).write(u64::from(destination) << 32 | u64::from(low))
             },
             Mode::XApic => {

@@ -89,6 +89,8 @@ pub struct Cpus {
     timeout_ms: u64,
     /// The MADT's LAPIC NMI entries: each AP programs its LINT pins.
     pub nmis: Vec<baton::acpi::madt::LapicNmi>,
+    /// `inject=late-ap:ID`: this AP comes online only once the stop began.
+    pub late_ap: Option<u32>,
 }
 
 /// An AP's own report as it comes online: its APIC ID and its stack
@@ -220,6 +222,10 @@ pub fn start(
         aps,
         timeout_ms: options.ap_timeout_ms,
         nmis: topology.nmis.clone(),
+        late_ap: all_options.injected(|i| match i {
+            Inject::LateAp(id) => Some(*id),
+            _ => None,
+        }),
     });
     if cpus.aps.is_empty() {
         info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");

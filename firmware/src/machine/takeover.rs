@@ -1,4 +1,4 @@
-//! The takeover (DESIGN.md section 6): plan the kernel's load, place what
+//! The takeover (docs/ARCHITECTURE.md, "The takeover"): plan the kernel's load, place what
 //! must survive clear of every destination, build the boot information and
 //! the park area, stop every AP (request, wait, NMI), INIT them, and jump
 //! through the copy stub. Each step's arithmetic is in the library
@@ -281,10 +281,25 @@ pub fn boot(
     }
 
     if let Some(cpus) = cpus {
-        stop_aps(cpus, options, park)?;
+        let asked = stop_aps(cpus, options, park)?;
         tsc::stamp(Stage::Stop);
-        if options.ap_handoff == ApHandoff::Init && !cfg!(feature = "unsafe-takeover") {
-            init_aps(cpus);
+        if !cfg!(feature = "unsafe-takeover") {
+            match options.ap_handoff {
+                ApHandoff::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
+                // APs that got a SIPI but were not asked to stop (never
+                // online, or online too late) run or wait somewhere in
+                // memory the kernel owns: INIT is the one safe state.
+                ApHandoff::Hlt => {
+                    let strays: Vec<usize> = cpus
+                        .started
+                        .slots()
+                        .filter(|s| !asked.contains(s))
+                        .collect();
+                    if !strays.is_empty() {
+                        init_aps(cpus, &strays);
+                    }
+                }
+            }
         }
         tsc::stamp(Stage::Init);
     }
@@ -439,9 +454,21 @@ impl StopControl for MachineStop<'_> {
     }
 }
 
-fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(), TakeoverError> {
+/// Stops every online AP; returns the slots it asked (the rest of the
+/// started APs were not online when the stop began).
+fn stop_aps(
+    cpus: &'static Cpus,
+    options: &Options,
+    park: Installed,
+) -> Result<Vec<usize>, TakeoverError> {
+    // Published only with the mask full: an AP that sees the stop state
+    // (its NMI path) finds its own bit already set.
+    let mask = CpuMask::new(cpus.aps.len());
+    for slot in cpus.online.slots() {
+        mask.set(slot);
+    }
     let state = STOP.call_once(|| StopState {
-        mask: CpuMask::new(cpus.aps.len()),
+        mask,
         park,
         wedge: options.injected(|i| match i {
             Inject::WedgeAp(id) => Some(*id),
@@ -452,9 +479,6 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
             _ => None,
         }),
     });
-    for slot in cpus.online.slots() {
-        state.mask.set(slot);
-    }
     let control = MachineStop {
         cpus,
         began: tsc::now(),
@@ -467,6 +491,7 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         wait_us,
         after_nmi_us: wait_us,
     };
+    let asked: Vec<usize> = state.mask.slots().collect();
     let report = stop::stop_aps(&state.mask, &control, timeouts);
     let ids =
         |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
@@ -481,7 +506,12 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         baton::quote::HexList(&apic_ids)
     );
     if report.missing.is_empty() {
-        return Ok(());
+        // The last word on the mask is the BSP's (as Linux ends
+        // native_stop_other_cpus): its lines leave the other CPUs' caches.
+        for slot in 0..cpus.aps.len() {
+            state.mask.clear(slot);
+        }
+        return Ok(asked);
     }
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
@@ -490,20 +520,24 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
                 "APs {} did not confirm the stop; INIT will reset them",
                 baton::quote::HexList(&apic_ids)
             );
-            Ok(())
+            Ok(asked)
         }
         ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
     }
 }
 
-/// INIT to every AP that was sent a SIPI: they wait for SIPI, as on a cold
-/// boot. Never the BSP (not in `aps`); IDs above 0xfe only in x2APIC mode
-/// (`icr_destination` refuses them in xAPIC mode, where 0x100 would alias 0).
-fn init_aps(cpus: &Cpus) {
-    let started: Vec<usize> = cpus.started.slots().collect();
-    let sent = cpus.send_round(&started, Ipi::InitAssert);
+/// INIT to the APs in `slots` (each was sent a SIPI): they wait for SIPI,
+/// as on a cold boot. Never the BSP (not in `aps`); IDs above 0xfe only in
+/// x2APIC mode (`icr_destination` refuses them in xAPIC mode, where 0x100
+/// would alias 0).
+fn init_aps(cpus: &Cpus, slots: &[usize]) {
+    let sent = cpus.send_round(slots, Ipi::InitAssert);
     if cpus.lapic.mode() == Mode::XApic {
-        cpus.send_round(&started, Ipi::InitDeassert);
+        cpus.send_round(slots, Ipi::InitDeassert);
     }
-    info!("baton: INIT sent to {sent} APs: they wait for SIPI");
+    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
+    info!(
+        "baton: INIT sent to {sent} APs {}: they wait for SIPI",
+        baton::quote::HexList(&ids)
+    );
 }
