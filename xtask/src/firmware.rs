@@ -75,6 +75,9 @@ pub fn build_variant(release: bool, variant: Variant) -> Result<PathBuf> {
     if let Some(feature) = variant.feature() {
         cargo.args(["--features", feature]);
     }
+    // What lets the unsafe-takeover feature build (firmware/build.rs); set
+    // for every variant so that switching between them rebuilds nothing.
+    cargo.env("BATON_NEGATIVE_CONTROL", "1");
     let what = match variant.feature() {
         Some(f) => format!(
             "building baton ({profile}, feature {f})",

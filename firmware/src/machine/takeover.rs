@@ -260,6 +260,14 @@ pub fn boot(
         null_fs: options
             .injected(|i| (*i == Inject::NullFs).then_some(()))
             .is_some(),
+        self_nmi: options
+            .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
+            .and_then(|()| super::lapic::get())
+            .map(|l| super::handoff::SelfNmi {
+                x2apic: l.mode() == Mode::X2Apic,
+                apic_id: l.id(),
+                mmio: l.mmio() as u32,
+            }),
     };
     let park =
         super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
