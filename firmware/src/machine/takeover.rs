@@ -160,11 +160,6 @@ pub fn boot(
         }
     }
 
-    let aps = cpus.map_or(0, |c| c.aps.len());
-    let park_size = park_area_size(aps);
-    let park_at = plan
-        .allocate("park area", park_size, 4096)
-        .map_err(TakeoverError::Place)?;
     // Sources the copy stub reads must survive the copies before them.
     let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
     let mut staged = Vec::new();
@@ -199,11 +194,6 @@ pub fn boot(
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
     let long_mode = protocol == Protocol::Elf64;
-    // The kernel may reuse everything but its boot information and the
-    // park area: the IDTR points there until the kernel loads its own (an
-    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
-    // ELF64 kernel runs on its page tables.
-    let mut keep = alloc::vec![Range::new(park_at, park_at + park_size)];
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -223,16 +213,28 @@ pub fn boot(
             bytes: bytes.as_slice(),
         }),
     };
-    // Sized before it is placed: reserving its block splits a usable range
-    // of the map handed over into at most two more entries.
-    let unplaced_map = payload_loader::with_reserved(&map, &keep);
+    // The kernel may reuse everything but its boot information and the
+    // park area: the IDTR points there until the kernel loads its own (an
+    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
+    // ELF64 kernel runs on its page tables. Both go low, the park area
+    // right after the boot information where it can (one reserved entry).
+    // The boot information is sized before it is placed: reserving the two
+    // blocks splits usable ranges of the map into at most four more entries.
     let unplaced =
-        boot_info_size(protocol, &input(&unplaced_map)).map_err(TakeoverError::BootInfo)?;
-    let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
+        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let room = (unplaced as u64 + 4 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let info_at = plan
         .allocate_low("boot information", room, 4096)
         .map_err(TakeoverError::Place)?;
-    keep.push(Range::new(info_at, info_at + room));
+    let aps = cpus.map_or(0, |c| c.aps.len());
+    let park_size = park_area_size(aps);
+    let park_at = plan
+        .allocate_low("park area", park_size, 4096)
+        .map_err(TakeoverError::Place)?;
+    let keep = [
+        Range::new(info_at, info_at + room),
+        Range::new(park_at, park_at + park_size),
+    ];
     let handed_map = payload_loader::with_reserved(&map, &keep);
     let blob =
         build_boot_info(protocol, &input(&handed_map), info_at).map_err(TakeoverError::BootInfo)?;
