@@ -340,7 +340,7 @@ fn gnumach_map(serial: &str) -> Result<Vec<Region>, String> {
 
 /// What baton may keep from the kernel: `boot information at 0x...` and
 /// `park area [0x...` (reserved where the IDTR or parked APs still use it).
-fn kept_addresses(serial: &str) -> Result<(u64, Option<u64>), String> {
+fn kept_addresses(serial: &str) -> Result<(u64, Option<(u64, u64)>), String> {
     let line = serial
         .lines()
         .find(|l| l.contains("baton: handoff prepared: "))
@@ -351,7 +351,12 @@ fn kept_addresses(serial: &str) -> Result<(u64, Option<u64>), String> {
         hex(&rest[..end])
     };
     let info = after("boot information at ").ok_or("no boot information address")?;
-    Ok((info, after("park area [")))
+    // `park area [0x3000..0xd000)`
+    let park = line.split_once("park area [").and_then(|(_, rest)| {
+        let (start, rest) = rest.split_once("..")?;
+        Some((hex(start)?, hex(rest.split_once(')')?.0)?))
+    });
+    Ok((info, park))
 }
 
 /// Page-granular usable ranges, sorted and merged (GNU Mach rounds each
@@ -418,12 +423,17 @@ fn gnumach_memory_map(serial: &str) -> Result<String, String> {
         ));
     }
     // What baton's map calls usable and GNU Mach does not: only what baton
-    // kept (its boot information, the park area).
+    // kept: its boot information (its size rounded up, at most 64 KiB) and
+    // the park area, apart or as one range where they touch.
     let holes = subtract(&ours, &theirs);
+    let mut kept = vec![(info, info + 64 * 1024)];
+    kept.extend(park);
+    kept.sort();
     for &(s, e) in &holes {
-        if s != info && Some(s) != park || e - s > 64 * 1024 {
+        let starts_right = s == info || park.is_some_and(|(p, _)| p == s);
+        if !starts_right || !subtract(&[(s, e)], &kept).is_empty() {
             problems.push(format!(
-                "[{s:#x}..{e:#x}) is usable in baton's map but not in GNU Mach's, and is not what baton kept (boot information at {info:#x})"
+                "[{s:#x}..{e:#x}) is usable in baton's map but not in GNU Mach's, and is not what baton kept (boot information at {info:#x}, park area {park:x?})"
             ));
         }
     }
@@ -437,8 +447,14 @@ fn gnumach_memory_map(serial: &str) -> Result<String, String> {
         return Err(problems.join("; "));
     }
     let available: u64 = theirs.iter().map(|(s, e)| e - s).sum();
-    let park = match holes.iter().find(|(s, _)| Some(*s) == park) {
-        Some((s, e)) => format!(" and the park area [{s:#x}..{e:#x})"),
+    let park = match park {
+        Some((p, pe)) if is < p && p < ie => {
+            format!(" and the park area [{p:#x}..{pe:#x}) in one range")
+        }
+        Some((p, _)) => match holes.iter().find(|(s, _)| *s == p) {
+            Some((s, e)) => format!(" and the park area [{s:#x}..{e:#x})"),
+            None => String::new(),
+        },
         None => String::new(),
     };
     Ok(format!(
@@ -505,6 +521,41 @@ vm_page: page table size: 131023 entries (12284k)
         assert!(
             found.ends_with("boot information [0x1000..0x2000) and the park area [0x1ff25000..0x1ff2e000) reserved"),
             "{found}"
+        );
+    }
+
+    #[test]
+    fn the_park_area_may_touch_the_boot_information() {
+        let merged = SERIAL
+            .replace(
+                "park area [0x1ff25000..0x1ff2e000), boot information at 0x1000",
+                "park area [0x2000..0xc000), boot information at 0x1000",
+            )
+            .replace(
+                "biosmem: 000000000000001000:000000000000002000, reserved\n\
+                 biosmem: 000000000000002000:00000000000009f000, available",
+                "biosmem: 000000000000001000:00000000000000c000, reserved\n\
+                 biosmem: 00000000000000c000:00000000000009f000, available",
+            );
+        let found = Check::GnumachMemoryMap.run(&merged).unwrap();
+        assert!(
+            found.ends_with("boot information [0x1000..0xc000) and the park area [0x2000..0xc000) in one range reserved"),
+            "{found}"
+        );
+        // A hole past both is not theirs.
+        let wide = merged
+            .replace(
+                ":00000000000000c000, reserved",
+                ":00000000000001c000, reserved",
+            )
+            .replace(
+                "00000000000000c000:00000000000009f000",
+                "00000000000001c000:00000000000009f000",
+            );
+        let e = Check::GnumachMemoryMap.run(&wide).unwrap_err();
+        assert!(
+            e.contains("[0x1000..0x1c000) is usable in baton's map but not in GNU Mach's"),
+            "{e}"
         );
     }
 
