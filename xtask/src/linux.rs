@@ -51,6 +51,8 @@ echo "baton-linux-init: cpus=$cpus memtotal=${mem}kB" > /dev/kmsg
 
 pub struct Assets {
     pub vmlinux: PathBuf,
+    /// The bzImage it came from (tboot loads Linux from this).
+    pub vmlinuz: PathBuf,
     pub initramfs: PathBuf,
 }
 
@@ -66,6 +68,7 @@ pub fn prepare() -> Result<Assets> {
     match result {
         Ok(()) => Ok(Assets {
             vmlinux: dir.join("vmlinux"),
+            vmlinuz: dir.join("vmlinuz"),
             initramfs: dir.join("initramfs.cpio"),
         }),
         Err(e) => bail!("{e}"),

@@ -128,6 +128,10 @@ struct Row {
     /// coreboot entry: compression of the big CBFS files (lzma, lz4, none).
     #[serde(default)]
     cbfs_compression: Compression,
+    /// End the run when this text appears on the serial port (then its
+    /// outcome is `marker`).
+    #[serde(default)]
+    until: Option<String>,
 }
 
 mod defaults {
@@ -268,6 +272,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 entry,
                 boot_modules: row.boot_modules,
                 compression: row.cbfs_compression,
+                until: row.until.as_ref().map(placeholders),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -380,6 +385,12 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
         if run.serial.contains(unwanted.as_str()) {
             problems.push(format!("log has {unwanted:?}"));
         }
+    }
+    // A named kernel's own check (gnumach's memory map against baton's).
+    if let Some(check) = scenario.machine.payload.check
+        && let Err(e) = check.run(&run.serial)
+    {
+        problems.push(e);
     }
     if scenario.variant == Variant::UnsafeTakeover {
         // A negative control: the run must fail on the build with the
@@ -896,6 +907,24 @@ mod tests {
     }
 
     #[test]
+    fn until_ends_a_run_at_its_marker() {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+            [[scenario]]
+            name = "m"
+            smp = [1, 4]
+            until = "cpus={smp}"
+            expect = "marker"
+            "#,
+        )
+        .unwrap();
+        let runs: Vec<_> = file.scenario.iter().flat_map(expand).collect();
+        assert_eq!(runs[0].expect, Outcome::Marker);
+        assert_eq!(runs[0].machine.until.as_deref(), Some("cpus=1"));
+        assert_eq!(runs[1].machine.until.as_deref(), Some("cpus=4"));
+    }
+
+    #[test]
     fn judge_needs_outcome_and_log() {
         let s = Scenario {
             name: "x".into(),
@@ -916,6 +945,7 @@ mod tests {
                 entry: Entry::Pvh,
                 boot_modules: false,
                 compression: Compression::Lzma,
+                until: None,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
@@ -935,6 +965,12 @@ mod tests {
         assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
+        // A named kernel's check joins the verdict (gnumach's memory map).
+        let mut checked = s.clone();
+        checked.machine.payload.check = Some(crate::kernels::Check::GnumachMemoryMap);
+        let (passed, detail) = judge(&checked, &run(Outcome::Pass, "hello"));
+        assert!(!passed);
+        assert!(detail.contains("memory map (N regions)"), "{detail}");
         let negative = Scenario {
             variant: Variant::UnsafeTakeover,
             negative: Negative {
