@@ -194,24 +194,22 @@ pub fn boot(
     // The kernel may reuse everything but its boot information and the
     // park area: the IDTR points there until the kernel loads its own (an
     // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
-    // ELF64 kernel runs on its page tables. Both go low, the park area
-    // right after the boot information where it can (one reserved entry).
-    // The boot information is sized before it is placed: reserving the two
-    // blocks splits usable ranges of the map into at most four more entries.
-    let unplaced = boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
-    let room = (unplaced as u64 + 4 * MAX_MAP_ENTRY).next_multiple_of(4096);
-    let info_at = plan
-        .allocate_low("boot information", room, 4096)
-        .map_err(TakeoverError::Place)?;
+    // ELF64 kernel runs on its page tables. Both go low, in one block (one
+    // reserved entry in the map; GNU Mach keeps its first messages in a
+    // 1 KiB buffer that a long map overflows): the boot information, then
+    // the park area. The boot information is sized before it is placed:
+    // reserving the block splits a usable range into at most two more
+    // entries.
+    let unplaced =
+        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let aps = cpus.map_or(0, |c| c.aps.len());
     let park_size = park_area_size(aps);
-    let park_at = plan
-        .allocate_low("park area", park_size, 4096)
+    let info_at = plan
+        .allocate_low("boot information and park area", room + park_size, 4096)
         .map_err(TakeoverError::Place)?;
-    let keep = [
-        Range::new(info_at, info_at + room),
-        Range::new(park_at, park_at + park_size),
-    ];
+    let park_at = info_at + room;
+    let keep = [Range::new(info_at, park_at + park_size)];
     let handed_map = payload_loader::with_reserved(&map, &keep);
     let blob =
         build_boot_info(protocol, &input(&handed_map), info_at).map_err(TakeoverError::BootInfo)?;
