@@ -12,6 +12,9 @@ use alloc::string::String;
 use crate::machine::acpi::Acpi;
 use crate::machine::{self, memory, paging, tsc};
 
+/// Memory-map regions printed at the default log level.
+const REGIONS_AT_INFO: usize = 32;
+
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     info!(
         "baton {} entered by {}",
@@ -47,15 +50,28 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     for warning in &options.warnings {
         warn!("command line: {warning}");
     }
-    info!("memory map ({} regions):", info.memory_map.regions().len());
-    debug!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
-    for r in info.memory_map.regions() {
-        debug!(
+    // The first regions at the default level (a real machine's map fits),
+    // every one of them with log=debug.
+    let regions = info.memory_map.regions();
+    info!("memory map ({} regions):", regions.len());
+    info!("  {:>18}  {:>18}  {:>10}  kind", "start", "end", "size KiB");
+    for (i, r) in regions.iter().enumerate() {
+        let line = format_args!(
             "  {:#018x}  {:#018x}  {:>10}  {}",
             r.start,
             r.end,
             r.len() / 1024,
             r.kind
+        );
+        match i < REGIONS_AT_INFO {
+            true => info!("{line}"),
+            false => debug!("{line}"),
+        }
+    }
+    if regions.len() > REGIONS_AT_INFO && !log::log_enabled!(log::Level::Debug) {
+        info!(
+            "  ... {} more regions (log=debug shows them)",
+            regions.len() - REGIONS_AT_INFO
         );
     }
     info!(
