@@ -264,6 +264,7 @@ mod tests {
     fn input<'a>(map: &'a [MemoryRegion], modules: &'a [LoaderModule<'a>]) -> BootInfoInput<'a> {
         BootInfoInput {
             memory_map: map,
+            machine_map: &[],
             cmdline: "log=debug smp=sequential",
             modules,
             rsdp: None,

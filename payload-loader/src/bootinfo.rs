@@ -36,10 +36,25 @@ pub struct BootInfoInput<'a> {
     pub loader_name: &'a str,
     /// The memory map handed to the kernel, in order.
     pub memory_map: &'a [MemoryRegion],
+    /// The machine's map before the loader reserved its own blocks in it
+    /// (boot information, park area): Multiboot's `mem_lower`/`mem_upper`
+    /// describe the machine, as GRUB's do (GRUB reports 639 KiB of lower
+    /// memory whatever it placed there). Empty: `memory_map`.
+    pub machine_map: &'a [MemoryRegion],
     /// The boot modules, in order.
     pub modules: &'a [Module<'a>],
     /// The RSDP, if there is one.
     pub rsdp: Option<Rsdp<'a>>,
+}
+
+impl BootInfoInput<'_> {
+    /// The map `mem_lower`/`mem_upper` are computed from.
+    pub(crate) fn meminfo_map(&self) -> &[MemoryRegion] {
+        match self.machine_map {
+            [] => self.memory_map,
+            map => map,
+        }
+    }
 }
 
 /// A module as a decoder found it.

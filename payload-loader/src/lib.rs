@@ -10,7 +10,7 @@
 //! let mut plan = plan(kernel, &PlanConfig::new(map, fw))?;
 //! let initrd_at = plan.allocate("initrd", initrd.len() as u64, plan.module_align)?;
 //! let modules = [Module { addr: initrd_at, size: initrd.len() as u64, cmdline: "" }];
-//! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, modules: &modules, rsdp: None };
+//! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, machine_map: &[], modules: &modules, rsdp: None };
 //! let size = boot_info_size(plan.kind(), &input)?;
 //! let at = plan.allocate("boot info", size as u64, 8)?;
 //! let blob = build_boot_info(plan.kind(), &input, at)?; // copy to `at`, pass `at` in EBX/RDI

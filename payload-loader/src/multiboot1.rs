@@ -311,7 +311,7 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
     }
     let base32 = fits_u32("Multiboot1 info end", base, str_off as u64)?;
     let p = |off: usize| base32 + off as u32;
-    let (mem_lower, mem_upper) = mem_lower_upper(input.memory_map);
+    let (mem_lower, mem_upper) = mem_lower_upper(input.meminfo_map());
 
     let mut w = Writer::default();
     let flags = 1 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9;

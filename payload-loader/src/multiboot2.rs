@@ -286,7 +286,7 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
         Some(r) => Some((r.bytes, rsdp_parts(r.bytes)?)),
         None => None,
     };
-    let (mem_lower, mem_upper) = mem_lower_upper(input.memory_map);
+    let (mem_lower, mem_upper) = mem_lower_upper(input.meminfo_map());
     let mut w = Writer::default();
     w.u32(0); // total_size, patched below
     w.u32(0);

@@ -62,6 +62,7 @@ fn pvh_start_info_round_trip() {
         cmdline: "console=ttyS0 root=/dev/vda",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &mods,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
@@ -154,6 +155,7 @@ fn multiboot1_info_round_trip() {
         cmdline: "invaders",
         loader_name: "baton 0.1",
         memory_map: &map,
+        machine_map: &[],
         modules: &mods,
         rsdp: None,
     };
@@ -198,6 +200,7 @@ fn multiboot1_limits() {
     let map = map();
     let input = BootInfoInput {
         memory_map: &map,
+        machine_map: &[],
         ..Default::default()
     };
     // The info itself must end below 4 GiB.
@@ -263,6 +266,7 @@ fn multiboot2_info_round_trip() {
         cmdline: "console=ttyS0",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &mods,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
@@ -413,6 +417,7 @@ fn multiboot_command_lines_word_by_word() {
             cmdline: &cmdline,
             loader_name: "baton",
             memory_map: &map(),
+            machine_map: &[],
             modules: &modules,
             rsdp: None,
         };
@@ -461,6 +466,7 @@ fn memory_maps_of_1024_entries_reach_every_protocol() {
         cmdline: "console=ttyS0",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &[],
         rsdp: None,
     };
@@ -479,5 +485,50 @@ fn memory_maps_of_1024_entries_reach_every_protocol() {
         assert_eq!(multiboot2::decode_info(&b, base).unwrap().memory_map, map);
         // 1024 entries of 24 bytes fit the room the firmware gives them.
         assert!(boot_info_size(p, &input).unwrap() < 32 * 1024);
+    }
+}
+
+/// `mem_lower`/`mem_upper` describe the machine, not the map with the
+/// loader's own blocks reserved in it (GRUB reports 639 KiB whatever it put
+/// there; Xen places its trampoline by mem_lower).
+#[test]
+fn multiboot_meminfo_describes_the_machine() {
+    let machine = map();
+    let handed =
+        payload_loader::with_reserved(&machine, &[payload_loader::Range::new(0x3000, 0xe000)]);
+    for p in [Protocol::Multiboot1, Protocol::Multiboot2] {
+        let input = BootInfoInput {
+            cmdline: "",
+            loader_name: "baton",
+            memory_map: &handed,
+            machine_map: &machine,
+            modules: &[],
+            rsdp: None,
+        };
+        let b = build_boot_info(p, &input, 0x3000).unwrap();
+        let (lower, upper, mmap) = match p {
+            Protocol::Multiboot1 => {
+                let d = multiboot1::decode_info(&b, 0x3000).unwrap();
+                (d.mem_lower, d.mem_upper, d.memory_map)
+            }
+            _ => {
+                let d = multiboot2::decode_info(&b, 0x3000).unwrap();
+                (d.mem_lower, d.mem_upper, d.memory_map)
+            }
+        };
+        assert_eq!(lower, Some(639), "{p}");
+        assert_eq!(upper, Some((0x7ffe0000 - 0x100000) / 1024), "{p}");
+        // The map itself still shows the reserved block.
+        assert_eq!(mmap, handed, "{p}");
+        // Without a machine map, the handed map is all there is.
+        let bare = BootInfoInput {
+            machine_map: &[],
+            ..input
+        };
+        let b = build_boot_info(Protocol::Multiboot1, &bare, 0x3000).unwrap();
+        assert_eq!(
+            multiboot1::decode_info(&b, 0x3000).unwrap().mem_lower,
+            Some(12)
+        );
     }
 }

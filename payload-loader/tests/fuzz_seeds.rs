@@ -101,6 +101,7 @@ fn write_fuzz_seeds() {
         cmdline: "console=ttyS0",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &mods,
         rsdp: None,
     };

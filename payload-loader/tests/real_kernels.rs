@@ -186,6 +186,7 @@ fn debian_linux_is_pvh_with_readelf_segments() {
         cmdline: "console=ttyS0 panic=-1",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &mods,
         rsdp: None,
     };
@@ -265,6 +266,7 @@ fn grub_invaders_is_multiboot1_with_address_fields() {
         cmdline: "invaders",
         loader_name: "baton",
         memory_map: &map,
+        machine_map: &[],
         modules: &[],
         rsdp: None,
     };

@@ -185,6 +185,7 @@ pub fn boot(
         cmdline: &cmdline,
         loader_name: payload_loader::LOADER_NAME,
         memory_map,
+        machine_map: &map,
         modules: &module_list,
         rsdp: rsdp_bytes.as_ref().map(|(addr, bytes)| Rsdp {
             addr: *addr,
@@ -200,8 +201,7 @@ pub fn boot(
     // the park area. The boot information is sized before it is placed:
     // reserving the block splits a usable range into at most two more
     // entries.
-    let unplaced =
-        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let unplaced = boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
     let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let aps = cpus.map_or(0, |c| c.aps.len());
     let park_size = park_area_size(aps);

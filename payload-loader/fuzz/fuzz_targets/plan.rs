@@ -66,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
         cmdline: "console=ttyS0",
         loader_name: "baton",
         memory_map: &MAP,
+        machine_map: &[],
         modules: &modules,
         rsdp: Some(Rsdp {
             addr: 0xf5000,
