@@ -41,8 +41,10 @@
 
 extern crate alloc;
 
+pub mod boot_params;
 mod bootinfo;
 mod bytes;
+pub mod bzimage;
 pub mod elf;
 mod error;
 pub mod memory;
@@ -53,7 +55,9 @@ pub mod pvh;
 pub mod reads;
 pub mod sort;
 
+pub use boot_params::BootParamsInput;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
+pub use bzimage::SetupHeader;
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
@@ -67,6 +71,7 @@ pub const LOADER_NAME: &str = "baton";
 
 /// Builds the boot information `protocol` hands the kernel, for the blob to live at `base`:
 /// PVH `hvm_start_info`, Multiboot1 info, or a Multiboot2 MBI (Multiboot2 and plain ELF64).
+/// Linux `boot_params` need the kernel's setup header: [`LoadPlan::build_boot_info`].
 pub fn build_boot_info(
     protocol: Protocol,
     input: &BootInfoInput<'_>,
@@ -76,6 +81,47 @@ pub fn build_boot_info(
         Protocol::Pvh => pvh::build_start_info(input, base),
         Protocol::Multiboot1 => multiboot1::build_info(input, base),
         Protocol::Multiboot2 | Protocol::Elf64 => multiboot2::build_info(input, base),
+        Protocol::Linux => Err(alloc::boxed::Box::new(Error::BootParamsNeedPlan)),
+    }
+}
+
+impl LoadPlan {
+    /// The boot information this plan's kernel is handed, for the blob to live at `base`: as
+    /// [`build_boot_info`], and Linux `boot_params` (pass `base` in RSI, or ESI for the 32-bit
+    /// entry) built from the kernel's setup header and load address.
+    pub fn build_boot_info(
+        &self,
+        input: &BootInfoInput<'_>,
+        base: u64,
+    ) -> Result<alloc::vec::Vec<u8>> {
+        match &self.protocol {
+            BootProtocol::Linux(header) => {
+                let load_addr = self.segments.first().map_or(0, |s| s.dest);
+                boot_params::build(
+                    &BootParamsInput {
+                        header,
+                        load_addr,
+                        info: input,
+                    },
+                    base,
+                )
+            }
+            other => build_boot_info(other.kind(), input, base),
+        }
+    }
+
+    /// Size of [`LoadPlan::build_boot_info`]'s blob (it does not depend on `base`).
+    pub fn boot_info_size(&self, input: &BootInfoInput<'_>) -> Result<usize> {
+        self.build_boot_info(input, 0).map(|b| b.len())
+    }
+
+    /// Whether the kernel is entered in long mode: plain ELF64, and a bzImage with
+    /// `XLF_KERNEL_64` (at its 64-bit entry, load address + 0x200).
+    pub fn enters_long_mode(&self) -> bool {
+        match &self.protocol {
+            BootProtocol::Linux(header) => header.long_mode_entry(),
+            other => !other.kind().is_32bit(),
+        }
     }
 }
 
