@@ -547,6 +547,31 @@ impl LoadPlan {
         Ok(at)
     }
 
+    /// As [`LoadPlan::allocate`], ending at or below `limit` as well: an initrd below a Linux
+    /// kernel's `initrd_addr_max` ([`LoadPlan::initrd_limit`]).
+    pub fn allocate_below(
+        &mut self,
+        what: &'static str,
+        size: u64,
+        align: u64,
+        limit: u64,
+    ) -> Result<u64> {
+        let max = self.alloc_max;
+        self.alloc_max = max.min(limit);
+        let at = self.allocate(what, size, align);
+        self.alloc_max = max;
+        at
+    }
+
+    /// Where an initrd must end: a Linux kernel's `initrd_addr_max + 1` (no limit with
+    /// XLF_CAN_BE_LOADED_ABOVE_4G); no limit for the other protocols.
+    pub fn initrd_limit(&self) -> u64 {
+        match &self.protocol {
+            BootProtocol::Linux(header) => header.initrd_limit(),
+            _ => u64::MAX,
+        }
+    }
+
     /// Marks `range` as used so that later allocations avoid it.
     pub fn reserve(&mut self, range: Range) {
         self.taken.push(range);
