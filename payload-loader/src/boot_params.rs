@@ -121,12 +121,10 @@ pub fn build(input: &BootParamsInput<'_>, base: u64) -> Result<Vec<u8>> {
         .wrapping_add(u64::from(header.code32_start).wrapping_sub(bzimage::HIGH_LOAD_ADDR));
     put(page, CODE32_START, &(code32 as u32).to_le_bytes());
     put(page, 0x224, &[0; 4]); // heap_end_ptr, ext_loader_ver, ext_loader_type
-    if header.version >= 0x0207 {
-        put(page, 0x23C, &[0; 12]); // hardware_subarch (PC) and its data
-    }
-    if header.version >= 0x0209 {
-        put(page, SETUP_DATA, &[0; 8]);
-    }
+    // hardware_subarch (PC) and its data, and setup_data: the loader's to write, and a file
+    // of an older protocol may have anything there.
+    put(page, 0x23C, &[0; 12]);
+    put(page, SETUP_DATA, &[0; 8]);
     let split = |v: u64| ((v as u32).to_le_bytes(), ((v >> 32) as u32).to_le_bytes());
 
     let cmdline_at = base + cmdline_off as u64;

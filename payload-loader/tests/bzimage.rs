@@ -10,7 +10,9 @@ use payload_loader::{
 };
 
 fn header(k: &[u8]) -> SetupHeader {
-    bzimage::find_header(k).unwrap().expect("a bzImage")
+    bzimage::find_header(k)
+        .expect("a valid bzImage")
+        .expect("a bzImage")
 }
 
 fn header_err(k: &[u8]) -> Error {
@@ -26,7 +28,7 @@ fn plan_with(
 }
 
 fn plan_ok(k: &[u8]) -> LoadPlan {
-    plan_with(k, &memory_map(), &[]).unwrap()
+    plan_with(k, &memory_map(), &[]).expect("plans")
 }
 
 #[test]

@@ -5,6 +5,7 @@ use payload_loader::{MemoryKind, MemoryRegion};
 use std::path::PathBuf;
 
 mod bz;
+#[allow(unused_imports)] // not every test file writes bzImages
 pub use bz::TestBz;
 
 pub const PT_LOAD: u32 = 1;
