@@ -16,11 +16,21 @@ use crate::phys::Unreadable;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryProtocol {
     /// PVH: `hvm_start_info` of the given version in EBX.
-    Pvh { version: u32 },
+    Pvh {
+        /// `hvm_start_info.version`.
+        version: u32,
+    },
     /// coreboot's payload entry: the table was found at `table` (pointer
     /// given in [esp+4] or RDI, or found by the LBIO scan); `bits` is the
     /// mode coreboot called baton in.
-    Coreboot { bits: u8, table: u64, scanned: bool },
+    Coreboot {
+        /// 32 or 64: the mode coreboot entered baton in.
+        bits: u8,
+        /// Physical address of the coreboot table.
+        table: u64,
+        /// Found by the LBIO scan rather than by coreboot's pointer.
+        scanned: bool,
+    },
     /// Multiboot1: EAX 0x2BADB002, EBX `multiboot_info`.
     Multiboot1,
     /// Multiboot2: EAX 0x36D76289, EBX the boot information.
@@ -54,16 +64,22 @@ impl fmt::Display for EntryProtocol {
 pub struct SerialPort {
     /// I/O port (memory-mapped UARTs are not used by baton).
     pub port: u16,
+    /// Its baud rate.
     pub baud: u32,
 }
 
 /// A linear framebuffer set up by the firmware (coreboot's LB_TAG_FRAMEBUFFER).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Framebuffer {
+    /// Physical address of the first pixel.
     pub addr: u64,
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// Bytes per line.
     pub pitch: u32,
+    /// Bits per pixel.
     pub bits_per_pixel: u8,
 }
 
@@ -74,9 +90,11 @@ pub struct Platform {
     /// Who started baton ("coreboot 25.09 on Emulation QEMU x86 q35/ich9",
     /// "GRUB 2.06"), for the log.
     pub firmware: Option<String>,
+    /// The serial console the firmware used, if it said.
     pub serial: Option<SerialPort>,
     /// Where the memory-mapped CBFS is.
     pub cbfs: Option<Range<u64>>,
+    /// The linear framebuffer, if the firmware set one up.
     pub framebuffer: Option<Framebuffer>,
     /// The CBMEM console (coreboot's log buffer), to append baton's log to.
     pub cbmem_console: Option<u64>,
@@ -86,67 +104,102 @@ pub struct Platform {
 /// Its bytes stay where they are; the frame allocator keeps them reserved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
+    /// Physical address of the module.
     pub start: u64,
+    /// Its length in bytes.
     pub len: u64,
+    /// Its string (command line).
     pub cmdline: String,
 }
 
+/// What the entry protocol told baton, in one form for every protocol: memory
+/// map, RSDP, command line, modules, console.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootInfo {
+    /// How baton was entered.
     pub protocol: EntryProtocol,
+    /// The memory map, sanitized.
     pub memory_map: MemoryMap,
     /// Physical address of the ACPI RSDP, when the entry protocol gave one.
     pub rsdp: Option<u64>,
     /// baton's own command line.
     pub cmdline: String,
+    /// The boot modules, in the loader's order.
     pub modules: Vec<Module>,
     /// Where the protocol's own structures were (already copied out; kept
     /// out of the frame allocator so they can still be inspected or passed on).
     pub boot_structures: Vec<Range<u64>>,
+    /// What the firmware says about the console and screen.
     pub platform: Platform,
 }
 
 /// Why boot information could not be built. Each names the field and numbers.
 /// Its texts are `Box<str>`, not `String`: 8 bytes less each, which makes
 /// the error 40 bytes instead of 48 to move through every `?` of the entry
-/// protocols' parsers (1.5 KB of image, issue 9).
+/// protocols' parsers (1.5 KB of image).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
+    /// A structure whose magic number is not the protocol's.
     BadMagic {
+        /// The structure or field.
         what: &'static str,
+        /// The value found.
         found: u64,
+        /// The protocol's magic.
         expected: u64,
     },
+    /// A structure version baton does not take, and why.
     UnsupportedVersion {
+        /// The structure or field.
         what: &'static str,
+        /// The version found.
         version: u32,
+        /// Why.
         reason: &'static str,
     },
+    /// A structure could not be read from physical memory.
     Unreadable {
+        /// The structure or field.
         what: &'static str,
+        /// The bytes that could not be read.
         at: Unreadable,
     },
+    /// More entries than baton accepts (a corrupt count).
     TooMany {
+        /// The structure or field.
         what: &'static str,
+        /// The count given.
         count: u64,
+        /// The most baton accepts.
         max: u64,
     },
+    /// A structure or string that lies outside RAM.
     OutsideRam {
+        /// The structure or field.
         what: Box<str>,
+        /// Its physical address.
         start: u64,
+        /// Its length.
         len: u64,
     },
+    /// A string without its terminating NUL within its limit.
     Unterminated {
+        /// The structure or field.
         what: Box<str>,
+        /// The string's physical address.
         addr: u64,
+        /// The most baton accepts.
         max: u64,
     },
+    /// The memory map is unusable.
     MemoryMap(MemoryMapError),
     /// The coreboot tables could not be found or read.
     Coreboot(crate::coreboot::CorebootError),
     /// A structure that does not decode.
     Malformed {
+        /// The structure or field.
         what: &'static str,
+        /// Why.
         reason: Box<str>,
     },
 }

@@ -35,8 +35,11 @@ pub fn pit_ticks_elapsed(counter: u16, out2_high: bool) -> Option<u64> {
 /// just before and just after the latch that froze them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reading {
+    /// PIT ticks since the start.
     pub ticks: u64,
+    /// TSC just before the latch.
     pub tsc_before: u64,
+    /// TSC just after the latch.
     pub tsc_after: u64,
 }
 

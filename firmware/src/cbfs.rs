@@ -15,21 +15,30 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+/// A CBFS file header's magic.
 pub const MAGIC: &[u8; 8] = b"LARCHIVE";
+/// CBFS files start at multiples of this.
 pub const ALIGNMENT: usize = 64;
+/// Bytes in a CBFS file header before its name.
 pub const HEADER_SIZE: usize = 24;
 /// coreboot's metadata limit (header, name, attributes).
 pub const MAX_METADATA: u32 = 256;
 
+/// File type of a deleted file.
 pub const TYPE_DELETED: u32 = 0;
+/// File type of free space.
 pub const TYPE_NULL: u32 = 0xffff_ffff;
 
 const ATTR_TAG_COMPRESSION: u32 = 0x4243_5a4c;
 
+/// How a CBFS file's data is stored (its compression attribute).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
+    /// Stored as is.
     None,
+    /// LZMA (`cbfstool -c lzma`).
     Lzma,
+    /// LZ4 (`cbfstool -c lz4`).
     Lz4,
 }
 
@@ -47,37 +56,56 @@ impl fmt::Display for Compression {
 /// as offsets into the region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
+    /// The file's name.
     pub name: String,
+    /// Its CBFS type.
     pub kind: u32,
     /// Offset of the header in the region.
     pub offset: usize,
+    /// Where its data lies in the region (compressed, if it is).
     pub data: core::ops::Range<usize>,
+    /// How its data is stored.
     pub compression: Compression,
     /// The size once decompressed (the stored size when raw).
     pub size: u64,
 }
 
+/// Why a CBFS region or file could not be read; each names the file and
+/// numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CbfsError {
     /// A header whose fields do not fit the region or each other.
     BadHeader {
+        /// The header's offset in the region.
         offset: usize,
+        /// Which field is wrong.
         reason: &'static str,
+        /// Its value.
         value: u64,
     },
+    /// A compression attribute with an algorithm baton does not know.
     UnknownCompression {
+        /// The file's name.
         file: Box<str>,
+        /// The algorithm number.
         algo: u32,
     },
+    /// The file's data did not decompress.
     Decompress {
+        /// The file's name.
         file: Box<str>,
+        /// The compression.
         algo: Compression,
+        /// The decompressor's complaint.
         reason: Box<str>,
     },
     /// The decompressed bytes are not the size the attribute announced.
     SizeMismatch {
+        /// The file's name.
         file: Box<str>,
+        /// The size the attribute gives.
         expected: u64,
+        /// The size that came out.
         got: u64,
     },
 }
@@ -134,6 +162,7 @@ pub struct Cbfs<'a> {
 pub const DEFAULT_LZMA_LIMIT_KIB: u32 = 1024;
 
 impl<'a> Cbfs<'a> {
+    /// A CBFS over `region` (the FMAP region COREBOOT, from the ROM as mapped).
     pub fn new(region: &'a [u8]) -> Self {
         Self {
             region,

@@ -16,7 +16,9 @@ use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Framebuffer, Platf
 use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, Unreadable, le_u32, le_u64};
 
+/// The coreboot table header's signature.
 pub const SIGNATURE: &[u8; 4] = b"LBIO";
+/// Bytes in the coreboot table header.
 pub const HEADER_SIZE: usize = 24;
 /// Real tables are a few KiB; more than this is corruption.
 pub const MAX_TABLE_BYTES: u32 = 256 * 1024;
@@ -25,14 +27,23 @@ pub const MAX_FORWARDS: usize = 4;
 /// Where the LBIO scan looks when coreboot's pointer is not a table.
 pub const SCAN_RANGES: [Range<u64>; 2] = [0..0x1000, 0xf_0000..0x10_0000];
 
+/// Record tag: the memory map.
 pub const TAG_MEMORY: u32 = 0x01;
+/// Record tag: the mainboard's vendor and part number.
 pub const TAG_MAINBOARD: u32 = 0x03;
+/// Record tag: coreboot's version string.
 pub const TAG_VERSION: u32 = 0x04;
+/// Record tag: the serial console.
 pub const TAG_SERIAL: u32 = 0x0f;
+/// Record tag: a pointer to the real table (the low-memory forward table).
 pub const TAG_FORWARD: u32 = 0x11;
+/// Record tag: the linear framebuffer.
 pub const TAG_FRAMEBUFFER: u32 = 0x12;
+/// Record tag: the CBMEM console buffer.
 pub const TAG_CBMEM_CONSOLE: u32 = 0x17;
+/// Record tag: where the boot medium (the ROM and its CBFS) is.
 pub const TAG_BOOT_MEDIA_PARAMS: u32 = 0x30;
+/// Record tag: the ACPI RSDP's address.
 pub const TAG_ACPI_RSDP: u32 = 0x43;
 
 /// coreboot memory range types.
@@ -46,36 +57,57 @@ pub const CB_MEM_TABLE: u32 = 16;
 /// LB_SERIAL_TYPE_IO_MAPPED.
 const SERIAL_IO_MAPPED: u32 = 1;
 
+/// Why the coreboot tables could not be found or read; each names the address
+/// and numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CorebootError {
+    /// Memory could not be read.
     Unreadable(Unreadable),
     /// Neither coreboot's pointer nor the LBIO scan found a valid header.
     NotFound {
+        /// The pointer coreboot passed, if any.
         pointer: Option<u64>,
     },
+    /// A header whose fields are inconsistent, and why.
     BadHeader {
+        /// The table's physical address.
         addr: u64,
+        /// What is wrong.
         reason: String,
     },
+    /// The table's checksum does not match.
     TableChecksum {
+        /// The table's physical address.
         addr: u64,
+        /// The checksum computed.
         found: u16,
+        /// The checksum the header gives.
         expected: u16,
     },
     /// A record whose size is below 8, or which runs past its table.
     BadRecord {
+        /// The table's physical address.
         addr: u64,
+        /// The record's tag.
         tag: u32,
+        /// Its size field.
         size: u32,
+        /// Bytes left in the table.
         room: u64,
     },
+    /// A forward record points back to a table already seen.
     ForwardLoop {
+        /// The table's physical address.
         addr: u64,
     },
+    /// More forward records in a row than baton follows.
     TooManyForwards {
+        /// The most followed.
         max: usize,
     },
+    /// The table has no memory-map record.
     NoMemoryMap {
+        /// The table's physical address.
         addr: u64,
     },
 }
@@ -253,9 +285,13 @@ fn records<'t>(header: &Header, table: &'t [u8]) -> Result<Vec<Record<'t>>, Core
 /// from the start of the boot media, which x86 maps to end at 4 GiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BootMedia {
+    /// Offset of the FMAP in the boot medium.
     pub fmap_offset: u64,
+    /// Offset of CBFS in the boot medium.
     pub cbfs_offset: u64,
+    /// Bytes of CBFS.
     pub cbfs_size: u64,
+    /// Bytes of the whole boot medium.
     pub media_size: u64,
 }
 
@@ -275,13 +311,21 @@ impl BootMedia {
 pub struct Tables {
     /// Every table read, forwarders included (header + records).
     pub tables: Vec<Range<u64>>,
+    /// The memory-map records, as coreboot gave them.
     pub memory: Vec<RawEntry>,
+    /// The serial console.
     pub serial: Option<SerialPort>,
+    /// Physical address of the ACPI RSDP.
     pub rsdp: Option<u64>,
+    /// Where the ROM and its CBFS are.
     pub boot_media: Option<BootMedia>,
+    /// The linear framebuffer.
     pub framebuffer: Option<Framebuffer>,
+    /// The mainboard's vendor and part number.
     pub mainboard: Option<(String, String)>,
+    /// coreboot's version string.
     pub version: Option<String>,
+    /// Physical address of the CBMEM console buffer.
     pub cbmem_console: Option<u64>,
     /// Tags baton does not read, for the debug log.
     pub other_tags: Vec<u32>,
@@ -415,6 +459,7 @@ impl Tables {
         }
     }
 
+    /// The table's memory map, sanitized.
     pub fn memory_map(&self) -> Result<MemoryMap, BootInfoError> {
         Ok(MemoryMap::from_entries(&self.memory)?)
     }
@@ -473,7 +518,9 @@ fn kind(cb: u32) -> MemoryKind {
 /// The CBMEM console: `{u32 size, u32 cursor, u8 body[size]}`. The cursor's
 /// low 28 bits are the write position; bit 31 says the ring has wrapped.
 pub mod cbmem_console {
+    /// The cursor's write position.
     pub const CURSOR_MASK: u32 = (1 << 28) - 1;
+    /// Set when the ring buffer has wrapped.
     pub const OVERFLOW: u32 = 1 << 31;
     /// Larger than this is not a console buffer (coreboot's are 128 KiB-1 MiB).
     pub const MAX_SIZE: u32 = 16 << 20;

@@ -5,6 +5,7 @@
 /// The I/O port the harness puts isa-debug-exit at.
 pub const DEBUG_EXIT_PORT: u16 = 0xf4;
 
+/// How a run ends, as reported through QEMU's isa-debug-exit device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ExitCode {
@@ -19,6 +20,7 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
+    /// Every code.
     pub const ALL: [Self; 4] = [Self::Success, Self::Error, Self::Panic, Self::Exception];
 
     /// The exit status of the QEMU process.
@@ -26,6 +28,7 @@ impl ExitCode {
         ((self as i32) << 1) | 1
     }
 
+    /// The code QEMU's exit status `status` means, if it is one of baton's.
     pub fn from_qemu_status(status: i32) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.qemu_status() == status)
     }

@@ -10,6 +10,7 @@ use core::ops::Range;
 
 use crate::memmap::{MemoryKind, MemoryMap};
 
+/// The frame size.
 pub const PAGE_SIZE: u64 = 4096;
 
 /// Memory below this is never handed out by `allocate`: real-mode
@@ -17,6 +18,7 @@ pub const PAGE_SIZE: u64 = 4096;
 /// explicitly (`take`), and the takeover puts the boot information there.
 pub const LOW_MEMORY_END: u64 = 0x10_0000;
 
+/// The physical page allocator: the usable memory not taken yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameAllocator {
     /// Free, page-aligned, sorted, disjoint ranges.
@@ -99,10 +101,12 @@ fn subtract(r: Range<u64>, hole: &Range<u64>) -> Vec<Range<u64>> {
         .collect()
 }
 
+/// `value` rounded up to a multiple of `align` (a power of two).
 pub fn align_up(value: u64, align: u64) -> u64 {
     value.saturating_add(align - 1) & !(align - 1)
 }
 
+/// `value` rounded down to a multiple of `align` (a power of two).
 pub fn align_down(value: u64, align: u64) -> u64 {
     value & !(align - 1)
 }

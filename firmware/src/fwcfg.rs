@@ -47,6 +47,7 @@ pub const FIRST_FILE_SELECT: u16 = 0x0020;
 /// Selectors with this bit or above are architecture-local, never files.
 pub const ARCH_LOCAL: u16 = 0x4000;
 
+/// What the signature selector reads on QEMU.
 pub const SIGNATURE: [u8; 4] = *b"QEMU";
 /// Feature bit: the traditional (port) interface.
 pub const FEATURE_TRADITIONAL: u32 = 1 << 0;
@@ -55,15 +56,21 @@ pub const FEATURE_DMA: u32 = 1 << 1;
 
 /// Bytes in one directory entry, and in its name field.
 pub const ENTRY_LEN: usize = 64;
+/// Bytes in a directory entry's name field.
 pub const NAME_LEN: usize = 56;
 /// The most directory entries accepted (QEMU's default has 32 slots; its
 /// selector space ends at 0x4000).
 pub const MAX_FILES: u32 = 1024;
 
+/// The kernel baton boots.
 pub const KERNEL: &str = "opt/baton/kernel";
+/// The initrd handed to the kernel.
 pub const INITRD: &str = "opt/baton/initrd";
+/// The kernel's command line.
 pub const CMDLINE: &str = "opt/baton/cmdline";
+/// baton's own options (same syntax as its command line).
 pub const CONFIG: &str = "opt/baton/config";
+/// The prefix of all of baton's files.
 pub const PREFIX: &str = "opt/baton/";
 const MODULE_PREFIX: &str = "opt/baton/module/";
 /// Boot modules taken from fw_cfg, at most.
@@ -72,35 +79,55 @@ pub const MAX_MODULES: usize = 16;
 /// One file of the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct File {
+    /// The file's name.
     pub name: String,
+    /// Its size in bytes.
     pub size: u32,
+    /// The selector that reads it.
     pub select: u16,
 }
 
 /// Why the directory could not be read. Each names the entry and numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirError {
+    /// The directory is shorter than its count says.
     Truncated {
+        /// Bytes the count needs.
         need: usize,
+        /// Bytes there are.
         have: usize,
     },
+    /// More directory entries than baton accepts.
     TooMany {
+        /// The count given.
         count: u32,
+        /// The most baton accepts.
         max: u32,
     },
+    /// A file name without its NUL.
     Unterminated {
+        /// The entry's index.
         index: u32,
     },
+    /// A file name that is not text.
     BadName {
+        /// The entry's index.
         index: u32,
     },
+    /// A file whose selector lies outside the file range.
     BadSelect {
+        /// The entry's index.
         index: u32,
+        /// The file's name.
         name: Box<str>,
+        /// Its selector.
         select: u16,
     },
+    /// Two files of the same name.
     Duplicate {
+        /// The entry's index.
         index: u32,
+        /// The file's name.
         name: Box<str>,
     },
 }
@@ -235,17 +262,24 @@ pub fn module_cmdline_name(index: usize) -> String {
 /// A module to load: its file and the file with its command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedModule {
+    /// The module's file.
     pub file: File,
+    /// Its command line's file, if any.
     pub cmdline: Option<File>,
 }
 
 /// baton's files in a directory, per the scheme above.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
+    /// `opt/baton/kernel`.
     pub kernel: Option<File>,
+    /// `opt/baton/initrd`.
     pub initrd: Option<File>,
+    /// `opt/baton/cmdline`.
     pub cmdline: Option<File>,
+    /// `opt/baton/config`.
     pub config: Option<File>,
+    /// `opt/baton/module/N`, in index order.
     pub modules: Vec<PlannedModule>,
     /// `opt/baton/` files that were not taken, with the reason.
     pub warnings: Vec<String>,
@@ -318,7 +352,9 @@ fn module_index(name: &str) -> Option<usize> {
 /// UTF-8, or a control character other than tab, CR and LF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotText {
+    /// Its offset.
     pub at: usize,
+    /// The byte.
     pub byte: u8,
 }
 

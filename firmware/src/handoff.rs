@@ -1,6 +1,7 @@
 //! The handoff's arithmetic, kept apart from the registers: baton's memory
 //! map in the loader's terms, which memory baton still occupies, and the
-//! list of copies the copy stub performs (DESIGN.md section 6, step 6).
+//! list of copies the copy stub performs (step 6 of the takeover in
+//! docs/ARCHITECTURE.md).
 
 use alloc::vec::Vec;
 use core::ops::Range as StdRange;
@@ -14,9 +15,13 @@ use crate::memmap::MemoryMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct Copy {
+    /// Source address.
     pub src: u64,
+    /// Destination address.
     pub dst: u64,
+    /// Bytes to copy.
     pub len: u64,
+    /// Bytes to zero after the copy (a .bss tail).
     pub zero: u64,
 }
 
@@ -84,8 +89,11 @@ pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<Co
 /// destination (fw_cfg DMA, after the stop) instead of by the copy stub.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DirectRead {
+    /// Offset in the kernel file.
     pub file_offset: u64,
+    /// Destination address.
     pub dst: u64,
+    /// Bytes to read.
     pub len: u64,
 }
 

@@ -21,8 +21,11 @@ pub enum Checked {
     /// `rest` bytes after the last one that are neither padding nor cpio
     /// (a compressed archive, unchecked).
     Cpio {
+        /// Concatenated archives.
         archives: usize,
+        /// Members in all.
         members: usize,
+        /// Bytes after the last trailer (padding or a compressed part).
         rest: usize,
     },
 }
@@ -43,19 +46,35 @@ impl core::fmt::Display for Checked {
     }
 }
 
+/// Why an uncompressed cpio initrd is refused; each names the member and
+/// offsets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InitrdError {
     /// The file ends inside a member's header, name or data.
     Truncated {
+        /// The member's name.
         member: String,
+        /// Its offset.
         at: usize,
+        /// The offset it runs to.
         needs_up_to: usize,
+        /// Bytes in the file.
         len: usize,
     },
     /// The file ends after whole members but before the archive's trailer.
-    NoTrailer { members: usize, len: usize },
+    NoTrailer {
+        /// Members read.
+        members: usize,
+        /// Bytes in the file.
+        len: usize,
+    },
     /// A header field that is not eight hex digits, or a name without its NUL.
-    BadHeader { at: usize, field: &'static str },
+    BadHeader {
+        /// The header's offset.
+        at: usize,
+        /// The field that is not hexadecimal.
+        field: &'static str,
+    },
 }
 
 impl core::fmt::Display for InitrdError {
@@ -108,6 +127,7 @@ const fn align4(n: usize) -> usize {
     n.div_ceil(4) * 4
 }
 
+/// Walks `bytes` member by member if it is a newc cpio archive.
 pub fn check(bytes: &[u8]) -> Result<Checked, InitrdError> {
     if !is_cpio(bytes, 0) {
         return Ok(Checked::NotCpio);

@@ -2,6 +2,7 @@
 //! built and tested on the host. The bare-metal half is `main.rs` and
 //! `machine/`.
 #![cfg_attr(not(test), no_std)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 

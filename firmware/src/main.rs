@@ -1,10 +1,15 @@
 //! baton, the bare-metal payload. `boot` is the pipeline, one call a stage;
-//! see ../shared/DESIGN.md section 1. On the host this file builds to a
+//! see docs/ARCHITECTURE.md, "The pipeline". On the host this file builds to a
 //! stub so that `cargo build`/`clippy`/`test` work across the workspace.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 // `&mut *(&raw mut STATIC)` is how edition 2024 borrows a `static mut`
 // once, deliberately; clippy's suggested `STATIC` would not compile.
 #![allow(clippy::deref_addrof)]
+
+#[cfg(all(feature = "unsafe-takeover", not(baton_negative_control)))]
+compile_error!(
+    "the unsafe-takeover feature brings back Linux's takeover bugs for the test suite's negative controls; it builds only with BATON_NEGATIVE_CONTROL=1 (cargo xtask sets it)"
+);
 
 #[cfg(target_os = "none")]
 extern crate alloc;
@@ -29,6 +34,11 @@ use machine::{console, power, tsc};
 #[cfg(target_os = "none")]
 fn boot(entry: machine::entry::Entry) -> ! {
     console::init();
+    if cfg!(feature = "unsafe-takeover") {
+        info!(
+            "baton: UNSAFE-TAKEOVER BUILD: a negative control with Linux's takeover bugs back; never boot it for real"
+        );
+    }
     tsc::start_calibration();
     machine::init_bsp();
     tsc::stamp(Stage::Entry);

@@ -89,16 +89,21 @@ impl fmt::Display for MemoryKind {
 /// A half-open range `[start, end)` of physical memory of one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Region {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 
 impl Region {
+    /// Bytes in the region.
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
 
+    /// Whether the region holds no byte.
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -107,16 +112,38 @@ impl Region {
 /// An entry as a boot protocol gives it: a base and a size, unchecked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawEntry {
+    /// First byte.
     pub base: u64,
+    /// Length in bytes.
     pub size: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 
+/// Why a memory map is unusable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryMapError {
-    TooManyEntries { count: usize, max: usize },
-    WrapsAround { index: usize, base: u64, size: u64 },
-    NoUsableMemory { entries: usize },
+    /// More entries than baton keeps.
+    TooManyEntries {
+        /// Entries given.
+        count: usize,
+        /// The most kept.
+        max: usize,
+    },
+    /// An entry whose end wraps past 2^64.
+    WrapsAround {
+        /// The entry's index.
+        index: usize,
+        /// Its base.
+        base: u64,
+        /// Its size.
+        size: u64,
+    },
+    /// Not one usable byte.
+    NoUsableMemory {
+        /// Entries given.
+        entries: usize,
+    },
 }
 
 impl fmt::Display for MemoryMapError {
@@ -200,6 +227,7 @@ impl MemoryMap {
         Ok(Self { regions })
     }
 
+    /// The regions, sorted and disjoint.
     pub fn regions(&self) -> &[Region] {
         &self.regions
     }

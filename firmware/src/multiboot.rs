@@ -13,7 +13,9 @@ use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Module, Platform, 
 use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, le_u32, le_u64};
 
+/// EAX at a Multiboot1 entry.
 pub const MB1_MAGIC: u32 = 0x2bad_b002;
+/// EAX at a Multiboot2 entry.
 pub const MB2_MAGIC: u32 = 0x36d7_6289;
 
 /// `multiboot_info` up to the framebuffer fields.

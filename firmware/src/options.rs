@@ -12,7 +12,10 @@ use alloc::vec::Vec;
 /// panic, an error it cannot get past): `on-fail=halt|reset|off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailPolicy {
+    /// Halt every CPU (the default).
     Halt,
+    /// Reset the machine (the FADT's reset register, else the keyboard
+    /// controller).
     Reset,
     /// ACPI power-off (halts where the machine cannot be switched off).
     PowerOff,
@@ -97,11 +100,20 @@ pub enum Inject {
     WedgeAp(u32),
     /// The AP with this APIC ID takes this many milliseconds in its stop
     /// path after WBINVD, before it reports: the BSP must wait.
-    SlowStop { apic_id: u32, ms: u64 },
+    SlowStop {
+        /// The AP.
+        apic_id: u32,
+        /// Its delay after WBINVD.
+        ms: u64,
+    },
     /// The APs with these two APIC IDs are given each other's stacks by
     /// the trampoline (a mis-built boot table): each runs on the other's,
     /// and the arrival check must name both.
     SwapStacks(u32, u32),
+    /// The AP with this APIC ID comes online only once the stop has begun
+    /// (after the BSP gave up waiting for it): it must stop by itself, and
+    /// with `ap-handoff=hlt` get INIT.
+    LateAp(u32),
     /// The kernel is entered with FS and GS null (`null-fs`), against the
     /// Multiboot specifications: the probe's entry checks must catch it.
     NullFs,
@@ -120,9 +132,13 @@ pub enum ApHandoff {
 /// Multiprocessor settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmpOptions {
+    /// `smp=`: all APs at once, one at a time, or none.
     pub bring_up: BringUp,
+    /// `sipi=`: the INIT-SIPI-SIPI delays.
     pub timing: SipiTiming,
+    /// `apic=`: when to use x2APIC mode.
     pub apic: Preference,
+    /// `park=`: MWAIT where offered, or HLT.
     pub park: ParkPreference,
     /// How long an AP may take to come online, or to answer a command.
     pub ap_timeout_ms: u64,
@@ -148,9 +164,12 @@ impl Default for SmpOptions {
     }
 }
 
+/// baton's options, from its command line or a source's `config` file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// `log=`: the console's level.
     pub log_level: log::LevelFilter,
+    /// `on-fail=`: what an exception, panic or fatal error does.
     pub on_fail: FailPolicy,
     /// `on-fail=next[,halt|reset|off]`: a kernel source whose files cannot
     /// be read or whose kernel cannot be loaded is passed over for the next
@@ -163,9 +182,13 @@ pub struct Options {
     /// I/O port of QEMU's isa-debug-exit device: every end of the run is
     /// reported there (the harness sets it).
     pub debug_exit: Option<u16>,
+    /// `test=`: a deliberate fault.
     pub self_test: Option<SelfTest>,
+    /// The SMP options.
     pub smp: SmpOptions,
+    /// `inject=`: test faults in the APs.
     pub inject: Vec<Inject>,
+    /// `ap-handoff=`: INIT or HLT at the jump.
     pub ap_handoff: ApHandoff,
     /// How long the APs get to confirm the stop before their NMI.
     pub stop_timeout_ms: u64,
@@ -216,6 +239,8 @@ fn parse_on_fail(value: &str) -> Option<(bool, FailPolicy)> {
 }
 
 impl Options {
+    /// Parses a command line; unknown options and bad values are noted in
+    /// `warnings` and skipped.
     pub fn parse(cmdline: &str) -> Self {
         let mut o = Self::default();
         for word in cmdline.split_ascii_whitespace() {
@@ -326,7 +351,7 @@ impl Options {
 }
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
-/// `swap-stacks:APIC_ID:APIC_ID`, `null-fs`.
+/// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`.
 fn parse_inject(value: &str) -> Option<Inject> {
     if value == "null-fs" {
         return Some(Inject::NullFs);
@@ -335,6 +360,7 @@ fn parse_inject(value: &str) -> Option<Inject> {
     let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
     match kind {
         "dead-ap" => apic_id(rest).map(Inject::DeadAp),
+        "late-ap" => apic_id(rest).map(Inject::LateAp),
         "wedge-ap" => apic_id(rest).map(Inject::WedgeAp),
         "slow-stop" => {
             let (id, ms) = rest.split_once(':')?;
@@ -433,8 +459,13 @@ mod tests {
         );
         let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
         assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
-        let s = Options::parse("inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs");
-        assert_eq!(s.inject, [Inject::SwapStacks(1, 2), Inject::NullFs]);
+        let s = Options::parse(
+            "inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs inject=late-ap:3",
+        );
+        assert_eq!(
+            s.inject,
+            [Inject::SwapStacks(1, 2), Inject::NullFs, Inject::LateAp(3)]
+        );
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");

@@ -7,7 +7,9 @@ use core::fmt;
 /// A read that the backing memory cannot serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unreadable {
+    /// First address.
     pub addr: u64,
+    /// Bytes asked for.
     pub len: u64,
 }
 
@@ -22,6 +24,8 @@ impl fmt::Display for Unreadable {
     }
 }
 
+/// Physical memory as the parsers read it: the machine's (identity-mapped) or a
+/// test's.
 pub trait PhysMemory {
     /// Copies `buf.len()` bytes starting at physical address `addr`.
     /// Works at any alignment (boot structures may be only 4-byte aligned).
@@ -35,6 +39,7 @@ pub fn le_u32(bytes: &[u8], offset: usize) -> u32 {
     u32::from_le_bytes(b)
 }
 
+/// The little-endian u64 at `offset` of `bytes`.
 pub fn le_u64(bytes: &[u8], offset: usize) -> u64 {
     let mut b = [0; 8];
     b.copy_from_slice(&bytes[offset..offset + 8]);
@@ -44,11 +49,14 @@ pub fn le_u64(bytes: &[u8], offset: usize) -> u64 {
 /// A memory made of one byte slice at `base`, nothing else: for host tests
 /// and fuzzing of the parsers.
 pub struct FakeMemory {
+    /// Physical address of `bytes[0]`.
     pub base: u64,
+    /// The memory's contents.
     pub bytes: alloc::vec::Vec<u8>,
 }
 
 impl FakeMemory {
+    /// `len` zero bytes at physical address `base`.
     pub fn new(base: u64, len: usize) -> Self {
         Self {
             base,
@@ -56,6 +64,7 @@ impl FakeMemory {
         }
     }
 
+    /// Puts `data` at physical address `addr`.
     pub fn write(&mut self, addr: u64, data: &[u8]) {
         let off = (addr - self.base) as usize;
         self.bytes[off..off + data.len()].copy_from_slice(data);

@@ -10,10 +10,13 @@ use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Module, read_c_str
 use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, le_u32, le_u64};
 
+/// `hvm_start_info.magic`.
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
 /// Size of the version-1 structure (the memmap fields came with version 1).
 pub const START_INFO_SIZE: usize = 56;
+/// Bytes in a module-list entry.
 pub const MODLIST_ENTRY_SIZE: u64 = 32;
+/// Bytes in a memory-map entry.
 pub const MEMMAP_ENTRY_SIZE: u64 = 24;
 /// More modules than this is a corrupt count.
 pub const MAX_MODULES: u32 = 64;
@@ -23,13 +26,21 @@ pub const MAX_MODULES: u32 = 64;
 pub struct StartInfo {
     /// Where the structure itself is.
     pub addr: u64,
+    /// Structure version (baton needs 1: the memory map).
     pub version: u32,
+    /// SIF_* flags.
     pub flags: u32,
+    /// Entries in the module list.
     pub nr_modules: u32,
+    /// Physical address of the module list.
     pub modlist_paddr: u64,
+    /// Physical address of the command line (0: none).
     pub cmdline_paddr: u64,
+    /// Physical address of the RSDP (0: none).
     pub rsdp_paddr: u64,
+    /// Physical address of the memory map.
     pub memmap_paddr: u64,
+    /// Entries in the memory map.
     pub memmap_entries: u32,
 }
 

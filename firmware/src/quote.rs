@@ -7,9 +7,11 @@
 
 use core::fmt;
 
+/// Bytes shown as a quoted string, with escapes for what is not printable text.
 pub struct Quoted<'a>(pub &'a [u8]);
 
 impl<'a> Quoted<'a> {
+    /// A string, quoted.
     pub fn str(s: &'a str) -> Self {
         Self(s.as_bytes())
     }

@@ -10,11 +10,14 @@ use alloc::vec::Vec;
 /// Bytes in physical memory, identity-mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Blob {
+    /// Physical address of the first byte.
     pub addr: u64,
+    /// Length in bytes.
     pub len: u64,
 }
 
 impl Blob {
+    /// The physical addresses the blob covers.
     pub fn range(&self) -> core::ops::Range<u64> {
         self.addr..self.addr.saturating_add(self.len)
     }
@@ -24,18 +27,24 @@ impl Blob {
 /// after the initrd), with its own command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
+    /// The module's bytes.
     pub blob: Blob,
     /// The file's name where it came from (`opt/baton/module/0`, or
     /// `module/N` for the entry protocol's N-th boot module): a Multiboot
     /// kernel gets it as the first word of the module's string.
     pub name: Box<str>,
+    /// Its command line.
     pub cmdline: String,
 }
 
+/// Where a kernel came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// QEMU's fw_cfg files (`opt/baton/...`).
     FwCfg,
+    /// The entry protocol's boot modules.
     BootModules,
+    /// coreboot's CBFS.
     Cbfs,
 }
 
@@ -49,14 +58,18 @@ impl core::fmt::Display for Origin {
     }
 }
 
+/// A kernel and what comes with it, as blobs in physical memory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KernelSource {
+    /// Where it came from.
     pub origin: Origin,
+    /// The kernel file (only its first part when `partial`).
     pub kernel: Blob,
     /// The kernel file's name (`opt/baton/kernel`, or `kernel` for a boot
     /// module): a Multiboot kernel gets it as the first word of its command
     /// line, as GRUB and QEMU give the image's path.
     pub kernel_name: Box<str>,
+    /// The initrd, if any.
     pub initrd: Option<Blob>,
     /// The kernel's command line.
     pub cmdline: String,
@@ -103,7 +116,7 @@ impl KernelSource {
 /// Why no kernel source could be had. Each names the cause and numbers.
 /// Kept narrow (32 bytes of fields), since every result of a kernel source
 /// is as wide and moves through each `?`: the CBFS and initrd errors are
-/// boxed, the file names are `Box<str>` (2.6 KB of image, issue 9). The
+/// boxed, the file names are `Box<str>` (2.6 KB of image). The
 /// boxing is spelled out at each `map_err`: a `From` impl for `?` to call
 /// came out 1.5 KB larger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,25 +126,48 @@ pub enum SourceError {
     /// fw_cfg is there, but its file directory is not readable.
     Directory(crate::fwcfg::DirError),
     /// A file of zero bytes where bytes are needed.
-    Empty { file: Box<str> },
+    Empty {
+        /// The file's name.
+        file: Box<str>,
+    },
     /// No free physical memory range for a file.
     OutOfMemory {
+        /// The file's name.
         file: Box<str>,
+        /// Its size in bytes.
         size: u64,
+        /// The largest free range.
         free: u64,
     },
     /// A text file (command line, config) above its limit.
-    TooBig { file: Box<str>, size: u64, max: u64 },
+    TooBig {
+        /// The file's name.
+        file: Box<str>,
+        /// Its size in bytes.
+        size: u64,
+        /// The most baton takes.
+        max: u64,
+    },
     /// The fw_cfg DMA transfer ended with the error bit.
     Dma {
+        /// The file's name.
         file: Box<str>,
+        /// Its size in bytes.
         size: u64,
+        /// Where it was read to.
         addr: u64,
     },
     /// CBFS is corrupt, or a file in it does not decompress.
     Cbfs(Box<crate::cbfs::CbfsError>),
     /// A command line or config file that is not text.
-    NotText { file: Box<str>, at: usize, byte: u8 },
+    NotText {
+        /// The file's name.
+        file: Box<str>,
+        /// Offset of the byte.
+        at: usize,
+        /// The byte.
+        byte: u8,
+    },
     /// The initrd is a cpio archive cut short or malformed.
     Initrd(Box<crate::initrd::InitrdError>),
 }

@@ -1,5 +1,5 @@
-//! The BSP's half of stopping the APs before the handoff (DESIGN.md
-//! section 6, steps 1-3), as a state machine over a `StopControl` so that
+//! The BSP's half of stopping the APs before the handoff (steps 1-3 of the
+//! takeover in docs/ARCHITECTURE.md), as a state machine over a `StopControl` so that
 //! it runs on the host against threads. The AP's half (interrupts off,
 //! WBINVD, and only then its bit cleared) is `machine::park::stop_this_cpu`.
 //!
@@ -33,6 +33,7 @@ pub trait StopControl {
     fn relax(&self) {}
 }
 
+/// How long `stop_aps` waits for the APs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StopTimeouts {
     /// How long the APs get to stop on request.
@@ -50,6 +51,7 @@ impl Default for StopTimeouts {
     }
 }
 
+/// What `stop_aps` came to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StopReport {
     /// APs asked to stop.

@@ -4,7 +4,7 @@ use alloc::string::String;
 
 /// `bytes` as text, each ill-formed sequence replaced by U+FFFD: the
 /// result of `String::from_utf8_lossy`, from `str::from_utf8` alone (core's
-/// lossy decoder is another 900 bytes of firmware, issue 9).
+/// lossy decoder is another 900 bytes of firmware).
 pub fn lossy(mut bytes: &[u8]) -> String {
     let mut text = String::new();
     loop {

@@ -11,12 +11,19 @@ use core::fmt::Write;
 pub enum Stage {
     /// First instruction (the entry stub's RDTSC).
     Entry,
+    /// Boot information read.
     BootInfo,
+    /// ACPI tables read.
     Acpi,
+    /// The APs online.
     ApsOnline,
+    /// The kernel read from its source.
     KernelRead,
+    /// The load planned.
     Plan,
+    /// The APs stopped.
     Stop,
+    /// The APs INIT'd.
     Init,
     /// The kernel's segments read straight into place (fw_cfg DMA).
     Place,
@@ -25,6 +32,7 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The stage's short name, as the log prints it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Entry => "entry",
@@ -41,16 +49,19 @@ impl Stage {
     }
 }
 
+/// TSC stamps of the stages reached, in order.
 #[derive(Clone, Debug, Default)]
 pub struct Timeline {
     stamps: Vec<(Stage, u64)>,
 }
 
 impl Timeline {
+    /// No stamps yet.
     pub const fn new() -> Self {
         Self { stamps: Vec::new() }
     }
 
+    /// Stamps `stage` at TSC value `tsc`.
     pub fn record(&mut self, stage: Stage, tsc: u64) {
         self.stamps.push((stage, tsc));
     }

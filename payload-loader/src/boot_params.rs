@@ -202,9 +202,13 @@ pub fn size(input: &BootParamsInput<'_>) -> Result<usize> {
 /// `boot_params` decoded: what baton writes, and the setup header as handed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootParams {
+    /// The header's protocol `version`.
     pub version: u16,
+    /// `type_of_loader` (0xFF from baton).
     pub type_of_loader: u8,
+    /// `loadflags` as handed over.
     pub loadflags: u8,
+    /// `code32_start`: the 32-bit entry, relocated to the load address.
     pub code32_start: u32,
     /// `cmd_line_ptr` with `ext_cmd_line_ptr` as its high half.
     pub cmd_line_ptr: u64,
@@ -212,7 +216,9 @@ pub struct BootParams {
     pub cmdline: Vec<u8>,
     /// `ramdisk_image` / `ramdisk_size` with their `ext_` high halves.
     pub ramdisk_image: u64,
+    /// Bytes of the initrd (0 without one).
     pub ramdisk_size: u64,
+    /// `acpi_rsdp_addr` (0x070).
     pub acpi_rsdp_addr: u64,
     /// The zero page's e820 table, then every SETUP_E820_EXT entry's.
     pub memory_map: Vec<MemoryRegion>,

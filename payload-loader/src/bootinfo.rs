@@ -20,6 +20,7 @@ pub struct Module<'a> {
 /// The ACPI RSDP: where it is, and a copy of its bytes (Multiboot2 copies them into the info).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rsdp<'a> {
+    /// Physical address of the RSDP.
     pub addr: u64,
     /// At least 20 bytes; at least the structure's `length` (>= 36) when revision >= 2.
     pub bytes: &'a [u8],
@@ -35,15 +36,20 @@ pub struct BootInfoInput<'a> {
     pub loader_name: &'a str,
     /// The memory map handed to the kernel, in order.
     pub memory_map: &'a [MemoryRegion],
+    /// The boot modules, in order.
     pub modules: &'a [Module<'a>],
+    /// The RSDP, if there is one.
     pub rsdp: Option<Rsdp<'a>>,
 }
 
 /// A module as a decoder found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedModule {
+    /// Physical address of the module.
     pub addr: u64,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its string, without the NUL.
     pub cmdline: Vec<u8>,
 }
 

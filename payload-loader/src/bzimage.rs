@@ -62,11 +62,15 @@ pub struct SetupHeader {
     pub syssize: u32,
     /// Protocol version, e.g. 0x020f for 2.15.
     pub version: u16,
+    /// `loadflags` (LOADED_HIGH is set).
     pub loadflags: u8,
+    /// The 32-bit entry for a kernel loaded at 1 MiB.
     pub code32_start: u32,
     /// Highest address the initrd may occupy (inclusive).
     pub initrd_addr_max: u32,
+    /// A relocatable kernel's load address must be a multiple of this (a power of two).
     pub kernel_alignment: u32,
+    /// `relocatable_kernel`: may be loaded anywhere aligned, at or above `pref_address`.
     pub relocatable: bool,
     /// 0 before protocol 2.12.
     pub xloadflags: u16,

@@ -20,11 +20,14 @@ use crate::error::{Error, Result};
 /// ELF class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfClass {
+    /// 32-bit ELF (a Multiboot kernel).
     Elf32,
+    /// 64-bit ELF.
     Elf64,
 }
 
 impl ElfClass {
+    /// 32 or 64.
     pub fn bits(self) -> u8 {
         match self {
             ElfClass::Elf32 => 32,
@@ -42,7 +45,9 @@ impl core::fmt::Display for ElfClass {
 /// ELF file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElfType {
+    /// `ET_EXEC`: loaded at its addresses.
     Exec,
+    /// `ET_DYN`: position independent.
     Dyn,
 }
 
@@ -60,17 +65,26 @@ impl core::fmt::Display for ElfType {
 pub struct Phdr {
     /// Index in the program header table.
     pub index: usize,
+    /// `p_type`.
     pub p_type: u32,
+    /// `p_flags` (PF_R, PF_W, PF_X).
     pub flags: u32,
+    /// `p_offset`.
     pub offset: u64,
+    /// `p_vaddr`.
     pub vaddr: u64,
+    /// `p_paddr`: where the segment is loaded.
     pub paddr: u64,
+    /// `p_filesz`.
     pub filesz: u64,
+    /// `p_memsz`.
     pub memsz: u64,
+    /// `p_align`.
     pub align: u64,
 }
 
 impl Phdr {
+    /// Whether the segment is executable (`PF_X`).
     pub fn is_executable(&self) -> bool {
         self.flags & PF_X != 0
     }
@@ -83,17 +97,24 @@ pub struct Note<'a> {
     pub segment: usize,
     /// Name without its terminating NUL.
     pub name: &'a [u8],
+    /// The note's type.
     pub n_type: u32,
+    /// Its descriptor.
     pub desc: &'a [u8],
 }
 
 /// A validated ELF kernel image.
 #[derive(Debug, Clone)]
 pub struct ElfImage<'a> {
+    /// The whole file.
     pub bytes: &'a [u8],
+    /// 32- or 64-bit.
     pub class: ElfClass,
+    /// ET_EXEC or ET_DYN.
     pub elf_type: ElfType,
+    /// `e_machine`.
     pub machine: u16,
+    /// `e_entry`.
     pub entry: u64,
     /// Every program header (all types).
     pub phdrs: Vec<Phdr>,

@@ -59,18 +59,24 @@ impl MemoryKind {
 /// One memory-map entry, half-open `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryRegion {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
+    /// What the memory is.
     pub kind: MemoryKind,
 }
 
 impl MemoryRegion {
+    /// The region `[start, end)` of `kind`.
     pub const fn new(start: u64, end: u64, kind: MemoryKind) -> Self {
         Self { start, end, kind }
     }
+    /// Bytes in the region.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
+    /// Whether the region holds no byte.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -79,20 +85,26 @@ impl MemoryRegion {
 /// A half-open physical range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Range {
+    /// First byte.
     pub start: u64,
+    /// One past the last byte.
     pub end: u64,
 }
 
 impl Range {
+    /// The range `[start, end)`.
     pub const fn new(start: u64, end: u64) -> Self {
         Self { start, end }
     }
+    /// Bytes in the range.
     pub fn len(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
+    /// Whether the range holds no byte.
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
     }
+    /// Whether the two ranges share a byte.
     pub fn overlaps(&self, other: &Range) -> bool {
         !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
     }

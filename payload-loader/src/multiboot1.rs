@@ -28,10 +28,15 @@ pub const INFO_SIZE: usize = 116;
 /// Multiboot1 header address fields (flag 16), as in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressFields {
+    /// Where the header is loaded.
     pub header_addr: u32,
+    /// Where the file's loaded part begins.
     pub load_addr: u32,
+    /// Where it ends (0: the end of the file).
     pub load_end_addr: u32,
+    /// End of the bss (0: none).
     pub bss_end_addr: u32,
+    /// The entry point.
     pub entry_addr: u32,
 }
 
@@ -40,7 +45,9 @@ pub struct AddressFields {
 pub struct Mb1Header {
     /// File offset of the magic.
     pub offset: usize,
+    /// The header's flags.
     pub flags: u32,
+    /// The address fields, when flag 16 is set.
     pub address: Option<AddressFields>,
     /// mode_type, width, height, depth (flag 2); baton records but does not set video modes.
     pub video: Option<[u32; 4]>,
@@ -51,10 +58,15 @@ pub struct Mb1Header {
 /// `load_addr + mem_len`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressLoad {
+    /// Offset in the file.
     pub file_offset: u64,
+    /// Bytes taken from the file.
     pub file_len: u64,
+    /// Where they go.
     pub load_addr: u64,
+    /// Bytes of memory in all (file and zeros).
     pub mem_len: u64,
+    /// The entry point.
     pub entry: u64,
 }
 
@@ -348,12 +360,19 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
 /// `multiboot_info` decoded field by field (only the parts whose flag is set).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mb1Info {
+    /// The info's flags.
     pub flags: u32,
+    /// `mem_lower` (KiB), when its flag is set.
     pub mem_lower: Option<u32>,
+    /// `mem_upper` (KiB), when its flag is set.
     pub mem_upper: Option<u32>,
+    /// The command line, when its flag is set.
     pub cmdline: Option<Vec<u8>>,
+    /// The modules.
     pub modules: Vec<DecodedModule>,
+    /// The memory map.
     pub memory_map: Vec<MemoryRegion>,
+    /// The loader's name, when its flag is set.
     pub loader_name: Option<Vec<u8>>,
 }
 

@@ -19,11 +19,17 @@ pub const SEARCH_LIMIT: usize = 32768;
 
 /// MBI tag types baton provides.
 pub const TAG_CMDLINE: u32 = 1;
+/// Tag: the loader's name.
 pub const TAG_LOADER_NAME: u32 = 2;
+/// Tag: a boot module.
 pub const TAG_MODULE: u32 = 3;
+/// Tag: lower and upper memory in KiB.
 pub const TAG_BASIC_MEMINFO: u32 = 4;
+/// Tag: the memory map.
 pub const TAG_MMAP: u32 = 6;
+/// Tag: a copy of the ACPI 1.0 RSDP.
 pub const TAG_ACPI_OLD: u32 = 14;
+/// Tag: a copy of the ACPI 2.0+ RSDP.
 pub const TAG_ACPI_NEW: u32 = 15;
 /// The types an information request may ask for without being refused.
 pub const PROVIDED_TAGS: [u32; 8] = [
@@ -40,17 +46,24 @@ pub const PROVIDED_TAGS: [u32; 8] = [
 /// The address tag (type 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressTag {
+    /// Where the header is loaded.
     pub header_addr: u32,
+    /// Where the file's loaded part begins.
     pub load_addr: u32,
+    /// Where it ends (0: the end of the file).
     pub load_end_addr: u32,
+    /// End of the bss (0: none).
     pub bss_end_addr: u32,
 }
 
 /// The relocatable tag (type 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelocatableTag {
+    /// Lowest load address.
     pub min_addr: u32,
+    /// Highest load address.
     pub max_addr: u32,
+    /// Alignment of the load address.
     pub align: u32,
     /// 0 none, 1 lowest, 2 highest.
     pub preference: u32,
@@ -61,9 +74,11 @@ pub struct RelocatableTag {
 pub struct Mb2Header {
     /// File offset of the magic.
     pub offset: usize,
+    /// The header's length in bytes.
     pub header_length: u32,
     /// Every type named in information-request tags (required and optional).
     pub info_requests: Vec<u32>,
+    /// The address tag, if present.
     pub address: Option<AddressTag>,
     /// Entry address tag (type 3).
     pub entry: Option<u32>,
@@ -73,6 +88,7 @@ pub struct Mb2Header {
     pub framebuffer: Option<[u32; 3]>,
     /// Module alignment tag (type 6): modules page-aligned.
     pub module_align: bool,
+    /// The relocatable tag, if present.
     pub relocatable: Option<RelocatableTag>,
 }
 
@@ -313,14 +329,23 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
 /// A Multiboot2 MBI decoded tag by tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Mb2Info {
+    /// The information's total size.
     pub total_size: u32,
+    /// The command line tag.
     pub cmdline: Option<Vec<u8>>,
+    /// The loader-name tag.
     pub loader_name: Option<Vec<u8>>,
+    /// The module tags.
     pub modules: Vec<DecodedModule>,
+    /// `mem_lower` (KiB) of the basic-meminfo tag.
     pub mem_lower: Option<u32>,
+    /// `mem_upper` (KiB) of the basic-meminfo tag.
     pub mem_upper: Option<u32>,
+    /// The memory-map tag.
     pub memory_map: Vec<MemoryRegion>,
+    /// The ACPI 1.0 RSDP copy.
     pub rsdp_old: Option<Vec<u8>>,
+    /// The ACPI 2.0+ RSDP copy.
     pub rsdp_new: Option<Vec<u8>>,
     /// Types of tags this decoder does not know.
     pub other_tags: Vec<u32>,

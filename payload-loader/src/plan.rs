@@ -16,11 +16,14 @@ use crate::multiboot1::{self, AddressLoad, Mb1Header};
 use crate::multiboot2::{self, Mb2Header};
 use crate::pvh::{self, PvhNote};
 
-/// An entry protocol (what the kernel is handed; DESIGN.md section 5).
+/// An entry protocol (what the kernel is handed; docs/HANDOFF.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
+    /// Xen's PVH entry (ELF note type 18): 32-bit, EBX = `hvm_start_info`.
     Pvh,
+    /// Multiboot2 (header magic 0xE85250D6): 32-bit, EBX = the MBI.
     Multiboot2,
+    /// Multiboot1 (header magic 0x1BADB002): 32-bit, EBX = `multiboot_info`.
     Multiboot1,
     /// Plain ELF64: long mode, identity map, RDI = Multiboot2-format info.
     Elf64,
@@ -86,14 +89,20 @@ impl fmt::Display for Protocol {
 /// The detected protocol with its parsed header data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BootProtocol {
+    /// A PVH note, with its entry point.
     Pvh(PvhNote),
+    /// A Multiboot2 header, with its tags.
     Multiboot2(Mb2Header),
+    /// A Multiboot1 header, with its flags and address fields.
     Multiboot1(Mb1Header),
+    /// No header: baton's own plain ELF64 contract.
     Elf64,
+    /// A bzImage's setup header.
     Linux(SetupHeader),
 }
 
 impl BootProtocol {
+    /// The protocol without its header data.
     pub fn kind(&self) -> Protocol {
         match self {
             BootProtocol::Pvh(_) => Protocol::Pvh,
@@ -183,6 +192,7 @@ pub struct PlanConfig<'a> {
 }
 
 impl<'a> PlanConfig<'a> {
+    /// A config for `memory_map` with the firmware in `firmware`, no override, allocations in [1 MiB, 4 GiB).
     pub fn new(memory_map: &'a [MemoryRegion], firmware: &'a [Range]) -> Self {
         Self {
             memory_map,
@@ -196,7 +206,9 @@ impl<'a> PlanConfig<'a> {
 
 /// Segment permission bits (ELF `PF_*`).
 pub const FLAG_R: u32 = PF_R;
+/// Segment is writable (`PF_W`).
 pub const FLAG_W: u32 = PF_W;
+/// Segment is executable (`PF_X`).
 pub const FLAG_X: u32 = PF_X;
 
 /// One segment to load.
@@ -204,7 +216,9 @@ pub const FLAG_X: u32 = PF_X;
 pub struct PlannedSegment {
     /// Program header index; `None` for a load built from Multiboot address fields or a bzImage.
     pub phdr: Option<usize>,
+    /// Where the segment's bytes begin in the file.
     pub file_offset: u64,
+    /// How many bytes the file holds for it.
     pub file_size: u64,
     /// Physical destination.
     pub dest: u64,
@@ -217,6 +231,7 @@ pub struct PlannedSegment {
 }
 
 impl PlannedSegment {
+    /// `[dest, dest + mem_size)`.
     pub fn dest_range(&self) -> Range {
         Range::new(self.dest, self.dest + self.mem_size)
     }
@@ -232,24 +247,30 @@ impl PlannedSegment {
 /// `segment` (an index into [`LoadPlan::segments`]) after copying and zeroing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Relocation {
+    /// Index into [`LoadPlan::segments`].
     pub segment: usize,
+    /// Offset of the fix-up inside the segment.
     pub offset: u64,
+    /// The value written there.
     pub value: u64,
 }
 
 /// Everything the firmware needs to load and enter the kernel.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
+    /// The protocol and its header data.
     pub protocol: BootProtocol,
-    /// A bzImage is not ELF: ELF64 when it is entered at its 64-bit entry, else ELF32.
+    /// ELF32 or ELF64; a bzImage (not ELF): ELF64 when it is entered at its 64-bit entry.
     pub class: ElfClass,
-    /// ET_EXEC for a bzImage.
+    /// ET_EXEC or ET_DYN; ET_EXEC for a bzImage.
     pub elf_type: ElfType,
     /// Physical address to jump to.
     pub entry: u64,
+    /// What to load, in program-header order.
     pub segments: Vec<PlannedSegment>,
     /// ET_DYN: chosen address minus linked address (0 for ET_EXEC).
     pub load_bias: u64,
+    /// `R_X86_64_RELATIVE` fix-ups, applied after the copy.
     pub relocations: Vec<Relocation>,
     /// Alignment for modules (initrd): always at least a page.
     pub module_align: u64,
@@ -476,6 +497,7 @@ fn choose_bias(
 }
 
 impl LoadPlan {
+    /// The protocol without its header data.
     pub fn kind(&self) -> Protocol {
         self.protocol.kind()
     }

@@ -143,13 +143,19 @@ pub fn build_start_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>>
 /// `hvm_start_info` decoded field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartInfo {
+    /// `magic` (0x336ec578).
     pub magic: u32,
+    /// Structure version.
     pub version: u32,
+    /// SIF_* flags.
     pub flags: u32,
+    /// Physical address of the RSDP.
     pub rsdp_paddr: u64,
     /// Empty when `cmdline_paddr` is 0.
     pub cmdline: Vec<u8>,
+    /// The module list.
     pub modules: Vec<DecodedModule>,
+    /// The memory map.
     pub memory_map: Vec<MemoryRegion>,
 }
 

@@ -102,6 +102,7 @@ impl Bench {
             gdb: false,
             payload: payload.clone(),
             screen: false,
+            nmi_storm: false,
             nmi_after: Vec::new(),
             entry: Default::default(),
             boot_modules: false,

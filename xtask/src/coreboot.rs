@@ -78,7 +78,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::setup::{command_line, run};
+use crate::setup::run;
 use anyhow::{Context, Result, anyhow, bail};
 use baton::fwcfg;
 
@@ -161,33 +161,6 @@ pub fn cbfstool_path() -> PathBuf {
     dir().join("cbfstool")
 }
 
-/// Runs a command with its output to `log` (appended); on failure, one line
-/// naming the command and the log's last words.
-fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
-    let line = command_line(cmd);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .with_context(|| format!("opening {}", log.display()))?;
-    let status = cmd
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .status()
-        .with_context(|| format!("running `{line}`"))?;
-    if !status.success() {
-        let text = std::fs::read_to_string(log).unwrap_or_default();
-        let tail: Vec<&str> = text.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "`{line}` failed ({status}); the end of {}:\n{}",
-            log.display(),
-            tail.join("\n")
-        );
-    }
-    Ok(())
-}
-
 /// The unpacked source tree (`target/coreboot/src/coreboot-*`), fetched when
 /// missing.
 fn source_tree() -> Result<PathBuf> {
@@ -224,36 +197,59 @@ fn source_tree() -> Result<PathBuf> {
         fetch_source(&src)?;
     }
     let tarball = orig(&src).context("apt-get source left no coreboot_*.orig.tar.*")?;
-    eprintln!("xtask: unpacking {}", tarball.display());
+    let step = crate::ui::Step::start(format!("unpacking {}", crate::ui::show(&tarball)));
+    // As the current user: root's tar would otherwise keep the tarball's
+    // owners.
     run(Command::new("tar")
-        .arg("xf")
+        .arg("--no-same-owner")
+        .arg("-xf")
         .arg(&tarball)
         .current_dir(&src))?;
-    find().context("the coreboot orig tarball held no coreboot-*/Makefile")
+    let tree = find().context("the coreboot orig tarball held no coreboot-*/Makefile")?;
+    step.done(crate::ui::show(&tree));
+    Ok(tree)
 }
 
 /// `apt-get source --download-only coreboot` from Debian's sid (deb-src).
+/// Whether apt knows coreboot's source package (a deb-src entry).
+pub fn has_source() -> bool {
+    run(Command::new("apt-cache").args(["showsrc", "coreboot"]))
+        .is_ok_and(|o| o.contains("Package: coreboot"))
+}
+
 fn fetch_source(src: &Path) -> Result<()> {
-    let has_source = || {
-        run(Command::new("apt-cache").args(["showsrc", "coreboot"]))
-            .is_ok_and(|o| o.contains("Package: coreboot"))
-    };
     if !has_source() {
         if !crate::setup::is_root() {
             bail!(
                 "coreboot's source package is not in the apt sources: as root add a deb-src entry for Debian's sid (see xtask/src/coreboot.rs) and run `apt-get update`"
             );
         }
-        if !crate::setup::add_apt_source("baton-sid-src", "deb-src", "sid")? {
-            bail!("no Debian archive URI in the apt sources to add sid's deb-src from");
-        }
-        eprintln!("xtask: apt-get update (sid deb-src for coreboot)");
-        crate::setup::apt(&["update", "-q"])?;
+        crate::setup::add_apt_source(
+            "baton-sid-src",
+            "deb-src",
+            "sid",
+            "coreboot's source package; source only, no binary package comes from it",
+        )?;
+        crate::setup::apt_logged("apt-get update (sid's deb-src for coreboot)", &["update"])?;
     }
-    eprintln!("xtask: apt-get source --download-only coreboot");
-    run(Command::new("apt-get")
-        .args(["source", "--download-only", "coreboot"])
-        .current_dir(src))?;
+    let dir = src.to_path_buf();
+    let log = crate::ui::log("apt.log");
+    let step = crate::ui::Step::bytes(
+        "downloading coreboot's source package (apt-get source --download-only coreboot)",
+        None,
+        move || crate::ui::bytes_in(&dir, "coreboot_"),
+    );
+    crate::ui::run_logged(
+        Command::new("apt-get")
+            .args(["-q", "source", "--download-only", "coreboot"])
+            .current_dir(src),
+        &log,
+    )?;
+    step.done(format!(
+        "{} in {}",
+        crate::ui::size(crate::ui::bytes_in(src, "coreboot_")),
+        crate::ui::show(src)
+    ));
     Ok(())
 }
 
@@ -282,57 +278,54 @@ pub fn ensure(variant: Variant) -> Result<PathBuf> {
     let tree = source_tree()?;
     std::fs::create_dir_all(dir())?;
     if !cbfstool_path().exists() {
-        let log = dir().join("build-cbfstool.log");
-        let _ = std::fs::remove_file(&log);
-        eprintln!(
-            "xtask: building coreboot's util/cbfstool (log: {})",
-            log.display()
-        );
-        let started = Instant::now();
-        run_logged(
+        let log = crate::ui::log("coreboot-cbfstool.log");
+        let step = build_step("building coreboot's util/cbfstool (make -j2", &log);
+        crate::ui::run_logged(
             make(&tree).args(["-C", "util/cbfstool", "-j2", "cbfstool"]),
             &log,
         )?;
         std::fs::copy(tree.join("util/cbfstool/cbfstool"), cbfstool_path())
             .context("copying util/cbfstool/cbfstool")?;
-        eprintln!(
-            "xtask: cbfstool built in {:.0} s",
-            started.elapsed().as_secs_f64()
-        );
+        step.done(crate::ui::show(&cbfstool_path()));
     }
     if !rom.exists() {
         let obj = format!("build-{}", variant.name());
-        let log = dir().join(format!("build-{}.log", variant.name()));
-        let _ = std::fs::remove_file(&log);
+        let log = crate::ui::log(&format!("coreboot-{}.log", variant.name()));
         let _ = std::fs::remove_dir_all(tree.join(&obj));
         std::fs::create_dir_all(tree.join(&obj))?;
         std::fs::write(tree.join(&obj).join(".config"), variant.config())?;
-        eprintln!(
-            "xtask: building coreboot ({}, make -j2; log: {})",
-            variant.name(),
-            log.display()
+        let step = build_step(
+            &format!(
+                "building coreboot {} (make -j2, about 1 min on 2 cores",
+                variant.name()
+            ),
+            &log,
         );
-        let started = Instant::now();
         let vars = [format!("obj={obj}"), format!("DOTCONFIG={obj}/.config")];
-        run_logged(make(&tree).args(&vars).arg("olddefconfig"), &log)?;
+        crate::ui::run_logged(make(&tree).args(&vars).arg("olddefconfig"), &log)?;
         let config = std::fs::read_to_string(tree.join(&obj).join(".config"))?;
         for want in variant.config().lines() {
             if !config.lines().any(|l| l == want) {
                 bail!("coreboot's olddefconfig dropped {want:?} ({obj}/.config)");
             }
         }
-        run_logged(make(&tree).args(&vars).arg("-j2"), &log)?;
+        crate::ui::run_logged(make(&tree).args(&vars).arg("-j2"), &log)?;
         let tmp = rom.with_extension("rom.tmp");
         std::fs::copy(tree.join(&obj).join("coreboot.rom"), &tmp)
             .with_context(|| format!("copying {obj}/coreboot.rom"))?;
         std::fs::rename(&tmp, &rom)?;
-        eprintln!(
-            "xtask: {} built in {:.0} s",
-            rom.display(),
-            started.elapsed().as_secs_f64()
-        );
+        step.done(crate::ui::show(&rom));
     }
     Ok(rom)
+}
+
+/// A spinner for a make run: `what; log: LOG)` and the log's last line.
+fn build_step(what: &str, log: &Path) -> crate::ui::Step {
+    let watched = log.to_path_buf();
+    crate::ui::Step::watching(
+        format!("{what}; log: {})", crate::ui::show(log)),
+        move || crate::ui::last_line(&watched, 50),
+    )
 }
 
 /// `cbfstool ARGS...`, its stdout.
@@ -492,8 +485,15 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
             false => Compression::None,
         };
         let t = Instant::now();
+        let step = crate::ui::Step::start(format!(
+            "compressing {} ({}, {}) into CBFS as {name}",
+            crate::ui::show(path),
+            crate::ui::size(len),
+            c.arg()
+        ));
         add_raw(&tmp, name, path, c)
             .with_context(|| format!("adding {} to CBFS as {name}", path.display()))?;
+        step.done("done");
         report.push(format!(
             "{name} {len} bytes ({}, {:.1} s)",
             c.arg(),
@@ -506,12 +506,12 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
         format!("{}\n\n{listing}", report.join("\n")),
     )?;
     std::fs::rename(&tmp, &rom)?;
-    eprintln!(
-        "xtask: cached {} in {:.1} s: {}",
-        rom.display(),
+    crate::ui::say(format!(
+        "cached {} in {:.1} s: {}",
+        crate::ui::show(&rom),
         started.elapsed().as_secs_f64(),
         report.join(", ")
-    );
+    ));
     Ok(rom)
 }
 
@@ -600,30 +600,43 @@ impl Drop for BareBoot {
 
 /// coreboot's serial log has ANSI colours; without them.
 pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            chars.next();
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-            continue;
-        }
-        out.push(c);
+    crate::ui::strip_ansi(text)
+}
+
+/// Adds what building the ROM of `variant` needs from Debian, unless it
+/// is built already.
+pub fn add_needs(variant: Variant, needs: &mut crate::setup::Needs) {
+    if !(rom_path(variant).exists() && cbfstool_path().exists()) {
+        needs.add("building coreboot", BUILD_PACKAGES);
+        needs.coreboot_source |= !source_present();
     }
-    out
+}
+
+/// Whether target/coreboot/src holds the unpacked tree or the orig tarball.
+fn source_present() -> bool {
+    std::fs::read_dir(dir().join("src")).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("coreboot-")
+                || name.starts_with("coreboot_") && name.contains(".orig.tar")
+        })
+    })
 }
 
 /// `cargo xtask coreboot`.
 pub fn command(args: &crate::CorebootArgs) -> Result<std::process::ExitCode> {
-    crate::setup::ensure_qemu()?;
     let mut variants = vec![Variant::Q35];
     if args.tseg {
         variants.push(Variant::Q35Tseg);
     }
+    let mut needs = crate::setup::Needs::qemu();
+    for &variant in &variants {
+        if args.rebuild {
+            needs.add("building coreboot", BUILD_PACKAGES);
+        }
+        add_needs(variant, &mut needs);
+    }
+    crate::setup::ensure(&needs)?;
     for &variant in &variants {
         if args.rebuild {
             let _ = std::fs::remove_file(rom_path(variant));

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::setup::TARGET;
 
@@ -36,6 +36,21 @@ impl Variant {
     }
 }
 
+fn profile(release: bool) -> &'static str {
+    if release { "release" } else { "debug" }
+}
+
+/// Runs a cargo build with its output in target/xtask/logs/cargo.log,
+/// behind a spinner that says `what` (a line only when it takes over 2 s).
+pub fn cargo_logged(cargo: &mut Command, what: &str) -> Result<()> {
+    let log = crate::ui::log("cargo.log");
+    let step = crate::ui::Step::quiet(format!("{what} (log: {})", crate::ui::show(&log)));
+    cargo.env("CARGO_TERM_PROGRESS_WHEN", "never");
+    crate::ui::run_logged(cargo, &log).with_context(|| format!("{what} failed"))?;
+    step.done("done");
+    Ok(())
+}
+
 /// Builds baton for x86_64-unknown-none; returns the ELF's path.
 pub fn build(release: bool) -> Result<PathBuf> {
     build_variant(release, Variant::Default)
@@ -60,11 +75,18 @@ pub fn build_variant(release: bool, variant: Variant) -> Result<PathBuf> {
     if let Some(feature) = variant.feature() {
         cargo.args(["--features", feature]);
     }
-    let status = cargo.status()?;
-    if !status.success() {
-        bail!("building the firmware failed ({status})");
-    }
-    let profile = if release { "release" } else { "debug" };
+    // What lets the unsafe-takeover feature build (firmware/build.rs); set
+    // for every variant so that switching between them rebuilds nothing.
+    cargo.env("BATON_NEGATIVE_CONTROL", "1");
+    let what = match variant.feature() {
+        Some(f) => format!(
+            "building baton ({profile}, feature {f})",
+            profile = profile(release)
+        ),
+        None => format!("building baton ({})", profile(release)),
+    };
+    cargo_logged(&mut cargo, &what)?;
+    let profile = profile(release);
     let elf = crate::root()
         .join("target")
         .join(TARGET)

@@ -1,7 +1,8 @@
 //! The real-Linux assets, cached under `target/linux/`:
 //!
 //! - `vmlinuz`, `PACKAGE`: Debian's newest `linux-image-6.1.0-*-cloud-amd64-unsigned`
-//!   (`apt-get download`, `dpkg-deb -x`), as `payload-loader/tests/fetch-assets.sh` does
+//!   (`apt-get download` into the shared `target/debs/`, `dpkg-deb -x`), as
+//!   `payload-loader/tests/fetch-assets.sh` does
 //! - `vmlinux`: the ELF inside it (the bzImage payload, lz4 legacy frames), which
 //!   carries the PVH note
 //! - `busybox`: `bin/busybox` of Debian's `busybox-static`
@@ -78,12 +79,13 @@ fn make(dir: &Path) -> Result<()> {
         }
         let bz = std::fs::read(dir.join("vmlinuz"))
             .with_context(|| format!("reading {}", dir.join("vmlinuz").display()))?;
+        let step = crate::ui::Step::start(format!(
+            "extracting target/linux/vmlinux from the bzImage ({}, lz4)",
+            crate::ui::size(bz.len() as u64)
+        ));
         let elf = extract_vmlinux(&bz).context("extracting vmlinux from target/linux/vmlinuz")?;
         crate::setup::write_atomically(&dir.join("vmlinux"), &elf)?;
-        eprintln!(
-            "xtask: target/linux/vmlinux: {} bytes (ELF from the bzImage)",
-            elf.len()
-        );
+        step.done(format!("{} ELF", crate::ui::size(elf.len() as u64)));
     }
     if !dir.join("busybox").exists() {
         let x = unpack(dir, "busybox-static")?;
@@ -96,10 +98,10 @@ fn make(dir: &Path) -> Result<()> {
     let cpio = initramfs(&busybox);
     if std::fs::read(dir.join("initramfs.cpio")).ok().as_ref() != Some(&cpio) {
         crate::setup::write_atomically(&dir.join("initramfs.cpio"), &cpio)?;
-        eprintln!(
-            "xtask: target/linux/initramfs.cpio: {} bytes (busybox, /init)",
-            cpio.len()
-        );
+        crate::ui::say(format!(
+            "target/linux/initramfs.cpio: {} (busybox, /init)",
+            crate::ui::size(cpio.len() as u64)
+        ));
     }
     Ok(())
 }
@@ -132,7 +134,7 @@ fn newest_kernel_package() -> Result<Option<String>> {
 fn fetch_kernel(dir: &Path) -> Result<()> {
     let mut package = newest_kernel_package()?;
     if package.is_none() {
-        run(Command::new("apt-get").arg("update"))?;
+        crate::setup::apt_logged("apt-get update (no Linux 6.1 package known)", &["update"])?;
         package = newest_kernel_package()?;
     }
     let package = package.context(
@@ -152,30 +154,17 @@ fn fetch_kernel(dir: &Path) -> Result<()> {
     std::fs::copy(&vmlinuz, dir.join("vmlinuz"))
         .with_context(|| format!("copying {}", vmlinuz.display()))?;
     std::fs::write(dir.join("PACKAGE"), format!("{package}\n"))?;
-    eprintln!("xtask: target/linux/vmlinuz from {package}");
     Ok(())
 }
 
-/// `apt-get download PACKAGE` into target/linux/debs, unpacked into
-/// target/linux/debs/PACKAGE; returns that folder.
+/// The .deb of PACKAGE (downloaded once into target/debs, shared with the
+/// host tests' assets), unpacked into target/linux/debs/PACKAGE; returns
+/// that folder.
 fn unpack(dir: &Path, package: &str) -> Result<PathBuf> {
-    let debs = dir.join("debs");
-    std::fs::create_dir_all(&debs)?;
-    eprintln!("xtask: apt-get download {package}");
-    run(Command::new("apt-get")
-        .args(["download", package])
-        .current_dir(&debs))?;
-    let deb = std::fs::read_dir(&debs)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.extension().is_some_and(|e| e == "deb")
-                && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}_")))
-        })
-        .with_context(|| format!("apt-get download {package} left no {package}_*.deb"))?;
-    let x = debs.join(package);
+    let deb = crate::debs::download(package)?;
+    let x = dir.join("debs").join(package);
     let _ = std::fs::remove_dir_all(&x);
+    std::fs::create_dir_all(dir.join("debs"))?;
     run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x))?;
     Ok(x)
 }

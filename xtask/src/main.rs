@@ -8,8 +8,10 @@
 
 mod bad_input;
 mod bench;
+mod checks;
 mod code_size;
 mod coreboot;
+mod debs;
 mod entry;
 mod firmware;
 mod fixtures;
@@ -20,6 +22,8 @@ mod qemu;
 mod ram;
 mod scenarios;
 mod setup;
+mod storm;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +52,8 @@ enum Command {
     /// Build and boot baton once under QEMU; exit 0 only if it reports success
     /// (with --direct: if the kernel powers the machine off).
     Run(RunArgs),
-    /// Host unit tests and the QEMU scenarios; ends with `N passed, N failed`.
+    /// Host unit tests and the QEMU scenarios; ends with `N host tests
+    /// passed, M QEMU runs passed, K failed`.
     Test(TestArgs),
     /// Speed figures (AP bring-up, ...), printed as a table; never pass/fail.
     Bench(BenchArgs),
@@ -99,6 +104,10 @@ pub struct RunArgs {
     /// Extra QEMU argument, passed through (repeatable).
     #[arg(long = "qemu-arg", allow_hyphen_values = true)]
     qemu_args: Vec<String>,
+    /// An NMI storm: QEMU's monitor `nmi` every 2-20 ms (random), from
+    /// baton's first line until the run ends.
+    #[arg(long)]
+    nmi_storm: bool,
     /// Wait for gdb on tcp::1234 before the first instruction (no timeout).
     #[arg(long)]
     gdb: bool,
@@ -158,7 +167,8 @@ pub struct TestArgs {
     /// Also the big configurations (many CPUs, slow).
     #[arg(long)]
     full: bool,
-    /// Only scenarios whose name contains this.
+    /// Only scenarios whose name contains this (one that matches none is
+    /// an error that lists the close names).
     #[arg(long)]
     filter: Option<String>,
     /// Run each scenario this many times.

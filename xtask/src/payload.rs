@@ -81,6 +81,10 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 initrd: None,
                 cmdline: None,
             }),
+            None if other.contains('/') || other.contains('.') => bail!(
+                "the kernel file {} does not exist",
+                base.join(other).display()
+            ),
             None => bail!(
                 "unknown kernel name {other:?}: not a named kernel (linux, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, {}) and not an existing file",
                 crate::bad_input::KERNELS.join(", ")
@@ -98,7 +102,13 @@ fn existing(path: &str, base: &Path) -> Option<PathBuf> {
 fn file(what: &str, path: &str, base: &Path) -> Result<PathBuf> {
     match existing(path, base) {
         Some(p) => Ok(p),
-        None => bail!("{what} {path:?} is not a file"),
+        None if base.join(path).exists() => {
+            bail!("the {what} {} is not a file", base.join(path).display())
+        }
+        None => bail!(
+            "the {what} file {} does not exist",
+            base.join(path).display()
+        ),
     }
 }
 
@@ -233,6 +243,12 @@ mod tests {
         };
         let e = spec.resolve(&crate::root()).unwrap_err().to_string();
         assert!(e.contains("unknown kernel name \"no-such-kernel\""), "{e}");
+        let spec = Spec {
+            kernel: Some("no/such/vmlinux".into()),
+            ..Spec::default()
+        };
+        let e = spec.resolve(&crate::root()).unwrap_err().to_string();
+        assert!(e.contains("no/such/vmlinux does not exist"), "{e}");
         let spec = Spec {
             direct: true,
             ..Spec::default()

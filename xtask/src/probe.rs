@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::setup::TARGET;
 
@@ -48,9 +48,9 @@ pub fn build(flavour: Flavour) -> Result<PathBuf> {
         .args(["--features", flavour.name(), "--target", TARGET])
         .arg("--target-dir")
         .arg(&target_dir);
-    let status = cargo.status()?;
-    if !status.success() {
-        bail!("building the probe ({}) failed ({status})", flavour.name());
-    }
+    crate::firmware::cargo_logged(
+        &mut cargo,
+        &format!("building the probe test kernel ({})", flavour.name()),
+    )?;
     Ok(target_dir.join(TARGET).join("release").join("probe"))
 }

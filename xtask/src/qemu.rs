@@ -66,10 +66,23 @@ fn hang_state(monitor: &Path, cpus: u32) -> String {
     commands.extend(["info pic".to_string(), "info irq".to_string()]);
     let mut text = String::new();
     for command in commands {
-        let reply = monitor_exchange(monitor, &command).unwrap_or_else(|e| format!("({e:#})"));
+        let reply = monitor_exchange(monitor, &command)
+            .map(|r| monitor_output(&r))
+            .unwrap_or_else(|e| format!("({e:#})"));
         text.push_str(&format!("### {command}\n{reply}\n"));
     }
     text
+}
+
+/// What a command printed, out of the monitor's reply: without the
+/// greeting, the prompts with their echo of the command and the escape
+/// codes of its line editor.
+fn monitor_output(reply: &str) -> String {
+    crate::ui::strip_ansi(reply)
+        .lines()
+        .filter(|l| !l.contains("(qemu)") && !l.starts_with("QEMU ") && !l.trim().is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
@@ -103,6 +116,33 @@ fn decode_screen(reply: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn monitor_output_is_what_the_command_printed() {
+        let reply = "QEMU 10.0.2 monitor - type 'help' for more information\r\n(qemu) i\x1b[K\x1b[Din\x1b[K\x1b[D\x1b[Dinfo pic\r\npic0: irr=00\r\n(qemu) ";
+        assert_eq!(super::monitor_output(reply), "pic0: irr=00\n");
+    }
+
+    #[test]
+    fn verdicts_say_what_the_end_means() {
+        use super::{Outcome, verdict};
+        let pf = "baton: EXCEPTION vector 14 (#PF page fault) error code 0x0";
+        assert_eq!(
+            verdict(Outcome::Exception, pf, Some(Outcome::Exception)),
+            "pass (expected exception #PF)"
+        );
+        assert_eq!(verdict(Outcome::Exception, pf, None), "exception #PF");
+        assert_eq!(
+            verdict(Outcome::Shutdown, "baton-linux-init: cpus=4", None),
+            "pass (Linux reached init)"
+        );
+        assert_eq!(verdict(Outcome::KernelPass, "", None), "pass (probe)");
+        assert_eq!(
+            verdict(Outcome::Hang, "", Some(Outcome::Hang)),
+            "pass (expected hang)"
+        );
+        assert_eq!(verdict(Outcome::Panic, "", Some(Outcome::Pass)), "panic");
+    }
+
+    #[test]
     fn decodes_the_vga_text_screen() {
         let reply =
             "(qemu) xp /2000hx 0xb8000\r\n00000000000b8000: 0x0748 0x0769 0x0720 0x0701\r\n";
@@ -131,6 +171,8 @@ pub struct Machine {
     /// comes (for kernels that only draw there, like grub-invaders); its
     /// lines are appended to the serial log as `screen: ...`.
     pub screen: bool,
+    /// An NMI storm (`storm.rs`) from the first line of output to the end.
+    pub nmi_storm: bool,
     /// Inject an NMI (monitor `nmi`) each time the next of these texts
     /// appears in the serial log, in order; each is logged as
     /// `xtask: NMI injected after "..."`.
@@ -184,6 +226,38 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// The name of the exception baton reported (`#PF`), from its log line
+/// `baton: EXCEPTION vector 14 (#PF page fault) ...`.
+pub fn exception_name(serial: &str) -> Option<&str> {
+    let line = serial.lines().find(|l| l.contains("EXCEPTION vector"))?;
+    let name = line.split_once('(')?.1.split_whitespace().next()?;
+    Some(name.trim_end_matches(')'))
+}
+
+/// Whether the serial log shows the Linux test /init's report.
+pub fn linux_reached_init(serial: &str) -> bool {
+    serial.contains("baton-linux-init: cpus=")
+}
+
+/// What a run's end means, in words: `pass (probe)`, `pass (Linux reached
+/// init)`, `pass (expected exception #PF)`, `exception #PF`, ... A run
+/// expected to end in `expected` and that did says `pass (expected ...)`.
+pub fn verdict(outcome: Outcome, serial: &str, expected: Option<Outcome>) -> String {
+    let named = match (outcome, exception_name(serial)) {
+        (Outcome::Exception, Some(name)) => format!("exception {name}"),
+        (Outcome::Hang, _) if expected == Some(Outcome::Hang) => "hang".into(),
+        (o, _) => o.to_string(),
+    };
+    match outcome {
+        Outcome::Pass => "pass (baton's own checks, no kernel)".into(),
+        Outcome::KernelPass => "pass (probe)".into(),
+        Outcome::KernelFail => "fail (probe)".into(),
+        Outcome::Shutdown if linux_reached_init(serial) => "pass (Linux reached init)".into(),
+        o if Some(o) == expected => format!("pass (expected {named})"),
+        _ => named,
+    }
+}
+
 pub struct Run {
     pub outcome: Outcome,
     pub serial: String,
@@ -206,6 +280,8 @@ impl Run {
 /// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
 /// output is also printed as it comes.
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    // The folder holds this run's files only.
+    let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let debug_log = dir.join("qemu-debug.log");
     let _ = std::fs::remove_file(&debug_log);
@@ -232,7 +308,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     // Kept until QEMU has exited: it removes a sparse RAM file.
     let ram = crate::ram::GuestRam::plan(&machine.memory, &crate::root().join("target/xtask/ram"))?;
     for note in &ram.notes {
-        eprintln!("xtask: {note}");
+        crate::ui::say(note);
     }
     let mut qemu = Command::new(QEMU);
     // Relative paths in scenario rows' qemu_args are the workspace's.
@@ -351,9 +427,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).split(b'\n') {
                 let Ok(line) = line else { break };
-                let mut text = String::from_utf8_lossy(&line)
-                    .trim_end_matches('\r')
-                    .to_string();
+                // Without escape codes (GRUB clears the screen).
+                let mut text = crate::ui::strip_ansi(&String::from_utf8_lossy(&line));
                 while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
                     let how = match monitor_exchange(&monitor, "nmi") {
                         Ok(_) => "NMI injected",
@@ -364,7 +439,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 }
                 let _ = writeln!(log, "{text}");
                 if echo {
-                    println!("{text}");
+                    crate::ui::out(&text);
                 }
                 if let Ok(mut times) = line_times.lock() {
                     times.push((started.elapsed(), text.clone()));
@@ -377,10 +452,48 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         })
     };
 
+    let storm_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let storm = machine.nmi_storm.then(|| {
+        let (monitor, done, serial) = (
+            monitor.clone(),
+            Arc::clone(&storm_done),
+            Arc::clone(&serial),
+        );
+        let seed = started.elapsed().as_nanos() as u64 ^ u64::from(std::process::id());
+        std::thread::spawn(move || {
+            let begun = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        if serial.lock().is_ok_and(|s| !s.is_empty()) {
+                            begun.store(true, std::sync::atomic::Ordering::Relaxed);
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                });
+                (seed, crate::storm::run(&monitor, seed, &begun, &done))
+            })
+        })
+    });
     let mut screen = String::new();
+    let mut silence_said = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
+        }
+        // `run` says why nothing happens rather than wait in silence.
+        let quiet_for = line_times
+            .lock()
+            .ok()
+            .and_then(|t| t.last().map(|(at, _)| *at))
+            .map_or(started.elapsed(), |at| started.elapsed().saturating_sub(at));
+        if echo && !machine.gdb && !silence_said && quiet_for > Duration::from_secs(5) {
+            silence_said = true;
+            crate::ui::say(format!(
+                "no serial output for 5 s; a run that has not ended after {} s (--timeout) is called a hang",
+                machine.timeout.as_secs()
+            ));
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
             if machine.screen {
@@ -415,6 +528,12 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         std::thread::sleep(Duration::from_millis(20));
     };
     let elapsed = started.elapsed();
+    storm_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some((seed, sent)) = storm.and_then(|t| t.join().ok()) {
+        screen.push_str(&format!(
+            "xtask: NMI storm: {sent} NMIs sent, 2-20 ms apart (seed {seed:#x})\n"
+        ));
+    }
     let _ = reader.join();
     let outcome = match status.map(|s| s.code()) {
         None => Outcome::Hang,
@@ -444,10 +563,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .unwrap_or_default();
     let line_times = line_times.lock().map(|t| t.clone()).unwrap_or_default();
     if let Some(used) = ram.file_usage() {
-        eprintln!(
-            "xtask: the guest touched {} MiB of its sparse RAM file",
+        crate::ui::say(format!(
+            "the guest touched {} MiB of its sparse RAM file",
             used >> 20
-        );
+        ));
     }
     drop(ram);
     Ok(Run {
@@ -459,12 +578,54 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     })
 }
 
+/// The end `test=...` in baton's command line asks for, if any.
+pub fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
+    let word = cmdline
+        .split_whitespace()
+        .find(|w| w.starts_with("test="))?;
+    let outcome = match word.strip_prefix("test=")? {
+        w if w.starts_with("fault:") => Outcome::Exception,
+        "panic" => Outcome::Panic,
+        "triple-fault" => Outcome::TripleFault,
+        "hang" => Outcome::Hang,
+        _ => return None,
+    };
+    Some((outcome, word))
+}
+
+/// What a Debian-package check needs for a run through `entry` on `smp`
+/// CPUs (GRUB, coreboot's build tools when its ROM is not built yet).
+pub fn add_needs(entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
+    if entry.is_grub() {
+        needs.add("booting baton through GRUB", &["grub-pc-bin"]);
+    }
+    if entry == Entry::Coreboot {
+        coreboot::add_needs(coreboot::Variant::for_smp(smp), needs);
+    }
+}
+
 /// `cargo xtask run`.
 pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
-    crate::setup::ensure_qemu()?;
+    let entry = if args.coreboot {
+        Entry::Coreboot
+    } else {
+        args.entry
+    };
+    let shape = crate::checks::Shape {
+        machine: &args.machine,
+        smp: args.smp,
+        memory: &args.memory,
+        cpu: &args.cpu,
+        entry,
+    };
+    crate::checks::check_early(&shape)?;
+    let mut needs = crate::setup::Needs::qemu();
+    add_needs(entry, args.smp, &mut needs);
+    crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
+    crate::checks::check(&shape, &elf)?;
     let machine = Machine {
         machine: args.machine.clone(),
         smp: args.smp,
@@ -476,12 +637,9 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         gdb: args.gdb,
         screen: false,
+        nmi_storm: args.nmi_storm,
         nmi_after: Vec::new(),
-        entry: if args.coreboot {
-            Entry::Coreboot
-        } else {
-            args.entry
-        },
+        entry,
         boot_modules: args.boot_modules,
         compression: args.cbfs_compression,
         payload: Spec {
@@ -495,21 +653,30 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
-    eprintln!(
-        "xtask: {} after {:.2} s (logs in {})",
-        run.outcome,
+    // A kernel that powers the machine off (Linux's /init marker, or any
+    // kernel QEMU booted itself) has no debug-exit: that is its end.
+    let powered_off = run.outcome == Outcome::Shutdown
+        && (machine.payload.direct || linux_reached_init(&run.serial));
+    let passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
+    let mut said = match (run.outcome, machine.payload.direct) {
+        (Outcome::Shutdown, true) if !linux_reached_init(&run.serial) => {
+            "pass (the kernel QEMU booted powered the machine off)".to_string()
+        }
+        (outcome, _) => verdict(outcome, &run.serial, None),
+    };
+    if let Some((asked, word)) = asked_end(&args.cmdline).filter(|(o, _)| *o == run.outcome) {
+        let _ = asked;
+        said = format!("{said}, as {word} asked (a deliberate failure: exit status 1)");
+    }
+    crate::ui::say(format!(
+        "{said} after {:.2} s (logs in {})",
         run.elapsed.as_secs_f64(),
-        run.dir.display()
-    );
+        crate::ui::show(&run.dir)
+    ));
     if let Outcome::QemuFailed(_) = run.outcome {
         let stderr = std::fs::read_to_string(dir.join("qemu-stderr.log")).unwrap_or_default();
         eprint!("{stderr}");
     }
-    // A kernel that powers the machine off (Linux's /init marker, or any
-    // kernel QEMU booted itself) has no debug-exit: that is its end.
-    let powered_off = run.outcome == Outcome::Shutdown
-        && (machine.payload.direct || run.serial.contains("baton-linux-init: cpus="));
-    let passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
     Ok(if passed {
         ExitCode::SUCCESS
     } else {

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the host unit tests, then the QEMU scenarios of
-//! `tests/scenarios.toml`, a summary table, a JUnit report and a last line
-//! `N passed, N failed`.
+//! `tests/scenarios.toml` with a live count (`[12/167] PASS name (2.1 s):
+//! pass (probe)`), a summary table, a JUnit report and a last line `N host
+//! tests passed, M QEMU runs passed, K failed`.
 //!
 //! A scenario row names the machine shape, baton's command line and the
 //! expected outcome; list-valued fields (machine, memory, smp, cpu) expand
@@ -9,11 +10,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::TestArgs;
@@ -83,6 +84,9 @@ struct Row {
     /// the serial log, in order.
     #[serde(default)]
     nmi_after: Vec<String>,
+    /// An NMI storm (monitor `nmi` every 2-20 ms) from the first line on.
+    #[serde(default)]
+    nmi_storm: bool,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -241,6 +245,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 gdb: false,
                 payload: Default::default(),
                 screen: row.screen,
+                nmi_storm: row.nmi_storm,
                 nmi_after: row.nmi_after.clone(),
                 entry,
                 boot_modules: row.boot_modules,
@@ -267,20 +272,49 @@ fn load(path: &Path, full: bool, filter: Option<&str>) -> Result<Vec<Scenario>> 
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: ScenarioFile =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    Ok(file
+    let matches = |s: &Scenario| filter.is_none_or(|f| s.name.contains(f));
+    let chosen: Vec<Scenario> = file
         .scenario
         .iter()
         .filter(|row| full || !row.full)
         .flat_map(expand)
-        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
-        .collect())
+        .filter(matches)
+        .collect();
+    if let (true, Some(f)) = (chosen.is_empty(), filter) {
+        let only_full = file
+            .scenario
+            .iter()
+            .filter(|row| row.full)
+            .flat_map(expand)
+            .filter(matches)
+            .count();
+        if only_full > 0 && !full {
+            bail!("--filter {f:?} matches only rows marked full ({only_full} runs): add --full");
+        }
+        let names: Vec<&str> = file.scenario.iter().map(|r| r.name.as_str()).collect();
+        let close = crate::checks::close_names(f, names.iter().copied(), 8);
+        bail!(
+            "--filter {f:?} matches no scenario of {} ({} rows); {}",
+            crate::ui::show(path),
+            names.len(),
+            match close.is_empty() {
+                true => format!(
+                    "none is close; the rows begin {}, ...",
+                    names.iter().take(6).copied().collect::<Vec<_>>().join(", ")
+                ),
+                false => format!("close names: {}", close.join(", ")),
+            }
+        );
+    }
+    Ok(chosen)
 }
 
 /// What a finished scenario came to.
 struct Verdict {
     name: String,
     passed: bool,
-    outcome: Outcome,
+    /// What the end means (`pass (probe)`, `pass (expected exception #PF)`).
+    said: String,
     detail: String,
     seconds: f64,
     dir: PathBuf,
@@ -292,11 +326,7 @@ impl Verdict {
         Self {
             name: format!("host::{name}"),
             passed,
-            outcome: if passed {
-                Outcome::Pass
-            } else {
-                Outcome::Error
-            },
+            said: String::new(),
             detail,
             seconds: 0.0,
             dir: PathBuf::new(),
@@ -333,18 +363,45 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
     (problems.is_empty(), problems.join("; "))
 }
 
+/// What a finished run is called: `pass (probe)`, `pass (expected
+/// exception #PF)`, or for a failure what it came to.
+fn said(scenario: &Scenario, run: &qemu::Run, passed: bool) -> String {
+    if scenario.variant == Variant::UnsafeTakeover {
+        let got = qemu::verdict(run.outcome, &run.serial, None);
+        return match passed {
+            true => format!("pass (fails on the unsafe-takeover build as it must: {got})"),
+            false => format!("{got} on the unsafe-takeover build"),
+        };
+    }
+    let expected = passed.then_some(scenario.expect);
+    qemu::verdict(run.outcome, &run.serial, expected)
+}
+
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
-    let mut verdicts = Vec::new();
-    if !args.no_host {
-        verdicts.extend(host_tests()?);
-    }
-    crate::setup::ensure_qemu()?;
+    // The scenarios first: a --filter that matches nothing is an error
+    // before anything runs.
     let scenarios = load(
         &crate::root().join("tests/scenarios.toml"),
         args.full,
         args.filter.as_deref(),
     )?;
+    let mut needs = crate::setup::Needs::qemu();
+    for s in &scenarios {
+        qemu::add_needs(s.machine.entry, s.machine.smp, &mut needs);
+    }
+    crate::setup::ensure(&needs)?;
+    let mut verdicts = Vec::new();
+    let mut host = None;
+    if !args.no_host {
+        let v = host_tests()?;
+        host = Some(v.iter().filter(|v| v.passed).count());
+        verdicts.extend(v);
+    }
+    crate::ui::say(format!(
+        "build output (cargo, make, apt-get) goes to {}",
+        crate::ui::show(&crate::ui::logs_dir())
+    ));
     // The other builds first: they share one cargo output path with the
     // default build and are copied aside.
     let mut elves = HashMap::new();
@@ -354,21 +411,33 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         }
     }
     // Kernels named in rows become files here (fetching the Linux assets
-    // when missing); a row whose kernel cannot be had fails alone.
+    // when missing); a row whose kernel cannot be had, or whose machine
+    // shape is wrong, fails alone.
     let mut unresolved = Vec::new();
     let mut runnable = Vec::new();
     for mut s in scenarios {
-        match s.payload.resolve(&crate::root()) {
+        let shape = crate::checks::Shape {
+            machine: &s.machine.machine,
+            smp: s.machine.smp,
+            memory: &s.machine.memory,
+            cpu: &s.machine.cpu,
+            entry: s.machine.entry,
+        };
+        let checked = elves
+            .get(&s.variant)
+            .context("no firmware build for the scenario")
+            .and_then(|elf| crate::checks::check(&shape, elf))
+            .and_then(|()| s.payload.resolve(&crate::root()));
+        match checked {
             Ok(p) => {
                 s.machine.payload = p;
                 runnable.push(s);
             }
             Err(e) => {
-                println!("FAIL {}: {e:#}", s.name);
                 unresolved.push(Verdict {
                     name: s.name,
                     passed: false,
-                    outcome: Outcome::QemuFailed(-1),
+                    said: "not run".into(),
                     detail: format!("{e:#}"),
                     seconds: 0.0,
                     dir: PathBuf::new(),
@@ -393,14 +462,75 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     let results = Mutex::new(Vec::new());
     let logs = crate::root().join("target/xtask/test");
     let count = |q: &Mutex<VecDeque<(Scenario, u32)>>| q.lock().map(|q| q.len()).unwrap_or(0);
-    println!(
-        "xtask: {} QEMU scenario runs, {} at a time, and up to {} more at a time of the {} that wait out their timeout; logs under {}",
-        count(&working) + count(&waiting),
+    let total = count(&working) + count(&waiting) + unresolved.len();
+    let waits = match count(&waiting) {
+        0 => String::new(),
+        n => format!(
+            ", and up to {} more at a time of the {n} that wait out their timeout",
+            args.jobs
+        ),
+    };
+    crate::ui::say(format!(
+        "{}, {} at a time{waits}; logs under {}",
+        plural(total, "QEMU run", "QEMU runs"),
         args.jobs,
-        args.jobs,
-        count(&waiting),
-        logs.display()
+        crate::ui::show(&logs)
+    ));
+    let counter = crate::ui::Counter::new(total);
+    // The rows that wait out their timeout, still to end: the time left is
+    // at least theirs, shared by their pool's --jobs slots.
+    let waits: u64 = waiting
+        .lock()
+        .map(|q| q.iter().map(|(s, _)| s.machine.timeout.as_secs()).sum())
+        .unwrap_or(0);
+    // A row cannot be shared between slots: the longest wait is a floor too.
+    let longest_wait = waiting
+        .lock()
+        .ok()
+        .and_then(|q| q.iter().map(|(s, _)| s.machine.timeout).max())
+        .unwrap_or_default();
+    let (waits_left, waits_total) = (
+        std::sync::atomic::AtomicU64::new(waits),
+        Duration::from_secs(waits),
     );
+    let started = std::time::Instant::now();
+    let report = |v: &Verdict, waited: Option<Duration>| {
+        if let Some(t) = waited {
+            let _ = waits_left.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |w| Some(w.saturating_sub(t.as_secs())),
+            );
+        }
+        // Their pool runs from the start: what it has done already counts.
+        let jobs = args.jobs.max(1) as u32;
+        let left = Duration::from_secs(waits_left.load(std::sync::atomic::Ordering::Relaxed));
+        let floor = (left / jobs).max(longest_wait.min(left)).min(
+            (waits_total / jobs)
+                .max(longest_wait)
+                .saturating_sub(started.elapsed()),
+        );
+        counter.finished(
+            &match v.passed {
+                true => format!("PASS {} ({:.1} s): {}", v.name, v.seconds, v.said),
+                false => format!(
+                    "FAIL {} ({:.1} s): {}: {}{}",
+                    v.name,
+                    v.seconds,
+                    v.said,
+                    v.detail,
+                    match v.dir.as_os_str().is_empty() {
+                        true => String::new(),
+                        false => format!(" [{}]", crate::ui::show(&v.dir)),
+                    }
+                ),
+            },
+            floor,
+        )
+    };
+    for v in &unresolved {
+        report(v, None);
+    }
     let run_one = |scenario: Scenario, i: u32| -> Verdict {
         let name = if args.repeat > 1 {
             format!("{}#{i}", scenario.name)
@@ -418,7 +548,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
                 Verdict {
                     name,
                     passed,
-                    outcome: run.outcome,
+                    said: said(&scenario, &run, passed),
                     detail,
                     seconds: run.elapsed.as_secs_f64(),
                     dir,
@@ -427,24 +557,14 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             Err(e) => Verdict {
                 name,
                 passed: false,
-                outcome: Outcome::QemuFailed(-1),
+                said: "not run".into(),
                 detail: format!("{e:#}"),
                 seconds: 0.0,
                 dir,
             },
         };
-        println!(
-            "{} {} ({}, {:.1} s){}",
-            if verdict.passed { "PASS" } else { "FAIL" },
-            verdict.name,
-            verdict.outcome,
-            verdict.seconds,
-            if verdict.passed {
-                String::new()
-            } else {
-                format!(": {} [{}]", verdict.detail, verdict.dir.display())
-            }
-        );
+        let waited = (scenario.expect == Outcome::Hang).then_some(scenario.machine.timeout);
+        report(&verdict, waited);
         verdict
     };
     let work = |queue: &Mutex<VecDeque<(Scenario, u32)>>| {
@@ -461,20 +581,35 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             scope.spawn(|| work(&waiting));
         }
     });
+    drop(counter);
     let mut qemu_verdicts = results.into_inner().unwrap_or_default();
     qemu_verdicts.extend(unresolved);
     qemu_verdicts.sort_by(|a, b| a.name.cmp(&b.name));
     print_table(&qemu_verdicts);
+    let qemu_passed = qemu_verdicts.iter().filter(|v| v.passed).count();
     verdicts.extend(qemu_verdicts);
-    write_junit(&crate::root().join("target/xtask/junit.xml"), &verdicts)?;
-    let passed = verdicts.iter().filter(|v| v.passed).count();
-    let failed = verdicts.len() - passed;
-    println!("{passed} passed, {failed} failed");
+    let junit = crate::root().join("target/xtask/junit.xml");
+    write_junit(&junit, &verdicts)?;
+    let failed = verdicts.iter().filter(|v| !v.passed).count();
+    let host = match host {
+        Some(n) => format!("{}, ", plural(n, "host test passed", "host tests passed")),
+        None => String::new(),
+    };
+    println!(
+        "{host}{}, {failed} failed (JUnit report: {})",
+        plural(qemu_passed, "QEMU run passed", "QEMU runs passed"),
+        crate::ui::show(&junit)
+    );
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `1 QEMU run passed`, `2 QEMU runs passed`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn sanitize(name: &str) -> String {
@@ -489,20 +624,25 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
-/// `cargo test --workspace`, one verdict per test.
+/// `cargo test --workspace`, one verdict per test; its output goes to
+/// target/xtask/logs/host-tests.log.
 fn host_tests() -> Result<Vec<Verdict>> {
     fetch_test_assets();
-    println!("xtask: host unit tests (cargo test --workspace)");
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(crate::root())
-        .args(["test", "--workspace", "--color", "never"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo test")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    print!("{stdout}");
+    let log = crate::ui::log("host-tests.log");
+    let step = crate::ui::Step::start(format!(
+        "host unit tests (cargo test --workspace; log: {})",
+        crate::ui::show(&log)
+    ));
+    let result = crate::ui::run_logged(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(crate::root())
+            .env("CARGO_TERM_PROGRESS_WHEN", "never")
+            .args(["test", "--workspace", "--color", "never"]),
+        &log,
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     let mut verdicts = Vec::new();
-    for line in stdout.lines() {
+    for line in text.lines() {
         // "test some::path ... ok" / "... FAILED"
         let Some(rest) = line.strip_prefix("test ") else {
             continue;
@@ -515,18 +655,25 @@ fn host_tests() -> Result<Vec<Verdict>> {
         }
         verdicts.push(Verdict::host(name, result == "ok", result.to_string()));
     }
-    if !output.status.success() && verdicts.iter().all(|v| v.passed) {
-        verdicts.push(Verdict::host(
-            "cargo-test",
-            false,
-            format!("cargo test failed ({})", output.status),
-        ));
+    if let Err(e) = result
+        && verdicts.iter().all(|v| v.passed)
+    {
+        verdicts.push(Verdict::host("cargo-test", false, format!("{e:#}")));
     }
-    println!(
-        "xtask: host unit tests: {} passed, {} failed",
-        verdicts.iter().filter(|v| v.passed).count(),
-        verdicts.iter().filter(|v| !v.passed).count()
-    );
+    let failed: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| v.name.as_str())
+        .collect();
+    step.done(format!(
+        "{} passed, {} failed{}",
+        verdicts.len() - failed.len(),
+        failed.len(),
+        match failed.is_empty() {
+            true => String::new(),
+            false => format!(": {}", failed.join(", ")),
+        }
+    ));
     Ok(verdicts)
 }
 
@@ -542,14 +689,29 @@ fn fetch_test_assets() {
     {
         return;
     }
-    println!("xtask: fetching the real-kernel test assets (payload-loader/tests/fetch-assets.sh)");
-    let ok = Command::new("bash")
-        .arg(root.join("payload-loader/tests/fetch-assets.sh"))
-        .current_dir(&root)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("xtask: test assets unavailable: the real-kernel tests will skip");
+    let log = crate::ui::log("test-assets.log");
+    let debs = root.join("target/debs");
+    let step = crate::ui::Step::bytes(
+        format!(
+            "fetching the real-kernel test assets (payload-loader/tests/fetch-assets.sh; log: {})",
+            crate::ui::show(&log)
+        ),
+        None,
+        move || crate::ui::bytes_in(&debs, ""),
+    );
+    match crate::ui::run_logged(
+        Command::new("bash")
+            .arg(root.join("payload-loader/tests/fetch-assets.sh"))
+            .current_dir(&root),
+        &log,
+    ) {
+        Ok(()) => step.done("done"),
+        Err(e) => {
+            drop(step);
+            crate::ui::say(format!(
+                "test assets unavailable, the real-kernel tests will skip: {e:#}"
+            ));
+        }
     }
 }
 
@@ -560,20 +722,23 @@ fn print_table(verdicts: &[Verdict]) {
         .max()
         .unwrap_or(8)
         .max(8);
+    let said = verdicts
+        .iter()
+        .map(|v| v.said.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
     println!(
-        "\n| {:width$} | result | outcome                 | seconds |",
-        "scenario"
+        "\n| {:width$} | result | {:said$} | seconds |",
+        "scenario", "verdict"
     );
-    println!(
-        "|-{:-<width$}-|--------|-------------------------|---------|",
-        ""
-    );
+    println!("|-{:-<width$}-|--------|-{:-<said$}-|---------|", "", "");
     for v in verdicts {
         println!(
-            "| {:width$} | {:6} | {:23} | {:7.1} |",
+            "| {:width$} | {:6} | {:said$} | {:7.1} |",
             v.name,
             if v.passed { "pass" } else { "FAIL" },
-            v.outcome.to_string(),
+            v.said,
             v.seconds
         );
     }
@@ -691,6 +856,7 @@ mod tests {
                 gdb: false,
                 payload: Default::default(),
                 screen: false,
+                nmi_storm: false,
                 nmi_after: Vec::new(),
                 entry: Entry::Pvh,
                 boot_modules: false,

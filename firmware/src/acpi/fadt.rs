@@ -8,8 +8,20 @@ use crate::phys::{le_u32, le_u64};
 /// An ACPI Generic Address Structure, reduced to what baton can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Register {
-    Io { port: u16, width: u8 },
-    Memory { address: u64, width: u8 },
+    /// A port-I/O register: its port and access width in bits.
+    Io {
+        /// The I/O port.
+        port: u16,
+        /// Access width in bits.
+        width: u8,
+    },
+    /// A memory-mapped register: its address and access width in bits.
+    Memory {
+        /// The physical address.
+        address: u64,
+        /// Access width in bits.
+        width: u8,
+    },
 }
 
 impl core::fmt::Display for Register {
@@ -23,23 +35,37 @@ impl core::fmt::Display for Register {
     }
 }
 
+/// The FADT's reset register (`RESET_REG`) and the value to write to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ResetRegister {
+    /// Where to write.
     pub register: Register,
+    /// What to write.
     pub value: u8,
 }
 
+/// What baton reads from the FADT: reset, PM1 control, SCI and the DSDT.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fadt {
+    /// The FADT's revision.
     pub revision: u8,
+    /// The FADT's length in bytes (QEMU pc's revision 1 has 116).
     pub length: usize,
+    /// The DSDT's physical address (X_DSDT when present).
     pub dsdt: u64,
+    /// The SCI's interrupt.
     pub sci_interrupt: u16,
+    /// The SMI command port (0: ACPI mode is always on).
     pub smi_command: u32,
+    /// The value that switches ACPI mode on through `smi_command`.
     pub acpi_enable: u8,
+    /// PM1a control block (sleep type and enable).
     pub pm1a_control: Option<Register>,
+    /// PM1b control block, if the machine has one.
     pub pm1b_control: Option<Register>,
+    /// The reset register, when the FADT offers one.
     pub reset: Option<ResetRegister>,
+    /// HW_REDUCED_ACPI: no fixed hardware (no PM1 blocks).
     pub hardware_reduced: bool,
     /// Hardware-reduced ACPI (microvm): the sleep control register that
     /// replaces PM1 control (ACPI 5.0+, offset 244).

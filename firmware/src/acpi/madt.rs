@@ -40,48 +40,95 @@ fn min_length(kind: u8) -> u8 {
 const FLAG_ENABLED: u32 = 1;
 const FLAG_ONLINE_CAPABLE: u32 = 2;
 
+/// One processor of the MADT (Local APIC or Local x2APIC entry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cpu {
+    /// ACPI processor UID.
     pub uid: u32,
+    /// Local APIC ID.
     pub apic_id: u32,
+    /// Enabled at boot.
     pub enabled: bool,
+    /// Not enabled, but may be brought online.
     pub online_capable: bool,
     /// Listed by a Local x2APIC entry (type 9) rather than a Local APIC (type 0).
     pub x2apic_entry: bool,
+    /// The CPU baton runs on.
     pub is_bsp: bool,
 }
 
+/// An I/O APIC of the MADT.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IoApic {
+    /// I/O APIC ID.
     pub id: u8,
+    /// Physical address of its registers.
     pub address: u32,
+    /// The first global system interrupt it serves.
     pub gsi_base: u32,
 }
 
+/// An interrupt source override of the MADT (an ISA IRQ routed elsewhere).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InterruptOverride {
+    /// The bus (0: ISA).
     pub bus: u8,
+    /// The bus-relative IRQ.
     pub source: u8,
+    /// The global system interrupt it arrives as.
     pub gsi: u32,
+    /// MPS INTI flags (polarity, trigger mode).
     pub flags: u16,
 }
 
+/// A Local APIC NMI entry of the MADT: which LINT pin is NMI, for whom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LapicNmi {
     /// ACPI processor UID, or `u32::MAX` for all processors.
     pub uid: u32,
+    /// The LINT pin (0 or 1).
     pub lint: u8,
+    /// MPS INTI flags (polarity, trigger mode).
     pub flags: u16,
 }
 
+impl LapicNmi {
+    /// LVT delivery mode NMI.
+    const LVT_NMI: u32 = 0x400;
+    /// LVT input pin polarity: active low.
+    const LVT_ACTIVE_LOW: u32 = 1 << 13;
+
+    /// Whether the entry is for the processor with ACPI UID `uid`.
+    pub fn applies_to(&self, uid: u32) -> bool {
+        self.uid == u32::MAX || self.uid == uid
+    }
+
+    /// The value for LVT LINT0 or LINT1 (`lint`): NMI delivery, the
+    /// polarity the MPS INTI flags give (bits 0-1: 3 is active low; 0,
+    /// "conforming", is active high for LINT), unmasked. The trigger mode
+    /// is left edge: the SDM has NMI delivery always edge-sensitive.
+    pub fn lvt(&self) -> u32 {
+        match self.flags & 0b11 {
+            0b11 => Self::LVT_NMI | Self::LVT_ACTIVE_LOW,
+            _ => Self::LVT_NMI,
+        }
+    }
+}
+
+/// The CPU topology and interrupt controllers the MADT describes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Topology {
+    /// Physical address of the local APICs (the MADT's, or its 64-bit override).
     pub lapic_address: u64,
     /// The 8259 PICs are present too (MADT flag PCAT_COMPAT).
     pub pcat_compat: bool,
+    /// Every processor entry, in MADT order.
     pub cpus: Vec<Cpu>,
+    /// The I/O APICs.
     pub io_apics: Vec<IoApic>,
+    /// The interrupt source overrides.
     pub overrides: Vec<InterruptOverride>,
+    /// The Local APIC NMI entries.
     pub nmis: Vec<LapicNmi>,
     /// Problems that do not stop the boot, each naming the CPU and numbers.
     pub warnings: Vec<String>,
@@ -93,10 +140,12 @@ impl Topology {
         self.cpus.len()
     }
 
+    /// How many CPUs the MADT marks enabled.
     pub fn enabled(&self) -> usize {
         self.cpus.iter().filter(|c| c.enabled).count()
     }
 
+    /// The boot processor, if the topology knows which it is.
     pub fn bsp(&self) -> Option<&Cpu> {
         self.cpus.iter().find(|c| c.is_bsp)
     }

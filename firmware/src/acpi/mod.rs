@@ -18,63 +18,108 @@ use crate::phys::{PhysMemory, Unreadable};
 use crate::quote::Quoted;
 pub use sdt::{Signature, TableRef};
 
+/// Why the ACPI tables could not be read or trusted; each names the table and
+/// numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcpiError {
+    /// No RSDP from the boot information nor in the BIOS areas.
     RsdpNotFound,
+    /// The RSDP's checksum (of the part named) does not add up to zero.
     RsdpChecksum {
+        /// The structure's physical address.
         addr: u64,
+        /// Which checksum: the ACPI 1.0 part or the extended one.
         part: &'static str,
+        /// The byte sum found (0 when valid).
         sum: u8,
     },
+    /// No `RSD PTR ` signature at the address given for the RSDP.
     RsdpBadSignature {
+        /// The structure's physical address.
         addr: u64,
     },
+    /// A structure could not be read from physical memory.
     Unreadable {
+        /// What was being read.
         what: &'static str,
+        /// The bytes that could not be read.
         at: Unreadable,
     },
+    /// A table's bytes could not be read from physical memory.
     TableUnreadable {
+        /// The table's signature.
         signature: Signature,
+        /// The bytes that could not be read.
         at: Unreadable,
     },
+    /// A table shorter than its header or its fixed fields.
     TableTooShort {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The least length the table needs.
         min: u32,
     },
+    /// A table longer than baton accepts.
     TableTooLong {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The most baton accepts.
         max: u32,
     },
+    /// A table whose checksum does not add up to zero.
     TableChecksum {
+        /// The table's signature.
         signature: Signature,
+        /// The structure's physical address.
         addr: u64,
+        /// The length its header gives.
         length: u32,
+        /// The byte sum found (0 when valid).
         sum: u8,
     },
+    /// A table with another signature than the pointer to it promised.
     WrongSignature {
+        /// The structure's physical address.
         addr: u64,
+        /// The signature the pointer promised.
         expected: Signature,
+        /// The signature found there.
         found: Signature,
     },
+    /// A table baton needs is not there.
     Missing {
+        /// The missing table's signature.
         signature: &'static str,
     },
     /// ACPI allows one MADT; another is left out, and said so, with what
     /// is wrong in it besides.
     SecondMadt {
+        /// The MADT left out.
         addr: u64,
+        /// The MADT in use.
         first: u64,
+        /// What is wrong with the one left out, besides.
         problem: Option<Box<AcpiError>>,
     },
+    /// A MADT entry that is malformed (its index, offset and what is wrong).
     MadtEntry {
+        /// The entry's index.
         index: usize,
+        /// Its offset in the MADT.
         offset: usize,
+        /// Its type.
         kind: u8,
+        /// Its length field.
         length: u8,
+        /// What is wrong.
         reason: &'static str,
     },
 }
@@ -171,10 +216,13 @@ impl fmt::Display for AcpiError {
 /// problems of those that did not.
 #[derive(Clone, Debug, Default)]
 pub struct Tables {
+    /// Physical address of the RSDP.
     pub rsdp: u64,
+    /// The RSDP's revision (0: RSDT, 2: XSDT).
     pub revision: u8,
     /// "XSDT" or "RSDT".
     pub root: &'static str,
+    /// The tables the RSDT/XSDT lists that passed their checks.
     pub tables: Vec<TableRef>,
     /// The DSDT (named by the FADT), if valid.
     pub dsdt: Option<TableRef>,
@@ -182,14 +230,17 @@ pub struct Tables {
     pub madt: Option<Vec<u8>>,
     /// The first valid FADT, parsed.
     pub fadt: Option<fadt::Fadt>,
+    /// Tables left out, each with why.
     pub rejected: Vec<AcpiError>,
 }
 
 impl Tables {
+    /// The first table with `signature`.
     pub fn find(&self, signature: &[u8; 4]) -> Option<&TableRef> {
         self.tables.iter().find(|t| &t.signature == signature)
     }
 
+    /// Every table with `signature` (SSDTs come in numbers).
     pub fn all(&self, signature: &'static [u8; 4]) -> impl Iterator<Item = &TableRef> {
         self.tables
             .iter()

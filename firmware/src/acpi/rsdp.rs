@@ -5,20 +5,26 @@ use super::sdt::checksum;
 use super::{AcpiError, Signature};
 use crate::phys::{PhysMemory, le_u32, le_u64};
 
+/// The RSDP's signature.
 pub const SIGNATURE: &[u8; 8] = b"RSD PTR ";
 const V1_SIZE: usize = 20;
 const V2_SIZE: usize = 36;
 
+/// The Root System Description Pointer: where the RSDT or XSDT is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rsdp {
+    /// Its physical address.
     pub addr: u64,
+    /// 0 for ACPI 1.0 (RSDT only), 2 and up with the XSDT.
     pub revision: u8,
+    /// Physical address of the RSDT.
     pub rsdt: u32,
     /// The XSDT, for revision 2 and later when it is non-zero.
     pub xsdt: Option<u64>,
 }
 
 impl Rsdp {
+    /// Reads and checks the RSDP at `addr` (both checksums for revision 2).
     pub fn read(mem: &impl PhysMemory, addr: u64) -> Result<Self, AcpiError> {
         let mut raw = [0u8; V2_SIZE];
         mem.read(addr, &mut raw[..V1_SIZE])

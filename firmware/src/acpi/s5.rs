@@ -19,22 +19,50 @@ const SEGMENT: &[u8; 4] = b"_S5_";
 /// SLP_TYPa and SLP_TYPb, each 3 bits wide in PM1 control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SleepType {
+    /// SLP_TYPa, for PM1a control.
     pub a: u8,
+    /// SLP_TYPb, for PM1b control.
     pub b: u8,
 }
 
+/// Why `\_S5` could not be read from the AML bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum S5Error {
     /// `Name (_S5, ...)` whose value is not a package.
-    NotAPackage { at: usize, opcode: u8 },
+    NotAPackage {
+        /// Offset in the AML bytes.
+        at: usize,
+        /// The opcode found there.
+        opcode: u8,
+    },
     /// The package's PkgLength or contents run past the table.
-    Truncated { at: usize, needs: usize, len: usize },
+    Truncated {
+        /// Offset in the AML bytes.
+        at: usize,
+        /// Bytes needed from `at`.
+        needs: usize,
+        /// Bytes there are.
+        len: usize,
+    },
     /// An element that is not an integer constant.
-    NotAnInteger { at: usize, opcode: u8 },
+    NotAnInteger {
+        /// Offset in the AML bytes.
+        at: usize,
+        /// The opcode found there.
+        opcode: u8,
+    },
     /// A package with no elements.
-    Empty { at: usize },
+    Empty {
+        /// Offset in the AML bytes.
+        at: usize,
+    },
     /// A sleep type wider than the 3-bit SLP_TYP field.
-    TooWide { at: usize, value: u64 },
+    TooWide {
+        /// Offset in the AML bytes.
+        at: usize,
+        /// The value, which does not fit a sleep type.
+        value: u64,
+    },
 }
 
 impl fmt::Display for S5Error {

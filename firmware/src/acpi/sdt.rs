@@ -8,6 +8,7 @@ use core::fmt;
 use super::AcpiError;
 use crate::phys::{PhysMemory, le_u32};
 
+/// Bytes in a system description table's header.
 pub const HEADER_SIZE: usize = 36;
 /// No table is larger (real DSDTs are well under 1 MiB).
 pub const MAX_TABLE: u32 = 4 << 20;
@@ -15,13 +16,18 @@ pub const MAX_TABLE: u32 = 4 << 20;
 /// A validated table: where it is and what it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableRef {
+    /// The table's signature.
     pub signature: [u8; 4],
+    /// Its physical address.
     pub addr: u64,
+    /// Its length in bytes, from its header.
     pub length: u32,
+    /// Its revision, from its header.
     pub revision: u8,
 }
 
 impl TableRef {
+    /// The signature, printable.
     pub fn name(&self) -> Signature {
         Signature(self.signature)
     }
@@ -58,15 +64,19 @@ impl PartialEq<str> for Signature {
 
 /// A table copied out of memory.
 pub struct Table {
+    /// Its physical address.
     pub addr: u64,
+    /// The whole table, header included.
     pub bytes: Vec<u8>,
 }
 
 impl Table {
+    /// The table's signature (its first four bytes).
     pub fn signature(&self) -> [u8; 4] {
         [self.bytes[0], self.bytes[1], self.bytes[2], self.bytes[3]]
     }
 
+    /// Where the table is and what it is, without its bytes.
     pub fn reference(&self) -> TableRef {
         TableRef {
             signature: self.signature(),
@@ -77,6 +87,7 @@ impl Table {
     }
 }
 
+/// The byte sum of `bytes`: zero for a valid ACPI table.
 pub fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |a, &b| a.wrapping_add(b))
 }

@@ -532,3 +532,28 @@ fn signatures_print_each_non_graphic_byte_as_a_question_mark() {
         "{unreadable}"
     );
 }
+
+#[test]
+fn lapic_nmi_entries_give_lint_values() {
+    use crate::acpi::madt::LapicNmi;
+    let all = LapicNmi {
+        uid: u32::MAX,
+        lint: 1,
+        flags: 0,
+    };
+    assert!(all.applies_to(0) && all.applies_to(7));
+    assert_eq!(all.lvt(), 0x400);
+    let low = LapicNmi {
+        uid: 3,
+        lint: 0,
+        flags: 0b1111, // active low, level: still edge for NMI
+    };
+    assert!(low.applies_to(3) && !low.applies_to(0));
+    assert_eq!(low.lvt(), 0x2400);
+    let high = LapicNmi {
+        uid: 3,
+        lint: 1,
+        flags: 0b0101,
+    };
+    assert_eq!(high.lvt(), 0x400);
+}

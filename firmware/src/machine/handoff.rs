@@ -33,6 +33,8 @@ const CR4_LONG: u64 = 0x620;
 const EFER_LONG: u32 = 0x500;
 const EFER_MSR: u32 = 0xc000_0080;
 const CODE_SIZE: usize = 2048;
+const NMI: usize = 2;
+const MACHINE_CHECK: usize = 18;
 /// The most segments (plus staged pieces) one kernel may have.
 pub const MAX_COPIES: usize = 128;
 const GIB: u64 = 1 << 30;
@@ -72,7 +74,6 @@ struct Page0 {
 #[repr(C, align(4096))]
 pub struct ParkArea {
     page0: Page0,
-    ap_stack: [u8; 2048],
     bsp_stack: [u8; 2048],
     copies: [Copy; MAX_COPIES],
     pml4: PageTable,
@@ -80,7 +81,15 @@ pub struct ParkArea {
     pd: [PageTable; 4],
 }
 
-pub const PARK_AREA_SIZE: u64 = size_of::<ParkArea>() as u64;
+/// Each AP's own stack slot after the area's fixed part: room for an NMI's
+/// frame and a machine check's on top of it (never returned from).
+const AP_STACK_SLOT: u64 = 128;
+
+/// The park area's size for `aps` APs: the fixed part, then a stack slot
+/// for each AP, in whole pages.
+pub fn park_area_size(aps: usize) -> u64 {
+    (size_of::<ParkArea>() as u64 + aps as u64 * AP_STACK_SLOT).next_multiple_of(4096)
+}
 
 global_asm!(
     include_str!("handoff.s"),
@@ -100,7 +109,6 @@ global_asm!(
     efer_long = const EFER_LONG,
     efer_msr = const EFER_MSR,
     copy_count = const offset_of!(Page0, copy_count),
-    ap_stack_top = const offset_of!(ParkArea, ap_stack) + 2048,
     bsp_stack_top = const offset_of!(ParkArea, bsp_stack) + 2048,
     copies = const offset_of!(ParkArea, copies),
     copy_src = const offset_of!(Copy, src),
@@ -133,7 +141,9 @@ unsafe extern "C" {
     static baton_handoff_start: u8;
     static baton_handoff_park: u8;
     static baton_handoff_halt: u8;
+    static baton_handoff_ap_nmi: u8;
     static baton_handoff_iret: u8;
+    static baton_handoff_iret32: u8;
     static baton_handoff_copy: u8;
     static baton_handoff_end: u8;
 }
@@ -178,15 +188,22 @@ impl core::fmt::Display for HandoffError {
 #[derive(Clone, Copy, Debug)]
 pub struct Installed {
     base: u64,
+    aps: usize,
 }
 
 fn symbol_offset(symbol: *const u8) -> u64 {
     symbol as u64 - &raw const baton_handoff_start as u64
 }
 
-/// Fills the park area at `base` (`PARK_AREA_SIZE` bytes, page-aligned,
-/// identity-mapped, free, below `MAPPED`) for `copies` and `jump`.
-pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, HandoffError> {
+/// Fills the park area at `base` (`park_area_size(aps)` bytes,
+/// page-aligned, identity-mapped, free, below `MAPPED`) for `copies` and
+/// `jump`.
+pub fn install(
+    base: u64,
+    aps: usize,
+    copies: &[Copy],
+    jump: Jump,
+) -> Result<Installed, HandoffError> {
     if copies.len() > MAX_COPIES {
         return Err(HandoffError::TooManyCopies {
             copies: copies.len(),
@@ -199,7 +216,7 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
             Ok(())
         }
     };
-    reach("the park area", base + PARK_AREA_SIZE)?;
+    reach("the park area", base + park_area_size(aps))?;
     for c in copies {
         reach("a copy's source", c.src + c.len)?;
         reach("a kernel segment", c.dst + c.len + c.zero)?;
@@ -226,11 +243,23 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
             limit: (size_of::<[u64; 5]>() - 1) as u16,
             base: a.page0.gdt.as_ptr() as u64,
         };
-        // APs: every exception, NMI and #MC included, ends in the HLT loop.
+        // APs: every exception ends in the HLT loop; NMI and #MC report
+        // first if they struck before the report.
         a.page0.ap_idt = [gate(&raw const baton_handoff_halt); 32];
-        // BSP: an NMI while copying returns; anything else halts.
+        a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_ap_nmi);
+        a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_ap_nmi);
+        // BSP: an NMI returns, in 64-bit mode (slot 2) and, once paging is
+        // off, in 32-bit mode: a 32-bit interrupt gate is 8 bytes, so the
+        // 32-bit NMI gate lies at byte 16, the first half of slot 1, which
+        // `Gate::interrupt` lays out as one (offset below 4 GiB). Slot 1
+        // (#DB) is never taken here. Anything else halts.
         a.page0.bsp_idt = [gate(&raw const baton_handoff_halt); 32];
-        a.page0.bsp_idt[2] = gate(&raw const baton_handoff_iret);
+        a.page0.bsp_idt[NMI] = gate(&raw const baton_handoff_iret);
+        a.page0.bsp_idt[1] = Gate::interrupt(
+            base + symbol_offset(&raw const baton_handoff_iret32),
+            CODE32,
+            0,
+        );
         a.page0.ap_idt_pointer = idt_pointer(&raw const a.page0.ap_idt);
         a.page0.bsp_idt_pointer = idt_pointer(&raw const a.page0.bsp_idt);
         a.page0.entry = jump.entry;
@@ -250,14 +279,18 @@ pub fn install(base: u64, copies: &[Copy], jump: Jump) -> Result<Installed, Hand
             }
         }
     }
-    Ok(Installed { base })
+    Ok(Installed { base, aps })
 }
 
 impl Installed {
-    /// The AP's last step: into the park area, clear `bit` of the stop mask
-    /// word at `mask_word` there, HLT forever. Interrupts must be off.
-    pub fn park_this_ap(&self, mask_word: u64, bit: u64) -> ! {
+    /// The AP's last step: into the park area (on the stack slot of AP
+    /// `slot`), clear `bit` of the stop mask word at `mask_word` there, HLT
+    /// forever. Interrupts must be off.
+    pub fn park_this_ap(&self, slot: usize, mask_word: u64, bit: u64) -> ! {
         let target = self.base + symbol_offset(&raw const baton_handoff_park);
+        let stack_top = self.base
+            + size_of::<ParkArea>() as u64
+            + (slot.min(self.aps.saturating_sub(1)) as u64 + 1) * AP_STACK_SLOT;
         // SAFETY: the area was installed; the code never returns.
         unsafe {
             core::arch::asm!(
@@ -266,6 +299,7 @@ impl Installed {
                 in("rdi") self.base,
                 in("rsi") mask_word,
                 in("rdx") bit,
+                in("rcx") stack_top,
                 options(noreturn)
             )
         }

@@ -3,9 +3,9 @@
 # address on entry and every field is reached at an offset from RDI or RBX; the
 # offsets come from handoff.rs as operands.
 
-# Leave baton's tables for the park area's (RDI): its GDT (CS reloaded by
-# LRETQ), the IDT at offset \idt, its page tables, the stack ending at
-# offset \stack.
+# The BSP leaves baton's tables for the park area's (RDI): its GDT (CS
+# reloaded by LRETQ), the IDT at offset \idt, its page tables, the stack
+# ending at offset \stack.
 .macro baton_enter_park_area idt, stack
     lgdt {gdt_pointer}(%rdi)
     lidt \idt(%rdi)
@@ -16,7 +16,11 @@
     leaq 1f(%rip), %rax
     pushq %rax
     lretq
-1:  movl ${data}, %eax
+1:  baton_flat_data
+.endm
+
+.macro baton_flat_data
+    movl ${data}, %eax
     movl %eax, %ds
     movl %eax, %es
     movl %eax, %ss
@@ -31,18 +35,36 @@ baton_handoff_start:
 .code64
 
 # AP, interrupts off, after WBINVD: leave baton's memory for the park area
-# (its GDT, IDT, page tables and stack), and only then clear bit RDX of the
-# stop mask word at RSI. Then HLT forever: NMI and #MC enter
-# baton_handoff_halt through the park IDT and never return, so NMIs stay
-# blocked and nothing runs baton code again.
+# (RDI): onto this AP's own stack slot there (RCX), its GDT, IDT and page
+# tables, and only then clear bit RDX of the stop mask word at RSI. Then
+# HLT forever. No stack is read on the way (CS 0x08 is 64-bit code in both
+# GDTs, so it needs no reload): an NMI's frame lands on this AP's slot.
 .globl baton_handoff_park
 baton_handoff_park:
-    baton_enter_park_area {ap_idt_pointer}, {ap_stack_top}
+    movq %rcx, %rsp
+    lgdt {gdt_pointer}(%rdi)
+    lidt {ap_idt_pointer}(%rdi)
+    movq {pml4}(%rdi), %rax
+    movq %rax, %cr3
+    baton_flat_data
+.globl baton_handoff_report
+baton_handoff_report:
     lock btrq %rdx, (%rsi)
 .globl baton_handoff_halt
 baton_handoff_halt:
     cli
     hlt
+    jmp baton_handoff_halt
+
+# An AP's NMI or #MC in the park area: if it struck before the report (the
+# interrupted RIP at or below it; RSI and RDX still hold the word and the
+# bit), report first. Then the HLT loop: never IRET, so NMIs stay blocked.
+.globl baton_handoff_ap_nmi
+baton_handoff_ap_nmi:
+    leaq baton_handoff_report(%rip), %rax
+    cmpq %rax, (%rsp)
+    ja baton_handoff_halt
+    lock btrq %rdx, (%rsi)
     jmp baton_handoff_halt
 
 # The copy loop: RSI copies from the list at RDI ({{src, dst, len, zero}}
@@ -107,6 +129,15 @@ baton_copy_list:
 .globl baton_handoff_iret
 baton_handoff_iret:
     iretq
+
+# The same in 32-bit protected mode (after paging is off, and in the
+# kernel's first instructions until its own LIDT): reached through the
+# 32-bit gate that overlays the IDT's slot 1 (see handoff.rs).
+.code32
+.globl baton_handoff_iret32
+baton_handoff_iret32:
+    iretl
+.code64
 
 # BSP, interrupts off, every AP stopped: copy the kernel into place, zero
 # the tails, set the protocol's registers and jump. Runs on the park

@@ -4,6 +4,7 @@
 //! is decided in `baton::smp::apic`; here it is written and checked.
 
 use alloc::vec::Vec;
+use baton::acpi::madt::LapicNmi;
 use baton::smp::apic::{ICR_SEND_PENDING, Ipi, Mode, describe_esr, icr_destination, icr_low};
 use spin::Once;
 use x86_64::registers::model_specific::Msr;
@@ -17,6 +18,8 @@ const BASE_X2APIC: u64 = 1 << 10;
 const REG_ID: u32 = 0x20;
 const REG_EOI: u32 = 0xb0;
 const REG_SVR: u32 = 0xf0;
+const REG_LVT_LINT0: u32 = 0x350;
+const REG_LVT_LINT1: u32 = 0x360;
 const REG_ESR: u32 = 0x280;
 const REG_ICR_LOW: u32 = 0x300;
 const REG_ICR_HIGH: u32 = 0x310;
@@ -149,6 +152,31 @@ impl Lapic {
         self.write(REG_SVR, SVR_ENABLE | u32::from(SPURIOUS_VECTOR));
     }
 
+    /// Programs the calling CPU's LINT0/LINT1 as the MADT's LAPIC NMI
+    /// entries for its ACPI UID say (as Linux does), so that an NMI from the
+    /// platform (QEMU's monitor `nmi`, a watchdog) reaches every CPU.
+    /// Returns how many pins it programmed.
+    pub fn program_nmi_lints(&self, nmis: &[LapicNmi], uid: u32) -> usize {
+        let mut programmed = 0;
+        for n in nmis.iter().filter(|n| n.applies_to(uid)) {
+            let reg = match n.lint {
+                0 => REG_LVT_LINT0,
+                1 => REG_LVT_LINT1,
+                _ => continue,
+            };
+            self.write(reg, n.lvt());
+            programmed += 1;
+        }
+        programmed
+    }
+
+    /// Software-disables the calling CPU's LAPIC (SVR bit 8 clear), as
+    /// Linux's stop_this_cpu does: every LVT entry masked, no interrupt
+    /// accepted; INIT, SIPI and NMI IPIs still arrive.
+    pub fn quiesce_here(&self) {
+        self.write(REG_SVR, u32::from(SPURIOUS_VECTOR));
+    }
+
     /// The calling CPU's APIC ID.
     pub fn id(&self) -> u32 {
         match self.mode {
@@ -209,8 +237,12 @@ impl Lapic {
             return Err(fail(IpiError::Unaddressable));
         };
         match self.mode {
-            // SAFETY: the x2APIC ICR is one 64-bit MSR write.
+            // SAFETY: the x2APIC ICR is one 64-bit MSR write. WRMSR to an
+            // x2APIC register is not serializing: without the fences the IPI
+            // may overtake the stores before it (a stop request), as Linux's
+            // weak_wrmsr_fence guards against.
             Mode::X2Apic => unsafe {
+                core::arch::asm!("mfence", "lfence", options(nostack, preserves_flags));
                 Msr::new(0x830).write(u64::from(destination) << 32 | u64::from(low))
             },
             Mode::XApic => {

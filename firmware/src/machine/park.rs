@@ -24,11 +24,23 @@ pub extern "C" fn ap_entry(slot: u32) -> ! {
         (*(&raw const idt::IDT)).load();
     }
     cpus.lapic.enable_here();
+    cpus.lapic.program_nmi_lints(&cpus.nmis, ap.uid);
     let rsp: u64;
     // SAFETY: reads the stack pointer.
     unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack)) };
     cpus.arrive(slot, cpus.lapic.id(), rsp);
+    if cpus.late_ap == Some(ap.apic_id) {
+        // Fault injection: online only once the stop has begun.
+        while takeover::stop_state().is_none() {
+            core::hint::spin_loop();
+        }
+    }
     cpus.online.set(slot);
+    // Late, after the stop began: no request will come (the stop mask was
+    // taken before), so stop now; the BSP INITs every AP outside the mask.
+    if takeover::stop_state().is_some() {
+        stop_this_cpu(slot)
+    }
     park(cpus, slot)
 }
 
@@ -103,8 +115,11 @@ pub fn stop_this_cpu(slot: usize) -> ! {
         // in baton's memory, which the kernel is about to overwrite.
         return_to_old_park(slot)
     }
+    if let Some(cpus) = smp::cpus() {
+        cpus.lapic.quiesce_here();
+    }
     match stop.mask.word_and_bit(slot) {
-        Some((word, bit)) => stop.park.park_this_ap(word as *const _ as u64, bit),
+        Some((word, bit)) => stop.park.park_this_ap(slot, word as *const _ as u64, bit),
         None => halt_forever(),
     }
 }

@@ -87,6 +87,10 @@ pub struct Cpus {
     /// What each AP found itself to be on arrival (before its online bit).
     arrivals: Vec<Arrival>,
     timeout_ms: u64,
+    /// The MADT's LAPIC NMI entries: each AP programs its LINT pins.
+    pub nmis: Vec<baton::acpi::madt::LapicNmi>,
+    /// `inject=late-ap:ID`: this AP comes online only once the stop began.
+    pub late_ap: Option<u32>,
 }
 
 /// An AP's own report as it comes online: its APIC ID and its stack
@@ -156,6 +160,9 @@ pub fn start(
         });
     }
     let lapic = lapic::init(mode, topology.lapic_address);
+    let bsp_uid = topology.bsp().map_or(u32::MAX, |c| c.uid);
+    let pins = lapic.program_nmi_lints(&topology.nmis, bsp_uid);
+    debug!("BSP: {pins} LINT pins programmed for NMI from the MADT");
     let targets = plan::targets(topology, bsp_apic_id, mode);
     for why in &targets.left_out {
         warn!("{why}");
@@ -214,6 +221,11 @@ pub fn start(
         arrivals: aps.iter().map(|_| Arrival::default()).collect(),
         aps,
         timeout_ms: options.ap_timeout_ms,
+        nmis: topology.nmis.clone(),
+        late_ap: all_options.injected(|i| match i {
+            Inject::LateAp(id) => Some(*id),
+            _ => None,
+        }),
     });
     if cpus.aps.is_empty() {
         info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");

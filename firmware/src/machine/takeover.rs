@@ -1,4 +1,4 @@
-//! The takeover (DESIGN.md section 6): plan the kernel's load, place what
+//! The takeover (docs/ARCHITECTURE.md, "The takeover"): plan the kernel's load, place what
 //! must survive clear of every destination, build the boot information and
 //! the park area, stop every AP (request, wait, NMI), INIT them, and jump
 //! through the copy stub. Each step's arithmetic is in the library
@@ -24,7 +24,7 @@ use payload_loader::{
 };
 use spin::Once;
 
-use super::handoff::{HandoffError, Installed, Jump, MAPPED, PARK_AREA_SIZE};
+use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
 use super::{console, paging, tsc};
 
@@ -172,8 +172,10 @@ pub fn boot(
         }
     }
 
+    let aps = cpus.map_or(0, |c| c.aps.len());
+    let park_size = park_area_size(aps);
     let park_at = plan
-        .allocate("park area", PARK_AREA_SIZE, 4096)
+        .allocate("park area", park_size, 4096)
         .map_err(TakeoverError::Place)?;
     // Sources the copy stub reads must survive the copies before them.
     let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
@@ -209,12 +211,11 @@ pub fn boot(
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
     let long_mode = protocol == Protocol::Elf64;
-    // The kernel may reuse everything but its boot information, and the
-    // park area where APs stay in it or its page tables are still in use.
-    let mut keep = Vec::new();
-    if options.ap_handoff == ApHandoff::Hlt || long_mode {
-        keep.push(Range::new(park_at, park_at + PARK_AREA_SIZE));
-    }
+    // The kernel may reuse everything but its boot information and the
+    // park area: the IDTR points there until the kernel loads its own (an
+    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
+    // ELF64 kernel runs on its page tables.
+    let mut keep = alloc::vec![Range::new(park_at, park_at + park_size)];
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -272,11 +273,12 @@ pub fn boot(
             .injected(|i| (*i == Inject::NullFs).then_some(()))
             .is_some(),
     };
-    let park = super::handoff::install(park_at, &copies, jump).map_err(TakeoverError::Handoff)?;
+    let park =
+        super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
     tsc::stamp(Stage::Plan);
     info!(
         "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
-        park_at + PARK_AREA_SIZE,
+        park_at + park_size,
         copies.len(),
         modules.len()
     );
@@ -291,10 +293,25 @@ pub fn boot(
     }
 
     if let Some(cpus) = cpus {
-        stop_aps(cpus, options, park)?;
+        let asked = stop_aps(cpus, options, park)?;
         tsc::stamp(Stage::Stop);
-        if options.ap_handoff == ApHandoff::Init && !cfg!(feature = "unsafe-takeover") {
-            init_aps(cpus);
+        if !cfg!(feature = "unsafe-takeover") {
+            match options.ap_handoff {
+                ApHandoff::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
+                // APs that got a SIPI but were not asked to stop (never
+                // online, or online too late) run or wait somewhere in
+                // memory the kernel owns: INIT is the one safe state.
+                ApHandoff::Hlt => {
+                    let strays: Vec<usize> = cpus
+                        .started
+                        .slots()
+                        .filter(|s| !asked.contains(s))
+                        .collect();
+                    if !strays.is_empty() {
+                        init_aps(cpus, &strays);
+                    }
+                }
+            }
         }
         tsc::stamp(Stage::Init);
     }
@@ -320,6 +337,8 @@ pub fn boot(
             "32-bit protected mode, EBX = boot information"
         }
     );
+    let (bsp_nmis, ap_nmis) = super::exceptions::nmi_counts();
+    info!("baton: NMIs taken before the jump: BSP {bsp_nmis}, APs {ap_nmis}");
     tsc::stamp(Stage::Jump);
     tsc::report_timeline();
     console::flush();
@@ -447,9 +466,21 @@ impl StopControl for MachineStop<'_> {
     }
 }
 
-fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(), TakeoverError> {
+/// Stops every online AP; returns the slots it asked (the rest of the
+/// started APs were not online when the stop began).
+fn stop_aps(
+    cpus: &'static Cpus,
+    options: &Options,
+    park: Installed,
+) -> Result<Vec<usize>, TakeoverError> {
+    // Published only with the mask full: an AP that sees the stop state
+    // (its NMI path) finds its own bit already set.
+    let mask = CpuMask::new(cpus.aps.len());
+    for slot in cpus.online.slots() {
+        mask.set(slot);
+    }
     let state = STOP.call_once(|| StopState {
-        mask: CpuMask::new(cpus.aps.len()),
+        mask,
         park,
         wedge: options.injected(|i| match i {
             Inject::WedgeAp(id) => Some(*id),
@@ -460,9 +491,6 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
             _ => None,
         }),
     });
-    for slot in cpus.online.slots() {
-        state.mask.set(slot);
-    }
     let control = MachineStop {
         cpus,
         began: tsc::now(),
@@ -475,6 +503,7 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         wait_us,
         after_nmi_us: wait_us,
     };
+    let asked: Vec<usize> = state.mask.slots().collect();
     let report = stop::stop_aps(&state.mask, &control, timeouts);
     let ids =
         |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
@@ -489,7 +518,12 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
         baton::quote::HexList(&apic_ids)
     );
     if report.missing.is_empty() {
-        return Ok(());
+        // The last word on the mask is the BSP's (as Linux ends
+        // native_stop_other_cpus): its lines leave the other CPUs' caches.
+        for slot in 0..cpus.aps.len() {
+            state.mask.clear(slot);
+        }
+        return Ok(asked);
     }
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
@@ -498,20 +532,24 @@ fn stop_aps(cpus: &'static Cpus, options: &Options, park: Installed) -> Result<(
                 "APs {} did not confirm the stop; INIT will reset them",
                 baton::quote::HexList(&apic_ids)
             );
-            Ok(())
+            Ok(asked)
         }
         ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
     }
 }
 
-/// INIT to every AP that was sent a SIPI: they wait for SIPI, as on a cold
-/// boot. Never the BSP (not in `aps`); IDs above 0xfe only in x2APIC mode
-/// (`icr_destination` refuses them in xAPIC mode, where 0x100 would alias 0).
-fn init_aps(cpus: &Cpus) {
-    let started: Vec<usize> = cpus.started.slots().collect();
-    let sent = cpus.send_round(&started, Ipi::InitAssert);
+/// INIT to the APs in `slots` (each was sent a SIPI): they wait for SIPI,
+/// as on a cold boot. Never the BSP (not in `aps`); IDs above 0xfe only in
+/// x2APIC mode (`icr_destination` refuses them in xAPIC mode, where 0x100
+/// would alias 0).
+fn init_aps(cpus: &Cpus, slots: &[usize]) {
+    let sent = cpus.send_round(slots, Ipi::InitAssert);
     if cpus.lapic.mode() == Mode::XApic {
-        cpus.send_round(&started, Ipi::InitDeassert);
+        cpus.send_round(slots, Ipi::InitDeassert);
     }
-    info!("baton: INIT sent to {sent} APs: they wait for SIPI");
+    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
+    info!(
+        "baton: INIT sent to {sent} APs {}: they wait for SIPI",
+        baton::quote::HexList(&ids)
+    );
 }

@@ -145,12 +145,15 @@ pub fn install(
         addr: cr3,
     })?;
     let gdt_base = page as u32 + (PARAMS_OFFSET + offset_of!(Params, gdt)) as u32;
-    // What the BSP runs with, minus anything the trampoline does not set up.
-    let cr4 = Cr4::read()
+    // What the BSP runs with, minus anything the trampoline does not set
+    // up; and machine checks on (without CR4.MCE a broadcast #MC shuts the
+    // machine down instead of reaching the park area's #MC gate).
+    let cr4 = (Cr4::read()
         & (Cr4Flags::PHYSICAL_ADDRESS_EXTENSION
             | Cr4Flags::OSFXSR
             | Cr4Flags::OSXMMEXCPT_ENABLE
-            | Cr4Flags::PAGE_GLOBAL);
+            | Cr4Flags::PAGE_GLOBAL))
+        | Cr4Flags::MACHINE_CHECK_EXCEPTION;
     let efer = Efer::read() & (EferFlags::LONG_MODE_ENABLE | EferFlags::NO_EXECUTE_ENABLE);
     let params = Params {
         gdt: GDT,

@@ -6,6 +6,7 @@ use alloc::string::String;
 /// The highest APIC ID xAPIC mode can address (0xff is its broadcast).
 pub const XAPIC_MAX_ID: u32 = 0xfe;
 
+/// How the local APIC is driven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Memory-mapped registers, 8-bit destinations.
@@ -29,6 +30,7 @@ pub enum Preference {
     /// x2APIC when an APIC ID needs it or the BSP is already in it.
     #[default]
     Auto,
+    /// x2APIC mode whenever the CPU has it (`apic=x2apic`).
     X2Apic,
 }
 
@@ -52,15 +54,20 @@ pub fn choose_mode(
 /// An inter-processor interrupt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ipi {
+    /// INIT, level asserted.
     InitAssert,
     /// Only exists in xAPIC mode; x2APIC has no INIT level de-assert.
     InitDeassert,
     /// Start-up IPI: the AP begins in real mode at `page * 4096`.
     Startup {
+        /// The trampoline's page number.
         page: u8,
     },
+    /// A non-maskable interrupt.
     Nmi,
+    /// A fixed interrupt with its vector.
     Fixed {
+        /// The interrupt vector.
         vector: u8,
     },
 }

@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+/// A set of CPU slots (0..len), changed atomically: the online and stop masks.
 pub struct CpuMask {
     words: Vec<AtomicU64>,
     len: usize,
@@ -18,10 +19,12 @@ impl CpuMask {
         }
     }
 
+    /// How many slots the mask has.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether no slot is set.
     pub fn is_empty(&self) -> bool {
         self.words.iter().all(|w| w.load(Ordering::Acquire) == 0)
     }
@@ -34,16 +37,19 @@ impl CpuMask {
         }
     }
 
+    /// Clears `slot`'s bit.
     pub fn clear(&self, slot: usize) {
         if slot < self.len {
             self.words[slot / 64].fetch_and(!(1 << (slot % 64)), Ordering::AcqRel);
         }
     }
 
+    /// Whether `slot`'s bit is set.
     pub fn contains(&self, slot: usize) -> bool {
         slot < self.len && self.words[slot / 64].load(Ordering::Acquire) & (1 << (slot % 64)) != 0
     }
 
+    /// How many slots are set.
     pub fn count(&self) -> usize {
         self.words
             .iter()

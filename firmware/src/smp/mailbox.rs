@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// and answers with four words.
 pub type Job = fn(slot: usize, arg: u64) -> [u64; 4];
 
+/// What the BSP asks of a parked AP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Command {
@@ -46,6 +47,8 @@ struct ResponseLine {
     result: [AtomicU64; 4],
 }
 
+/// An AP's mailbox: the control word alone on its cache line (the one the AP
+/// MONITORs), the request and the response on their own.
 #[repr(C)]
 #[derive(Default)]
 pub struct Mailbox {
@@ -61,16 +64,23 @@ pub struct Ticket(u64);
 /// What an AP finds in its mailbox.
 #[derive(Clone, Copy, Debug)]
 pub struct Order {
+    /// The command's sequence number (its answer carries it).
     pub sequence: u64,
+    /// What to do.
     pub command: Command,
     job: usize,
+    /// The job's argument.
     pub arg: u64,
 }
 
+/// Why a command could not be posted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailboxError {
     /// The previous command has not been answered yet.
-    Busy { sequence: u64 },
+    Busy {
+        /// The unanswered command's sequence number.
+        sequence: u64,
+    },
 }
 
 impl core::fmt::Display for MailboxError {

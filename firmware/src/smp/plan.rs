@@ -13,12 +13,16 @@ use crate::memmap::{MemoryKind, MemoryMap};
 /// An AP to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Target {
+    /// Its local APIC ID.
     pub apic_id: u32,
+    /// Its ACPI processor UID.
     pub uid: u32,
 }
 
+/// The APs to start, and the enabled CPUs left out with the reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Targets {
+    /// The APs to start, in MADT order.
     pub aps: Vec<Target>,
     /// CPUs the MADT lists as enabled that will not be started, and why.
     pub left_out: Vec<String>,
