@@ -141,10 +141,6 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<SetupHeader>> {
     if boot_flag != BOOT_FLAG {
         return Err(Box::new(Error::BzBootFlag { found: boot_flag }));
     }
-    let version = u16_of(VERSION);
-    if version < MIN_VERSION {
-        return Err(Box::new(Error::BzProtocolTooOld { version }));
-    }
     let setup_sects = match bytes.get(SETUP_SECTS).copied().unwrap_or(0) {
         0 => 4,
         n => n,
@@ -158,6 +154,10 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<SetupHeader>> {
         }));
     }
     // From here on every header offset lies inside the setup sectors, inside the file.
+    let version = u16_of(VERSION);
+    if version < MIN_VERSION {
+        return Err(Box::new(Error::BzProtocolTooOld { version }));
+    }
     let end = MAGIC_AT + usize::from(bytes.get(JUMP_LEN).copied().unwrap_or(0));
     let need = header_needs(version);
     if end < need {
