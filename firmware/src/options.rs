@@ -114,6 +114,9 @@ pub enum Inject {
     /// (after the BSP gave up waiting for it): it must stop by itself, and
     /// with `ap-handoff=hlt` get INIT.
     LateAp(u32),
+    /// The BSP sends itself an NMI in the copy stub's 32-bit tail
+    /// (`nmi-in-handoff`): the handoff IDT must return from it.
+    NmiInHandoff,
     /// The kernel is entered with FS and GS null (`null-fs`), against the
     /// Multiboot specifications: the probe's entry checks must catch it.
     NullFs,
@@ -351,10 +354,13 @@ impl Options {
 }
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
-/// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`.
+/// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`,
+/// `nmi-in-handoff`.
 fn parse_inject(value: &str) -> Option<Inject> {
-    if value == "null-fs" {
-        return Some(Inject::NullFs);
+    match value {
+        "null-fs" => return Some(Inject::NullFs),
+        "nmi-in-handoff" => return Some(Inject::NmiInHandoff),
+        _ => {}
     }
     let (kind, rest) = value.split_once(':')?;
     let apic_id = |s: &str| parse_number(s).and_then(|id| u32::try_from(id).ok());
@@ -460,11 +466,16 @@ mod tests {
         let bad = Options::parse("ap-handoff=init2 inject=slow-stop:2 protocol=coff");
         assert_eq!(bad.warnings.len(), 3, "{:?}", bad.warnings);
         let s = Options::parse(
-            "inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs inject=late-ap:3",
+            "inject=swap-stacks:1:0x2 inject=swap-stacks:1 inject=null-fs inject=late-ap:3 inject=nmi-in-handoff",
         );
         assert_eq!(
             s.inject,
-            [Inject::SwapStacks(1, 2), Inject::NullFs, Inject::LateAp(3)]
+            [
+                Inject::SwapStacks(1, 2),
+                Inject::NullFs,
+                Inject::LateAp(3),
+                Inject::NmiInHandoff
+            ]
         );
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         let bad =

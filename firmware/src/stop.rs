@@ -1,7 +1,7 @@
 //! The BSP's half of stopping the APs before the handoff (steps 1-3 of the
 //! takeover in docs/ARCHITECTURE.md), as a state machine over a `StopControl` so that
 //! it runs on the host against threads. The AP's half (interrupts off,
-//! WBINVD, and only then its bit cleared) is `machine::park::stop_this_cpu`.
+//! WBINVD, and only then its bit cleared) is `machine::stopping::stop_this_cpu`.
 //!
 //! 1. Every AP still in `stop_mask` gets the stop request (its control
 //!    word, plus a wake IPI where it HLTs).

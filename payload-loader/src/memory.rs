@@ -272,8 +272,18 @@ pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
 /// `ap-handoff=hlt`, ...). Regions keep their order; pieces of one region stay in address order.
 /// Zero-length leftovers are dropped. Ranges outside usable RAM change nothing.
 pub fn with_reserved(map: &[MemoryRegion], reserve: &[Range]) -> Vec<MemoryRegion> {
-    let mut cuts: Vec<Range> = reserve.iter().copied().filter(|r| !r.is_empty()).collect();
-    crate::sort::heapsort(&mut cuts);
+    let mut sorted: Vec<Range> = reserve.iter().copied().filter(|r| !r.is_empty()).collect();
+    crate::sort::heapsort(&mut sorted);
+    // Touching or overlapping ranges become one: one reserved entry for
+    // blocks placed side by side (kernels of the Multiboot era keep their
+    // first messages in a small buffer that a long map overflows).
+    let mut cuts: Vec<Range> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match cuts.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => cuts.push(r),
+        }
+    }
     let mut out = Vec::with_capacity(map.len() + 2 * cuts.len());
     for r in map {
         if r.kind != MemoryKind::Usable {
@@ -374,8 +384,8 @@ mod tests {
             out,
             vec![
                 MemoryRegion::new(0, 0x7000, MemoryKind::Usable),
-                MemoryRegion::new(0x7000, 0x8000, MemoryKind::Reserved),
-                MemoryRegion::new(0x8000, 0x9000, MemoryKind::Reserved),
+                // Overlapping cuts are one entry.
+                MemoryRegion::new(0x7000, 0x9000, MemoryKind::Reserved),
                 MemoryRegion::new(0x9000, 0x9fc00, MemoryKind::Usable),
                 MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
                 MemoryRegion::new(0x10_0000, 0x7fdf_f000, MemoryKind::Usable),
@@ -384,6 +394,19 @@ mod tests {
             ]
         );
         assert_eq!(with_reserved(&m, &[]), m);
+        // Touching cuts (the park area, then the boot information) too.
+        let touching = with_reserved(
+            &m,
+            &[Range::new(0x2000, 0x3000), Range::new(0x1000, 0x2000)],
+        );
+        assert_eq!(
+            touching[..3],
+            [
+                MemoryRegion::new(0, 0x1000, MemoryKind::Usable),
+                MemoryRegion::new(0x1000, 0x3000, MemoryKind::Reserved),
+                MemoryRegion::new(0x3000, 0x9fc00, MemoryKind::Usable),
+            ]
+        );
     }
 
     #[test]

@@ -107,6 +107,7 @@ impl Bench {
             entry: Default::default(),
             boot_modules: false,
             compression: Default::default(),
+            until: None,
         }
     }
 

@@ -7,7 +7,7 @@
 //!   carries the PVH note
 //! - `busybox`: `bin/busybox` of Debian's `busybox-static`
 //! - `initramfs.cpio`: an uncompressed newc archive with `/bin/busybox`, `/init`
-//!   (mounts devtmpfs, prints `baton-linux-init: cpus=N` through /dev/kmsg and powers off) and `/dev/console`
+//!   (mounts devtmpfs, prints `baton-linux-init: cpus=N memtotal=KkB` through /dev/kmsg and powers off) and `/dev/console`
 //!
 //! Each is made when missing; delete `target/linux` to start over.
 
@@ -42,14 +42,17 @@ const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs dev /dev
 cpus=$(/bin/busybox grep -c '^processor' /proc/cpuinfo)
+mem=$(/bin/busybox awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 # Through the kernel log: printk writes the console synchronously, while a
 # plain echo sits in the serial driver's buffer and poweroff -f may beat it.
-echo "baton-linux-init: cpus=$cpus" > /dev/kmsg
+echo "baton-linux-init: cpus=$cpus memtotal=${mem}kB" > /dev/kmsg
 /bin/busybox poweroff -f
 "#;
 
 pub struct Assets {
     pub vmlinux: PathBuf,
+    /// The bzImage it came from (tboot loads Linux from this).
+    pub vmlinuz: PathBuf,
     pub initramfs: PathBuf,
 }
 
@@ -65,6 +68,7 @@ pub fn prepare() -> Result<Assets> {
     match result {
         Ok(()) => Ok(Assets {
             vmlinux: dir.join("vmlinux"),
+            vmlinuz: dir.join("vmlinuz"),
             initramfs: dir.join("initramfs.cpio"),
         }),
         Err(e) => bail!("{e}"),

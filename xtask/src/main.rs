@@ -15,6 +15,7 @@ mod debs;
 mod entry;
 mod firmware;
 mod fixtures;
+mod kernels;
 mod linux;
 mod payload;
 mod probe;
@@ -51,7 +52,7 @@ enum Command {
     },
     /// Build and boot baton once under QEMU; exit 0 only if it reports success
     /// (with --direct: if the kernel powers the machine off).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Host unit tests and the QEMU scenarios; ends with `N host tests
     /// passed, M QEMU runs passed, K failed`.
     Test(TestArgs),
@@ -92,9 +93,10 @@ pub struct RunArgs {
     machine: String,
     #[arg(long, default_value_t = 4)]
     smp: u32,
-    /// Guest RAM, as QEMU's -m takes it (512M, 6G, ...).
-    #[arg(long, default_value = "512M")]
-    memory: String,
+    /// Guest RAM, as QEMU's -m takes it (512M, 6G, ...); default 512M, 2G
+    /// for `--kernel xen` and `tboot`.
+    #[arg(long)]
+    memory: Option<String>,
     /// QEMU -cpu model.
     #[arg(long, default_value = "qemu64")]
     cpu: String,
@@ -123,10 +125,16 @@ pub struct RunArgs {
     /// The kernel baton boots (fw_cfg opt/baton/kernel): a file, or a name:
     /// `probe` (the test kernel, tests/probe; also `probe-pvh`, `probe-mb1`,
     /// `probe-mb2`, `probe-elf64`), `linux` (Debian's Linux 6.1 with a
-    /// busybox initramfs, fetched and cached under target/linux), the broken
+    /// busybox initramfs, fetched and cached under target/linux), `xen`
+    /// (Xen 4.17 with Linux as dom0), `tboot` (tboot 1.10 launching Linux),
+    /// `gnumach` (GNU Mach 1.8), Debian's, cached under target/kernels, the broken
     /// `malformed-truncated`, `malformed-machine`, `malformed-phdrs` (made
     /// from the probe), or `none`.
-    #[arg(long, value_name = "PATH|probe|linux|none", default_value = "probe")]
+    #[arg(
+        long,
+        value_name = "PATH|probe|linux|xen|tboot|gnumach|none",
+        default_value = "probe"
+    )]
     kernel: String,
     /// The initrd (fw_cfg opt/baton/initrd); `--kernel linux` brings its own;
     /// `initramfs-truncated` is Linux's cut in half (a bad-input test).
@@ -160,6 +168,13 @@ pub struct RunArgs {
     /// coreboot entry: compression of the big CBFS files.
     #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
     cbfs_compression: coreboot::Compression,
+    /// Pass when TEXT appears on the serial port (the run ends there; a
+    /// triple fault, an error or exception in baton, or the timeout before
+    /// it still fail). The named real kernels bring their own marker
+    /// (`xen`, `tboot`: Linux's init line; `gnumach`: the line after its
+    /// memory map).
+    #[arg(long, value_name = "TEXT")]
+    expect: Option<String>,
 }
 
 #[derive(clap::Args)]

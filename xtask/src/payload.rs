@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use baton::fwcfg;
 
+use crate::kernels::Check;
 use crate::probe::Flavour;
 
 /// As written on the command line or in a scenario row: names or paths.
@@ -32,13 +33,28 @@ pub struct Payload {
     pub cmdline: Option<String>,
     pub modules: Vec<(PathBuf, Option<String>)>,
     pub direct: bool,
+    /// baton options the kernel needs, put before the run's own.
+    pub baton_options: Option<String>,
+    /// The named kernel's pass marker (`cargo xtask run`'s default
+    /// `--expect`).
+    pub marker: Option<String>,
+    /// The named kernel's check of the serial log.
+    pub check: Option<Check>,
+    /// The guest RAM `cargo xtask run` gives the named kernel unless told.
+    pub memory: Option<String>,
 }
 
 /// A named kernel: its file and what it comes with by default.
+#[derive(Default)]
 struct Named {
     path: PathBuf,
     initrd: Option<PathBuf>,
     cmdline: Option<String>,
+    modules: Vec<(PathBuf, Option<String>)>,
+    baton_options: Option<String>,
+    marker: Option<String>,
+    check: Option<Check>,
+    memory: Option<String>,
 }
 
 /// The probe's default options: a short settle time keeps runs quick.
@@ -54,6 +70,21 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 path: assets.vmlinux,
                 initrd: Some(assets.initramfs),
                 cmdline: Some(crate::linux::CMDLINE.into()),
+                ..Named::default()
+            })
+        }
+        name if crate::kernels::NAMES.contains(&name) => {
+            let k = crate::kernels::named(name)?
+                .ok_or_else(|| anyhow::anyhow!("{name} is in kernels::NAMES but not made"))?;
+            Ok(Named {
+                path: k.path,
+                initrd: None,
+                cmdline: Some(k.cmdline),
+                modules: k.modules,
+                baton_options: k.baton_options.map(Into::into),
+                marker: Some(k.marker.into()),
+                check: k.check,
+                memory: k.memory.map(Into::into),
             })
         }
         "probe" | "probe-pvh" | "probe-mb1" | "probe-mb2" | "probe-elf64" => {
@@ -65,28 +96,27 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
             };
             Ok(Named {
                 path: crate::probe::build(flavour)?,
-                initrd: None,
                 cmdline: Some(PROBE_CMDLINE.into()),
+                ..Named::default()
             })
         }
         name if crate::bad_input::KERNELS.contains(&name) => Ok(Named {
             path: crate::bad_input::kernel(name)?,
-            initrd: None,
-            cmdline: None,
+            ..Named::default()
         }),
         // ---- end of the named kernels ----
         other => match existing(other, base) {
             Some(path) => Ok(Named {
                 path,
-                initrd: None,
-                cmdline: None,
+                ..Named::default()
             }),
             None if other.contains('/') || other.contains('.') => bail!(
                 "the kernel file {} does not exist",
                 base.join(other).display()
             ),
             None => bail!(
-                "unknown kernel name {other:?}: not a named kernel (linux, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, {}) and not an existing file",
+                "unknown kernel name {other:?}: not a named kernel (linux, {}, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, {}) and not an existing file",
+                crate::kernels::NAMES.join(", "),
                 crate::bad_input::KERNELS.join(", ")
             ),
         },
@@ -131,7 +161,11 @@ impl Spec {
             .cmdline
             .clone()
             .or_else(|| named.as_ref().and_then(|n| n.cmdline.clone()));
-        let mut modules = Vec::new();
+        // Modules given replace the named kernel's.
+        let mut modules = match (&named, self.modules.is_empty()) {
+            (Some(n), true) => n.modules.clone(),
+            _ => Vec::new(),
+        };
         for m in &self.modules {
             let (path, cmdline) = match m.split_once('=') {
                 Some((p, c)) => (p, Some(c.to_string())),
@@ -152,12 +186,25 @@ impl Spec {
                 fwcfg::MAX_MODULES
             );
         }
+        let (baton_options, marker, check, memory) = match &named {
+            Some(n) => (
+                n.baton_options.clone(),
+                n.marker.clone(),
+                n.check,
+                n.memory.clone(),
+            ),
+            None => (None, None, None, None),
+        };
         Ok(Payload {
             kernel: named.map(|n| n.path),
             initrd,
             cmdline,
             modules,
             direct: self.direct,
+            baton_options,
+            marker,
+            check,
+            memory,
         })
     }
 }

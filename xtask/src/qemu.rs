@@ -187,6 +187,10 @@ pub struct Machine {
     /// coreboot entry: how big CBFS files (kernel, initrd, modules) are
     /// compressed.
     pub compression: Compression,
+    /// End the run as soon as this text appears on the serial port: the
+    /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
+    /// debug-exit codes and the timeout end it first as usual).
+    pub until: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -204,6 +208,9 @@ pub enum Outcome {
     KernelPass,
     /// The probe test kernel found something wrong: debug-exit 0x21.
     KernelFail,
+    /// The run's `until` text appeared on the serial port and the run was
+    /// ended there.
+    Marker,
     /// QEMU itself failed (bad arguments, crash): its exit status.
     #[serde(skip)]
     QemuFailed(i32),
@@ -221,6 +228,7 @@ impl fmt::Display for Outcome {
             Self::Hang => f.write_str("hang (timeout)"),
             Self::KernelPass => f.write_str("kernel pass"),
             Self::KernelFail => f.write_str("kernel fail"),
+            Self::Marker => f.write_str("marker seen"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
         }
     }
@@ -285,12 +293,18 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let debug_log = dir.join("qemu-debug.log");
     let _ = std::fs::remove_file(&debug_log);
-    let mut cmdline = match machine.debug_exit {
-        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {}", machine.cmdline)
-            .trim()
-            .to_string(),
-        false => machine.cmdline.clone(),
+    // The kernel's own needs (gnumach's check reads baton's debug-level
+    // memory map) before the run's options, which may override them.
+    let own = match &machine.payload.baton_options {
+        Some(options) => format!("{options} {}", machine.cmdline),
+        None => machine.cmdline.clone(),
     };
+    let mut cmdline = match machine.debug_exit {
+        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {own}"),
+        false => own,
+    }
+    .trim()
+    .to_string();
     // A run without a kernel is a run of baton's own checks: tell baton
     // that no kernel is no error (unless the row says otherwise).
     if machine.payload.kernel.is_none() && !cmdline.contains("no-kernel=") {
@@ -418,7 +432,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let stdout = child.stdout.take().context("QEMU's stdout")?;
     let mut log = std::fs::File::create(dir.join("serial.log"))?;
     let line_times = Arc::new(Mutex::new(Vec::new()));
+    let marker_seen = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
+        let marker_seen = Arc::clone(&marker_seen);
+        let until = machine.until.clone();
         let serial = Arc::clone(&serial);
         let line_times = Arc::clone(&line_times);
         let mut nmi_after: std::collections::VecDeque<String> =
@@ -436,6 +453,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                     };
                     text = format!("{text}\nxtask: {how} after {marker:?}");
                     nmi_after.pop_front();
+                }
+                if until.as_deref().is_some_and(|m| text.contains(m)) {
+                    marker_seen.store(true, std::sync::atomic::Ordering::Release);
                 }
                 let _ = writeln!(log, "{text}");
                 if echo {
@@ -477,10 +497,17 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         })
     });
     let mut screen = String::new();
+    let mut ended_at_marker = false;
     let mut silence_said = false;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break Some(status);
+        }
+        if marker_seen.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = child.kill();
+            let _ = child.wait();
+            ended_at_marker = true;
+            break None;
         }
         // `run` says why nothing happens rather than wait in silence.
         let quiet_for = line_times
@@ -536,6 +563,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     }
     let _ = reader.join();
     let outcome = match status.map(|s| s.code()) {
+        None if ended_at_marker => Outcome::Marker,
         None => Outcome::Hang,
         Some(None) => Outcome::QemuFailed(-1),
         Some(Some(0)) => {
@@ -555,6 +583,14 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             None if code == PROBE_FAIL_STATUS => Outcome::KernelFail,
             None => Outcome::QemuFailed(code),
         },
+    };
+    // The marker came, and the machine powered itself off before the loop
+    // above saw it: still the marker's end.
+    let outcome = match outcome {
+        Outcome::Shutdown if marker_seen.load(std::sync::atomic::Ordering::Acquire) => {
+            Outcome::Marker
+        }
+        other => other,
     };
     let _ = std::fs::remove_file(&monitor);
     let serial = serial
@@ -612,10 +648,13 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     } else {
         args.entry
     };
+    // A named kernel may bring its own default memory (Xen's dom0 takes
+    // 512M); the early check sees the one given or the general default.
+    let given_memory = args.memory.clone().unwrap_or_else(|| "512M".into());
     let shape = crate::checks::Shape {
         machine: &args.machine,
         smp: args.smp,
-        memory: &args.memory,
+        memory: &given_memory,
         cpu: &args.cpu,
         entry,
     };
@@ -625,11 +664,30 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
-    crate::checks::check(&shape, &elf)?;
+    let payload = Spec {
+        kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
+        initrd: args.initrd.clone(),
+        cmdline: args.kernel_cmdline.clone(),
+        modules: args.modules.clone(),
+        direct: args.direct,
+    }
+    .resolve(&std::env::current_dir()?)?;
+    let memory = args
+        .memory
+        .clone()
+        .or_else(|| payload.memory.clone())
+        .unwrap_or_else(|| given_memory.clone());
+    crate::checks::check(
+        &crate::checks::Shape {
+            memory: &memory,
+            ..shape
+        },
+        &elf,
+    )?;
     let machine = Machine {
         machine: args.machine.clone(),
         smp: args.smp,
-        memory: args.memory.clone(),
+        memory,
         cpu: args.cpu.clone(),
         cmdline: args.cmdline.clone(),
         debug_exit: true,
@@ -642,14 +700,9 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         entry,
         boot_modules: args.boot_modules,
         compression: args.cbfs_compression,
-        payload: Spec {
-            kernel: Some(args.kernel.clone()).filter(|k| k != "none"),
-            initrd: args.initrd.clone(),
-            cmdline: args.kernel_cmdline.clone(),
-            modules: args.modules.clone(),
-            direct: args.direct,
-        }
-        .resolve(&std::env::current_dir()?)?,
+        // --expect, or the named kernel's marker: the run ends when it appears.
+        until: args.expect.clone().or_else(|| payload.marker.clone()),
+        payload,
     };
     let dir = crate::root().join("target/xtask/run");
     let run = boot(&elf, &machine, &dir, true)?;
@@ -657,13 +710,29 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     // kernel QEMU booted itself) has no debug-exit: that is its end.
     let powered_off = run.outcome == Outcome::Shutdown
         && (machine.payload.direct || linux_reached_init(&run.serial));
-    let passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
+    let mut passed = matches!(run.outcome, Outcome::Pass | Outcome::KernelPass) || powered_off;
     let mut said = match (run.outcome, machine.payload.direct) {
         (Outcome::Shutdown, true) if !linux_reached_init(&run.serial) => {
             "pass (the kernel QEMU booted powered the machine off)".to_string()
         }
         (outcome, _) => verdict(outcome, &run.serial, None),
     };
+    if let Some(marker) = &machine.until {
+        passed = run.outcome == Outcome::Marker;
+        said = match passed {
+            true => format!("pass ({marker:?} appeared)"),
+            false => format!("{said}, without {marker:?} on the serial port"),
+        };
+    }
+    if let (true, Some(check)) = (passed, machine.payload.check) {
+        match check.run(&run.serial) {
+            Ok(found) => crate::ui::say(found),
+            Err(e) => {
+                passed = false;
+                said = format!("fail ({e})");
+            }
+        }
+    }
     if let Some((asked, word)) = asked_end(&args.cmdline).filter(|(o, _)| *o == run.outcome) {
         let _ = asked;
         said = format!("{said}, as {word} asked (a deliberate failure: exit status 1)");

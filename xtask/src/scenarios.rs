@@ -70,9 +70,15 @@ struct Row {
     #[serde(default)]
     absent: Vec<String>,
     /// A negative control: also run against the unsafe-takeover build
-    /// (Linux's takeover bugs brought back), where it must NOT pass.
+    /// (Linux's takeover bugs brought back), where it must end in one of
+    /// `negative_expect` with every `negative_log` line: the bug's own
+    /// symptom, not a build failure, an error or a timeout.
     #[serde(default)]
     negative_control: bool,
+    #[serde(default)]
+    negative_expect: Vec<Outcome>,
+    #[serde(default = "defaults::negative_log")]
+    negative_log: Vec<String>,
     /// Run on the build with the AML interpreter (cargo feature `aml`).
     #[serde(default)]
     aml: bool,
@@ -122,6 +128,10 @@ struct Row {
     /// coreboot entry: compression of the big CBFS files (lzma, lz4, none).
     #[serde(default)]
     cbfs_compression: Compression,
+    /// End the run when this text appears on the serial port (then its
+    /// outcome is `marker`).
+    #[serde(default)]
+    until: Option<String>,
 }
 
 mod defaults {
@@ -144,6 +154,10 @@ mod defaults {
     pub fn entry() -> OneOrMany<crate::entry::Entry> {
         OneOrMany::One(Default::default())
     }
+    /// A negative control fails after the handoff, where the bugs bite.
+    pub fn negative_log() -> Vec<String> {
+        vec!["baton: jumping to the".into()]
+    }
     pub fn timeout() -> u64 {
         60
     }
@@ -164,8 +178,16 @@ struct Scenario {
     /// Resolved into `machine.payload` just before the runs.
     payload: Spec,
     /// The firmware build it runs on; on `UnsafeTakeover` (a negative
-    /// control) it passes only if the run fails.
+    /// control) it passes only if the run fails as `negative` names.
     variant: Variant,
+    negative: Negative,
+}
+
+/// How a negative control must fail on the unsafe-takeover build.
+#[derive(Clone, Debug, Default)]
+struct Negative {
+    expect: Vec<Outcome>,
+    log: Vec<String>,
 }
 
 fn expand(row: &Row) -> Vec<Scenario> {
@@ -250,6 +272,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 entry,
                 boot_modules: row.boot_modules,
                 compression: row.cbfs_compression,
+                until: row.until.as_ref().map(placeholders),
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -262,6 +285,10 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 direct: row.direct,
             },
             variant,
+            negative: Negative {
+                expect: row.negative_expect.clone(),
+                log: row.negative_log.iter().map(placeholders).collect(),
+            },
         });
     }
     out
@@ -272,6 +299,16 @@ fn load(path: &Path, full: bool, filter: Option<&str>) -> Result<Vec<Scenario>> 
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: ScenarioFile =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if let Some(row) = file
+        .scenario
+        .iter()
+        .find(|r| r.negative_control && r.negative_expect.is_empty())
+    {
+        bail!(
+            "scenario {:?} is a negative control without negative_expect: name the failure the unsafe-takeover build must end in",
+            row.name
+        );
+    }
     let matches = |s: &Scenario| filter.is_none_or(|f| s.name.contains(f));
     let chosen: Vec<Scenario> = file
         .scenario
@@ -349,16 +386,45 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
             problems.push(format!("log has {unwanted:?}"));
         }
     }
+    // A named kernel's own check (gnumach's memory map against baton's).
+    if let Some(check) = scenario.machine.payload.check
+        && let Err(e) = check.run(&run.serial)
+    {
+        problems.push(e);
+    }
     if scenario.variant == Variant::UnsafeTakeover {
         // A negative control: the run must fail on the build with the
-        // protection switched off, or the scenario proves nothing.
-        return match problems.is_empty() {
-            true => (
+        // protection switched off, and in the way the row names, or the
+        // scenario proves nothing.
+        let neg = &scenario.negative;
+        if problems.is_empty() {
+            return (
                 false,
                 "passed on the unsafe-takeover build: the scenario cannot catch the bug".into(),
-            ),
-            false => (true, format!("failed as it must: {}", problems.join("; "))),
-        };
+            );
+        }
+        let lacks: Vec<&String> = neg
+            .log
+            .iter()
+            .filter(|l| !run.serial.contains(l.as_str()))
+            .collect();
+        if !neg.expect.contains(&run.outcome) || !lacks.is_empty() {
+            let names: Vec<String> = neg.expect.iter().map(|o| o.to_string()).collect();
+            return (
+                false,
+                format!(
+                    "the unsafe-takeover build must end in {} with {:?} in the log; it ended in {}{}",
+                    names.join(" or "),
+                    neg.log,
+                    run.outcome,
+                    match lacks.is_empty() {
+                        true => String::new(),
+                        false => format!(", the log lacking {lacks:?}"),
+                    }
+                ),
+            );
+        }
+        return (true, format!("failed as it must: {}", problems.join("; ")));
     }
     (problems.is_empty(), problems.join("; "))
 }
@@ -841,6 +907,24 @@ mod tests {
     }
 
     #[test]
+    fn until_ends_a_run_at_its_marker() {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+            [[scenario]]
+            name = "m"
+            smp = [1, 4]
+            until = "cpus={smp}"
+            expect = "marker"
+            "#,
+        )
+        .unwrap();
+        let runs: Vec<_> = file.scenario.iter().flat_map(expand).collect();
+        assert_eq!(runs[0].expect, Outcome::Marker);
+        assert_eq!(runs[0].machine.until.as_deref(), Some("cpus=1"));
+        assert_eq!(runs[1].machine.until.as_deref(), Some("cpus=4"));
+    }
+
+    #[test]
     fn judge_needs_outcome_and_log() {
         let s = Scenario {
             name: "x".into(),
@@ -861,12 +945,14 @@ mod tests {
                 entry: Entry::Pvh,
                 boot_modules: false,
                 compression: Compression::Lzma,
+                until: None,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
             absent: vec!["PANIC".into()],
             payload: Spec::default(),
             variant: Variant::Default,
+            negative: Negative::default(),
         };
         let run = |outcome, serial: &str| qemu::Run {
             outcome,
@@ -879,12 +965,26 @@ mod tests {
         assert!(!judge(&s, &run(Outcome::TripleFault, "hello")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "bye")).0);
         assert!(!judge(&s, &run(Outcome::Pass, "hello PANIC")).0);
+        // A named kernel's check joins the verdict (gnumach's memory map).
+        let mut checked = s.clone();
+        checked.machine.payload.check = Some(crate::kernels::Check::GnumachMemoryMap);
+        let (passed, detail) = judge(&checked, &run(Outcome::Pass, "hello"));
+        assert!(!passed);
+        assert!(detail.contains("memory map (N regions)"), "{detail}");
         let negative = Scenario {
             variant: Variant::UnsafeTakeover,
+            negative: Negative {
+                expect: vec![Outcome::TripleFault, Outcome::KernelFail],
+                log: vec!["jumping".into()],
+            },
             ..s
         };
         assert!(!judge(&negative, &run(Outcome::Pass, "hello")).0);
-        assert!(judge(&negative, &run(Outcome::KernelFail, "hello")).0);
-        assert!(judge(&negative, &run(Outcome::TripleFault, "")).0);
+        assert!(judge(&negative, &run(Outcome::KernelFail, "jumping hello")).0);
+        assert!(judge(&negative, &run(Outcome::TripleFault, "jumping")).0);
+        // Not the named failure: a timeout, an error, or before the jump.
+        assert!(!judge(&negative, &run(Outcome::Hang, "jumping")).0);
+        assert!(!judge(&negative, &run(Outcome::Error, "jumping")).0);
+        assert!(!judge(&negative, &run(Outcome::TripleFault, "hello")).0);
     }
 }

@@ -145,7 +145,7 @@ extern "C" fn dispatch(frame: &mut Frame) {
                 AP_NMI_COUNT.fetch_add(1, Ordering::SeqCst);
             }
             // An AP that was asked to stop takes the stop path from here.
-            super::park::stop_on_nmi();
+            super::stopping::on_nmi();
             // The first few are told; a storm is counted (`nmi_counts`).
             if taken < NMIS_TOLD {
                 console::emergency(format_args!(

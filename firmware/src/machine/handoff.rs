@@ -9,7 +9,7 @@ use core::mem::{offset_of, size_of};
 
 use baton::handoff::Copy;
 
-use super::idt::Gate;
+use super::gate::Gate;
 
 const CODE64: u16 = 0x08;
 const DATA: u16 = 0x10;
@@ -65,6 +65,12 @@ struct Page0 {
     long_mode: u32,
     /// FS and GS at the jump (flat data; 0 only by `inject=null-fs`).
     fs_gs: u16,
+    /// `inject=nmi-in-handoff`: 0 none, 1 by xAPIC MMIO, 2 by x2APIC MSR.
+    inject_nmi: u32,
+    /// The ICR destination that names the BSP (xAPIC: ID << 24).
+    nmi_destination: u32,
+    /// The xAPIC registers' base.
+    lapic_mmio: u32,
     copy_count: u64,
     pml4: u64,
     ap_idt: [Gate; 32],
@@ -102,6 +108,13 @@ global_asm!(
     magic = const offset_of!(Page0, magic),
     long_mode = const offset_of!(Page0, long_mode),
     fs_gs = const offset_of!(Page0, fs_gs),
+    inject_nmi = const offset_of!(Page0, inject_nmi),
+    nmi_destination = const offset_of!(Page0, nmi_destination),
+    lapic_mmio = const offset_of!(Page0, lapic_mmio),
+    icr_low = const 0x300,
+    icr_high = const 0x310,
+    icr_nmi = const 0x400,
+    x2apic_icr = const 0x830,
     tss32 = const TSS32,
     cr0_protected = const CR0_PROTECTED,
     cr0_long = const CR0_LONG,
@@ -161,6 +174,17 @@ pub struct Jump {
     /// Enter with FS and GS null (`inject=null-fs`): a deliberately wrong
     /// register for the probe's entry checks to catch.
     pub null_fs: bool,
+    /// `inject=nmi-in-handoff`: the BSP sends itself an NMI in the copy
+    /// stub's 32-bit tail, through its LAPIC as described.
+    pub self_nmi: Option<SelfNmi>,
+}
+
+/// How the BSP reaches its own LAPIC from the copy stub.
+#[derive(Clone, Copy, Debug)]
+pub struct SelfNmi {
+    pub x2apic: bool,
+    pub apic_id: u32,
+    pub mmio: u32,
 }
 
 #[derive(Debug)]
@@ -255,11 +279,13 @@ pub fn install(
         // (#DB) is never taken here. Anything else halts.
         a.page0.bsp_idt = [gate(&raw const baton_handoff_halt); 32];
         a.page0.bsp_idt[NMI] = gate(&raw const baton_handoff_iret);
-        a.page0.bsp_idt[1] = Gate::interrupt(
-            base + symbol_offset(&raw const baton_handoff_iret32),
-            CODE32,
-            0,
-        );
+        if !cfg!(feature = "unsafe-takeover") {
+            a.page0.bsp_idt[1] = Gate::interrupt(
+                base + symbol_offset(&raw const baton_handoff_iret32),
+                CODE32,
+                0,
+            );
+        }
         a.page0.ap_idt_pointer = idt_pointer(&raw const a.page0.ap_idt);
         a.page0.bsp_idt_pointer = idt_pointer(&raw const a.page0.bsp_idt);
         a.page0.entry = jump.entry;
@@ -267,6 +293,15 @@ pub fn install(
         a.page0.magic = jump.magic;
         a.page0.long_mode = jump.long_mode.into();
         a.page0.fs_gs = if jump.null_fs { 0 } else { DATA };
+        if let Some(nmi) = jump.self_nmi {
+            a.page0.inject_nmi = if nmi.x2apic { 2 } else { 1 };
+            a.page0.nmi_destination = if nmi.x2apic {
+                nmi.apic_id
+            } else {
+                nmi.apic_id << 24
+            };
+            a.page0.lapic_mmio = nmi.mmio;
+        }
         a.page0.copy_count = copies.len() as u64;
         a.copies[..copies.len()].copy_from_slice(copies);
         // Identity map of the first 4 GiB with 2 MiB pages.

@@ -189,6 +189,7 @@ baton_handoff_copy:
     # 32-bit TSS PVH asks for (base 0, limit 0x67), LDTR null, EFLAGS
     # reserved bit only; EAX = magic, EBX = info.
 4:  movl {magic}(%rbx), %ebp
+    movl %ebx, %esi
     movl %r11d, %ebx
     movl %r10d, %edi
     pushq ${code32}
@@ -198,6 +199,24 @@ baton_handoff_copy:
 .code32
 5:  movl ${cr0_protected}, %eax
     movl %eax, %cr0
+    # inject=nmi-in-handoff: an NMI to this CPU now, in 32-bit protected
+    # mode with the handoff IDT (ESI = the park area until zeroed below).
+    movl {inject_nmi}(%esi), %eax
+    testl %eax, %eax
+    jz 7f
+    movl {nmi_destination}(%esi), %edx
+    cmpl $2, %eax
+    je 6f
+    movl {lapic_mmio}(%esi), %ecx
+    movl %edx, {icr_high}(%ecx)
+    movl ${icr_nmi}, {icr_low}(%ecx)
+    jmp 8f
+6:  movl ${x2apic_icr}, %ecx
+    movl ${icr_nmi}, %eax
+    wrmsr
+8:  pause
+    pause
+7:
     movl ${efer_msr}, %ecx
     xorl %eax, %eax
     xorl %edx, %edx

@@ -9,47 +9,8 @@ use x86_64::structures::DescriptorTablePointer;
 use x86_64::structures::gdt::SegmentSelector;
 
 use super::exceptions;
+use super::gate::Gate;
 use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI};
-
-#[derive(Clone, Copy)]
-#[repr(C)]
-pub struct Gate {
-    offset_low: u16,
-    selector: u16,
-    ist: u8,
-    type_attr: u8,
-    offset_mid: u16,
-    offset_high: u32,
-    reserved: u32,
-}
-
-/// Present, DPL 0, 64-bit interrupt gate (IF cleared on entry).
-const INTERRUPT_GATE: u8 = 0x8e;
-
-impl Gate {
-    pub const EMPTY: Self = Self {
-        offset_low: 0,
-        selector: 0,
-        ist: 0,
-        type_attr: 0,
-        offset_mid: 0,
-        offset_high: 0,
-        reserved: 0,
-    };
-
-    /// A present 64-bit interrupt gate to `handler`.
-    pub fn interrupt(handler: u64, selector: u16, ist: u16) -> Self {
-        Self {
-            offset_low: handler as u16,
-            selector,
-            ist: ist as u8,
-            type_attr: INTERRUPT_GATE,
-            offset_mid: (handler >> 16) as u16,
-            offset_high: (handler >> 32) as u32,
-            reserved: 0,
-        }
-    }
-}
 
 #[repr(C, align(16))]
 pub struct Idt([Gate; 256]);

@@ -113,6 +113,11 @@ impl Lapic {
         self.mode
     }
 
+    /// The xAPIC registers' physical base.
+    pub fn mmio(&self) -> u64 {
+        self.mmio
+    }
+
     fn read(&self, reg: u32) -> u32 {
         // SAFETY: a LAPIC register, in the mode enabled on every CPU by
         // `enable_here` (MSR in x2APIC mode, identity-mapped MMIO else).

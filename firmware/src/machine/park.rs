@@ -7,7 +7,8 @@ use baton::smp::mailbox::Command;
 use x86_64::instructions::interrupts;
 
 use super::smp::{self, Cpus, Park};
-use super::{idt, lapic, takeover, tsc};
+use super::stopping::{self, halt_forever};
+use super::{idt, lapic};
 
 /// The trampoline's call: `slot` is this AP's index in `Cpus::aps`.
 pub extern "C" fn ap_entry(slot: u32) -> ! {
@@ -31,15 +32,15 @@ pub extern "C" fn ap_entry(slot: u32) -> ! {
     cpus.arrive(slot, cpus.lapic.id(), rsp);
     if cpus.late_ap == Some(ap.apic_id) {
         // Fault injection: online only once the stop has begun.
-        while takeover::stop_state().is_none() {
+        while stopping::state().is_none() {
             core::hint::spin_loop();
         }
     }
     cpus.online.set(slot);
     // Late, after the stop began: no request will come (the stop mask was
     // taken before), so stop now; the BSP INITs every AP outside the mask.
-    if takeover::stop_state().is_some() {
-        stop_this_cpu(slot)
+    if stopping::state().is_some() {
+        stopping::stop_this_cpu(slot)
     }
     park(cpus, slot)
 }
@@ -66,7 +67,7 @@ fn park(cpus: &Cpus, slot: usize) -> ! {
 }
 
 fn stop_on_request(cpus: &Cpus, slot: usize) -> ! {
-    let wedged = takeover::stop_state().and_then(|s| s.wedge);
+    let wedged = stopping::state().and_then(|s| s.wedge);
     if wedged == Some(cpus.aps[slot].apic_id) {
         // Fault injection: ignore the control line with interrupts off;
         // only the NMI (and its handler's stop path) ends this.
@@ -75,53 +76,7 @@ fn stop_on_request(cpus: &Cpus, slot: usize) -> ! {
             core::hint::spin_loop();
         }
     }
-    stop_this_cpu(slot)
-}
-
-/// The NMI handler's question: is this an AP that should be stopping? If
-/// so it stops here (the same path as the request: idempotent) and never
-/// returns.
-pub fn stop_on_nmi() {
-    let (Some(_), Some(cpus)) = (takeover::stop_state(), smp::cpus()) else {
-        return;
-    };
-    let id = cpus.lapic.id();
-    if let Some(slot) = cpus.aps.iter().position(|ap| ap.apic_id == id) {
-        stop_this_cpu(slot)
-    }
-}
-
-/// The AP's stop path: interrupts off, WBINVD, and only after WBINVD does
-/// it report (its bit in the stop mask, cleared from the park area once it
-/// has left baton's memory). Idempotent: the request and the NMI may both
-/// run it.
-pub fn stop_this_cpu(slot: usize) -> ! {
-    interrupts::disable();
-    let Some(stop) = takeover::stop_state() else {
-        halt_forever()
-    };
-    let apic_id = smp::cpus().map_or(u32::MAX, |c| c.aps[slot].apic_id);
-    if cfg!(feature = "unsafe-takeover") {
-        // Negative control, Linux's first bug: report before WBINVD.
-        stop.mask.clear(slot);
-    }
-    // SAFETY: WBINVD writes back and invalidates the caches; ring 0.
-    unsafe { core::arch::asm!("wbinvd", options(nostack)) };
-    if let Some(ms) = stop.slow_ms(apic_id) {
-        tsc::delay_us(ms * 1000);
-    }
-    if cfg!(feature = "unsafe-takeover") {
-        // Negative control, Linux's second bug: back to the old park loop
-        // in baton's memory, which the kernel is about to overwrite.
-        return_to_old_park(slot)
-    }
-    if let Some(cpus) = smp::cpus() {
-        cpus.lapic.quiesce_here();
-    }
-    match stop.mask.word_and_bit(slot) {
-        Some((word, bit)) => stop.park.park_this_ap(slot, word as *const _ as u64, bit),
-        None => halt_forever(),
-    }
+    stopping::stop_this_cpu(slot)
 }
 
 /// What the negative-control build does after the stop, as Linux's
@@ -129,7 +84,7 @@ pub fn stop_this_cpu(slot: usize) -> ! {
 /// (woken by the kernel's first store there), else HLT with interrupts off
 /// (woken by the kernel's first NMI, into an IDT it has overwritten); both
 /// in baton's memory.
-fn return_to_old_park(slot: usize) -> ! {
+pub fn return_to_old_park(slot: usize) -> ! {
     let Some(cpus) = smp::cpus() else {
         halt_forever()
     };
@@ -154,13 +109,6 @@ fn monitor_mwait(watched: u64, still_idle: impl Fn() -> bool) {
         if still_idle() {
             core::arch::asm!("mwait", in("eax") 0, in("ecx") 0, options(nostack));
         }
-    }
-}
-
-fn halt_forever() -> ! {
-    loop {
-        interrupts::disable();
-        x86_64::instructions::hlt();
     }
 }
 

@@ -22,36 +22,14 @@ use payload_loader::{
     BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp, boot_info_size,
     build_boot_info,
 };
-use spin::Once;
 
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
+use super::stopping::StopState;
 use super::{console, paging, tsc};
 
 const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
 const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
-
-/// What the stopping APs share with the BSP.
-pub struct StopState {
-    pub mask: CpuMask,
-    pub park: Installed,
-    pub wedge: Option<u32>,
-    slow: Option<(u32, u64)>,
-}
-
-impl StopState {
-    /// The injected stop-path delay for the AP with `apic_id`, in ms.
-    pub fn slow_ms(&self, apic_id: u32) -> Option<u64> {
-        self.slow.filter(|&(id, _)| id == apic_id).map(|(_, ms)| ms)
-    }
-}
-
-static STOP: Once<StopState> = Once::new();
-
-/// Set once the BSP has begun stopping the APs.
-pub fn stop_state() -> Option<&'static StopState> {
-    STOP.get()
-}
 
 #[derive(Debug)]
 pub enum TakeoverError {
@@ -172,11 +150,6 @@ pub fn boot(
         }
     }
 
-    let aps = cpus.map_or(0, |c| c.aps.len());
-    let park_size = park_area_size(aps);
-    let park_at = plan
-        .allocate("park area", park_size, 4096)
-        .map_err(TakeoverError::Place)?;
     // Sources the copy stub reads must survive the copies before them.
     let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
     let mut staged = Vec::new();
@@ -211,11 +184,6 @@ pub fn boot(
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
     let long_mode = protocol == Protocol::Elf64;
-    // The kernel may reuse everything but its boot information and the
-    // park area: the IDTR points there until the kernel loads its own (an
-    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
-    // ELF64 kernel runs on its page tables.
-    let mut keep = alloc::vec![Range::new(park_at, park_at + park_size)];
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -235,16 +203,25 @@ pub fn boot(
             bytes: bytes.as_slice(),
         }),
     };
-    // Sized before it is placed: reserving its block splits a usable range
-    // of the map handed over into at most two more entries.
-    let unplaced_map = payload_loader::with_reserved(&map, &keep);
+    // The kernel may reuse everything but its boot information and the
+    // park area: the IDTR points there until the kernel loads its own (an
+    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
+    // ELF64 kernel runs on its page tables. Both go low, in one block (one
+    // reserved entry in the map; GNU Mach keeps its first messages in a
+    // 1 KiB buffer that a long map overflows): the boot information, then
+    // the park area. The boot information is sized before it is placed:
+    // reserving the block splits a usable range into at most two more
+    // entries.
     let unplaced =
-        boot_info_size(protocol, &input(&unplaced_map)).map_err(TakeoverError::BootInfo)?;
+        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
     let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
+    let aps = cpus.map_or(0, |c| c.aps.len());
+    let park_size = park_area_size(aps);
     let info_at = plan
-        .allocate_low("boot information", room, 4096)
+        .allocate_low("boot information and park area", room + park_size, 4096)
         .map_err(TakeoverError::Place)?;
-    keep.push(Range::new(info_at, info_at + room));
+    let park_at = info_at + room;
+    let keep = [Range::new(info_at, park_at + park_size)];
     let handed_map = payload_loader::with_reserved(&map, &keep);
     let blob =
         build_boot_info(protocol, &input(&handed_map), info_at).map_err(TakeoverError::BootInfo)?;
@@ -272,6 +249,14 @@ pub fn boot(
         null_fs: options
             .injected(|i| (*i == Inject::NullFs).then_some(()))
             .is_some(),
+        self_nmi: options
+            .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
+            .and_then(|()| super::lapic::get())
+            .map(|l| super::handoff::SelfNmi {
+                x2apic: l.mode() == Mode::X2Apic,
+                apic_id: l.id(),
+                mmio: l.mmio() as u32,
+            }),
     };
     let park =
         super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
@@ -479,7 +464,7 @@ fn stop_aps(
     for slot in cpus.online.slots() {
         mask.set(slot);
     }
-    let state = STOP.call_once(|| StopState {
+    let state = super::stopping::publish(StopState {
         mask,
         park,
         wedge: options.injected(|i| match i {
@@ -490,6 +475,9 @@ fn stop_aps(
             Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
             _ => None,
         }),
+        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
+        lapic: cpus.lapic,
+        old_park: super::park::return_to_old_park,
     });
     let control = MachineStop {
         cpus,
