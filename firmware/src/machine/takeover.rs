@@ -212,8 +212,7 @@ pub fn boot(
     // the park area. The boot information is sized before it is placed:
     // reserving the block splits a usable range into at most two more
     // entries.
-    let unplaced =
-        boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let unplaced = boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
     let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let aps = cpus.map_or(0, |c| c.aps.len());
     let park_size = park_area_size(aps);
