@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 RUNS=${RUNS:-10000000}
 MAX_TIME=${MAX_TIME:-3600}
-TARGETS=${*:-"notes multiboot1 multiboot2 decoders elf plan"}
+TARGETS=${*:-"notes multiboot1 multiboot2 decoders elf plan bzimage bzimage_plan"}
 mkdir -p target/logs
 cargo fuzz build -s none -a
 for t in $TARGETS; do

@@ -376,6 +376,95 @@ pub enum Error {
         at: usize,
     },
 
+    // ---- Linux bzImage and boot_params ----------------------------------------------------------
+    /// "HdrS" at 0x202 but `boot_flag` at 0x1FE is not 0xAA55.
+    BzBootFlag {
+        /// `boot_flag`.
+        found: u16,
+    },
+    /// Boot protocol older than 2.06.
+    BzProtocolTooOld {
+        /// The header's `version` (0x0205 for 2.05).
+        version: u16,
+    },
+    /// `0x202 + byte at 0x201` stops before the fields the version must have.
+    BzHeaderTooShort {
+        /// The header's `version`.
+        version: u16,
+        /// Where the header ends.
+        end: usize,
+        /// Where that version's fields end.
+        need: usize,
+    },
+    /// `(setup_sects + 1) * 512` is at or past the end of the file.
+    BzSetupPastEnd {
+        /// `setup_sects` (a 0 in the file reads as 4).
+        setup_sects: u8,
+        /// File offset of the protected-mode kernel.
+        setup_size: u64,
+        /// Bytes in the file.
+        file_len: usize,
+    },
+    /// The setup plus `syssize * 16` bytes run past the end of the file.
+    BzTruncated {
+        /// `syssize`, in 16-byte units.
+        syssize: u32,
+        /// Bytes the file needs.
+        need: u64,
+        /// Bytes in the file.
+        file_len: usize,
+    },
+    /// `loadflags` without LOADED_HIGH: a zImage.
+    BzNotLoadedHigh {
+        /// `loadflags`.
+        loadflags: u8,
+    },
+    /// A relocatable kernel whose `kernel_alignment` is not a power of two.
+    BzBadAlignment {
+        /// `kernel_alignment`.
+        kernel_alignment: u32,
+    },
+    /// The entry (0x200 for 64-bit, `code32_start - 0x100000` for 32-bit) is not inside the
+    /// protected-mode kernel.
+    BzEntryOutsideImage {
+        /// `code32_start`.
+        code32_start: u32,
+        /// The entry's offset from the load address.
+        entry_offset: u64,
+        /// Bytes of the protected-mode kernel.
+        payload: u64,
+    },
+    /// The command line is longer than the kernel's `cmdline_size`.
+    BzCmdlineTooLong {
+        /// Bytes of the command line, without its NUL.
+        len: usize,
+        /// `cmdline_size`.
+        max: u32,
+    },
+    /// The initrd ends above `initrd_addr_max` and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G.
+    BzInitrdAboveMax {
+        /// The initrd's first byte.
+        start: u64,
+        /// The initrd's end (exclusive).
+        end: u64,
+        /// `initrd_addr_max` (inclusive).
+        max: u32,
+    },
+    /// The Linux boot protocol takes one initrd.
+    BzTooManyModules {
+        /// Modules given.
+        count: usize,
+    },
+    /// More than 128 memory-map entries need setup_data, which protocols before 2.09 lack.
+    BzTooManyE820 {
+        /// Memory-map entries.
+        entries: usize,
+        /// The header's `version`.
+        version: u16,
+    },
+    /// boot_params need the kernel's setup header: build them from the plan.
+    BootParamsNeedPlan,
+
     // ---- decoders -------------------------------------------------------------------------------
     /// A decoder hit the end of the blob or a pointer outside it.
     DecodeOutOfBounds {
@@ -653,6 +742,76 @@ impl fmt::Display for Error {
                 write!(f, "RSDP is {len} bytes, its revision needs {need}")
             }
             NulInString { field, at } => write!(f, "{field} contains a NUL byte at {at}"),
+            BzBootFlag { found } => write!(
+                f,
+                "bzImage: boot_flag at 0x1fe is 0x{found:04x}, not 0xaa55"
+            ),
+            BzProtocolTooOld { version } => write!(
+                f,
+                "bzImage: Linux boot protocol {}.{:02} is older than 2.06, the oldest baton loads",
+                version >> 8,
+                version & 0xff
+            ),
+            BzHeaderTooShort { version, end, need } => write!(
+                f,
+                "bzImage: the setup header ends at 0x{end:x} (0x202 + the byte at 0x201), protocol {}.{:02} needs it to reach 0x{need:x}",
+                version >> 8,
+                version & 0xff
+            ),
+            BzSetupPastEnd {
+                setup_sects,
+                setup_size,
+                file_len,
+            } => write!(
+                f,
+                "bzImage: setup_sects {setup_sects} puts the protected-mode kernel at 0x{setup_size:x}, at or past the end of the {file_len}-byte file"
+            ),
+            BzTruncated {
+                syssize,
+                need,
+                file_len,
+            } => write!(
+                f,
+                "bzImage truncated: setup and syssize 0x{syssize:x} (x 16 bytes) need {need} bytes, the file has {file_len}"
+            ),
+            BzNotLoadedHigh { loadflags } => write!(
+                f,
+                "bzImage: loadflags 0x{loadflags:02x} lack LOADED_HIGH (0x01): a zImage, loaded at 0x10000, is not supported"
+            ),
+            BzBadAlignment { kernel_alignment } => write!(
+                f,
+                "bzImage: kernel_alignment 0x{kernel_alignment:x} of a relocatable kernel is not a power of two"
+            ),
+            BzEntryOutsideImage {
+                code32_start,
+                entry_offset,
+                payload,
+            } => write!(
+                f,
+                "bzImage: the entry at offset 0x{entry_offset:x} (code32_start 0x{code32_start:x}) is outside the 0x{payload:x}-byte protected-mode kernel"
+            ),
+            BzCmdlineTooLong { len, max } => write!(
+                f,
+                "the command line is {len} bytes, the kernel's cmdline_size allows {max}"
+            ),
+            BzInitrdAboveMax { start, end, max } => write!(
+                f,
+                "initrd [0x{start:x}..0x{end:x}) ends above initrd_addr_max 0x{max:x} and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G"
+            ),
+            BzTooManyModules { count } => write!(
+                f,
+                "the Linux boot protocol takes one initrd, {count} modules were given"
+            ),
+            BzTooManyE820 { entries, version } => write!(
+                f,
+                "{entries} memory-map entries: boot_params hold 128, and protocol {}.{:02} has no setup_data (2.09) for the rest",
+                version >> 8,
+                version & 0xff
+            ),
+            BootParamsNeedPlan => write!(
+                f,
+                "Linux boot_params need the kernel's setup header: build them with LoadPlan::build_boot_info"
+            ),
             DecodeOutOfBounds {
                 field,
                 addr,

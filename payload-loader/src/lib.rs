@@ -1,4 +1,4 @@
-//! ELF kernel -> [`LoadPlan`], boot-protocol detection and boot-info builders.
+//! ELF kernel or Linux bzImage -> [`LoadPlan`], boot-protocol detection and boot-info builders.
 //!
 //! `no_std` + `alloc`; everything here runs and is tested on the host. The firmware hands in
 //! the kernel bytes, its memory map and the ranges it occupies; it gets back a [`LoadPlan`]
@@ -11,11 +11,14 @@
 //! let initrd_at = plan.allocate("initrd", initrd.len() as u64, plan.module_align)?;
 //! let modules = [Module { addr: initrd_at, size: initrd.len() as u64, cmdline: "" }];
 //! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, machine_map: &[], modules: &modules, rsdp: None };
-//! let size = boot_info_size(plan.kind(), &input)?;
+//! let size = plan.boot_info_size(&input)?;
 //! let at = plan.allocate("boot info", size as u64, 8)?;
-//! let blob = build_boot_info(plan.kind(), &input, at)?; // copy to `at`, pass `at` in EBX/RDI
+//! let blob = plan.build_boot_info(&input, at)?; // copy to `at`, pass `at` in EBX/RDI (RSI: Linux)
 //! # let _ = blob; Ok(()) }
 //! ```
+//!
+//! For a bzImage place the initrd with [`LoadPlan::allocate_below`] and
+//! [`LoadPlan::initrd_limit`]; [`LoadPlan::enters_long_mode`] tells which entry `entry` is.
 //!
 //! # What is checked
 //! The ELF header and program headers are goblin's structs, copied out of the file once their
@@ -28,9 +31,14 @@
 //! (PVH note entry, Multiboot entry address, or `e_entry` translated vaddr -> paddr).
 //! Destinations must lie in usable RAM; overlapping firmware memory is allowed and marked.
 //!
+//! A bzImage ([`bzimage`]): boot_flag and "HdrS", protocol 2.06 or later, a header long enough
+//! for its version, setup sectors and `syssize` inside the file, LOADED_HIGH, a power-of-two
+//! `kernel_alignment` when relocatable, an entry inside the protected-mode kernel.
+//!
 //! # Protocol precedence
 //! With an override (baton's config, [`PlanConfig::protocol`]) only that protocol is tried and
-//! it must be present. Otherwise the first present of: **PVH note** (Xen note type 18) >
+//! it must be present. A file that is not ELF and has "HdrS" at 0x202 is a **bzImage** (Linux
+//! boot protocol, `protocol=linux`). For ELF files, the first present of: **PVH note** (Xen note type 18) >
 //! **Multiboot2** header > **Multiboot1** header > **plain ELF64**. A header that is present but
 //! malformed is an error, not a fall-through. Note that QEMU's own `-kernel` prefers Multiboot1
 //! over PVH; baton prefers PVH because it gives the kernel the richest handoff.
@@ -42,8 +50,10 @@
 
 extern crate alloc;
 
+pub mod boot_params;
 mod bootinfo;
 mod bytes;
+pub mod bzimage;
 pub mod elf;
 mod error;
 pub mod memory;
@@ -56,7 +66,9 @@ pub mod pvh;
 pub mod reads;
 pub mod sort;
 
+pub use boot_params::BootParamsInput;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
+pub use bzimage::SetupHeader;
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
@@ -70,6 +82,7 @@ pub const LOADER_NAME: &str = "baton";
 
 /// Builds the boot information `protocol` hands the kernel, for the blob to live at `base`:
 /// PVH `hvm_start_info`, Multiboot1 info, or a Multiboot2 MBI (Multiboot2 and plain ELF64).
+/// Linux `boot_params` need the kernel's setup header: [`LoadPlan::build_boot_info`].
 pub fn build_boot_info(
     protocol: Protocol,
     input: &BootInfoInput<'_>,
@@ -79,6 +92,47 @@ pub fn build_boot_info(
         Protocol::Pvh => pvh::build_start_info(input, base),
         Protocol::Multiboot1 => multiboot1::build_info(input, base),
         Protocol::Multiboot2 | Protocol::Elf64 => multiboot2::build_info(input, base),
+        Protocol::Linux => Err(alloc::boxed::Box::new(Error::BootParamsNeedPlan)),
+    }
+}
+
+impl LoadPlan {
+    /// The boot information this plan's kernel is handed, for the blob to live at `base`: as
+    /// [`build_boot_info`], and Linux `boot_params` (pass `base` in RSI, or ESI for the 32-bit
+    /// entry) built from the kernel's setup header and load address.
+    pub fn build_boot_info(
+        &self,
+        input: &BootInfoInput<'_>,
+        base: u64,
+    ) -> Result<alloc::vec::Vec<u8>> {
+        match &self.protocol {
+            BootProtocol::Linux(header) => {
+                let load_addr = self.segments.first().map_or(0, |s| s.dest);
+                boot_params::build(
+                    &BootParamsInput {
+                        header,
+                        load_addr,
+                        info: input,
+                    },
+                    base,
+                )
+            }
+            other => build_boot_info(other.kind(), input, base),
+        }
+    }
+
+    /// Size of [`LoadPlan::build_boot_info`]'s blob (it does not depend on `base`).
+    pub fn boot_info_size(&self, input: &BootInfoInput<'_>) -> Result<usize> {
+        self.build_boot_info(input, 0).map(|b| b.len())
+    }
+
+    /// Whether the kernel is entered in long mode: plain ELF64, and a bzImage with
+    /// `XLF_KERNEL_64` (at its 64-bit entry, load address + 0x200).
+    pub fn enters_long_mode(&self) -> bool {
+        match &self.protocol {
+            BootProtocol::Linux(header) => header.long_mode_entry(),
+            other => !other.kind().is_32bit(),
+        }
     }
 }
 

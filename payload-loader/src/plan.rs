@@ -8,6 +8,7 @@ use core::fmt;
 
 use goblin::elf::program_header::{PF_R, PF_W, PF_X};
 
+use crate::bzimage::{self, SetupHeader};
 use crate::elf::{self, ElfClass, ElfImage, ElfType};
 use crate::error::{Error, Result};
 use crate::memory::{self, MemoryRegion, Range};
@@ -26,10 +27,13 @@ pub enum Protocol {
     Multiboot1,
     /// Plain ELF64: long mode, identity map, RDI = Multiboot2-format info.
     Elf64,
+    /// The Linux x86 boot protocol for a bzImage: RSI = `boot_params` (the "zero page").
+    Linux,
 }
 
 impl Protocol {
-    /// Detection order without an override.
+    /// Detection order of the ELF protocols without an override. A bzImage is recognised by
+    /// its setup header before any of these (it is not ELF).
     pub const PRECEDENCE: [Protocol; 4] = [
         Protocol::Pvh,
         Protocol::Multiboot2,
@@ -37,13 +41,15 @@ impl Protocol {
         Protocol::Elf64,
     ];
 
-    /// Parses a config value: `pvh`, `multiboot2`, `multiboot1` (or `multiboot`), `elf64` (or `elf`).
+    /// Parses a config value: `pvh`, `multiboot2`, `multiboot1` (or `multiboot`), `elf64` (or
+    /// `elf`), `linux`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "pvh" => Some(Protocol::Pvh),
             "multiboot2" | "mb2" => Some(Protocol::Multiboot2),
             "multiboot1" | "multiboot" | "mb1" => Some(Protocol::Multiboot1),
             "elf64" | "elf" => Some(Protocol::Elf64),
+            "linux" => Some(Protocol::Linux),
             _ => None,
         }
     }
@@ -57,13 +63,14 @@ impl Protocol {
         match self {
             Protocol::Multiboot1 | Protocol::Multiboot2 if args.is_empty() => name.into(),
             Protocol::Multiboot1 | Protocol::Multiboot2 => alloc::format!("{name} {args}"),
-            Protocol::Pvh | Protocol::Elf64 => args.into(),
+            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => args.into(),
         }
     }
 
     /// Whether the kernel is entered in 32-bit protected mode (entry and boot info below 4 GiB).
+    /// Linux: false here, the image decides ([`LoadPlan::enters_long_mode`]).
     pub fn is_32bit(self) -> bool {
-        self != Protocol::Elf64
+        !matches!(self, Protocol::Elf64 | Protocol::Linux)
     }
 }
 
@@ -74,6 +81,7 @@ impl fmt::Display for Protocol {
             Protocol::Multiboot2 => "Multiboot2",
             Protocol::Multiboot1 => "Multiboot1",
             Protocol::Elf64 => "plain ELF64",
+            Protocol::Linux => "Linux boot protocol",
         })
     }
 }
@@ -89,6 +97,8 @@ pub enum BootProtocol {
     Multiboot1(Mb1Header),
     /// No header: baton's own plain ELF64 contract.
     Elf64,
+    /// A bzImage's setup header.
+    Linux(SetupHeader),
 }
 
 impl BootProtocol {
@@ -99,6 +109,7 @@ impl BootProtocol {
             BootProtocol::Multiboot2(_) => Protocol::Multiboot2,
             BootProtocol::Multiboot1(_) => Protocol::Multiboot1,
             BootProtocol::Elf64 => Protocol::Elf64,
+            BootProtocol::Linux(_) => Protocol::Linux,
         }
     }
 }
@@ -140,6 +151,8 @@ pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootP
                     class_bits: image.class.bits(),
                 }));
             }
+            // An ELF file has no setup header.
+            Protocol::Linux => {}
         }
     }
     match override_ {
@@ -201,7 +214,7 @@ pub const FLAG_X: u32 = PF_X;
 /// One segment to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlannedSegment {
-    /// Program header index; `None` for a load built from Multiboot address fields.
+    /// Program header index; `None` for a load built from Multiboot address fields or a bzImage.
     pub phdr: Option<usize>,
     /// Where the segment's bytes begin in the file.
     pub file_offset: u64,
@@ -247,9 +260,9 @@ pub struct Relocation {
 pub struct LoadPlan {
     /// The protocol and its header data.
     pub protocol: BootProtocol,
-    /// ELF32 or ELF64.
+    /// ELF32 or ELF64; a bzImage (not ELF): ELF64 when it is entered at its 64-bit entry.
     pub class: ElfClass,
-    /// ET_EXEC or ET_DYN.
+    /// ET_EXEC or ET_DYN; ET_EXEC for a bzImage.
     pub elf_type: ElfType,
     /// Physical address to jump to.
     pub entry: u64,
@@ -261,17 +274,23 @@ pub struct LoadPlan {
     pub relocations: Vec<Relocation>,
     /// Alignment for modules (initrd): always at least a page.
     pub module_align: u64,
-    usable: Vec<Range>,
-    taken: Vec<Range>,
-    allocated: Vec<Range>,
-    alloc_min: u64,
-    alloc_max: u64,
+    pub(crate) usable: Vec<Range>,
+    pub(crate) taken: Vec<Range>,
+    pub(crate) allocated: Vec<Range>,
+    pub(crate) alloc_min: u64,
+    pub(crate) alloc_max: u64,
 }
 
 /// Validates `kernel`, detects its protocol and plans its load against `config`.
 pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
     memory::validate_regions(config.memory_map)?;
     memory::validate_ranges("firmware range", config.firmware)?;
+    if let Some(header) = bzimage::find_header(kernel)? {
+        return match config.protocol {
+            None | Some(Protocol::Linux) => bzimage::plan(kernel, header, config),
+            Some(protocol) => Err(Box::new(Error::ProtocolNotPresent { protocol })),
+        };
+    }
     let image = elf::parse(kernel)?;
     let protocol = detect(&image, config.protocol)?;
     let kind = protocol.kind();
@@ -548,6 +567,31 @@ impl LoadPlan {
         self.taken.push(r);
         self.allocated.push(r);
         Ok(at)
+    }
+
+    /// As [`LoadPlan::allocate`], ending at or below `limit` as well: an initrd below a Linux
+    /// kernel's `initrd_addr_max` ([`LoadPlan::initrd_limit`]).
+    pub fn allocate_below(
+        &mut self,
+        what: &'static str,
+        size: u64,
+        align: u64,
+        limit: u64,
+    ) -> Result<u64> {
+        let max = self.alloc_max;
+        self.alloc_max = max.min(limit);
+        let at = self.allocate(what, size, align);
+        self.alloc_max = max;
+        at
+    }
+
+    /// Where an initrd must end: a Linux kernel's `initrd_addr_max + 1` (no limit with
+    /// XLF_CAN_BE_LOADED_ABOVE_4G); no limit for the other protocols.
+    pub fn initrd_limit(&self) -> u64 {
+        match &self.protocol {
+            BootProtocol::Linux(header) => header.initrd_limit(),
+            _ => u64::MAX,
+        }
     }
 
     /// Marks `range` as used so that later allocations avoid it.

@@ -8,6 +8,8 @@
 //! PT_NOTE contents; ET_DYN files and files with a PT_DYNAMIC segment also
 //! have their relocations read from the segments, so for them nothing less
 //! than the whole file will do.
+//!
+//! A bzImage: `plan` reads its setup sectors only ([`setup_sectors`]).
 
 use alloc::vec::Vec;
 
@@ -46,4 +48,19 @@ pub fn metadata_ranges(kernel: &[u8]) -> Option<Vec<Range>> {
             (end <= kernel.len() as u64).then(|| Range::new(p.offset, end))
         })
         .collect()
+}
+
+/// A bzImage's setup sectors, `[0, (setup_sects + 1) * 512)`: all `plan` reads of it besides
+/// the file's length. None when `head` (the file's first bytes) is not a bzImage or does not
+/// hold the whole setup (then read the whole file and let `plan` name the fault).
+pub fn setup_sectors(head: &[u8], file_len: u64) -> Option<Range> {
+    if head.starts_with(b"\x7fELF") || head.get(0x202..0x206) != Some(&b"HdrS"[..]) {
+        return None;
+    }
+    let setup_sects = match *head.get(0x1f1)? {
+        0 => 4,
+        n => u64::from(n),
+    };
+    let setup_size = (setup_sects + 1) * 512;
+    (setup_size <= head.len() as u64 && setup_size < file_len).then(|| Range::new(0, setup_size))
 }

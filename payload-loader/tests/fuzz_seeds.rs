@@ -3,7 +3,9 @@
 
 mod common;
 use common::*;
-use payload_loader::{BootInfoInput, MemoryKind, MemoryRegion, Module, Protocol, build_boot_info};
+use payload_loader::{
+    BootInfoInput, MemoryKind, MemoryRegion, Module, PlanConfig, Protocol, build_boot_info,
+};
 use std::fs;
 use std::path::PathBuf;
 
@@ -82,6 +84,39 @@ fn write_fuzz_seeds() {
         write("plan", "invaders", &p);
         write("multiboot1", "invaders", &k);
     }
+    let mut bzimages = vec![
+        ("linux64", TestBz::linux64().build()),
+        ("linux32-fixed", TestBz::linux32_fixed().build()),
+        (
+            "setup-sects-0",
+            TestBz {
+                setup_sects: 0,
+                ..TestBz::linux64()
+            }
+            .build(),
+        ),
+        (
+            "v2.09",
+            TestBz {
+                version: 0x0209,
+                header_len: 0x56,
+                ..TestBz::linux32_fixed()
+            }
+            .build(),
+        ),
+    ];
+    // Debian's header over a short protected-mode part.
+    if let Ok(k) = fs::read(assets_dir().join("linux/vmlinuz")) {
+        let setup = (usize::from(k[0x1f1]) + 1) * 512;
+        let mut head = k[..setup + 0x1000].to_vec();
+        head[0x1f4..0x1f8].copy_from_slice(&0x100u32.to_le_bytes());
+        bzimages.push(("debian-head", head));
+    }
+    for (name, k) in &bzimages {
+        write("bzimage", name, &[&[0u8][..], k].concat());
+        write("bzimage_plan", name, &[&[0x10u8, 8][..], k].concat());
+        write("plan", name, &[&[0xffu8][..], k].concat());
+    }
     let mut notes = vec![0u8];
     notes.extend(note(b"Xen", 6, b"linux\0"));
     notes.extend(pvh_note(0x1000850));
@@ -112,4 +147,10 @@ fn write_fuzz_seeds() {
             &build_boot_info(p, &input, 0x10000).unwrap(),
         );
     }
+    let bz = payload_loader::plan(&TestBz::linux64().build(), &PlanConfig::new(&map, &[])).unwrap();
+    write(
+        "decoders",
+        "boot_params",
+        &bz.build_boot_info(&input, 0x10000).unwrap(),
+    );
 }

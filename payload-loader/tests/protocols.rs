@@ -76,7 +76,8 @@ fn override_picks_any_present_protocol() {
     }
     assert_eq!(Protocol::from_name("multiboot"), Some(Protocol::Multiboot1));
     assert_eq!(Protocol::from_name("pvh"), Some(Protocol::Pvh));
-    assert_eq!(Protocol::from_name("linux"), None);
+    assert_eq!(Protocol::from_name("linux"), Some(Protocol::Linux));
+    assert_eq!(Protocol::from_name("bzimage"), None);
 }
 
 #[test]

@@ -97,3 +97,44 @@ fn debian_vmlinux_plans_from_its_headers_and_notes() {
     assert!(fetched < 64 * 1024, "{fetched} bytes");
     plans_alike(&k);
 }
+
+/// A bzImage read as far as its setup sectors (the rest garbage) plans as the whole file does;
+/// Debian's too, where present.
+#[test]
+fn a_bzimage_plans_from_its_setup_sectors() {
+    let mut kernels = vec![
+        TestBz::linux64().build(),
+        TestBz {
+            setup_sects: 0,
+            ..TestBz::linux32_fixed()
+        }
+        .build(),
+    ];
+    if let Ok(k) = std::fs::read(assets_dir().join("linux/vmlinuz")) {
+        kernels.push(k);
+    }
+    for k in kernels {
+        let head = &k[..k.len().min(HEAD as usize)];
+        let setup = reads::setup_sectors(head, k.len() as u64).expect("a bzImage");
+        let sects = match k[0x1f1] {
+            0 => 4,
+            n => u64::from(n),
+        };
+        assert_eq!(setup, Range::new(0, (sects + 1) * 512));
+        let mut part = vec![0xa5u8; k.len()];
+        part[..setup.end as usize].copy_from_slice(&k[..setup.end as usize]);
+        let map = memory_map();
+        let config = PlanConfig::new(&map, &[]);
+        let whole = plan(&k, &config).expect("plan of the whole file");
+        assert_eq!(
+            format!("{whole:?}"),
+            format!("{:?}", plan(&part, &config).expect("plan of the setup"))
+        );
+    }
+    // Not a bzImage, or the setup past the head: None.
+    let elf = TestElf::kernel64().build();
+    assert_eq!(reads::setup_sectors(&elf, elf.len() as u64), None);
+    let k = TestBz::linux64().build();
+    assert_eq!(reads::setup_sectors(&k[..0x300], k.len() as u64), None);
+    assert_eq!(reads::setup_sectors(&k, 0x400), None);
+}

@@ -278,3 +278,108 @@ fn grub_invaders_is_multiboot1_with_address_fields() {
     assert_eq!(d.mem_lower, Some(639));
     assert_eq!(d.cmdline.as_deref(), Some(&b"invaders"[..]));
 }
+
+/// q35-like maps of 512 MiB, 2 GiB and 6 GiB (RAM above 4 GiB past 2 GiB).
+fn maps() -> [(&'static str, Vec<MemoryRegion>); 3] {
+    let hole = |low_end: u64| {
+        vec![
+            MemoryRegion::new(0, 0x9fc00, MemoryKind::Usable),
+            MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
+            MemoryRegion::new(0xf0000, 0x100000, MemoryKind::Reserved),
+            MemoryRegion::new(0x100000, low_end - 0x20000, MemoryKind::Usable),
+            MemoryRegion::new(low_end - 0x20000, low_end, MemoryKind::Acpi),
+            MemoryRegion::new(0xfeffc000, 0xff000000, MemoryKind::Reserved),
+            MemoryRegion::new(0xfffc0000, 0x100000000, MemoryKind::Reserved),
+        ]
+    };
+    let mut six = hole(0x8000_0000);
+    six.push(MemoryRegion::new(
+        0x1_0000_0000,
+        0x2_0000_0000,
+        MemoryKind::Usable,
+    ));
+    [
+        ("512M", hole(0x2000_0000)),
+        ("2G", hole(0x8000_0000)),
+        ("6G", six),
+    ]
+}
+
+#[test]
+fn debian_bzimage_plans_and_gets_boot_params() {
+    let path = assets_dir().join("linux/vmlinuz");
+    let Ok(k) = fs::read(&path) else {
+        skip("Debian Linux vmlinuz", &path);
+        return;
+    };
+    let setup = (usize::from(k[0x1f1]) + 1) * 512;
+    for (name, map) in maps() {
+        // baton at 1 MiB..2 MiB; with and without a heap at pref_address (16 MiB).
+        for (firmware, dest) in [
+            (vec![Range::new(0x100000, 0x200000)], 0x100_0000),
+            (
+                vec![
+                    Range::new(0x100000, 0x200000),
+                    Range::new(0x100_0000, 0x110_0000),
+                ],
+                0x120_0000,
+            ),
+        ] {
+            let mut p = plan(&k, &PlanConfig::new(&map, &firmware)).unwrap();
+            let BootProtocol::Linux(h) = p.protocol.clone() else {
+                panic!("{name}: {:?}", p.protocol)
+            };
+            assert_eq!(
+                (h.version, h.xloadflags, h.cmdline_size, h.kernel_alignment),
+                (0x020f, 0x7f, 0x7ff, 0x20_0000)
+            );
+            assert_eq!((h.pref_address, h.init_size), (0x100_0000, 0x337_8000));
+            assert!(h.relocatable && p.enters_long_mode());
+            assert_eq!(p.segments.len(), 1);
+            let s = p.segments[0];
+            assert_eq!(
+                (s.file_offset, s.file_size, s.dest, s.mem_size),
+                (setup as u64, (k.len() - setup) as u64, dest, 0x337_8000),
+                "{name}"
+            );
+            assert!(!s.overlaps_firmware);
+            assert_eq!(p.entry, dest + 0x200);
+            println!(
+                "{name}: bzImage at 0x{:x}..0x{:x}, entry 0x{:x}",
+                s.dest,
+                s.dest + s.mem_size,
+                p.entry
+            );
+
+            let initrd_size = 0x200_0000;
+            let initrd = p
+                .allocate_below("initrd", initrd_size, p.module_align, p.initrd_limit())
+                .unwrap();
+            let modules = [Module {
+                addr: initrd,
+                size: initrd_size,
+                cmdline: "",
+            }];
+            let input = BootInfoInput {
+                cmdline: "console=ttyS0 panic=-1",
+                loader_name: "baton",
+                memory_map: &map,
+                machine_map: &[],
+                modules: &modules,
+                rsdp: None,
+            };
+            let size = p.boot_info_size(&input).unwrap() as u64;
+            let at = p.allocate_low("boot_params", size, 4096).unwrap();
+            let blob = p.build_boot_info(&input, at).unwrap();
+            let d = payload_loader::boot_params::decode(&blob, at).unwrap();
+            assert_eq!(d.memory_map, map);
+            assert_eq!(d.cmdline, b"console=ttyS0 panic=-1");
+            assert_eq!((d.ramdisk_image, d.ramdisk_size), (initrd, initrd_size));
+            assert_eq!(d.header[..0x1f], k[0x1f1..0x210]);
+            for a in p.allocations() {
+                assert!(!a.overlaps(&s.dest_range()), "{name}: {a:?}");
+                assert!(firmware.iter().all(|f| !a.overlaps(f)));
+            }
+        }
+    }
+}

@@ -38,6 +38,9 @@ pub enum TakeoverError {
         mapped_end: u64,
     },
     Plan(Box<payload_loader::Error>),
+    NotSupported {
+        protocol: Protocol,
+    },
     Place(Box<payload_loader::Error>),
     BootInfo(Box<payload_loader::Error>),
     BootInfoTooLarge {
@@ -74,6 +77,9 @@ impl core::fmt::Display for TakeoverError {
                 blob.addr + blob.len
             ),
             Self::Plan(e) => write!(f, "the kernel cannot be loaded: {e}"),
+            Self::NotSupported { protocol } => {
+                write!(f, "the kernel needs the {protocol}, not supported yet")
+            }
             Self::Place(e) => write!(f, "no room for the handoff: {e}"),
             Self::BootInfo(e) => write!(f, "the boot information cannot be built: {e}"),
             Self::BootInfoTooLarge { size, room } => {
@@ -125,6 +131,12 @@ pub fn boot(
     };
     let mut plan = payload_loader::plan(kernel, &config).map_err(TakeoverError::Plan)?;
     report_plan(&plan);
+    // The bzImage handoff (boot_params in RSI, the 64-bit entry) is not wired up yet.
+    if plan.kind() == Protocol::Linux {
+        return Err(TakeoverError::NotSupported {
+            protocol: Protocol::Linux,
+        });
+    }
     // A kernel read in part: the segments that go through the copy stub
     // (over baton's memory, or relocated) are fetched into the file's blob
     // now; the others straight into place after the stop.
@@ -231,7 +243,7 @@ pub fn boot(
         magic: match protocol {
             Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
             Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
-            Protocol::Pvh | Protocol::Elf64 => 0,
+            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => 0,
         },
         long_mode,
         null_fs: options

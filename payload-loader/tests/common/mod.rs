@@ -4,6 +4,10 @@
 use payload_loader::{MemoryKind, MemoryRegion};
 use std::path::PathBuf;
 
+mod bz;
+#[allow(unused_imports)] // not every test file writes bzImages
+pub use bz::TestBz;
+
 pub const PT_LOAD: u32 = 1;
 pub const PT_DYNAMIC: u32 = 2;
 pub const PT_NOTE: u32 = 4;
