@@ -73,6 +73,18 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 ..Named::default()
             })
         }
+        // The same Linux as distributions ship it: the bzImage, booted by
+        // Linux's own boot protocol.
+        "linux-bzimage" => {
+            let assets = crate::linux::prepare()?;
+            Ok(Named {
+                path: assets.vmlinuz,
+                initrd: Some(assets.initramfs),
+                cmdline: Some(crate::linux::CMDLINE.into()),
+                marker: Some("baton-linux-init: cpus=".into()),
+                ..Named::default()
+            })
+        }
         name if crate::kernels::NAMES.contains(&name) => {
             let k = crate::kernels::named(name)?
                 .ok_or_else(|| anyhow::anyhow!("{name} is in kernels::NAMES but not made"))?;

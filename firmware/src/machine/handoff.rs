@@ -15,6 +15,9 @@ const CODE64: u16 = 0x08;
 const DATA: u16 = 0x10;
 const CODE32: u16 = 0x18;
 const TSS32: u16 = 0x20;
+/// The selectors Linux's boot protocol requires (`__BOOT_CS`, `__BOOT_DS`).
+const LINUX_CS: u16 = 0x10;
+const LINUX_DS: u16 = 0x18;
 const GDT: [u64; 5] = [
     0,
     0x00af_9b00_0000_ffff, // 64-bit code
@@ -65,6 +68,12 @@ struct Page0 {
     long_mode: u32,
     /// FS and GS at the jump (flat data; 0 only by `inject=null-fs`).
     fs_gs: u16,
+    /// Enter by Linux's boot protocol (its GDT, boot_params in RSI/ESI).
+    linux: u32,
+    /// Linux's GDT: null, null, code at 0x10 (64-bit or 32-bit as the
+    /// entry), flat data at 0x18.
+    linux_gdt: [u64; 4],
+    linux_gdt_pointer: Pointer,
     /// `inject=nmi-in-handoff`: 0 none, 1 by xAPIC MMIO, 2 by x2APIC MSR.
     inject_nmi: u32,
     /// The ICR destination that names the BSP (xAPIC: ID << 24).
@@ -108,6 +117,10 @@ global_asm!(
     magic = const offset_of!(Page0, magic),
     long_mode = const offset_of!(Page0, long_mode),
     fs_gs = const offset_of!(Page0, fs_gs),
+    linux = const offset_of!(Page0, linux),
+    linux_gdt_pointer = const offset_of!(Page0, linux_gdt_pointer),
+    linux_cs = const LINUX_CS,
+    linux_ds = const LINUX_DS,
     inject_nmi = const offset_of!(Page0, inject_nmi),
     nmi_destination = const offset_of!(Page0, nmi_destination),
     lapic_mmio = const offset_of!(Page0, lapic_mmio),
@@ -171,6 +184,9 @@ pub struct Jump {
     pub magic: u32,
     /// Enter in long mode (plain ELF64) instead of 32-bit protected mode.
     pub long_mode: bool,
+    /// Enter by Linux's boot protocol: boot_params in RSI (ESI), Linux's
+    /// GDT selectors.
+    pub linux: bool,
     /// Enter with FS and GS null (`inject=null-fs`): a deliberately wrong
     /// register for the probe's entry checks to catch.
     pub null_fs: bool,
@@ -293,6 +309,15 @@ pub fn install(
         a.page0.magic = jump.magic;
         a.page0.long_mode = jump.long_mode.into();
         a.page0.fs_gs = if jump.null_fs { 0 } else { DATA };
+        if jump.linux {
+            a.page0.linux = 1;
+            let code = if jump.long_mode { GDT[1] } else { GDT[3] };
+            a.page0.linux_gdt = [0, 0, code, GDT[2]];
+            a.page0.linux_gdt_pointer = Pointer {
+                limit: (size_of::<[u64; 4]>() - 1) as u16,
+                base: a.page0.linux_gdt.as_ptr() as u64,
+            };
+        }
         if let Some(nmi) = jump.self_nmi {
             a.page0.inject_nmi = if nmi.x2apic { 2 } else { 1 };
             a.page0.nmi_destination = if nmi.x2apic {

@@ -161,8 +161,9 @@ baton_handoff_copy:
     movw {fs_gs}(%rbx), %gs
     cmpl $0, {long_mode}(%rbx)
     je 4f
-    # Plain ELF64: stay in long mode on these page tables, RDI = info; CR0,
-    # CR4 and EFER as docs/HANDOFF.md gives them, whatever baton ran with.
+    # Long mode (plain ELF64, Linux's 64-bit entry): stay on these page
+    # tables; CR0, CR4 and EFER as docs/HANDOFF.md gives them, whatever
+    # baton ran with.
     movq ${cr0_long}, %rax
     movq %rax, %cr0
     movq ${cr4_long}, %rax
@@ -172,6 +173,9 @@ baton_handoff_copy:
     andl ${efer_long}, %eax
     xorl %edx, %edx
     wrmsr
+    cmpl $0, {linux}(%rbx)
+    jne 9f
+    # Plain ELF64: RDI = info.
     movq %r11, %rdi
     xorl %eax, %eax
     xorl %ebx, %ebx
@@ -180,6 +184,29 @@ baton_handoff_copy:
     xorl %esi, %esi
     xorl %ebp, %ebp
     # EFLAGS: the reserved bit alone (after the XORs, which set flags).
+    pushq $2
+    popfq
+    jmpq *%r10
+    # Linux's 64-bit boot protocol: its GDT (CS 0x10 code, DS/ES/SS 0x18
+    # data), RSI = boot_params.
+9:  lgdt {linux_gdt_pointer}(%rbx)
+    pushq ${linux_cs}
+    leaq 10f(%rip), %rax
+    pushq %rax
+    lretq
+10: movl ${linux_ds}, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    movq %r11, %rsi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %edi, %edi
+    xorl %ebp, %ebp
     pushq $2
     popfq
     jmpq *%r10
@@ -225,6 +252,8 @@ baton_handoff_copy:
     lldt %ax
     movl ${tss32}, %eax
     ltr %ax
+    cmpl $0, {linux}(%esi)
+    jne 11f
     movl %ebp, %eax
     xorl %ecx, %ecx
     xorl %edx, %edx
@@ -233,6 +262,34 @@ baton_handoff_copy:
     pushl $2
     popfl
     jmp *%edi
+    # Linux's 32-bit boot protocol: its GDT (CS 0x10 code, DS/ES/SS 0x18
+    # data), ESI = boot_params, EBX = EBP = EDI = 0; the entry from the
+    # stack. The far return's target is found by a call (this code runs
+    # wherever the park area is).
+11: lgdtl {linux_gdt_pointer}(%esi)
+    call 12f
+12: popl %eax
+    addl $(13f - 12b), %eax
+    pushl ${linux_cs}
+    pushl %eax
+    lretl
+13: movl ${linux_ds}, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %ss
+    movl %eax, %fs
+    movl %eax, %gs
+    pushl %edi
+    movl %ebx, %esi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %edi, %edi
+    xorl %ebp, %ebp
+    pushl $2
+    popfl
+    ret
 .globl baton_handoff_end
 baton_handoff_end:
 .popsection

@@ -18,10 +18,7 @@ use baton::smp::cpumask::CpuMask;
 use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
-use payload_loader::{
-    BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp, boot_info_size,
-    build_boot_info,
-};
+use payload_loader::{BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
@@ -38,9 +35,6 @@ pub enum TakeoverError {
         mapped_end: u64,
     },
     Plan(Box<payload_loader::Error>),
-    NotSupported {
-        protocol: Protocol,
-    },
     Place(Box<payload_loader::Error>),
     BootInfo(Box<payload_loader::Error>),
     BootInfoTooLarge {
@@ -77,9 +71,6 @@ impl core::fmt::Display for TakeoverError {
                 blob.addr + blob.len
             ),
             Self::Plan(e) => write!(f, "the kernel cannot be loaded: {e}"),
-            Self::NotSupported { protocol } => {
-                write!(f, "the kernel needs the {protocol}, not supported yet")
-            }
             Self::Place(e) => write!(f, "no room for the handoff: {e}"),
             Self::BootInfo(e) => write!(f, "the boot information cannot be built: {e}"),
             Self::BootInfoTooLarge { size, room } => {
@@ -131,12 +122,6 @@ pub fn boot(
     };
     let mut plan = payload_loader::plan(kernel, &config).map_err(TakeoverError::Plan)?;
     report_plan(&plan);
-    // The bzImage handoff (boot_params in RSI, the 64-bit entry) is not wired up yet.
-    if plan.kind() == Protocol::Linux {
-        return Err(TakeoverError::NotSupported {
-            protocol: Protocol::Linux,
-        });
-    }
     // A kernel read in part: the segments that go through the copy stub
     // (over baton's memory, or relocated) are fetched into the file's blob
     // now; the others straight into place after the stop.
@@ -175,6 +160,9 @@ pub fn boot(
     let mut modules: Vec<(Blob, String)> = Vec::new();
     if let Some(initrd) = source.initrd {
         let blob = keep_clear(&mut plan, "initrd", initrd)?;
+        // A bzImage says how high its initrd may end (initrd_addr_max).
+        let limit = plan.initrd_limit();
+        let blob = below(&mut plan, blob, limit)?;
         modules.push((blob, protocol.command_line(source.initrd_name(), "")));
     }
     for m in &source.modules {
@@ -183,7 +171,7 @@ pub fn boot(
     }
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
-    let long_mode = protocol == Protocol::Elf64;
+    let long_mode = plan.enters_long_mode();
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
     let module_list: Vec<Module> = modules
         .iter()
@@ -213,7 +201,9 @@ pub fn boot(
     // the park area. The boot information is sized before it is placed:
     // reserving the block splits a usable range into at most two more
     // entries.
-    let unplaced = boot_info_size(protocol, &input(&map)).map_err(TakeoverError::BootInfo)?;
+    let unplaced = plan
+        .boot_info_size(&input(&map))
+        .map_err(TakeoverError::BootInfo)?;
     let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
     let aps = cpus.map_or(0, |c| c.aps.len());
     let park_size = park_area_size(aps);
@@ -223,8 +213,9 @@ pub fn boot(
     let park_at = info_at + room;
     let keep = [Range::new(info_at, park_at + park_size)];
     let handed_map = payload_loader::with_reserved(&map, &keep);
-    let blob =
-        build_boot_info(protocol, &input(&handed_map), info_at).map_err(TakeoverError::BootInfo)?;
+    let blob = plan
+        .build_boot_info(&input(&handed_map), info_at)
+        .map_err(TakeoverError::BootInfo)?;
     let size = blob.len();
     if size as u64 > room {
         return Err(TakeoverError::BootInfoTooLarge { size, room });
@@ -246,6 +237,7 @@ pub fn boot(
             Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => 0,
         },
         long_mode,
+        linux: protocol == Protocol::Linux,
         null_fs: options
             .injected(|i| (*i == Inject::NullFs).then_some(()))
             .is_some(),
@@ -316,10 +308,11 @@ pub fn boot(
         "baton: jumping to the {} kernel at {:#x} ({})",
         plan.kind(),
         plan.entry,
-        if long_mode {
-            "long mode, RDI = boot information"
-        } else {
-            "32-bit protected mode, EBX = boot information"
+        match (long_mode, protocol == Protocol::Linux) {
+            (true, true) => "long mode, RSI = boot_params",
+            (true, false) => "long mode, RDI = boot information",
+            (false, true) => "32-bit protected mode, ESI = boot_params",
+            (false, false) => "32-bit protected mode, EBX = boot information",
         }
     );
     let (bsp_nmis, ap_nmis) = super::exceptions::nmi_counts();
@@ -371,6 +364,29 @@ fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blo
     };
     info!(
         "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
+        blob.addr
+    );
+    Ok(Blob {
+        addr: at,
+        len: blob.len,
+    })
+}
+
+/// `blob` where it ends at or below `limit`: moved to a fresh allocation
+/// below it when it does not.
+fn below(plan: &mut LoadPlan, blob: Blob, limit: u64) -> Result<Blob, TakeoverError> {
+    if blob.range().end <= limit {
+        return Ok(blob);
+    }
+    let at = plan
+        .allocate_below("initrd", blob.len.max(1), 4096, limit)
+        .map_err(TakeoverError::Place)?;
+    // SAFETY: both identity-mapped; the new range is free and disjoint.
+    unsafe {
+        core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
+    };
+    info!(
+        "initrd moved from {:#x} to {at:#x}: the kernel takes it only up to {limit:#x}",
         blob.addr
     );
     Ok(Blob {
