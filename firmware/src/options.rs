@@ -197,6 +197,9 @@ pub struct Options {
     pub stop_timeout_ms: u64,
     /// The kernel's entry protocol, instead of detecting it.
     pub protocol: Option<payload_loader::Protocol>,
+    /// `linux-entry=32`: a bzImage entered at its 32-bit entry (as GRUB's
+    /// `linux` does on BIOS) even where it has the 64-bit one.
+    pub linux_entry_32: bool,
     /// Run the AML interpreter at boot (`aml=eager`: `\_S5` and the
     /// processor objects cross-checked) instead of only for power-off.
     pub aml_eager: bool,
@@ -218,6 +221,7 @@ impl Default for Options {
             ap_handoff: ApHandoff::Init,
             stop_timeout_ms: 1000,
             protocol: None,
+            linux_entry_32: false,
             aml_eager: false,
             warnings: Vec::new(),
         }
@@ -339,6 +343,13 @@ impl Options {
                 "protocol" => payload_loader::Protocol::from_name(value)
                     .map(|p| o.protocol = Some(p))
                     .is_some(),
+                "linux-entry" => match value {
+                    "32" => Some(true),
+                    "64" => Some(false),
+                    _ => None,
+                }
+                .map(|e| o.linux_entry_32 = e)
+                .is_some(),
                 _ => {
                     o.warnings.push(alloc::format!("unknown option `{word}`"));
                     true
@@ -447,8 +458,9 @@ mod tests {
         );
         assert_eq!(o.inject, [Inject::DeadAp(3), Inject::DeadAp(0x11f)]);
         let t = Options::parse(
-            "ap-handoff=hlt stop-timeout=50 protocol=mb2 inject=wedge-ap:1 inject=slow-stop:2:300",
+            "ap-handoff=hlt stop-timeout=50 protocol=mb2 inject=wedge-ap:1 inject=slow-stop:2:300 linux-entry=32",
         );
+        assert!(t.linux_entry_32);
         assert!(t.warnings.is_empty(), "{:?}", t.warnings);
         assert_eq!(t.ap_handoff, ApHandoff::Hlt);
         assert_eq!(t.stop_timeout_ms, 50);

@@ -226,7 +226,7 @@ pub(crate) fn plan(
     // find_header saw setup_size < kernel.len().
     let payload = (kernel.len() as u64).saturating_sub(file_offset);
     let runtime = header.runtime_size(payload);
-    let long_mode = header.long_mode_entry();
+    let long_mode = header.long_mode_entry() && !config.linux_entry_32;
     // A 32-bit entry, or a kernel without XLF_CAN_BE_LOADED_ABOVE_4G, stays below 4 GiB.
     let limit = if long_mode && header.above_4g() {
         config.alloc_max

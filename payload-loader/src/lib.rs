@@ -130,7 +130,8 @@ impl LoadPlan {
     /// `XLF_KERNEL_64` (at its 64-bit entry, load address + 0x200).
     pub fn enters_long_mode(&self) -> bool {
         match &self.protocol {
-            BootProtocol::Linux(header) => header.long_mode_entry(),
+            // The plan's class says which entry it chose (ELF64: the 64-bit one).
+            BootProtocol::Linux(_) => self.class == ElfClass::Elf64,
             other => !other.kind().is_32bit(),
         }
     }

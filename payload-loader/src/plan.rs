@@ -185,6 +185,8 @@ pub struct PlanConfig<'a> {
     pub firmware: &'a [Range],
     /// baton config's protocol override.
     pub protocol: Option<Protocol>,
+    /// A bzImage is entered at its 32-bit entry even where it has the 64-bit one.
+    pub linux_entry_32: bool,
     /// Allocations stay at or above this address (default 1 MiB).
     pub alloc_min: u64,
     /// Allocations end at or below this address (default 4 GiB: 32-bit protocols need it).
@@ -198,6 +200,7 @@ impl<'a> PlanConfig<'a> {
             memory_map,
             firmware,
             protocol: None,
+            linux_entry_32: false,
             alloc_min: 0x10_0000,
             alloc_max: 1 << 32,
         }

@@ -319,6 +319,21 @@ fn the_64bit_kernel_goes_to_pref_address() {
 }
 
 #[test]
+fn a_64bit_kernel_may_be_entered_at_its_32bit_entry() {
+    let k = TestBz::linux64().build();
+    let map = memory_map();
+    let config = PlanConfig {
+        linux_entry_32: true,
+        ..PlanConfig::new(&map, &[])
+    };
+    let p = plan(&k, &config).expect("plans");
+    // code32_start is the load address: the 32-bit entry, below 4 GiB.
+    assert_eq!((p.class, p.entry), (ElfClass::Elf32, 0x100_0000));
+    assert!(!p.enters_long_mode());
+    assert_eq!(p.segments[0].dest, 0x100_0000);
+}
+
+#[test]
 fn firmware_at_pref_address_moves_a_relocatable_kernel_up() {
     let k = TestBz::linux64().build();
     let map = memory_map();

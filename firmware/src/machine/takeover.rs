@@ -117,6 +117,7 @@ pub fn boot(
     let busy = handoff::busy_ranges(&map, frames.free_ranges());
     let config = PlanConfig {
         protocol: options.protocol,
+        linux_entry_32: options.linux_entry_32,
         alloc_max: MAPPED,
         ..PlanConfig::new(&map, &busy)
     };
