@@ -10,10 +10,14 @@ use anyhow::{Context, Result, bail};
 use crate::probe::Flavour;
 
 /// The named broken kernels, for `--kernel` and scenario rows.
-pub const KERNELS: [&str; 3] = [
+pub const KERNELS: [&str; 7] = [
     "malformed-truncated",
     "malformed-machine",
     "malformed-phdrs",
+    "bzimage-truncated",
+    "bzimage-setup-past-end",
+    "bzimage-old-protocol",
+    "bzimage-init-size",
 ];
 
 /// The named broken initrd: Debian's busybox initramfs cut in half (inside
@@ -41,6 +45,9 @@ fn dir() -> Result<PathBuf> {
 
 /// The broken kernel `name` (one of KERNELS).
 pub fn kernel(name: &str) -> Result<PathBuf> {
+    if name.starts_with("bzimage-") {
+        return bzimage(name);
+    }
     let probe = crate::probe::build(Flavour::Pvh)?;
     let mut elf = std::fs::read(&probe).with_context(|| format!("reading {}", probe.display()))?;
     let len = elf.len();
@@ -66,6 +73,29 @@ pub fn kernel(name: &str) -> Result<PathBuf> {
         other => bail!("no broken kernel named {other:?} (known: {KERNELS:?})"),
     }
     write(&format!("{name}.elf"), &elf)
+}
+
+/// A broken bzImage made from Debian's vmlinuz (its setup header patched
+/// at the boot protocol's offsets, or the file cut).
+fn bzimage(name: &str) -> Result<PathBuf> {
+    let assets = crate::linux::prepare()?;
+    let mut bz = std::fs::read(&assets.vmlinuz)
+        .with_context(|| format!("reading {}", assets.vmlinuz.display()))?;
+    match name {
+        // Cut in the middle of the compressed kernel.
+        "bzimage-truncated" => bz.truncate(bz.len() / 2),
+        // setup_sects = 255 (128 KiB of setup) in a file of 64 KiB.
+        "bzimage-setup-past-end" => {
+            bz[0x1f1] = 0xff;
+            bz.truncate(64 * 1024);
+        }
+        // Boot protocol 2.05 (before relocatable kernels and init_size).
+        "bzimage-old-protocol" => bz[0x206..0x208].copy_from_slice(&0x0205u16.to_le_bytes()),
+        // init_size 3.75 GiB: no RAM of the machine holds it.
+        "bzimage-init-size" => bz[0x260..0x264].copy_from_slice(&0xf000_0000u32.to_le_bytes()),
+        other => bail!("no broken kernel named {other:?} (known: {KERNELS:?})"),
+    }
+    write(&format!("{name}.bzimage"), &bz)
 }
 
 /// The initrd cut short.

@@ -454,6 +454,8 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     let mut h = DefaultHasher::new();
     identity(base, &mut h)?;
     contents.compression.arg().hash(&mut h);
+    // The rule for what goes in raw (bzImages since it came in).
+    "bzimage-raw".hash(&mut h);
     let mut files: Vec<(String, &Path)> = Vec::new();
     if let Some(k) = &p.kernel {
         files.push((fwcfg::KERNEL.into(), k));
@@ -480,7 +482,9 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
     let mut report = Vec::new();
     for (name, path) in &files {
         let len = std::fs::metadata(path)?.len();
-        let c = match len >= COMPRESS_FROM {
+        // A bzImage is compressed already (and decompresses itself with
+        // the kernel's own code): it goes in raw.
+        let c = match len >= COMPRESS_FROM && !is_bzimage(path) {
             true => contents.compression,
             false => Compression::None,
         };
@@ -513,6 +517,19 @@ fn cached_files_rom(variant: Variant, base: &Path, contents: &Contents) -> Resul
         report.join(", ")
     ));
     Ok(rom)
+}
+
+/// Whether `path` is a Linux bzImage (the setup header's "HdrS" at 0x202).
+fn is_bzimage(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(0x202))?;
+            f.read_exact(&mut magic)
+        })
+        .is_ok()
+        && &magic == b"HdrS"
 }
 
 /// Boots `rom` under QEMU q35 with a monitor socket; returns the serial log
