@@ -35,6 +35,7 @@ pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     report += &bring_up_legacy.table;
     report += &b.stop_latency()?;
     report += &b.linux(resolve("linux", false)?, resolve("linux", true)?)?;
+    report += &b.linux_bzimage()?;
     report += &b.copy()?;
     report += &b.instructions()?;
     let (timeline_table, timeline_svg) = b.timeline()?;
@@ -221,26 +222,11 @@ impl Bench {
     /// Debian's Linux to its /init marker: through baton against QEMU's own
     /// PVH loader, 4 CPUs, host wall-clock time from QEMU's start.
     fn linux(&self, through_baton: Payload, direct: Payload) -> Result<String> {
-        const MARKER: &str = "baton-linux-init: cpus=4";
-        let (mut a, mut b, mut own) = (Vec::new(), Vec::new(), Vec::new());
-        for pair in 0..self.pairs {
-            for (variant, payload, samples) in [
-                ("baton", &through_baton, &mut a),
-                ("direct", &direct, &mut b),
-            ] {
-                let name = format!("linux-{variant}-{pair}");
-                let run = self.run(&name, &self.machine(4, "", payload), Outcome::Shutdown)?;
-                let at = run
-                    .seen_at(MARKER)
-                    .with_context(|| format!("{name}: Linux never printed {MARKER:?}"))?;
-                eprintln!("bench: {name}: init marker after {} ms", at.as_millis());
-                samples.push(at.as_millis() as u64);
-                if let Some(us) = own_time(&run.serial) {
-                    own.push(us);
-                }
-            }
-        }
-        let (sa, sb) = (Stats::of(&mut a), Stats::of(&mut b));
+        let (a, b) = (
+            self.machine(4, "", &through_baton),
+            self.machine(4, "", &direct),
+        );
+        let (sa, sb, own) = self.linux_pairs("linux", &a, &b)?;
         let mut t = String::from(
             "## Debian Linux 6.1 to /init, 4 CPUs (q35, 512 MiB; host ms from QEMU start)\n\n\
              | through baton | QEMU PVH direct | ratio (goal <= 1.03) |\n| ---: | ---: | ---: |\n",
@@ -248,10 +234,83 @@ impl Bench {
         writeln!(t, "| {sa} | {sb} | {:.3} |\n", ratio(sa.median, sb.median))?;
         writeln!(
             t,
-            "baton's own time, entry to the jump minus placing the kernel (its segments read straight into place by fw_cfg DMA after the stop: `place` - `init` on the timeline), in those runs: {} us (goal < 5000 us of guest time).\n",
-            Stats::of(&mut own)
+            "baton's own time, entry to the jump minus placing the kernel (its segments read straight into place by fw_cfg DMA after the stop: `place` - `init` on the timeline), in those runs: {own} us (goal < 5000 us of guest time).\n"
         )?;
         Ok(t)
+    }
+
+    /// Linux as distributions ship it: the vmlinuz through baton (Linux's
+    /// boot protocol) against QEMU's own bzImage boot; and under coreboot,
+    /// the vmlinuz raw in CBFS against the LZMA'd vmlinux.
+    fn linux_bzimage(&self) -> Result<String> {
+        let (bz, bz_direct, elf) = (
+            resolve("linux-bzimage", false)?,
+            resolve("linux-bzimage", true)?,
+            resolve("linux", false)?,
+        );
+        let (sa, sb, own) = self.linux_pairs(
+            "bzimage",
+            &self.machine(4, "", &bz),
+            &self.machine(4, "", &bz_direct),
+        )?;
+        let mut t = String::from(
+            "## Debian's vmlinuz to /init, 4 CPUs (q35, 512 MiB; host ms from QEMU start)\n\n\
+             | through baton (Linux boot protocol) | QEMU's bzImage boot | ratio (goal <= 1.03) |\n| ---: | ---: | ---: |\n",
+        );
+        writeln!(t, "| {sa} | {sb} | {:.3} |\n", ratio(sa.median, sb.median))?;
+        writeln!(t, "baton's own time in those runs: {own} us.\n")?;
+        let under_coreboot = |payload: &Payload| Machine {
+            entry: crate::entry::Entry::Coreboot,
+            ..self.machine(4, "", payload)
+        };
+        let (ca, cb, _) =
+            self.linux_pairs("coreboot", &under_coreboot(&bz), &under_coreboot(&elf))?;
+        let mut entry = Vec::new();
+        for i in 0..self.pairs {
+            let run = self.run(
+                &format!("coreboot-entry-{i}"),
+                &under_coreboot(&bz),
+                Outcome::Shutdown,
+            )?;
+            if let Some(at) = run.seen_at("entered by coreboot") {
+                entry.push(at.as_millis() as u64);
+            }
+        }
+        t.push_str(
+            "## Under coreboot: Debian's Linux to /init, 4 CPUs (q35, 512 MiB; host ms)\n\n\
+             | vmlinuz raw in CBFS | vmlinux LZMA in CBFS | ratio |\n| ---: | ---: | ---: |\n",
+        );
+        writeln!(t, "| {ca} | {cb} | {:.3} |\n", ratio(ca.median, cb.median))?;
+        writeln!(
+            t,
+            "coreboot's own time, QEMU start to baton's entry: {} ms.\n",
+            Stats::of(&mut entry)
+        )?;
+        Ok(t)
+    }
+
+    /// `pairs` alternating runs of `a` and `b` to Linux's init marker:
+    /// their times (ms from QEMU start) and baton's own time in `a`'s runs.
+    fn linux_pairs(&self, name: &str, a: &Machine, b: &Machine) -> Result<(Stats, Stats, Stats)> {
+        const MARKER: &str = "baton-linux-init: cpus=4";
+        let (mut ta, mut tb, mut own) = (Vec::new(), Vec::new(), Vec::new());
+        for pair in 0..self.pairs {
+            for (variant, machine, samples) in [("a", a, &mut ta), ("b", b, &mut tb)] {
+                let run_name = format!("{name}-{variant}-{pair}");
+                let run = self.run(&run_name, machine, Outcome::Shutdown)?;
+                let at = run
+                    .seen_at(MARKER)
+                    .with_context(|| format!("{run_name}: Linux never printed {MARKER:?}"))?;
+                eprintln!("bench: {run_name}: init marker after {} ms", at.as_millis());
+                samples.push(at.as_millis() as u64);
+                if variant == "a"
+                    && let Some(us) = own_time(&run.serial)
+                {
+                    own.push(us);
+                }
+            }
+        }
+        Ok((Stats::of(&mut ta), Stats::of(&mut tb), Stats::of(&mut own)))
     }
 
     /// The copy stub's loop against a plain byte loop, both in one guest
