@@ -108,10 +108,9 @@ fn boot(entry: machine::entry::Entry) -> ! {
         };
         power::configure(options.debug_exit, options.on_fail);
         let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
-        let Err(e) = machine::takeover::boot(&source, &options, &boot_info, rsdp, cpus, &frames);
-        error!("baton: takeover: {e}");
-        if !e.before_the_stop() {
-            power::fail(ExitCode::Error);
+        match machine::takeover::prepare(&source, &options, &boot_info, rsdp, cpus, &frames) {
+            Ok(prepared) => machine::takeover::commit(prepared),
+            Err(e) => error!("baton: takeover: {e}"),
         }
         next_source_or_fail(&options);
         failed = true;

@@ -1,8 +1,11 @@
-//! The takeover (docs/ARCHITECTURE.md, "The takeover"): plan the kernel's load, place what
-//! must survive clear of every destination, build the boot information and
-//! the park area, stop every AP (request, wait, NMI), INIT them, and jump
-//! through the copy stub. Each step's arithmetic is in the library
-//! (`baton::handoff`, `baton::stop`, `payload_loader`); this file orders them.
+//! The takeover (docs/ARCHITECTURE.md, "The takeover"), in two steps whose
+//! boundary is a type: `prepare` plans the kernel's load, places what must
+//! survive clear of every destination, builds the boot information and the
+//! park area, and leaves the machine as it was (an error may go on to the
+//! next kernel source); `commit(Prepared)` stops every AP (request, wait,
+//! NMI), INITs them and jumps through the copy stub, and never returns.
+//! Each step's arithmetic is in the library (`baton::handoff`,
+//! `baton::stop`, `payload_loader`); this file orders them.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -53,14 +56,6 @@ pub enum TakeoverError {
     },
 }
 
-impl TakeoverError {
-    /// True when the machine is as it was before the takeover began (the
-    /// APs still parked and obeying), so another kernel may be tried.
-    pub fn before_the_stop(&self) -> bool {
-        !matches!(self, Self::ApsStillRunning { .. })
-    }
-}
-
 impl core::fmt::Display for TakeoverError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -102,16 +97,34 @@ impl core::fmt::Display for TakeoverError {
 /// Multiboot2 or PVH entry: 24 bytes; Multiboot1's: 24 with its size field).
 const MAX_MAP_ENTRY: u64 = 24;
 
-/// Hands the machine to the kernel in `source`; returns only on an error,
-/// before anything was stopped or overwritten (except by a refused jump).
-pub fn boot(
+/// The takeover's first step done: the kernel planned and staged, the
+/// boot information built, the park area installed. Nothing was stopped and
+/// no kernel address written: the machine is still baton's, and an error
+/// up to here may go on to the next kernel source. `commit` takes it over.
+pub struct Prepared<'a> {
+    park: Installed,
+    options: &'a Options,
+    cpus: Option<&'static Cpus>,
+    /// The kernel file read in part, and its segments to read straight
+    /// into place after the stop.
+    part: Option<PartlyRead>,
+    direct: Vec<handoff::DirectRead>,
+    /// For the last line before the jump.
+    protocol: Protocol,
+    entry: u64,
+    long_mode: bool,
+}
+
+/// Plans the takeover of the machine for the kernel in `source` (see
+/// `Prepared`).
+pub fn prepare<'a>(
     source: &KernelSource,
-    options: &Options,
+    options: &'a Options,
     info: &BootInfo,
     rsdp: Option<u64>,
     cpus: Option<&'static Cpus>,
     frames: &FrameAllocator,
-) -> Result<core::convert::Infallible, TakeoverError> {
+) -> Result<Prepared<'a>, TakeoverError> {
     let kernel = bytes(source.kernel)?;
     let map = handoff::loader_map(&info.memory_map);
     let busy = handoff::busy_ranges(&map, frames.free_ranges());
@@ -270,8 +283,39 @@ pub fn boot(
         );
     }
 
+    Ok(Prepared {
+        park,
+        options,
+        cpus,
+        part: source.kernel_in_part,
+        direct,
+        protocol,
+        entry: plan.entry,
+        long_mode,
+    })
+}
+
+/// The takeover's second step: stop every AP (request, wait, NMI), INIT
+/// them, read the segments clear of baton into place, and jump through the
+/// copy stub. From the first stop request on the APs are no longer baton's:
+/// a failure ends the run under the policy.
+pub fn commit(p: Prepared<'_>) -> ! {
+    let Prepared {
+        park,
+        options,
+        cpus,
+        part,
+        direct,
+        protocol,
+        entry,
+        long_mode,
+    } = p;
+    let fail = |e: TakeoverError| -> ! {
+        error!("baton: takeover: {e}");
+        super::power::fail(baton::exit::ExitCode::Error)
+    };
     if let Some(cpus) = cpus {
-        let asked = stop_aps(cpus, options, park)?;
+        let asked = stop_aps(cpus, options, park).unwrap_or_else(|e| fail(e));
         tsc::stamp(Stage::Stop);
         if !cfg!(feature = "unsafe-takeover") {
             match options.ap_handoff {
@@ -294,21 +338,17 @@ pub fn boot(
         tsc::stamp(Stage::Init);
     }
     // Every AP is stopped (and INIT'd): now the segments clear of baton
-    // come straight from fw_cfg into place. A failure here cannot go back
-    // to another kernel source: the APs are no longer baton's.
-    if let Some(part) = source.kernel_in_part {
+    // come straight from fw_cfg into place.
+    if let Some(part) = part {
         for d in &direct {
             if let Err(e) = fetch(part, d.file_offset, d.len, d.dst) {
-                error!("baton: takeover: {e}");
-                super::power::fail(baton::exit::ExitCode::Error);
+                fail(e)
             }
         }
         tsc::stamp(Stage::Place);
     }
     info!(
-        "baton: jumping to the {} kernel at {:#x} ({})",
-        plan.kind(),
-        plan.entry,
+        "baton: jumping to the {protocol} kernel at {entry:#x} ({})",
         match (long_mode, protocol == Protocol::Linux) {
             (true, true) => "long mode, RSI = boot_params",
             (true, false) => "long mode, RDI = boot information",
