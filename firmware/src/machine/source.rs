@@ -352,6 +352,19 @@ fn kernel_blob(
         addr,
         len: size.min(reads::HEAD),
     });
+    // A bzImage plans from its setup sectors alone (in the head): the
+    // protected-mode kernel goes straight to its destination after the stop.
+    if head.and_then(|h| reads::setup_sectors(h, size)).is_some() {
+        debug!(
+            "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: a bzImage's setup sectors)",
+            file.name
+        );
+        let part = PartlyRead {
+            fw_cfg_select: file.select,
+            bytes_read,
+        };
+        return Ok((whole, Some(part)));
+    }
     if let Some(table) = head.and_then(|h| reads::program_header_table(h, size)) {
         if table.end > reads::HEAD {
             read(table)?;
