@@ -170,16 +170,7 @@ fn dom0_kernel(dir: &Path) -> Result<PathBuf> {
         .context("reading target/linux/PACKAGE")?;
     let package = dom0_package(cloud.trim())?;
     let x = unpack(dir, &package, "./boot/vmlinuz-*")?;
-    let boot = x.join("boot");
-    let vmlinuz = std::fs::read_dir(&boot)
-        .with_context(|| format!("reading {}", boot.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-        .with_context(|| format!("{package} has no boot/vmlinuz-*"))?;
+    let vmlinuz = crate::linux::vmlinuz_in(&x, &package)?;
     std::fs::copy(&vmlinuz, &out).with_context(|| format!("copying {}", vmlinuz.display()))?;
     std::fs::write(dir.join("DOM0-PACKAGE"), format!("{package}\n"))?;
     eprintln!("xtask: target/kernels/vmlinuz-dom0 from {package}");

@@ -145,16 +145,7 @@ fn fetch_kernel(dir: &Path) -> Result<()> {
         "no linux-image-6.1.0-*-cloud-amd64-unsigned package in the apt sources (`apt-cache search` found none)",
     )?;
     let x = unpack(dir, &package)?;
-    let boot = x.join("boot");
-    let vmlinuz = std::fs::read_dir(&boot)
-        .with_context(|| format!("reading {}", boot.display()))?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
-        })
-        .with_context(|| format!("{package} has no boot/vmlinuz-*"))?;
+    let vmlinuz = vmlinuz_in(&x, &package)?;
     std::fs::copy(&vmlinuz, dir.join("vmlinuz"))
         .with_context(|| format!("copying {}", vmlinuz.display()))?;
     std::fs::write(dir.join("PACKAGE"), format!("{package}\n"))?;
@@ -291,6 +282,20 @@ impl Cpio {
         self.entry("TRAILER!!!", 0, 0, &[]);
         self.out
     }
+}
+
+/// The `boot/vmlinuz-*` of a Linux image package unpacked at `x`.
+pub fn vmlinuz_in(x: &std::path::Path, package: &str) -> Result<PathBuf> {
+    let boot = x.join("boot");
+    std::fs::read_dir(&boot)
+        .with_context(|| format!("reading {}", boot.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+        .with_context(|| format!("{package} has no boot/vmlinuz-*"))
 }
 
 #[cfg(test)]

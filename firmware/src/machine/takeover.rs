@@ -399,18 +399,28 @@ fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blo
     let at = plan
         .allocate(what, blob.len.max(1), 4096)
         .map_err(TakeoverError::Place)?;
+    Ok(moved(
+        blob,
+        at,
+        format_args!(
+            "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
+            blob.addr
+        ),
+    ))
+}
+
+/// `blob`'s bytes copied to `at`, a fresh allocation of its size; `why` is
+/// logged.
+fn moved(blob: Blob, at: u64, why: core::fmt::Arguments<'_>) -> Blob {
     // SAFETY: both identity-mapped; the new range is free and disjoint.
     unsafe {
         core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
     };
-    info!(
-        "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
-        blob.addr
-    );
-    Ok(Blob {
+    info!("{why}");
+    Blob {
         addr: at,
         len: blob.len,
-    })
+    }
 }
 
 /// `blob` where it ends at or below `limit`: moved to a fresh allocation
@@ -422,18 +432,14 @@ fn below(plan: &mut LoadPlan, blob: Blob, limit: u64) -> Result<Blob, TakeoverEr
     let at = plan
         .allocate_below("initrd", blob.len.max(1), 4096, limit)
         .map_err(TakeoverError::Place)?;
-    // SAFETY: both identity-mapped; the new range is free and disjoint.
-    unsafe {
-        core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
-    };
-    info!(
-        "initrd moved from {:#x} to {at:#x}: the kernel takes it only up to {limit:#x}",
-        blob.addr
-    );
-    Ok(Blob {
-        addr: at,
-        len: blob.len,
-    })
+    Ok(moved(
+        blob,
+        at,
+        format_args!(
+            "initrd moved from {:#x} to {at:#x}: the kernel takes it only up to {limit:#x}",
+            blob.addr
+        ),
+    ))
 }
 
 /// The RSDP's bytes (36 for revision 2, else 20), read as the ACPI stage
