@@ -255,23 +255,15 @@ pub(crate) fn plan(
     }
     let entry = load + entry_offset;
     for (segment, s) in segments.iter_mut().enumerate() {
-        let r = s.dest_range();
-        memory::check_usable(config.memory_map, &usable, r).map_err(|region| {
-            Error::SegmentNotInUsableRam {
-                segment,
-                start: r.start,
-                end: r.end,
-                region,
-            }
-        })?;
-        if r.end > limit {
+        crate::plan::check_destination(config, &usable, segment, s)?;
+        let end = s.dest_range().end;
+        if end > limit {
             return Err(Box::new(Error::FieldTooLarge {
                 field: "Linux kernel end (32-bit entry or no XLF_CAN_BE_LOADED_ABOVE_4G)",
-                value: r.end,
+                value: end,
                 max: limit,
             }));
         }
-        s.overlaps_firmware = config.firmware.iter().any(|f| f.overlaps(&r));
     }
     let mut taken: Vec<Range> = config.firmware.to_vec();
     taken.extend(segments.iter().map(|s| s.dest_range()));

@@ -415,17 +415,8 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
     }
 
     for (i, s) in segments.iter_mut().enumerate() {
-        let r = s.dest_range();
         let segment = s.phdr.unwrap_or(i);
-        memory::check_usable(config.memory_map, &usable, r).map_err(|region| {
-            Error::SegmentNotInUsableRam {
-                segment,
-                start: r.start,
-                end: r.end,
-                region,
-            }
-        })?;
-        s.overlaps_firmware = config.firmware.iter().any(|f| f.overlaps(&r));
+        check_destination(config, &usable, segment, s)?;
     }
     taken.extend(segments.iter().map(|s| s.dest_range()));
 
@@ -444,6 +435,27 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         alloc_min: config.alloc_min,
         alloc_max: config.alloc_max,
     })
+}
+
+/// A segment's destination must lie in usable RAM (`segment` names it in
+/// the error); overlapping the firmware is allowed and marked.
+pub(crate) fn check_destination(
+    config: &PlanConfig<'_>,
+    usable: &[Range],
+    segment: usize,
+    s: &mut PlannedSegment,
+) -> Result<()> {
+    let r = s.dest_range();
+    memory::check_usable(config.memory_map, usable, r).map_err(|region| {
+        Error::SegmentNotInUsableRam {
+            segment,
+            start: r.start,
+            end: r.end,
+            region,
+        }
+    })?;
+    s.overlaps_firmware = config.firmware.iter().any(|f| f.overlaps(&r));
+    Ok(())
 }
 
 /// ET_DYN: place the whole image span in free memory (Multiboot2's relocatable tag bounds and
