@@ -268,6 +268,7 @@ mod tests {
             cmdline: "log=debug smp=sequential",
             modules,
             rsdp: None,
+            display: None,
             loader_name: "test loader",
         }
     }

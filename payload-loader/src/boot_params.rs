@@ -12,6 +12,7 @@ use crate::bytes::{Blob, u16_at, u32_at, u64_at};
 use crate::bzimage::{self, HEADER_START, LOADED_HIGH, SetupHeader};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion};
+use crate::screen_info::{self, ScreenInfo};
 
 /// Size of `struct boot_params`.
 pub const ZERO_PAGE_SIZE: usize = 4096;
@@ -49,8 +50,8 @@ pub struct BootParamsInput<'a> {
     pub header: &'a SetupHeader,
     /// Where the protected-mode kernel was placed (the plan's `segments[0].dest`).
     pub load_addr: u64,
-    /// Command line, memory map, at most one module (the initrd; its command line is ignored)
-    /// and the RSDP (its address only).
+    /// Command line, memory map, at most one module (the initrd; its command line is ignored),
+    /// the RSDP (its address only) and the screen (`screen_info`).
     pub info: &'a BootInfoInput<'a>,
 }
 
@@ -111,6 +112,7 @@ pub fn build(input: &BootParamsInput<'_>, base: u64) -> Result<Vec<u8>> {
 
     let mut blob = alloc::vec![0u8; total];
     let page = &mut blob[..ZERO_PAGE_SIZE];
+    put(page, 0, &screen_info::encode(info.display.as_ref()));
     put(page, HEADER_START, &header.raw);
     // What the boot loader writes (boot.rst "Details of header fields"): no heap, segments
     // reloaded by the kernel, entry relocated to where the kernel is.
@@ -226,6 +228,8 @@ pub struct BootParams {
     pub setup_data_types: Vec<u32>,
     /// Bytes `[0x1F1, 0x290)` of the zero page.
     pub header: Vec<u8>,
+    /// `screen_info`, the zero page's first 64 bytes.
+    pub screen_info: ScreenInfo,
 }
 
 fn e820_entries(bytes: &[u8], count: usize, out: &mut Vec<MemoryRegion>) -> Result<()> {
@@ -333,5 +337,6 @@ pub fn decode(bytes: &[u8], base: u64) -> Result<BootParams> {
             .get(HEADER_START..bzimage::HEADER_ROOM_END)
             .unwrap_or(&[])
             .to_vec(),
+        screen_info: screen_info::decode(page),
     })
 }

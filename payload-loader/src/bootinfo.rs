@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::display::Display;
 use crate::error::{Error, Result};
 use crate::memory::MemoryRegion;
 
@@ -45,6 +46,8 @@ pub struct BootInfoInput<'a> {
     pub modules: &'a [Module<'a>],
     /// The RSDP, if there is one.
     pub rsdp: Option<Rsdp<'a>>,
+    /// The screen the firmware set up, passed on where the protocol has room for it.
+    pub display: Option<Display>,
 }
 
 impl BootInfoInput<'_> {

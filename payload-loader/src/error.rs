@@ -465,6 +465,23 @@ pub enum Error {
     /// boot_params need the kernel's setup header: build them from the plan.
     BootParamsNeedPlan,
 
+    // ---- the screen -----------------------------------------------------------------------------
+    /// A kernel requires a video mode baton cannot give (baton sets no modes).
+    VideoModeUnavailable {
+        /// Which header asked.
+        source: &'static str,
+        /// Graphics (true) or text (false).
+        graphics: bool,
+        /// Requested width (0: any).
+        width: u32,
+        /// Requested height (0: any).
+        height: u32,
+        /// Requested depth (0: any).
+        depth: u32,
+        /// The screen the firmware set up, if any.
+        available: Option<crate::display::Display>,
+    },
+
     // ---- decoders -------------------------------------------------------------------------------
     /// A decoder hit the end of the blob or a pointer outside it.
     DecodeOutOfBounds {
@@ -812,6 +829,28 @@ impl fmt::Display for Error {
                 f,
                 "Linux boot_params need the kernel's setup header: build them with LoadPlan::build_boot_info"
             ),
+            VideoModeUnavailable {
+                source,
+                graphics,
+                width,
+                height,
+                depth,
+                available,
+            } => {
+                let any = |n: &u32| if *n == 0 { "any".into() } else { alloc::format!("{n}") };
+                write!(
+                    f,
+                    "the kernel's {source} requires {} mode {}x{}x{} and baton sets no modes: ",
+                    if *graphics { "a graphics" } else { "an EGA text" },
+                    any(width),
+                    any(height),
+                    any(depth)
+                )?;
+                match available {
+                    Some(d) => write!(f, "the firmware left {d}"),
+                    None => write!(f, "the firmware left no screen"),
+                }
+            }
             DecodeOutOfBounds {
                 field,
                 addr,

@@ -10,7 +10,7 @@
 //! let mut plan = plan(kernel, &PlanConfig::new(map, fw))?;
 //! let initrd_at = plan.allocate("initrd", initrd.len() as u64, plan.module_align)?;
 //! let modules = [Module { addr: initrd_at, size: initrd.len() as u64, cmdline: "" }];
-//! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, machine_map: &[], modules: &modules, rsdp: None };
+//! let input = BootInfoInput { cmdline: "console=ttyS0", loader_name: "baton", memory_map: map, machine_map: &[], modules: &modules, rsdp: None, display: None };
 //! let size = plan.boot_info_size(&input)?;
 //! let at = plan.allocate("boot info", size as u64, 8)?;
 //! let blob = plan.build_boot_info(&input, at)?; // copy to `at`, pass `at` in EBX/RDI (RSI: Linux)
@@ -54,6 +54,7 @@ pub mod boot_params;
 mod bootinfo;
 mod bytes;
 pub mod bzimage;
+pub mod display;
 pub mod elf;
 mod error;
 pub mod memory;
@@ -64,11 +65,13 @@ pub mod multiboot2;
 mod plan;
 pub mod pvh;
 pub mod reads;
+pub mod screen_info;
 pub mod sort;
 
 pub use boot_params::BootParamsInput;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use bzimage::SetupHeader;
+pub use display::{ColorField, Display, LinearFramebuffer, ModeRequest, TextConsole};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
@@ -98,13 +101,22 @@ pub fn build_boot_info(
 
 impl LoadPlan {
     /// The boot information this plan's kernel is handed, for the blob to live at `base`: as
-    /// [`build_boot_info`], and Linux `boot_params` (pass `base` in RSI, or ESI for the 32-bit
+    /// [`build_boot_info`] once the kernel's mode request (Multiboot1 flag 2, Multiboot2
+    /// framebuffer tag) is met by `input.display`, and Linux `boot_params` (pass `base` in RSI, or ESI for the 32-bit
     /// entry) built from the kernel's setup header and load address.
     pub fn build_boot_info(
         &self,
         input: &BootInfoInput<'_>,
         base: u64,
     ) -> Result<alloc::vec::Vec<u8>> {
+        let request = match &self.protocol {
+            BootProtocol::Multiboot1(h) => h.mode_request(),
+            BootProtocol::Multiboot2(h) => h.mode_request(),
+            _ => None,
+        };
+        if let Some(request) = request {
+            request.check(input.display.as_ref())?;
+        }
         match &self.protocol {
             BootProtocol::Linux(header) => {
                 let load_addr = self.segments.first().map_or(0, |s| s.dest);

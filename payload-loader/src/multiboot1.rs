@@ -4,6 +4,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
+use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::bytes::{Blob, Writer, u32_at};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
@@ -24,6 +25,8 @@ pub const FLAG_VIDEO_MODE: u32 = 1 << 2;
 pub const FLAG_ADDRESS: u32 = 1 << 16;
 /// Size of `multiboot_info` including the framebuffer fields.
 pub const INFO_SIZE: usize = 116;
+/// Offset of `framebuffer_addr` in `multiboot_info` (flag 12).
+pub const FRAMEBUFFER_OFFSET: usize = 88;
 
 /// Multiboot1 header address fields (flag 16), as in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,6 +274,20 @@ pub(crate) fn address_load(
 }
 
 impl Mb1Header {
+    /// What flag 2 asks of the screen: that one be described (the mode fields are only the
+    /// kernel's preference, says the specification).
+    pub fn mode_request(&self) -> Option<ModeRequest> {
+        let [mode_type, width, height, depth] = self.video?;
+        Some(ModeRequest {
+            source: "Multiboot1 video fields (flag 2)",
+            graphics: mode_type == 0,
+            width,
+            height,
+            depth,
+            need: ModeNeed::AnyScreen,
+        })
+    }
+
     /// The load described by the address fields, checked against the file.
     pub fn address_load(&self, file_len: usize) -> Result<Option<AddressLoad>> {
         let Some(a) = self.address else {
@@ -314,7 +331,8 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
     let (mem_lower, mem_upper) = mem_lower_upper(input.meminfo_map());
 
     let mut w = Writer::default();
-    let flags = 1 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9;
+    let framebuffer = input.display.as_ref().map(MultibootFramebuffer::from);
+    let flags = 1 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9 | u32::from(framebuffer.is_some()) << 12;
     w.u32(flags);
     w.u32(mem_lower);
     w.u32(mem_upper);
@@ -331,7 +349,12 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
     w.u32(p(mmap_off));
     w.bytes(&[0; 12]); // drives_length, drives_addr, config_table
     w.u32(p(loader_off));
-    w.pad_to(4);
+    while w.len() < FRAMEBUFFER_OFFSET {
+        w.u8(0); // apm_table, the VBE fields
+    }
+    if let Some(fb) = framebuffer {
+        fb.write(&mut w, false);
+    }
     while w.len() < mmap_off {
         w.u8(0);
     }
@@ -374,6 +397,8 @@ pub struct Mb1Info {
     pub memory_map: Vec<MemoryRegion>,
     /// The loader's name, when its flag is set.
     pub loader_name: Option<Vec<u8>>,
+    /// The framebuffer fields, when flag 12 is set.
+    pub framebuffer: Option<MultibootFramebuffer>,
 }
 
 /// Decodes a `multiboot_info` blob living at physical `base`.
@@ -455,6 +480,13 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
     } else {
         None
     };
+    let framebuffer = if has(12) {
+        let at = base + FRAMEBUFFER_OFFSET as u64;
+        let fields = b.slice("mbi.framebuffer", at, (INFO_SIZE - FRAMEBUFFER_OFFSET) as u64)?;
+        MultibootFramebuffer::read(fields, false)
+    } else {
+        None
+    };
     Ok(Mb1Info {
         flags,
         mem_lower,
@@ -463,5 +495,6 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
         modules,
         memory_map,
         loader_name,
+        framebuffer,
     })
 }

@@ -4,6 +4,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
 use crate::bytes::{Blob, Writer, u16_at, u32_at};
 use crate::error::{Error, Result};
@@ -27,18 +28,23 @@ pub const TAG_MODULE: u32 = 3;
 pub const TAG_BASIC_MEMINFO: u32 = 4;
 /// Tag: the memory map.
 pub const TAG_MMAP: u32 = 6;
+/// Tag: the framebuffer (or EGA text console) the firmware set up.
+pub const TAG_FRAMEBUFFER: u32 = 8;
 /// Tag: a copy of the ACPI 1.0 RSDP.
 pub const TAG_ACPI_OLD: u32 = 14;
 /// Tag: a copy of the ACPI 2.0+ RSDP.
 pub const TAG_ACPI_NEW: u32 = 15;
 /// The types an information request may ask for without being refused.
-pub const PROVIDED_TAGS: [u32; 8] = [
+/// (A required request for the framebuffer tag is met only when there is a screen: see
+/// [`Mb2Header::mode_request`].)
+pub const PROVIDED_TAGS: [u32; 9] = [
     0,
     TAG_CMDLINE,
     TAG_LOADER_NAME,
     TAG_MODULE,
     TAG_BASIC_MEMINFO,
     TAG_MMAP,
+    TAG_FRAMEBUFFER,
     TAG_ACPI_OLD,
     TAG_ACPI_NEW,
 ];
@@ -69,6 +75,19 @@ pub struct RelocatableTag {
     pub preference: u32,
 }
 
+/// The framebuffer tag (type 5) of a Multiboot2 header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramebufferTag {
+    /// Preferred width in pixels (0: any).
+    pub width: u32,
+    /// Preferred height in pixels (0: any).
+    pub height: u32,
+    /// Preferred bits per pixel (0: any).
+    pub depth: u32,
+    /// The tag lacks the optional flag: the kernel must not be booted without this mode.
+    pub required: bool,
+}
+
 /// A parsed and checked Multiboot2 header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mb2Header {
@@ -84,8 +103,11 @@ pub struct Mb2Header {
     pub entry: Option<u32>,
     /// Console flags tag (type 4).
     pub console_flags: Option<u32>,
-    /// Framebuffer tag (type 5), only when optional: width, height, depth.
-    pub framebuffer: Option<[u32; 3]>,
+    /// Framebuffer tag (type 5): the preferred width, height and depth (0: any), and
+    /// whether the tag was required (not flagged optional).
+    pub framebuffer: Option<FramebufferTag>,
+    /// An information request that requires the framebuffer tag (type 8).
+    pub framebuffer_info_required: bool,
     /// Module alignment tag (type 6): modules page-aligned.
     pub module_align: bool,
     /// The relocatable tag, if present.
@@ -160,6 +182,7 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
         entry: None,
         console_flags: None,
         framebuffer: None,
+        framebuffer_info_required: false,
         module_align: false,
         relocatable: None,
     };
@@ -206,6 +229,7 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
                     if !optional && !PROVIDED_TAGS.contains(&request) {
                         return Err(Box::new(Error::Mb2UnsupportedRequest { request }));
                     }
+                    h.framebuffer_info_required |= !optional && request == TAG_FRAMEBUFFER;
                     h.info_requests.push(request);
                 }
             }
@@ -219,7 +243,14 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
             }
             3 => h.entry = Some(field(0)),
             4 => h.console_flags = Some(field(0)),
-            5 if optional => h.framebuffer = Some([field(0), field(1), field(2)]),
+            5 => {
+                h.framebuffer = Some(FramebufferTag {
+                    width: field(0),
+                    height: field(1),
+                    depth: field(2),
+                    required: !optional,
+                })
+            }
             6 => h.module_align = true,
             10 => {
                 h.relocatable = Some(RelocatableTag {
@@ -230,7 +261,7 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
                 })
             }
             _ if optional => {}
-            // 5 framebuffer (no video mode setting), 7 EFI boot services, 8/9 EFI entries, unknown.
+            // 7 EFI boot services, 8/9 EFI entries, unknown.
             _ => return Err(Box::new(Error::Mb2UnsupportedTag { tag, at })),
         }
         at = crate::bytes::align_up(at + size as usize, 8)
@@ -240,6 +271,35 @@ fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
 }
 
 impl Mb2Header {
+    /// What the kernel asks of the screen: the framebuffer tag (a graphics mode; required
+    /// unless flagged optional), else a required request for the framebuffer information
+    /// (any screen).
+    pub fn mode_request(&self) -> Option<ModeRequest> {
+        match (self.framebuffer, self.framebuffer_info_required) {
+            (Some(t), _) => Some(ModeRequest {
+                source: "Multiboot2 framebuffer tag",
+                graphics: true,
+                width: t.width,
+                height: t.height,
+                depth: t.depth,
+                need: if t.required {
+                    ModeNeed::ThisMode
+                } else {
+                    ModeNeed::Preference
+                },
+            }),
+            (None, true) => Some(ModeRequest {
+                source: "Multiboot2 information request for the framebuffer tag",
+                graphics: true,
+                width: 0,
+                height: 0,
+                depth: 0,
+                need: ModeNeed::AnyScreen,
+            }),
+            (None, false) => None,
+        }
+    }
+
     /// The load described by the address tag (with the entry tag), checked against the file.
     pub fn address_load(&self, file_len: usize) -> Result<Option<AddressLoad>> {
         let Some(a) = self.address else {
@@ -313,6 +373,11 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
             w.u32(0);
         }
     });
+    if let Some(display) = &input.display {
+        tag(&mut w, TAG_FRAMEBUFFER, |w| {
+            MultibootFramebuffer::from(display).write(w, true)
+        });
+    }
     if let Some((bytes, (revision, len))) = rsdp {
         tag(&mut w, TAG_ACPI_OLD, |w| w.bytes(&bytes[..20]));
         if revision >= 2 {
@@ -343,6 +408,8 @@ pub struct Mb2Info {
     pub mem_upper: Option<u32>,
     /// The memory-map tag.
     pub memory_map: Vec<MemoryRegion>,
+    /// The framebuffer tag.
+    pub framebuffer: Option<MultibootFramebuffer>,
     /// The ACPI 1.0 RSDP copy.
     pub rsdp_old: Option<Vec<u8>>,
     /// The ACPI 2.0+ RSDP copy.
@@ -438,6 +505,14 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
                     let kind = MemoryKind::from_e820_type(u32_at(e, 16).unwrap_or(0));
                     info.memory_map.push(MemoryRegion { start, end, kind });
                 }
+            }
+            TAG_FRAMEBUFFER => {
+                info.framebuffer = Some(MultibootFramebuffer::read(body, true).ok_or(
+                    Error::DecodeBadValue {
+                        field: "framebuffer tag size",
+                        value: size as u64,
+                    },
+                )?)
             }
             TAG_ACPI_OLD => info.rsdp_old = Some(body.to_vec()),
             TAG_ACPI_NEW => info.rsdp_new = Some(body.to_vec()),

@@ -24,6 +24,7 @@ fn input<'a>(map: &'a [MemoryRegion], modules: &'a [Module<'a>]) -> BootInfoInpu
         memory_map: map,
         machine_map: &[],
         modules,
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a40,
             bytes: &[0; 20],

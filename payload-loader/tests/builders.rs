@@ -64,6 +64,7 @@ fn pvh_start_info_round_trip() {
         memory_map: &map,
         machine_map: &[],
         modules: &mods,
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
             bytes: &rsdp,
@@ -157,6 +158,7 @@ fn multiboot1_info_round_trip() {
         memory_map: &map,
         machine_map: &[],
         modules: &mods,
+        display: None,
         rsdp: None,
     };
     let base = 0x9000;
@@ -268,6 +270,7 @@ fn multiboot2_info_round_trip() {
         memory_map: &map,
         machine_map: &[],
         modules: &mods,
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
             bytes: &rsdp,
@@ -328,6 +331,7 @@ fn multiboot2_rsdp_revisions() {
     v1[15] = 0;
     v1.truncate(20);
     let input = BootInfoInput {
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
             bytes: &v1,
@@ -342,6 +346,7 @@ fn multiboot2_rsdp_revisions() {
     let mut short = rsdp_v2();
     short.truncate(30);
     let input = BootInfoInput {
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
             bytes: &short,
@@ -353,6 +358,7 @@ fn multiboot2_rsdp_revisions() {
         Err(Error::RsdpTooShort { len: 30, need: 36 })
     );
     let input = BootInfoInput {
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5a00,
             bytes: &short[..10],
@@ -419,6 +425,7 @@ fn multiboot_command_lines_word_by_word() {
             memory_map: &map(),
             machine_map: &[],
             modules: &modules,
+            display: None,
             rsdp: None,
         };
         let b = build_boot_info(p, &input, 0x1000).unwrap();
@@ -468,6 +475,7 @@ fn memory_maps_of_1024_entries_reach_every_protocol() {
         memory_map: &map,
         machine_map: &[],
         modules: &[],
+        display: None,
         rsdp: None,
     };
     let base = 0x1000;
@@ -503,6 +511,7 @@ fn multiboot_meminfo_describes_the_machine() {
             memory_map: &handed,
             machine_map: &machine,
             modules: &[],
+            display: None,
             rsdp: None,
         };
         let b = build_boot_info(p, &input, 0x3000).unwrap();

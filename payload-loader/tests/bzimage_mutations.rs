@@ -34,6 +34,7 @@ fn check(k: &[u8]) -> Option<Error> {
         memory_map: &map,
         machine_map: &[],
         modules: &modules,
+        display: None,
         rsdp: None,
     };
     match p.build_boot_info(&info, 0x9_0000) {

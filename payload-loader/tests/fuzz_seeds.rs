@@ -138,6 +138,7 @@ fn write_fuzz_seeds() {
         memory_map: &map,
         machine_map: &[],
         modules: &mods,
+        display: None,
         rsdp: None,
     };
     for p in [Protocol::Pvh, Protocol::Multiboot1, Protocol::Multiboot2] {

@@ -7,6 +7,7 @@ use payload_loader::{
     BootProtocol, ElfClass, Error, MemoryKind, MemoryRegion, PlanConfig, Protocol, Range, elf,
     multiboot2, plan,
 };
+use payload_loader::multiboot2::FramebufferTag;
 
 fn plan_ok(k: &[u8]) -> payload_loader::LoadPlan {
     let map = memory_map();
@@ -196,7 +197,15 @@ fn multiboot2_tags() {
     };
     assert_eq!(h.info_requests, vec![1, 3, 6, 14, 8, 9]);
     assert_eq!(h.console_flags, Some(3));
-    assert_eq!(h.framebuffer, Some([1024, 768, 32]));
+    assert_eq!(
+        h.framebuffer,
+        Some(FramebufferTag {
+            width: 1024,
+            height: 768,
+            depth: 32,
+            required: false
+        })
+    );
     assert!(h.module_align);
     assert_eq!(h.entry, Some(0x200010));
     assert_eq!(p.entry, 0x200010);

@@ -188,6 +188,7 @@ fn debian_linux_is_pvh_with_readelf_segments() {
         memory_map: &map,
         machine_map: &[],
         modules: &mods,
+        display: None,
         rsdp: None,
     };
     let size = payload_loader::boot_info_size(Protocol::Pvh, &input).unwrap();
@@ -268,6 +269,7 @@ fn grub_invaders_is_multiboot1_with_address_fields() {
         memory_map: &map,
         machine_map: &[],
         modules: &[],
+        display: None,
         rsdp: None,
     };
     let size = payload_loader::boot_info_size(Protocol::Multiboot1, &input).unwrap() as u64;
@@ -366,6 +368,7 @@ fn debian_bzimage_plans_and_gets_boot_params() {
                 memory_map: &map,
                 machine_map: &[],
                 modules: &modules,
+                display: None,
                 rsdp: None,
             };
             let size = p.boot_info_size(&input).unwrap() as u64;

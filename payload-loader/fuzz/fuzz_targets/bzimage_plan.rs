@@ -111,6 +111,7 @@ fuzz_target!(|data: &[u8]| {
         memory_map: map,
         machine_map: &[],
         modules: &modules,
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5000,
             bytes: &[0; 20],

@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
         memory_map: &MAP,
         machine_map: &[],
         modules: &modules,
+        display: None,
         rsdp: Some(Rsdp {
             addr: 0xf5000,
             bytes: &rsdp,
