@@ -68,21 +68,6 @@ pub struct SerialPort {
     pub baud: u32,
 }
 
-/// A linear framebuffer set up by the firmware (coreboot's LB_TAG_FRAMEBUFFER).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Framebuffer {
-    /// Physical address of the first pixel.
-    pub addr: u64,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Bytes per line.
-    pub pitch: u32,
-    /// Bits per pixel.
-    pub bits_per_pixel: u8,
-}
-
 /// What the firmware or loader before baton says about the platform,
 /// beyond memory and modules. Empty for PVH.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,7 +80,7 @@ pub struct Platform {
     /// Where the memory-mapped CBFS is.
     pub cbfs: Option<Range<u64>>,
     /// The linear framebuffer, if the firmware set one up.
-    pub framebuffer: Option<Framebuffer>,
+    pub framebuffer: Option<payload_loader::LinearFramebuffer>,
     /// The CBMEM console (coreboot's log buffer), to append baton's log to.
     pub cbmem_console: Option<u64>,
 }

@@ -12,9 +12,10 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
 
-use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Framebuffer, Platform, SerialPort};
+use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Platform, SerialPort};
 use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, Unreadable, le_u32, le_u64};
+use payload_loader::{ColorField, LinearFramebuffer};
 
 /// The coreboot table header's signature.
 pub const SIGNATURE: &[u8; 4] = b"LBIO";
@@ -320,7 +321,7 @@ pub struct Tables {
     /// Where the ROM and its CBFS are.
     pub boot_media: Option<BootMedia>,
     /// The linear framebuffer.
-    pub framebuffer: Option<Framebuffer>,
+    pub framebuffer: Option<LinearFramebuffer>,
     /// The mainboard's vendor and part number.
     pub mainboard: Option<(String, String)>,
     /// coreboot's version string.
@@ -422,19 +423,32 @@ impl Tables {
                 }
             }
             TAG_FRAMEBUFFER => {
-                if let (Some(addr), Some(width), Some(height), Some(pitch), Some(&bpp)) = (
+                // lb_framebuffer: u64 address, u32 x and y resolution, u32 bytes a line,
+                // u8 bits per pixel, then position and size of red, green, blue, reserved.
+                if let (
+                    Some(addr),
+                    Some(width),
+                    Some(height),
+                    Some(pitch),
+                    Some(&[bpp, rp, rs, gp, gs, bp, bs, xp, xs]),
+                ) = (
                     field_u64(b, 0),
                     field_u32(b, 8),
                     field_u32(b, 12),
                     field_u32(b, 16),
-                    b.get(20),
+                    b.get(20..29),
                 ) {
-                    self.framebuffer = Some(Framebuffer {
+                    let field = |position, size| ColorField { position, size };
+                    self.framebuffer = Some(LinearFramebuffer {
                         addr,
+                        pitch,
                         width,
                         height,
-                        pitch,
                         bits_per_pixel: bpp,
+                        red: field(rp, rs),
+                        green: field(gp, gs),
+                        blue: field(bp, bs),
+                        reserved: field(xp, xs),
                     });
                 }
             }
@@ -661,6 +675,41 @@ mod tests {
         assert_eq!(info.platform.cbfs, Some(0xff00_0200..0xfffe_0200));
         assert_eq!(info.boot_structures.len(), 2);
         assert!(info.memory_map.usable_bytes() > 0x1e00_0000);
+    }
+
+    /// lb_framebuffer as coreboot's QEMU VGA driver fills it (800x600, 32 bpp, xRGB).
+    fn framebuffer_record() -> (u32, Vec<u8>) {
+        let mut b = 0xfd00_0000u64.to_le_bytes().to_vec();
+        b.extend_from_slice(&u32s(&[800, 600, 3200]));
+        b.extend_from_slice(&[32, 16, 8, 8, 8, 0, 8, 24, 8, 0, 0]);
+        (TAG_FRAMEBUFFER, b)
+    }
+
+    #[test]
+    fn reads_the_framebuffer_field_by_field() {
+        let ram = memory_record(&[(0x100000, 0x1f00_0000, 1)]);
+        let mem = memory_with(&[(0x8000, table(&[ram.clone(), framebuffer_record()]))]);
+        let t = Tables::read(&mem, 0x8000).unwrap();
+        let field = |position, size| ColorField { position, size };
+        assert_eq!(
+            t.framebuffer,
+            Some(LinearFramebuffer {
+                addr: 0xfd00_0000,
+                pitch: 3200,
+                width: 800,
+                height: 600,
+                bits_per_pixel: 32,
+                red: field(16, 8),
+                green: field(8, 8),
+                blue: field(0, 8),
+                reserved: field(24, 8),
+            })
+        );
+        // A record cut short before its colour fields is ignored, not misread.
+        let (tag, mut short) = framebuffer_record();
+        short.truncate(24);
+        let mem = memory_with(&[(0x8000, table(&[ram, (tag, short)]))]);
+        assert_eq!(Tables::read(&mem, 0x8000).unwrap().framebuffer, None);
     }
 
     #[test]

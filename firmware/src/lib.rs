@@ -27,3 +27,4 @@ pub mod source;
 pub mod stop;
 pub mod text;
 pub mod timeline;
+pub mod vga;

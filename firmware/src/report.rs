@@ -40,10 +40,7 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         );
     }
     if let Some(fb) = p.framebuffer {
-        info!(
-            "framebuffer at {:#x}: {}x{}, {} bpp, {} bytes a line",
-            fb.addr, fb.width, fb.height, fb.bits_per_pixel, fb.pitch
-        );
+        info!("firmware screen: {}", payload_loader::Display::Linear(fb));
     }
     info!("TSC {} kHz ({clock})", tsc::khz());
     info!("command line: \"{}\"", info.cmdline);

@@ -417,7 +417,10 @@ pub(crate) mod tests {
 
     #[test]
     fn the_framebuffer_memory_is_the_visible_screen() {
-        assert_eq!(coreboot_fb().memory(), (0xfd00_0000, 0xfd00_0000 + 3200 * 600));
+        assert_eq!(
+            coreboot_fb().memory(),
+            (0xfd00_0000, 0xfd00_0000 + 3200 * 600)
+        );
         assert_eq!(text().memory(), (0xb8000, 0xc0000));
     }
 }

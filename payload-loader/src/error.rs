@@ -837,11 +837,21 @@ impl fmt::Display for Error {
                 depth,
                 available,
             } => {
-                let any = |n: &u32| if *n == 0 { "any".into() } else { alloc::format!("{n}") };
+                let any = |n: &u32| {
+                    if *n == 0 {
+                        "any".into()
+                    } else {
+                        alloc::format!("{n}")
+                    }
+                };
                 write!(
                     f,
                     "the kernel's {source} requires {} mode {}x{}x{} and baton sets no modes: ",
-                    if *graphics { "a graphics" } else { "an EGA text" },
+                    if *graphics {
+                        "a graphics"
+                    } else {
+                        "an EGA text"
+                    },
                     any(width),
                     any(height),
                     any(depth)

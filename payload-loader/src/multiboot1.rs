@@ -4,8 +4,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
-use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::bytes::{Blob, Writer, u32_at};
+use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
 
@@ -482,7 +482,11 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
     };
     let framebuffer = if has(12) {
         let at = base + FRAMEBUFFER_OFFSET as u64;
-        let fields = b.slice("mbi.framebuffer", at, (INFO_SIZE - FRAMEBUFFER_OFFSET) as u64)?;
+        let fields = b.slice(
+            "mbi.framebuffer",
+            at,
+            (INFO_SIZE - FRAMEBUFFER_OFFSET) as u64,
+        )?;
         MultibootFramebuffer::read(fields, false)
     } else {
         None

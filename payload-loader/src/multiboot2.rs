@@ -4,9 +4,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
 use crate::bytes::{Blob, Writer, u16_at, u32_at};
+use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
 use crate::multiboot1::{AddressLoad, address_load};

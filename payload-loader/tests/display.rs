@@ -121,7 +121,10 @@ fn linux_gets_screen_info() {
     assert_eq!(s.colors, [8, 16, 8, 8, 8, 0, 8, 24]);
     let s = decode(Some(text()));
     assert_eq!(s.video_type, VIDEO_TYPE_VGAC);
-    assert_eq!((s.text_size, s.cursor, s.char_height), ((80, 25), (0, 12), 16));
+    assert_eq!(
+        (s.text_size, s.cursor, s.char_height),
+        ((80, 25), (0, 12), 16)
+    );
     assert_eq!(decode(None), screen_info::decode(&[0; screen_info::SIZE]));
 }
 
@@ -160,7 +163,10 @@ fn a_required_multiboot2_framebuffer_tag_is_met_or_refused_by_name() {
         e.contains("1024x768x32") && e.contains("800x600, 32 bpp"),
         "{e}"
     );
-    assert!(builds(&planned(&kernel(&[(5, 0, u32s(&[800, 600, 32]))])), Some(framebuffer())));
+    assert!(builds(
+        &planned(&kernel(&[(5, 0, u32s(&[800, 600, 32]))])),
+        Some(framebuffer())
+    ));
     // Optional: whatever there is, nothing included.
     let optional = planned(&kernel(&[(5, 1, u32s(&[1024, 768, 32]))]));
     for display in [Some(framebuffer()), Some(text()), None] {

@@ -3,11 +3,11 @@
 
 mod common;
 use common::*;
+use payload_loader::multiboot2::FramebufferTag;
 use payload_loader::{
     BootProtocol, ElfClass, Error, MemoryKind, MemoryRegion, PlanConfig, Protocol, Range, elf,
     multiboot2, plan,
 };
-use payload_loader::multiboot2::FramebufferTag;
 
 fn plan_ok(k: &[u8]) -> payload_loader::LoadPlan {
     let map = memory_map();

@@ -104,6 +104,7 @@ impl Bench {
             payload: payload.clone(),
             screen: false,
             nmi_storm: false,
+            framebuffer: false,
             nmi_after: Vec::new(),
             entry: Default::default(),
             boot_modules: false,

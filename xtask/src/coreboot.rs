@@ -113,6 +113,11 @@ pub enum Variant {
     Q35,
     /// `CONFIG_CPU_QEMU_X86_TSEG_SMM=y`: up to 32 CPUs.
     Q35Tseg,
+    /// `CONFIG_GENERIC_LINEAR_FRAMEBUFFER=y`: coreboot's QEMU VGA driver
+    /// (`DRIVERS_EMULATION_QEMU_BOCHS`, on by default) sets an 800x600x32
+    /// linear framebuffer on QEMU's standard VGA and describes it in the
+    /// coreboot table (without it: VGA text mode). At most 4 CPUs.
+    Q35Framebuffer,
 }
 
 impl Variant {
@@ -120,6 +125,7 @@ impl Variant {
         match self {
             Variant::Q35 => "q35",
             Variant::Q35Tseg => "q35-tseg",
+            Variant::Q35Framebuffer => "q35-fb",
         }
     }
 
@@ -127,15 +133,33 @@ impl Variant {
         match self {
             Variant::Q35 => CONFIG.to_string(),
             Variant::Q35Tseg => format!("{CONFIG}CONFIG_CPU_QEMU_X86_TSEG_SMM=y\n"),
+            Variant::Q35Framebuffer => format!("{CONFIG}CONFIG_GENERIC_LINEAR_FRAMEBUFFER=y\n"),
         }
     }
 
     /// The most CPUs the ROM starts.
     pub fn max_cpus(self) -> u32 {
         match self {
-            Variant::Q35 => 4,
+            Variant::Q35 | Variant::Q35Framebuffer => 4,
             Variant::Q35Tseg => 32,
         }
+    }
+
+    /// The ROM for a machine with `smp` CPUs, with a linear framebuffer or
+    /// VGA text.
+    pub fn for_machine(smp: u32, framebuffer: bool) -> Result<Self> {
+        if !framebuffer {
+            return Ok(Self::for_smp(smp));
+        }
+        let fb = Variant::Q35Framebuffer;
+        if smp > fb.max_cpus() {
+            anyhow::bail!(
+                "coreboot with a framebuffer ({}) starts at most {} CPUs, not {smp}",
+                fb.name(),
+                fb.max_cpus()
+            );
+        }
+        Ok(fb)
     }
 
     /// The ROM for a machine with `smp` CPUs.
@@ -645,6 +669,9 @@ pub fn command(args: &crate::CorebootArgs) -> Result<std::process::ExitCode> {
     let mut variants = vec![Variant::Q35];
     if args.tseg {
         variants.push(Variant::Q35Tseg);
+    }
+    if args.framebuffer {
+        variants.push(Variant::Q35Framebuffer);
     }
     let mut needs = crate::setup::Needs::qemu();
     for &variant in &variants {

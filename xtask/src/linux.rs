@@ -7,7 +7,9 @@
 //!   carries the PVH note
 //! - `busybox`: `bin/busybox` of Debian's `busybox-static`
 //! - `initramfs.cpio`: an uncompressed newc archive with `/bin/busybox`, `/init`
-//!   (mounts devtmpfs, prints `baton-linux-init: cpus=N memtotal=KkB` through /dev/kmsg and powers off) and `/dev/console`
+//!   (mounts devtmpfs, prints the framebuffer Linux registered and
+//!   `baton-linux-init: cpus=N memtotal=KkB` through /dev/kmsg and powers off,
+//!   or with `baton.hold` on the command line stays up) and `/dev/console`
 //!
 //! Each is made when missing; delete `target/linux` to start over.
 
@@ -43,9 +45,17 @@ const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs dev /dev
 cpus=$(/bin/busybox grep -c '^processor' /proc/cpuinfo)
 mem=$(/bin/busybox awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+# The framebuffer Linux registered from what the loader handed over.
+fb=$(/bin/busybox cat /proc/fb)
+size=$(/bin/busybox cat /sys/class/graphics/fb0/virtual_size 2>/dev/null)
 # Through the kernel log: printk writes the console synchronously, while a
 # plain echo sits in the serial driver's buffer and poweroff -f may beat it.
+echo "baton-linux-init: /proc/fb: ${fb:-none}; fb0 virtual_size: ${size:-none}" > /dev/kmsg
 echo "baton-linux-init: cpus=$cpus memtotal=${mem}kB" > /dev/kmsg
+# baton.hold: stay up (the harness looks at the screen, then ends the run).
+if /bin/busybox grep -q baton.hold /proc/cmdline; then
+    while :; do /bin/busybox sleep 3600; done
+fi
 /bin/busybox poweroff -f
 "#;
 

@@ -22,6 +22,7 @@ mod probe;
 mod qemu;
 mod ram;
 mod scenarios;
+mod screendump;
 mod setup;
 mod storm;
 mod ui;
@@ -68,6 +69,9 @@ pub struct CorebootArgs {
     /// Also the TSEG-SMM variant (up to 32 CPUs instead of 4).
     #[arg(long)]
     tseg: bool,
+    /// Also the variant with a linear framebuffer (q35-fb).
+    #[arg(long)]
+    framebuffer: bool,
     /// Rebuild the ROM(s) even when cached.
     #[arg(long)]
     rebuild: bool,
@@ -161,6 +165,11 @@ pub struct RunArgs {
     /// Shorthand for `--entry coreboot`.
     #[arg(long)]
     coreboot: bool,
+    /// coreboot entry: the ROM that sets up a linear framebuffer (800x600,
+    /// 32 bpp on QEMU's standard VGA) instead of VGA text mode; the run
+    /// ends with a screendump (screendump.ppm in the run's folder).
+    #[arg(long)]
+    framebuffer: bool,
     /// GRUB entries: the kernel, initrd and modules as GRUB boot modules
     /// (`module2 /kernel kernel CMDLINE`) instead of fw_cfg files.
     #[arg(long)]

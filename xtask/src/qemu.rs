@@ -85,6 +85,41 @@ fn monitor_output(reply: &str) -> String {
         .collect()
 }
 
+/// What the screen shows at a run's end, as log lines: the VGA text
+/// (`screen: ...`, machines with `screen`, kept in `screen.txt`) and a
+/// framebuffer's screendump (`xtask: screendump ...`, kept in
+/// `screendump.ppm`).
+fn look_at_screen(machine: &Machine, monitor: &Path, dir: &Path) -> String {
+    let mut lines = String::new();
+    if machine.screen {
+        // Three looks, 300 ms apart: a game may be between clearing
+        // the screen and drawing the next frame at any one of them.
+        let mut text = String::new();
+        for look in 0..3 {
+            if look > 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            let shot = read_screen(monitor).unwrap_or_else(|e| format!("(no screen: {e:#})"));
+            text.push_str(&shot);
+            text.push('\n');
+        }
+        let _ = std::fs::write(dir.join("screen.txt"), &text);
+        lines = text.lines().map(|l| format!("screen: {l}\n")).collect();
+    }
+    if machine.framebuffer {
+        let file = dir.join("screendump.ppm");
+        let _ = std::fs::remove_file(&file);
+        let said = monitor_exchange(monitor, &format!("screendump {}", file.display()))
+            .and_then(|_| std::fs::read(&file).context("QEMU wrote no screendump"))
+            .and_then(|ppm| crate::screendump::describe(&ppm));
+        lines.push_str(&match said {
+            Ok(what) => format!("xtask: screendump {}: {what}\n", file.display()),
+            Err(e) => format!("xtask: no screendump: {e:#}\n"),
+        });
+    }
+    lines
+}
+
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
 fn read_screen(socket: &Path) -> Result<String> {
     Ok(decode_screen(&monitor_exchange(
@@ -173,6 +208,10 @@ pub struct Machine {
     pub screen: bool,
     /// An NMI storm (`storm.rs`) from the first line of output to the end.
     pub nmi_storm: bool,
+    /// coreboot entry: the ROM that sets up a linear framebuffer on QEMU's
+    /// standard VGA. The run's end (its `until` marker or the timeout)
+    /// takes a screendump (`screendump.ppm`) and logs what it shows.
+    pub framebuffer: bool,
     /// Inject an NMI (monitor `nmi`) each time the next of these texts
     /// appears in the serial log, in order; each is logged as
     /// `xtask: NMI injected after "..."`.
@@ -393,10 +432,13 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                     config: &cmdline,
                     compression: machine.compression,
                 };
-                let variant = coreboot::Variant::for_smp(machine.smp);
+                let variant = coreboot::Variant::for_machine(machine.smp, machine.framebuffer)?;
                 let note = coreboot::payload_rom(variant, elf, &contents, &rom)?;
                 std::fs::write(dir.join("coreboot.txt"), format!("{note}\n"))?;
                 qemu.arg("-bios").arg(&rom);
+                if machine.framebuffer {
+                    qemu.args(["-vga", "std"]);
+                }
             }
             Entry::GrubMultiboot1 | Entry::GrubMultiboot2 => {
                 let image = entry::grub_image(
@@ -504,6 +546,8 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             break Some(status);
         }
         if marker_seen.load(std::sync::atomic::Ordering::Acquire) {
+            // The kernel holds after its marker: what it drew is still there.
+            screen.push_str(&look_at_screen(machine, &monitor, dir));
             let _ = child.kill();
             let _ = child.wait();
             ended_at_marker = true;
@@ -523,22 +567,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
             ));
         }
         if !machine.gdb && started.elapsed() > machine.timeout {
-            if machine.screen {
-                // Three looks, 300 ms apart: a game may be between clearing
-                // the screen and drawing the next frame at any one of them.
-                let mut text = String::new();
-                for look in 0..3 {
-                    if look > 0 {
-                        std::thread::sleep(Duration::from_millis(300));
-                    }
-                    let shot =
-                        read_screen(&monitor).unwrap_or_else(|e| format!("(no screen: {e:#})"));
-                    text.push_str(&shot);
-                    text.push('\n');
-                }
-                let _ = std::fs::write(dir.join("screen.txt"), &text);
-                screen = text.lines().map(|l| format!("screen: {l}\n")).collect();
-            }
+            screen.push_str(&look_at_screen(machine, &monitor, dir));
             // The log says how many CPUs the dump reached, so a scenario
             // can check that the dump works.
             let state = hang_state(&monitor, machine.smp);
@@ -637,6 +666,7 @@ pub fn add_needs(entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
     }
     if entry == Entry::Coreboot {
         coreboot::add_needs(coreboot::Variant::for_smp(smp), needs);
+        coreboot::add_needs(coreboot::Variant::Q35Framebuffer, needs);
     }
 }
 
@@ -696,6 +726,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         gdb: args.gdb,
         screen: false,
         nmi_storm: args.nmi_storm,
+        framebuffer: args.framebuffer,
         nmi_after: Vec::new(),
         entry,
         boot_modules: args.boot_modules,
@@ -732,6 +763,9 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
                 said = format!("fail ({e})");
             }
         }
+    }
+    for line in run.serial.lines().filter(|l| l.starts_with("xtask: screendump")) {
+        crate::ui::say(line.trim_start_matches("xtask: "));
     }
     if let Some((asked, word)) = asked_end(&args.cmdline).filter(|(o, _)| *o == run.outcome) {
         let _ = asked;

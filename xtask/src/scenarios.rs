@@ -93,6 +93,10 @@ struct Row {
     /// An NMI storm (monitor `nmi` every 2-20 ms) from the first line on.
     #[serde(default)]
     nmi_storm: bool,
+    /// coreboot entry: the ROM with a linear framebuffer (QEMU -vga std);
+    /// the run's end takes a screendump (an `xtask: screendump ...` line).
+    #[serde(default)]
+    framebuffer: bool,
     /// Only with `--full`.
     #[serde(default)]
     full: bool,
@@ -268,6 +272,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 payload: Default::default(),
                 screen: row.screen,
                 nmi_storm: row.nmi_storm,
+                framebuffer: row.framebuffer,
                 nmi_after: row.nmi_after.clone(),
                 entry,
                 boot_modules: row.boot_modules,
@@ -941,6 +946,7 @@ mod tests {
                 payload: Default::default(),
                 screen: false,
                 nmi_storm: false,
+                framebuffer: false,
                 nmi_after: Vec::new(),
                 entry: Entry::Pvh,
                 boot_modules: false,

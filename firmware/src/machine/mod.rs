@@ -25,6 +25,7 @@ pub mod stopping;
 pub mod takeover;
 pub mod trampoline;
 pub mod tsc;
+pub mod vga;
 
 /// The BSP's own CPU state: GDT, TSS with IST stacks, IDT, heap.
 pub fn init_bsp() {

@@ -21,7 +21,7 @@ use baton::smp::cpumask::CpuMask;
 use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
-use payload_loader::{BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
+use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
 use super::smp::Cpus;
@@ -126,7 +126,20 @@ pub fn prepare<'a>(
     frames: &FrameAllocator,
 ) -> Result<Prepared<'a>, TakeoverError> {
     let kernel = bytes(source.kernel)?;
-    let map = handoff::loader_map(&info.memory_map);
+    // The screen as the firmware left it: coreboot's framebuffer, else the VGA text
+    // console (its cursor where the firmware's last line left it). Its memory is never
+    // handed over as usable, nor used for the kernel.
+    let display = info
+        .platform
+        .framebuffer
+        .map(Display::Linear)
+        .or_else(|| super::vga::text_console_now().map(Display::Text));
+    let screen = display.map(|d| {
+        let (start, end) = d.memory();
+        Range::new(start, end)
+    });
+    let map =
+        payload_loader::with_reserved(&handoff::loader_map(&info.memory_map), screen.as_slice());
     let busy = handoff::busy_ranges(&map, frames.free_ranges());
     let config = PlanConfig {
         protocol: options.protocol,
@@ -205,6 +218,7 @@ pub fn prepare<'a>(
             addr: *addr,
             bytes: bytes.as_slice(),
         }),
+        display,
     };
     // The kernel may reuse everything but its boot information and the
     // park area: the IDTR points there until the kernel loads its own (an
@@ -267,6 +281,10 @@ pub fn prepare<'a>(
     let park =
         super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
     tsc::stamp(Stage::Plan);
+    match &display {
+        Some(d) => info!("baton: screen handed over: {d}"),
+        None => info!("baton: no screen to hand over (no framebuffer, no VGA text mode)"),
+    }
     info!(
         "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
         park_at + park_size,

@@ -4,6 +4,7 @@
 
 use alloc::vec::Vec;
 
+use payload_loader::display::MultibootFramebuffer;
 use payload_loader::{DecodedModule, MemoryKind, MemoryRegion, multiboot1, multiboot2, pvh};
 
 use crate::entry::{EntryState, FLAVOUR, Flavour, entry_state};
@@ -18,6 +19,8 @@ pub struct Handoff {
     pub modules: Vec<DecodedModule>,
     /// A copy of the RSDP's bytes (its revision's length).
     pub rsdp: Vec<u8>,
+    /// The framebuffer (or EGA text) fields, where the protocol has them.
+    pub screen: Option<MultibootFramebuffer>,
 }
 
 const CR0_PE: u64 = 1 << 0;
@@ -49,6 +52,7 @@ pub fn check(image: (u64, u64)) -> Handoff {
         Flavour::Multiboot2 | Flavour::Elf64 => decode_mb2(info),
     };
     check_memory_map(&handoff.memory_map, image);
+    check_screen(&handoff);
     check_rsdp(&handoff.rsdp, rsdp_at);
     say!("cmdline \"{}\"", Printable(&handoff.cmdline));
     say!("{} module(s)", handoff.modules.len());
@@ -369,6 +373,8 @@ fn decode_pvh(info: u64) -> (Handoff, Option<u64>) {
             cmdline: si.cmdline,
             modules: si.modules,
             rsdp,
+            // PVH's start_info has no field for the screen.
+            screen: None,
         },
         Some(si.rsdp_paddr),
     )
@@ -432,6 +438,7 @@ fn decode_mb1(info: u64) -> (Handoff, Option<u64>) {
             cmdline: mbi.cmdline.unwrap_or_default(),
             modules: mbi.modules,
             rsdp,
+            screen: mbi.framebuffer,
         },
         Some(addr),
     )
@@ -468,9 +475,35 @@ fn decode_mb2(info: u64) -> (Handoff, Option<u64>) {
             cmdline: mbi.cmdline.unwrap_or_default(),
             modules: mbi.modules,
             rsdp,
+            screen: mbi.framebuffer,
         },
         None,
     )
+}
+
+/// The screen the loader described (the row checks the mode against the one the firmware
+/// set): its memory must not be usable RAM in the map.
+fn check_screen(handoff: &Handoff) {
+    let Some(fb) = handoff.screen else {
+        say!("screen: none described");
+        return;
+    };
+    say!("screen: {fb}");
+    let (start, end) = (
+        fb.addr,
+        fb.addr + u64::from(fb.pitch) * u64::from(fb.height),
+    );
+    if let Some(r) = handoff
+        .memory_map
+        .iter()
+        .find(|r| r.kind == MemoryKind::Usable && r.start < end && start < r.end)
+    {
+        fail!(
+            "the screen's memory [{start:#x}..{end:#x}) overlaps usable RAM [{:#x}..{:#x}) in the map",
+            r.start,
+            r.end
+        );
+    }
 }
 
 /// A copy of the RSDP at `addr`, as long as its revision says.
