@@ -622,6 +622,15 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         other => other,
     };
     let _ = std::fs::remove_file(&monitor);
+    // The harness's own lines (screen, screendump, NMI storm) end the
+    // file too, so a run's folder says everything the verdict read.
+    if !screen.is_empty() {
+        use std::io::Write;
+        let _ = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join("serial.log"))
+            .and_then(|mut f| f.write_all(screen.as_bytes()));
+    }
     let serial = serial
         .lock()
         .map(|s| s.clone() + &screen)
@@ -764,7 +773,11 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
             }
         }
     }
-    for line in run.serial.lines().filter(|l| l.starts_with("xtask: screendump")) {
+    for line in run
+        .serial
+        .lines()
+        .filter(|l| l.starts_with("xtask: screendump"))
+    {
         crate::ui::say(line.trim_start_matches("xtask: "));
     }
     if let Some((asked, word)) = asked_end(&args.cmdline).filter(|(o, _)| *o == run.outcome) {

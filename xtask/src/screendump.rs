@@ -38,7 +38,10 @@ fn parse(ppm: &[u8]) -> Result<(usize, usize, &[u8])> {
             at += 1;
         }
         if start == at {
-            bail!("not a PPM file: its header ends after {} fields", fields.len());
+            bail!(
+                "not a PPM file: its header ends after {} fields",
+                fields.len()
+            );
         }
         fields.push(std::str::from_utf8(&ppm[start..at]).context("PPM header")?);
     }
@@ -101,7 +104,12 @@ mod tests {
     fn a_short_or_foreign_file_is_an_error() {
         let mut short = ppm(10, 10, 0);
         short.truncate(50);
-        assert!(describe(&short).unwrap_err().to_string().contains("needs 300 bytes"));
+        assert!(
+            describe(&short)
+                .unwrap_err()
+                .to_string()
+                .contains("needs 300 bytes")
+        );
         assert!(describe(b"P3\n1 1\n255\n0 0 0").is_err());
         assert!(describe(b"").is_err());
     }
