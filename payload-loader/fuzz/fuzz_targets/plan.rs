@@ -3,9 +3,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use payload_loader::display::MultibootFramebuffer;
 use payload_loader::{
-    BootInfoInput, MemoryKind, MemoryRegion, Module, PlanConfig, Protocol, Range, Rsdp,
-    boot_params, multiboot1, multiboot2, plan, pvh,
+    BootInfoInput, ColorField, Display, Error, LinearFramebuffer, MemoryKind, MemoryRegion,
+    Module, PlanConfig, Protocol, Range, Rsdp, TextConsole, boot_params, multiboot1, multiboot2,
+    plan, pvh, screen_info,
 };
 
 const MAP: [MemoryRegion; 5] = [
@@ -18,7 +20,8 @@ const MAP: [MemoryRegion; 5] = [
 const FIRMWARE: [Range; 1] = [Range::new(0x100000, 0x180000)];
 
 fuzz_target!(|data: &[u8]| {
-    // The first byte picks the override: 0..=4 a protocol, anything else none.
+    // The first byte picks the override (bits 0-2: 0..=4 a protocol, anything else none)
+    // and the screen (bits 3-4: none, a framebuffer, VGA text).
     let (sel, kernel) = match data.split_first() {
         Some((s, k)) => (*s, k),
         None => return,
@@ -60,6 +63,28 @@ fuzz_target!(|data: &[u8]| {
         size: 0x10000,
         cmdline: "initrd",
     }];
+    let field = |position, size| ColorField { position, size };
+    let display = match sel >> 3 & 3 {
+        1 => Some(Display::Linear(LinearFramebuffer {
+            addr: 0xfd00_0000,
+            pitch: 3200,
+            width: 800,
+            height: 600,
+            bits_per_pixel: 32,
+            red: field(16, 8),
+            green: field(8, 8),
+            blue: field(0, 8),
+            reserved: field(24, 8),
+        })),
+        2 => Some(Display::Text(TextConsole {
+            columns: 80,
+            rows: 25,
+            char_height: 16,
+            cursor_x: 3,
+            cursor_y: 4,
+        })),
+        _ => None,
+    };
     let mut rsdp = [0u8; 36];
     rsdp[15] = 2;
     rsdp[20] = 36;
@@ -69,7 +94,7 @@ fuzz_target!(|data: &[u8]| {
         memory_map: &MAP,
         machine_map: &[],
         modules: &modules,
-        display: None,
+        display,
         rsdp: Some(Rsdp {
             addr: 0xf5000,
             bytes: &rsdp,
@@ -99,6 +124,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(blob) => blob,
         // A bzImage's own limits (cmdline_size, initrd_addr_max) may refuse this input.
         Err(_) if p.kind() == Protocol::Linux => return,
+        // A Multiboot kernel may require a screen, or a mode, that is not there.
+        Err(e) if matches!(*e, Error::VideoModeUnavailable { .. }) => return,
         Err(e) => panic!("builder failed on valid input: {e}"),
     };
     match p.kind() {
@@ -110,15 +137,23 @@ fuzz_target!(|data: &[u8]| {
         Protocol::Multiboot1 => {
             let d = multiboot1::decode_info(&blob, at).expect("decode");
             assert_eq!(d.memory_map, MAP);
+            assert_eq!(d.framebuffer, display.as_ref().map(MultibootFramebuffer::from));
         }
         Protocol::Linux => {
             let d = boot_params::decode(&blob, at).expect("decode");
             assert_eq!(d.memory_map, MAP);
+            let video_type = match display {
+                Some(Display::Linear(_)) => screen_info::VIDEO_TYPE_EFI,
+                Some(Display::Text(_)) => screen_info::VIDEO_TYPE_VGAC,
+                None => 0,
+            };
+            assert_eq!(d.screen_info.video_type, video_type);
         }
         Protocol::Multiboot2 | Protocol::Elf64 => {
             let d = multiboot2::decode_info(&blob, at).expect("decode");
             assert_eq!(d.memory_map, MAP);
             assert_eq!(d.rsdp_new.as_deref(), Some(&rsdp[..]));
+            assert_eq!(d.framebuffer, display.as_ref().map(MultibootFramebuffer::from));
         }
     }
 });
