@@ -837,24 +837,22 @@ impl fmt::Display for Error {
                 depth,
                 available,
             } => {
-                let any = |n: &u32| {
-                    if *n == 0 {
-                        "any".into()
-                    } else {
-                        alloc::format!("{n}")
-                    }
+                let any = |n: u32| match n {
+                    0 => "any".into(),
+                    n => alloc::format!("{n}"),
+                };
+                let mode = match (*width, *height, *depth) {
+                    (0, 0, 0) => "of any size".into(),
+                    (w, h, d) => alloc::format!("{}x{}x{}", any(w), any(h), any(d)),
+                };
+                let kind = if *graphics {
+                    "a graphics"
+                } else {
+                    "an EGA text"
                 };
                 write!(
                     f,
-                    "the kernel's {source} requires {} mode {}x{}x{} and baton sets no modes: ",
-                    if *graphics {
-                        "a graphics"
-                    } else {
-                        "an EGA text"
-                    },
-                    any(width),
-                    any(height),
-                    any(depth)
+                    "the kernel's {source} requires {kind} mode {mode} and baton sets no modes: "
                 )?;
                 match available {
                     Some(d) => write!(f, "the firmware left {d}"),

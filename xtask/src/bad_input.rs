@@ -10,10 +10,12 @@ use anyhow::{Context, Result, bail};
 use crate::probe::Flavour;
 
 /// The named broken kernels, for `--kernel` and scenario rows.
-pub const KERNELS: [&str; 7] = [
+pub const KERNELS: [&str; 9] = [
     "malformed-truncated",
     "malformed-machine",
     "malformed-phdrs",
+    "mb2-fb-required",
+    "mb2-fb-required-1024x768",
     "bzimage-truncated",
     "bzimage-setup-past-end",
     "bzimage-old-protocol",
@@ -48,6 +50,9 @@ pub fn kernel(name: &str) -> Result<PathBuf> {
     if name.starts_with("bzimage-") {
         return bzimage(name);
     }
+    if name.starts_with("mb2-fb-required") {
+        return framebuffer_required(name);
+    }
     let probe = crate::probe::build(Flavour::Pvh)?;
     let mut elf = std::fs::read(&probe).with_context(|| format!("reading {}", probe.display()))?;
     let len = elf.len();
@@ -71,6 +76,33 @@ pub fn kernel(name: &str) -> Result<PathBuf> {
         // e_phoff beyond the end of the file.
         "malformed-phdrs" => elf[32..40].copy_from_slice(&(len as u64 + 0x1000).to_le_bytes()),
         other => bail!("no broken kernel named {other:?} (known: {KERNELS:?})"),
+    }
+    write(&format!("{name}.elf"), &elf)
+}
+
+/// The Multiboot2 probe whose framebuffer tag (optional, any mode) is made
+/// required: `mb2-fb-required` any mode, `mb2-fb-required-1024x768` that
+/// mode at 32 bpp (which baton, setting no modes, meets only if the
+/// firmware left it). The tag is not part of the header's checksum.
+fn framebuffer_required(name: &str) -> Result<PathBuf> {
+    let probe = crate::probe::build(Flavour::Multiboot2)?;
+    let mut elf = std::fs::read(&probe).with_context(|| format!("reading {}", probe.display()))?;
+    let magic = 0xE852_50D6u32.to_le_bytes();
+    let header = (0..elf.len().min(32768).saturating_sub(16))
+        .step_by(8)
+        .find(|&at| elf[at..at + 4] == magic)
+        .context("the Multiboot2 probe has no Multiboot2 header")?;
+    // The probe's first tag, right after the 16-byte header.
+    let tag = header + 16;
+    if elf.get(tag..tag + 4) != Some(&[5, 0, 1, 0][..]) {
+        bail!("the Multiboot2 probe's first tag at {tag:#x} is not its optional framebuffer tag");
+    }
+    elf[tag + 2] = 0; // required
+    if name == "mb2-fb-required-1024x768" {
+        for (i, v) in [1024u32, 768, 32].iter().enumerate() {
+            let at = tag + 8 + 4 * i;
+            elf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
     }
     write(&format!("{name}.elf"), &elf)
 }

@@ -35,13 +35,20 @@ probe_mb1_header:
     .long probe_entry32         # entry_addr
 .endif
 .if {flavour} == {flavour_mb2}
-# Multiboot2 header: no tags beyond the end tag (entry = e_entry).
+# Multiboot2 header (entry = e_entry): an optional framebuffer tag with no
+# preference (the probe prints the screen it gets; xtask's `mb2-fb-required*`
+# kernels clear its optional flag and set a mode), then the end tag.
     .balign 8
 probe_mb2_header:
     .long {mb2_magic}
     .long 0                     # architecture: i386 protected mode
     .long probe_mb2_header_end - probe_mb2_header
     .long 0x100000000 - ({mb2_magic} + (probe_mb2_header_end - probe_mb2_header))
+    .short 5                    # framebuffer tag
+    .short 1                    # optional
+    .long 20
+    .long 0, 0, 0               # width, height, depth: any
+    .balign 8
     .short 0                    # end tag
     .short 0
     .long 8
