@@ -190,3 +190,25 @@ fn multiboot1_flag_2_needs_a_screen_and_takes_the_one_there_is() {
     let e = build_err(&p, None);
     assert!(e.contains("Multiboot1 video fields"), "{e}");
 }
+
+#[test]
+fn a_framebuffer_in_usable_ram_is_handed_over_reserved() {
+    // Graphics memory carved out of RAM (an integrated GPU's, say) that the
+    // firmware's map left usable: the screen's range comes out reserved.
+    let Display::Linear(fb) = framebuffer() else {
+        unreachable!()
+    };
+    let in_ram = Display::Linear(LinearFramebuffer {
+        addr: 0x7000_0000,
+        ..fb
+    });
+    let (start, end) = in_ram.memory();
+    let map =
+        payload_loader::with_reserved(&memory_map(), &[payload_loader::Range::new(start, end)]);
+    for r in &map {
+        if r.start < end && start < r.end {
+            assert_eq!(r.kind, payload_loader::MemoryKind::Reserved, "{r:?}");
+        }
+    }
+    assert!(map.iter().any(|r| (r.start, r.end) == (start, end)));
+}
