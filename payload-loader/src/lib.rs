@@ -58,6 +58,7 @@ pub mod display;
 pub mod elf;
 mod error;
 pub mod memory;
+pub mod mode_request;
 pub mod multiboot1;
 pub mod multiboot2;
 // Its items get their doc lines with the planner's next change; then this
@@ -71,10 +72,11 @@ pub mod sort;
 pub use boot_params::BootParamsInput;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use bzimage::SetupHeader;
-pub use display::{ColorField, Display, LinearFramebuffer, ModeRequest, TextConsole};
+pub use display::{ColorField, Display, LinearFramebuffer, TextConsole};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
+pub use mode_request::{ModeNeed, ModeRequest};
 pub use plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LOW_ALLOC_MAX, LOW_ALLOC_MIN, LoadPlan, PlanConfig,
     PlannedSegment, Protocol, Relocation, detect, plan,

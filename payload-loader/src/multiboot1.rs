@@ -5,9 +5,10 @@ use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
 use crate::bytes::{Blob, Writer, u32_at};
-use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
+use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+use crate::mode_request::{ModeNeed, ModeRequest};
 
 /// Header magic.
 pub const HEADER_MAGIC: u32 = 0x1BAD_B002;

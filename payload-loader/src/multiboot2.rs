@@ -6,9 +6,10 @@ use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
 use crate::bytes::{Blob, Writer, u16_at, u32_at};
-use crate::display::{ModeNeed, ModeRequest, MultibootFramebuffer};
+use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+use crate::mode_request::{ModeNeed, ModeRequest};
 use crate::multiboot1::{AddressLoad, address_load};
 
 /// Header magic.

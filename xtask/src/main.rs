@@ -12,6 +12,7 @@ mod checks;
 mod code_size;
 mod coreboot;
 mod debs;
+mod deps;
 mod entry;
 mod firmware;
 mod fixtures;
@@ -62,6 +63,9 @@ enum Command {
     /// Build (when missing) coreboot for QEMU q35 and cbfstool under
     /// target/coreboot, boot the bare ROM once, print its layout.
     Coreboot(CorebootArgs),
+    /// Each crate's module graph (modules, arrows, import circles); exits 1
+    /// on a circle.
+    Deps,
 }
 
 #[derive(clap::Args)]
@@ -229,6 +233,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Test(args) => scenarios::test(&args),
         Command::Bench(args) => bench::bench(&args),
         Command::Coreboot(args) => coreboot::command(&args),
+        Command::Deps => deps::command(),
     }
 }
 

@@ -1,0 +1,364 @@
+//! `cargo xtask deps`: each crate's module graph drawn from its source (a
+//! file is a module, an arrow for every module its `use` lines and inline
+//! `crate::`/`super::` paths name), with the counts and every import circle.
+//! Exits 1 if a crate has a circle: .ci/run keeps the layout acyclic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The crates checked: a name and the folder its root file is in.
+const CRATES: [(&str, &str, &str); 4] = [
+    ("baton (library)", "firmware/src", "lib.rs"),
+    ("baton (firmware binary)", "firmware/src", "main.rs"),
+    ("payload-loader", "payload-loader/src", "lib.rs"),
+    ("xtask", "xtask/src", "main.rs"),
+];
+
+/// One crate's modules (paths like `machine::smp`, "" for the root) and
+/// which modules each one uses.
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub edges: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Graph {
+    pub fn modules(&self) -> usize {
+        self.edges.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.edges.values().map(BTreeSet::len).sum()
+    }
+
+    /// Every strongly connected set of more than one module (or one that
+    /// uses itself), each sorted, in order.
+    pub fn circles(&self) -> Vec<Vec<String>> {
+        // Tarjan's algorithm, iterative enough for a few dozen modules.
+        struct State<'a> {
+            g: &'a Graph,
+            index: BTreeMap<&'a str, usize>,
+            low: BTreeMap<&'a str, usize>,
+            stack: Vec<&'a str>,
+            on_stack: BTreeSet<&'a str>,
+            out: Vec<Vec<String>>,
+        }
+        fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+            let n = s.index.len();
+            s.index.insert(v, n);
+            s.low.insert(v, n);
+            s.stack.push(v);
+            s.on_stack.insert(v);
+            for w in s.g.edges.get(v).into_iter().flatten() {
+                let w = w.as_str();
+                if !s.index.contains_key(w) {
+                    visit(s, w);
+                    let lw = s.low[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(lw));
+                } else if s.on_stack.contains(w) {
+                    let iw = s.index[w];
+                    let lv = s.low[v];
+                    s.low.insert(v, lv.min(iw));
+                }
+            }
+            if s.low[v] == s.index[v] {
+                let mut set = Vec::new();
+                while let Some(w) = s.stack.pop() {
+                    s.on_stack.remove(w);
+                    set.push(w.to_string());
+                    if w == v {
+                        break;
+                    }
+                }
+                let self_loop = s.g.edges.get(v).is_some_and(|e| e.contains(v));
+                if set.len() > 1 || self_loop {
+                    set.sort();
+                    s.out.push(set);
+                }
+            }
+        }
+        let mut s = State {
+            g: self,
+            index: BTreeMap::new(),
+            low: BTreeMap::new(),
+            stack: Vec::new(),
+            on_stack: BTreeSet::new(),
+            out: Vec::new(),
+        };
+        for v in self.edges.keys() {
+            if !s.index.contains_key(v.as_str()) {
+                visit(&mut s, v);
+            }
+        }
+        s.out.sort();
+        s.out
+    }
+}
+
+/// The module path of a file under the crate's folder (`machine/smp.rs` ->
+/// `machine::smp`, `acpi/mod.rs` -> `acpi`, the root file -> "").
+fn module_of(relative: &Path, root_file: &str) -> Option<String> {
+    let s = relative.to_str()?.strip_suffix(".rs")?;
+    if s == root_file.trim_end_matches(".rs") {
+        return Some(String::new());
+    }
+    let s = s.strip_suffix("/mod").unwrap_or(s);
+    Some(s.replace('/', "::"))
+}
+
+/// The files of a crate: the root, and every module it declares, found by
+/// following `mod` lines (so a library's and a binary's modules in one
+/// folder stay apart).
+fn crate_files(dir: &Path, root_file: &str) -> Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.join(root_file)];
+    while let Some(path) = todo.pop() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let relative = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+        let Some(module) = module_of(&relative, root_file) else {
+            continue;
+        };
+        // Children live in `dir/module/` (for the root and mod.rs files) or
+        // `dir/module/` beside `module.rs`.
+        let base: PathBuf = if module.is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(module.replace("::", "/"))
+        };
+        for name in declared_modules(&text) {
+            let flat = base.join(format!("{name}.rs"));
+            let nested = base.join(&name).join("mod.rs");
+            if flat.exists() {
+                todo.push(flat);
+            } else if nested.exists() {
+                todo.push(nested);
+            }
+        }
+        files.insert(module, text);
+    }
+    Ok(files)
+}
+
+/// `mod x;` / `pub mod x;` lines (not inline `mod tests { ... }`).
+fn declared_modules(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| {
+            let l = l.strip_prefix("pub ").unwrap_or(l);
+            let l = l.strip_prefix("pub(crate) ").unwrap_or(l);
+            let name = l.strip_prefix("mod ")?.strip_suffix(';')?;
+            Some(name.trim().to_string())
+        })
+        .collect()
+}
+
+/// The text without `#[cfg(test)]` modules: test code may use anything.
+fn without_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "#[cfg(test)]" {
+            // Skip the item that follows, by brace depth.
+            let mut depth = 0i32;
+            let mut opened = false;
+            for l in lines.by_ref() {
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                opened |= l.contains('{');
+                if opened && depth <= 0 || !opened && l.trim_end().ends_with(';') {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The paths a module names: `crate::a::b`, `super::c` (made absolute),
+/// including each name of a `use crate::{a, b::c}` group.
+fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
+    let parent: Vec<String> = {
+        let mut p: Vec<String> = module
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        p.pop();
+        p
+    };
+    let mut out = Vec::new();
+    let code: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (prefix, base) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().last();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            if let Some(group) = rest.strip_prefix('{') {
+                let end = group.find('}').unwrap_or(group.len());
+                for item in group[..end].split(',') {
+                    let mut path = base.clone();
+                    path.extend(words(item.trim()));
+                    out.push(path);
+                }
+                continue;
+            }
+            let mut path = base.clone();
+            path.extend(words(rest));
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The leading `a::b::c` words of `s`.
+fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        out.push(rest[..end].to_string());
+        match rest[end..].strip_prefix("::") {
+            Some(r) => rest = r,
+            None => break,
+        }
+    }
+    out
+}
+
+/// The graph of one crate.
+pub fn graph(dir: &Path, root_file: &str) -> Result<Graph> {
+    let files = crate_files(dir, root_file)?;
+    let mut g = Graph::default();
+    for (module, text) in &files {
+        let mut uses = BTreeSet::new();
+        for path in named_paths(module, &without_tests(text)) {
+            // The longest prefix that is a module of this crate (`super::f`
+            // in machine/x.rs names machine's own item: an arrow to machine).
+            // Items of the crate root (the pipeline) draw no arrow.
+            let target = (1..=path.len())
+                .rev()
+                .map(|n| path[..n].join("::"))
+                .find(|m| files.contains_key(m));
+            if let Some(t) = target.filter(|t| t != module) {
+                uses.insert(t);
+            }
+        }
+        g.edges.insert(module.clone(), uses);
+    }
+    Ok(g)
+}
+
+/// `cargo xtask deps`.
+pub fn command() -> Result<std::process::ExitCode> {
+    let root = crate::root();
+    let mut report = String::new();
+    let mut circles = 0;
+    for (name, dir, root_file) in CRATES {
+        let g = graph(&root.join(dir), root_file)?;
+        let found = g.circles();
+        circles += found.len();
+        writeln!(
+            report,
+            "{name}: {} modules, {} arrows, {} circles",
+            g.modules(),
+            g.edge_count(),
+            found.len()
+        )?;
+        for c in &found {
+            writeln!(report, "  circle: {}", c.join(" <-> "))?;
+        }
+    }
+    print!("{report}");
+    Ok(if circles == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("xtask: deps: {circles} import circles (each crate's modules must form a DAG)");
+        std::process::ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph_of(edges: &[(&str, &[&str])]) -> Graph {
+        Graph {
+            edges: edges
+                .iter()
+                .map(|(m, to)| (m.to_string(), to.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn finds_each_circle_once() {
+        let g = graph_of(&[
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a", "d"]),
+            ("d", &[]),
+            ("e", &["e"]),
+        ]);
+        assert_eq!(g.circles(), vec![vec!["a", "b", "c"], vec!["e"]]);
+        assert_eq!((g.modules(), g.edge_count()), (5, 5));
+        assert!(graph_of(&[("a", &["b"]), ("b", &[])]).circles().is_empty());
+    }
+
+    #[test]
+    fn reads_use_lines_groups_and_inline_paths() {
+        let text = "use super::{console, lapic::Lapic};\nuse crate::text::Quote;\n\
+                    fn f() { crate::report::boot(); x::crate::no(); } // crate::comment\n";
+        let paths = named_paths("machine::smp", text);
+        let joined: Vec<String> = paths.iter().map(|p| p.join("::")).collect();
+        assert_eq!(
+            joined,
+            [
+                "text::Quote",
+                "report::boot",
+                "machine::console",
+                "machine::lapic::Lapic"
+            ]
+        );
+    }
+
+    #[test]
+    fn test_modules_are_left_out() {
+        let text =
+            "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\nuse crate::c;\n";
+        assert_eq!(without_tests(text), "use crate::a;\nuse crate::c;\n");
+    }
+
+    #[test]
+    fn module_paths_of_files() {
+        assert_eq!(
+            module_of(Path::new("machine/smp.rs"), "main.rs").as_deref(),
+            Some("machine::smp")
+        );
+        assert_eq!(
+            module_of(Path::new("acpi/mod.rs"), "lib.rs").as_deref(),
+            Some("acpi")
+        );
+        assert_eq!(
+            module_of(Path::new("lib.rs"), "lib.rs").as_deref(),
+            Some("")
+        );
+    }
+}
