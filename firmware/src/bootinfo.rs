@@ -179,7 +179,7 @@ pub enum BootInfoError {
     /// The memory map is unusable.
     MemoryMap(MemoryMapError),
     /// The coreboot tables could not be found or read.
-    Coreboot(crate::coreboot::CorebootError),
+    Coreboot(Box<str>),
     /// A structure that does not decode.
     Malformed {
         /// The structure or field.

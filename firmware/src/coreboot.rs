@@ -152,8 +152,9 @@ impl fmt::Display for CorebootError {
 }
 
 impl From<CorebootError> for BootInfoError {
+    // As text: the boot information's types know no parser.
     fn from(e: CorebootError) -> Self {
-        Self::Coreboot(e)
+        Self::Coreboot(alloc::string::ToString::to_string(&e).into_boxed_str())
     }
 }
 

@@ -7,8 +7,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, check_str};
-use crate::bytes::{Blob, u16_at, u32_at, u64_at};
+use crate::bytes::{u16_at, u32_at, u64_at};
 use crate::bzimage::{self, HEADER_START, LOADED_HIGH, SetupHeader};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion};

@@ -3,7 +3,7 @@
 use alloc::boxed::Box;
 use core::fmt;
 
-use crate::Protocol;
+use crate::protocol::Protocol;
 
 /// Everything that can go wrong while validating, planning or building boot info.
 #[derive(Debug, Clone, PartialEq, Eq)]

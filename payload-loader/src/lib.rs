@@ -50,6 +50,7 @@
 
 extern crate alloc;
 
+mod blob;
 pub mod boot_params;
 mod bootinfo;
 mod bytes;
@@ -63,7 +64,10 @@ pub mod multiboot1;
 pub mod multiboot2;
 // Its items get their doc lines with the planner's next change; then this
 // allowance goes.
+mod linux_plan;
 mod plan;
+mod planner;
+mod protocol;
 pub mod pvh;
 pub mod reads;
 pub mod screen_info;
@@ -79,8 +83,10 @@ pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved
 pub use mode_request::{ModeNeed, ModeRequest};
 pub use plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LOW_ALLOC_MAX, LOW_ALLOC_MIN, LoadPlan, PlanConfig,
-    PlannedSegment, Protocol, Relocation, detect, plan,
+    PlannedSegment, Relocation,
 };
+pub use planner::{detect, plan};
+pub use protocol::Protocol;
 
 /// Loader name baton puts into Multiboot information.
 pub const LOADER_NAME: &str = "baton";

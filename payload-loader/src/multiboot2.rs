@@ -4,8 +4,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
-use crate::bytes::{Blob, Writer, u16_at, u32_at};
+use crate::bytes::{Writer, u16_at, u32_at};
 use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};

@@ -1,90 +1,19 @@
-//! Protocol detection and the load plan: where every segment goes, whether it overlaps the
+//! The load plan: where every segment goes, whether it overlaps the
 //! firmware, the entry point, and a free-memory allocator for modules, boot info and staging.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use goblin::elf::program_header::{PF_R, PF_W, PF_X};
 
-use crate::bzimage::{self, SetupHeader};
-use crate::elf::{self, ElfClass, ElfImage, ElfType};
+use crate::bzimage::SetupHeader;
+use crate::elf::{ElfClass, ElfType};
 use crate::error::{Error, Result};
 use crate::memory::{self, MemoryRegion, Range};
-use crate::multiboot1::{self, AddressLoad, Mb1Header};
-use crate::multiboot2::{self, Mb2Header};
-use crate::pvh::{self, PvhNote};
-
-/// An entry protocol (what the kernel is handed; docs/HANDOFF.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// Xen's PVH entry (ELF note type 18): 32-bit, EBX = `hvm_start_info`.
-    Pvh,
-    /// Multiboot2 (header magic 0xE85250D6): 32-bit, EBX = the MBI.
-    Multiboot2,
-    /// Multiboot1 (header magic 0x1BADB002): 32-bit, EBX = `multiboot_info`.
-    Multiboot1,
-    /// Plain ELF64: long mode, identity map, RDI = Multiboot2-format info.
-    Elf64,
-    /// The Linux x86 boot protocol for a bzImage: RSI = `boot_params` (the "zero page").
-    Linux,
-}
-
-impl Protocol {
-    /// Detection order of the ELF protocols without an override. A bzImage is recognised by
-    /// its setup header before any of these (it is not ELF).
-    pub const PRECEDENCE: [Protocol; 4] = [
-        Protocol::Pvh,
-        Protocol::Multiboot2,
-        Protocol::Multiboot1,
-        Protocol::Elf64,
-    ];
-
-    /// Parses a config value: `pvh`, `multiboot2`, `multiboot1` (or `multiboot`), `elf64` (or
-    /// `elf`), `linux`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "pvh" => Some(Protocol::Pvh),
-            "multiboot2" | "mb2" => Some(Protocol::Multiboot2),
-            "multiboot1" | "multiboot" | "mb1" => Some(Protocol::Multiboot1),
-            "elf64" | "elf" => Some(Protocol::Elf64),
-            "linux" => Some(Protocol::Linux),
-            _ => None,
-        }
-    }
-
-    /// The string the kernel is given for a file `name` with arguments `args` (its own command
-    /// line, or a module's). Multiboot kernels get the name first, as GRUB and QEMU give the
-    /// image's path: kernels of that era (Xen, tboot) drop the first word unless the loader calls
-    /// itself GRUB 2, and would otherwise lose their first option. The other protocols have no
-    /// such convention: their kernels get `args` alone.
-    pub fn command_line(self, name: &str, args: &str) -> String {
-        match self {
-            Protocol::Multiboot1 | Protocol::Multiboot2 if args.is_empty() => name.into(),
-            Protocol::Multiboot1 | Protocol::Multiboot2 => alloc::format!("{name} {args}"),
-            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => args.into(),
-        }
-    }
-
-    /// Whether the kernel is entered in 32-bit protected mode (entry and boot info below 4 GiB).
-    /// Linux: false here, the image decides ([`LoadPlan::enters_long_mode`]).
-    pub fn is_32bit(self) -> bool {
-        !matches!(self, Protocol::Elf64 | Protocol::Linux)
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Pvh => "PVH",
-            Protocol::Multiboot2 => "Multiboot2",
-            Protocol::Multiboot1 => "Multiboot1",
-            Protocol::Elf64 => "plain ELF64",
-            Protocol::Linux => "Linux boot protocol",
-        })
-    }
-}
+use crate::multiboot1::Mb1Header;
+use crate::multiboot2::Mb2Header;
+use crate::protocol::Protocol;
+use crate::pvh::PvhNote;
 
 /// The detected protocol with its parsed header data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,55 +40,6 @@ impl BootProtocol {
             BootProtocol::Elf64 => Protocol::Elf64,
             BootProtocol::Linux(_) => Protocol::Linux,
         }
-    }
-}
-
-/// Picks the entry protocol. With `override_` only that protocol is tried (and must be present);
-/// otherwise [`Protocol::PRECEDENCE`]: PVH note > Multiboot2 > Multiboot1 > plain ELF64.
-/// A malformed header of a protocol that is tried is an error even if a later one would fit.
-pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootProtocol> {
-    let one;
-    let order: &[Protocol] = match override_ {
-        Some(p) => {
-            one = [p];
-            &one
-        }
-        None => &Protocol::PRECEDENCE,
-    };
-    for p in order {
-        match p {
-            Protocol::Pvh => {
-                if let Some(n) = pvh::find_note(&image.notes()?)? {
-                    return Ok(BootProtocol::Pvh(n));
-                }
-            }
-            Protocol::Multiboot2 => {
-                if let Some(h) = multiboot2::find_header(image.bytes)? {
-                    return Ok(BootProtocol::Multiboot2(h));
-                }
-            }
-            Protocol::Multiboot1 => {
-                if let Some(h) = multiboot1::find_header(image.bytes)? {
-                    return Ok(BootProtocol::Multiboot1(h));
-                }
-            }
-            Protocol::Elf64 => {
-                if image.class == ElfClass::Elf64 {
-                    return Ok(BootProtocol::Elf64);
-                }
-                return Err(Box::new(Error::PlainElfNeeds64 {
-                    class_bits: image.class.bits(),
-                }));
-            }
-            // An ELF file has no setup header.
-            Protocol::Linux => {}
-        }
-    }
-    match override_ {
-        Some(protocol) => Err(Box::new(Error::ProtocolNotPresent { protocol })),
-        None => Err(Box::new(Error::PlainElfNeeds64 {
-            class_bits: image.class.bits(),
-        })),
     }
 }
 
@@ -284,159 +164,6 @@ pub struct LoadPlan {
     pub(crate) alloc_max: u64,
 }
 
-/// Validates `kernel`, detects its protocol and plans its load against `config`.
-pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
-    memory::validate_regions(config.memory_map)?;
-    memory::validate_ranges("firmware range", config.firmware)?;
-    if let Some(header) = bzimage::find_header(kernel)? {
-        return match config.protocol {
-            None | Some(Protocol::Linux) => bzimage::plan(kernel, header, config),
-            Some(protocol) => Err(Box::new(Error::ProtocolNotPresent { protocol })),
-        };
-    }
-    let image = elf::parse(kernel)?;
-    let protocol = detect(&image, config.protocol)?;
-    let kind = protocol.kind();
-    let usable = memory::usable_ram(config.memory_map);
-    let mut taken: Vec<Range> = config.firmware.to_vec();
-
-    // Address fields (Multiboot1 flag 16, Multiboot2 address tag) replace the program headers.
-    let address_load = match &protocol {
-        BootProtocol::Multiboot1(h) => h.address_load(kernel.len())?,
-        BootProtocol::Multiboot2(h) => h.address_load(kernel.len())?,
-        _ => None,
-    };
-    let relocatable = match &protocol {
-        BootProtocol::Elf64 => true,
-        BootProtocol::Multiboot2(h) => h.relocatable.is_some(),
-        _ => false,
-    };
-    if image.elf_type == ElfType::Dyn && (!relocatable || address_load.is_some()) {
-        return Err(Box::new(Error::DynNotAllowed { protocol: kind }));
-    }
-
-    let mut segments = Vec::new();
-    let mut load_bias = 0u64;
-    let mut relocations = Vec::new();
-    let entry;
-    if let Some(AddressLoad {
-        file_offset,
-        file_len,
-        load_addr,
-        mem_len,
-        entry: e,
-    }) = address_load
-    {
-        segments.push(PlannedSegment {
-            phdr: None,
-            file_offset,
-            file_size: file_len,
-            dest: load_addr,
-            mem_size: mem_len,
-            flags: FLAG_R | FLAG_W | FLAG_X,
-            overlaps_firmware: false,
-        });
-        entry = match (&protocol, e) {
-            (BootProtocol::Multiboot2(h), _) if h.entry.is_none() => {
-                image.entry_physical(image.entry)
-            }
-            _ => Some(e),
-        };
-    } else {
-        if image.elf_type == ElfType::Dyn {
-            load_bias = choose_bias(&image, &protocol, &usable, &taken, config)?;
-        }
-        for p in image.loads() {
-            // ET_EXEC loads at p_paddr; ET_DYN at p_vaddr + bias (modular: the bias may be
-            // "negative", choose_bias placed the whole span in free memory).
-            let dest = match image.elf_type {
-                ElfType::Dyn => p.vaddr.wrapping_add(load_bias),
-                ElfType::Exec => p.paddr,
-            };
-            if dest.checked_add(p.memsz).is_none() {
-                return Err(Box::new(Error::SegmentWraps {
-                    segment: p.index,
-                    addr: dest,
-                    memsz: p.memsz,
-                }));
-            }
-            segments.push(PlannedSegment {
-                phdr: Some(p.index),
-                file_offset: p.offset,
-                file_size: p.filesz,
-                dest,
-                mem_size: p.memsz,
-                flags: p.flags & (FLAG_R | FLAG_W | FLAG_X),
-                overlaps_firmware: false,
-            });
-        }
-        let elf_entry = || match image.elf_type {
-            ElfType::Exec => image.entry_physical(image.entry),
-            ElfType::Dyn => Some(image.entry.wrapping_add(load_bias)),
-        };
-        entry = match &protocol {
-            BootProtocol::Pvh(n) => Some(u64::from(n.entry)),
-            BootProtocol::Multiboot2(Mb2Header { entry: Some(e), .. }) => Some(u64::from(*e)),
-            _ => elf_entry(),
-        };
-        if image.elf_type == ElfType::Dyn {
-            for (index, (r_offset, addend)) in image.relative_relocations()?.into_iter().enumerate()
-            {
-                let found = image.loads().enumerate().find(|(_, p)| {
-                    r_offset >= p.vaddr && p.memsz >= 8 && r_offset - p.vaddr <= p.memsz - 8
-                });
-                let Some((segment, p)) = found else {
-                    return Err(Box::new(Error::RelocationOutOfSegment { index, r_offset }));
-                };
-                relocations.push(Relocation {
-                    segment,
-                    offset: r_offset - p.vaddr,
-                    value: (addend as u64).wrapping_add(load_bias),
-                });
-            }
-        }
-    }
-
-    // The entry must lie in an executable segment (or the address-field load).
-    let entry = entry
-        .filter(|&e| {
-            segments
-                .iter()
-                .any(|s| s.flags & FLAG_X != 0 && s.dest <= e && e - s.dest < s.mem_size)
-        })
-        .ok_or(Error::EntryOutsideSegments {
-            entry: entry.unwrap_or(image.entry),
-        })?;
-    if kind.is_32bit() && entry >= 1 << 32 {
-        return Err(Box::new(Error::EntryAbove4G {
-            protocol: kind,
-            entry,
-        }));
-    }
-
-    for (i, s) in segments.iter_mut().enumerate() {
-        let segment = s.phdr.unwrap_or(i);
-        check_destination(config, &usable, segment, s)?;
-    }
-    taken.extend(segments.iter().map(|s| s.dest_range()));
-
-    Ok(LoadPlan {
-        protocol,
-        class: image.class,
-        elf_type: image.elf_type,
-        entry,
-        segments,
-        load_bias,
-        relocations,
-        module_align: 4096,
-        usable,
-        taken,
-        allocated: Vec::new(),
-        alloc_min: config.alloc_min,
-        alloc_max: config.alloc_max,
-    })
-}
-
 /// A segment's destination must lie in usable RAM (`segment` names it in
 /// the error); overlapping the firmware is allowed and marked.
 pub(crate) fn check_destination(
@@ -456,59 +183,6 @@ pub(crate) fn check_destination(
     })?;
     s.overlaps_firmware = config.firmware.iter().any(|f| f.overlaps(&r));
     Ok(())
-}
-
-/// ET_DYN: place the whole image span in free memory (Multiboot2's relocatable tag bounds and
-/// preference honoured) and return the bias.
-fn choose_bias(
-    image: &ElfImage<'_>,
-    protocol: &BootProtocol,
-    usable: &[Range],
-    taken: &[Range],
-    config: &PlanConfig<'_>,
-) -> Result<u64> {
-    let lo = image.loads().map(|p| p.vaddr).min().unwrap_or(0);
-    let hi = image.loads().map(|p| p.vaddr + p.memsz).max().unwrap_or(0);
-    let span = hi - lo;
-    let p_align = image.loads().map(|p| p.align).max().unwrap_or(0).max(4096);
-    let mut align = p_align;
-    let (mut min, mut max, mut top_down) = (config.alloc_min, config.alloc_max, false);
-    if let BootProtocol::Multiboot2(Mb2Header {
-        relocatable: Some(r),
-        ..
-    }) = protocol
-    {
-        min = min.max(u64::from(r.min_addr));
-        max = max.min(u64::from(r.max_addr).saturating_add(1));
-        if r.align.is_power_of_two() {
-            align = align.max(u64::from(r.align));
-        }
-        top_down = r.preference == 2;
-    }
-    if !align.is_power_of_two() {
-        return Err(Box::new(Error::BadAllocAlign { align }));
-    }
-    // `lo % p_align` may be non-zero: keep it, so every segment keeps its p_align congruence.
-    // (p_align was checked to be a power of two, so `p_align - 1` is a mask.)
-    let pad = lo & (p_align - 1);
-    let size = span.checked_add(pad).ok_or(Error::SegmentWraps {
-        segment: 0,
-        addr: lo,
-        memsz: span,
-    })?;
-    let free = memory::free_ranges(usable, taken);
-    let at = if top_down {
-        memory::alloc_top_down(&free, size, align, min, max)
-    } else {
-        memory::alloc_bottom_up(&free, size, align, min, max)
-    };
-    let at = at.ok_or(Error::OutOfMemory {
-        what: "relocatable kernel",
-        size,
-        align,
-        below: max,
-    })?;
-    Ok((at + pad).wrapping_sub(lo))
 }
 
 impl LoadPlan {

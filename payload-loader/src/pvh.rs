@@ -6,8 +6,9 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
+use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str};
-use crate::bytes::{Blob, Writer};
+use crate::bytes::Writer;
 use crate::elf::Note;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion};

@@ -243,13 +243,51 @@ fn words(s: &str) -> Vec<String> {
     out
 }
 
+/// The root's re-exports, `pub use a::b::{C, D};` and `pub use a::E;`:
+/// item name -> the path it stands for (`crate::C` is a use of `a::b`).
+fn reexports(root: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for stmt in root.split(';') {
+        let Some(rest) = stmt.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let rest: String = rest.split_whitespace().collect();
+        let (base, items) = match rest.split_once("::{") {
+            Some((base, items)) => (base.to_string(), items.trim_end_matches('}').to_string()),
+            None => match rest.rsplit_once("::") {
+                Some((base, item)) => (base.to_string(), item.to_string()),
+                None => continue,
+            },
+        };
+        for item in items.split(',').filter(|i| !i.is_empty()) {
+            let name = item.rsplit("::").next().unwrap_or(item).to_string();
+            let mut path = words(&base);
+            path.extend(words(item));
+            out.insert(name, path);
+        }
+    }
+    out
+}
+
 /// The graph of one crate.
 pub fn graph(dir: &Path, root_file: &str) -> Result<Graph> {
     let files = crate_files(dir, root_file)?;
+    let exported = reexports(files.get("").map_or("", String::as_str));
     let mut g = Graph::default();
     for (module, text) in &files {
         let mut uses = BTreeSet::new();
-        for path in named_paths(module, &without_tests(text)) {
+        for mut path in named_paths(module, &without_tests(text)) {
+            // A re-exported item (`crate::Protocol`) is a use of the module
+            // it comes from; a module's own name wins.
+            let reexported = path
+                .first()
+                .filter(|first| !files.contains_key(*first))
+                .and_then(|first| exported.get(first));
+            if let Some(real) = reexported {
+                let mut full = real.clone();
+                full.extend(path.drain(1..));
+                path = full;
+            }
             // The longest prefix that is a module of this crate (`super::f`
             // in machine/x.rs names machine's own item: an arrow to machine).
             // Items of the crate root (the pipeline) draw no arrow.
@@ -284,6 +322,15 @@ pub fn command() -> Result<std::process::ExitCode> {
         )?;
         for c in &found {
             writeln!(report, "  circle: {}", c.join(" <-> "))?;
+            // The arrows inside it: the ones to cut.
+            for from in c {
+                let to: Vec<&str> = g.edges[from]
+                    .iter()
+                    .filter(|t| c.contains(t))
+                    .map(String::as_str)
+                    .collect();
+                writeln!(report, "    {from} -> {}", to.join(", "))?;
+            }
         }
     }
     print!("{report}");
@@ -337,6 +384,15 @@ mod tests {
                 "machine::lapic::Lapic"
             ]
         );
+    }
+
+    #[test]
+    fn root_reexports_name_their_modules() {
+        let root = "pub use plan::{LoadPlan, Protocol};\npub use error::Error;\npub mod x;";
+        let r = reexports(root);
+        assert_eq!(r["Protocol"], ["plan", "Protocol"]);
+        assert_eq!(r["Error"], ["error", "Error"]);
+        assert_eq!(r.len(), 3);
     }
 
     #[test]
