@@ -90,7 +90,7 @@ pub(crate) fn plan(
     })
 }
 
-/// The load address of a relocatable kernel (see [`plan`]).
+/// The load address of a relocatable kernel (see [`crate::plan`]).
 fn place(
     header: &SetupHeader,
     runtime: u64,

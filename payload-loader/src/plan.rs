@@ -55,7 +55,7 @@ enum Placement {
     Low,
 }
 
-/// Inputs of [`plan`] besides the kernel bytes.
+/// Inputs of [`crate::plan`] besides the kernel bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanConfig<'a> {
     /// The machine's memory map.
