@@ -59,6 +59,7 @@ pub mod display;
 pub mod elf;
 mod error;
 pub mod memory;
+pub mod memory_map;
 pub mod mode_request;
 pub mod multiboot1;
 pub mod multiboot2;
@@ -79,7 +80,8 @@ pub use bzimage::SetupHeader;
 pub use display::{ColorField, Display, LinearFramebuffer, TextConsole};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
-pub use memory::{MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
+pub use memory::{FreeList, MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
+pub use memory_map::{MemoryMap, MemoryMapError, RawEntry};
 pub use mode_request::{ModeNeed, ModeRequest};
 pub use plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LOW_ALLOC_MAX, LOW_ALLOC_MIN, LoadPlan, PlanConfig,

@@ -45,6 +45,37 @@ impl MemoryKind {
         }
     }
 
+    /// Which kind wins where a firmware's entries overlap: the more restrictive, so RAM that
+    /// any entry calls reserved is never handed out. Unusable (defective, disabled) beats
+    /// everything, then unknown types, reserved, persistent memory, ACPI NVS, ACPI tables,
+    /// usable RAM.
+    pub fn priority(self) -> u8 {
+        match self {
+            MemoryKind::Usable => 0,
+            MemoryKind::Acpi => 1,
+            MemoryKind::Nvs => 2,
+            MemoryKind::Other(PERSISTENT) => 3,
+            MemoryKind::Reserved => 4,
+            MemoryKind::Other(UNUSABLE | DISABLED) => 6,
+            MemoryKind::Other(_) => 5,
+        }
+    }
+
+    /// RAM of some use: usable, ACPI tables and NVS, persistent memory (what an identity map
+    /// must cover).
+    pub fn is_ram(self) -> bool {
+        matches!(
+            self,
+            MemoryKind::Usable | MemoryKind::Acpi | MemoryKind::Nvs | MemoryKind::Other(PERSISTENT)
+        )
+    }
+
+    /// Backed by something that can be read: everything but defective or disabled RAM (MMIO
+    /// that firmware lists as reserved is included: firmware tables live there).
+    pub fn is_readable(self) -> bool {
+        !matches!(self, MemoryKind::Other(UNUSABLE | DISABLED))
+    }
+
     pub(crate) fn name(self) -> MemoryKindName {
         MemoryKindName(match self {
             MemoryKind::Usable => "usable",
@@ -53,6 +84,28 @@ impl MemoryKind {
             MemoryKind::Nvs => "ACPI NVS",
             MemoryKind::Other(_) => "non-RAM",
         })
+    }
+}
+
+/// e820 type 5: defective RAM.
+const UNUSABLE: u32 = 5;
+/// e820 type 6: disabled memory.
+const DISABLED: u32 = 6;
+/// e820 type 7: persistent memory.
+const PERSISTENT: u32 = 7;
+
+impl core::fmt::Display for MemoryKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MemoryKind::Usable => f.write_str("usable"),
+            MemoryKind::Reserved => f.write_str("reserved"),
+            MemoryKind::Acpi => f.write_str("ACPI reclaimable"),
+            MemoryKind::Nvs => f.write_str("ACPI NVS"),
+            MemoryKind::Other(PERSISTENT) => f.write_str("persistent"),
+            MemoryKind::Other(UNUSABLE) => f.write_str("unusable"),
+            MemoryKind::Other(DISABLED) => f.write_str("disabled"),
+            MemoryKind::Other(t) => write!(f, "type {t}"),
+        }
     }
 }
 
@@ -258,6 +311,55 @@ pub(crate) fn alloc_bottom_up(
     best
 }
 
+/// Free physical memory as sorted, disjoint ranges, and the allocator over it: the firmware's
+/// frame allocator and the load plan's allocations use the same arithmetic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FreeList {
+    ranges: Vec<Range>,
+}
+
+impl FreeList {
+    /// The free list of `ranges` (sorted and merged; empty ones dropped).
+    pub fn new(ranges: &[Range]) -> Self {
+        let mut sorted: Vec<Range> = ranges.iter().copied().filter(|r| !r.is_empty()).collect();
+        crate::sort::heapsort(&mut sorted);
+        let mut merged: Vec<Range> = Vec::with_capacity(sorted.len());
+        for r in sorted {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        Self { ranges: merged }
+    }
+
+    /// The free ranges, sorted and disjoint.
+    pub fn ranges(&self) -> &[Range] {
+        &self.ranges
+    }
+
+    /// Removes `range` from the free memory.
+    pub fn take(&mut self, range: Range) {
+        subtract(&mut self.ranges, range);
+    }
+
+    /// Takes the highest `align`-aligned `size` bytes inside `[min, max)` (`align` a power of
+    /// two); returns their start.
+    pub fn take_top_down(&mut self, size: u64, align: u64, min: u64, max: u64) -> Option<u64> {
+        let at = alloc_top_down(&self.ranges, size, align, min, max)?;
+        self.take(Range::new(at, at + size.max(1)));
+        Some(at)
+    }
+
+    /// Bytes free at or above `min`.
+    pub fn bytes_from(&self, min: u64) -> u64 {
+        self.ranges
+            .iter()
+            .map(|r| r.end.saturating_sub(r.start.max(min)))
+            .sum()
+    }
+}
+
 /// Free memory: usable RAM minus every range in `taken`.
 pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
     let mut free = usable.to_vec();
@@ -328,6 +430,50 @@ pub fn mem_lower_upper(map: &[MemoryRegion]) -> (u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_more_restrictive_kind_has_the_higher_priority() {
+        use MemoryKind::*;
+        let order = [Usable, Acpi, Nvs, Other(7), Reserved, Other(12), Other(5)];
+        for pair in order.windows(2) {
+            assert!(pair[0].priority() < pair[1].priority(), "{pair:?}");
+        }
+        assert_eq!(Other(6).priority(), Other(5).priority());
+        assert!(Other(7).is_ram() && Nvs.is_ram() && !Reserved.is_ram());
+        assert!(Reserved.is_readable() && !Other(5).is_readable() && !Other(6).is_readable());
+        assert_eq!(
+            alloc::format!("{} {}", Other(7), Other(9)),
+            "persistent type 9"
+        );
+    }
+
+    #[test]
+    fn a_free_list_hands_out_from_the_top_and_keeps_the_rest() {
+        let mut f = FreeList::new(&[
+            Range::new(0x10_0000, 0x20_0000),
+            Range::new(0, 0x9_f000),
+            Range::new(0x18_0000, 0x30_0000),
+            Range::new(0x40_0000, 0x40_0000),
+        ]);
+        assert_eq!(
+            f.ranges(),
+            &[Range::new(0, 0x9_f000), Range::new(0x10_0000, 0x30_0000)]
+        );
+        assert_eq!(
+            f.take_top_down(0x1000, 0x1000, 0x10_0000, u64::MAX),
+            Some(0x2f_f000)
+        );
+        assert_eq!(
+            f.take_top_down(0x1000, 0x1000, 0, 0x10_0000),
+            Some(0x9_e000)
+        );
+        f.take(Range::new(0x10_0000, 0x2f_0000));
+        assert_eq!(f.bytes_from(0x10_0000), 0xf000);
+        assert_eq!(
+            f.take_top_down(0x10_0000, 0x1000, 0x10_0000, u64::MAX),
+            None
+        );
+    }
+
     use super::*;
 
     fn map() -> Vec<MemoryRegion> {
