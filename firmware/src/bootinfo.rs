@@ -7,10 +7,10 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use core::ops::Range;
+use payload_loader::Range;
 
-use crate::memmap::{MemoryMap, MemoryMapError};
 use crate::phys::Unreadable;
+use payload_loader::{MemoryMap, MemoryMapError};
 
 /// How baton was entered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub struct Platform {
     /// The serial console the firmware used, if it said.
     pub serial: Option<SerialPort>,
     /// Where the memory-mapped CBFS is.
-    pub cbfs: Option<Range<u64>>,
+    pub cbfs: Option<Range>,
     /// The linear framebuffer, if the firmware set one up.
     pub framebuffer: Option<payload_loader::LinearFramebuffer>,
     /// The CBMEM console (coreboot's log buffer), to append baton's log to.
@@ -113,7 +113,7 @@ pub struct BootInfo {
     pub modules: Vec<Module>,
     /// Where the protocol's own structures were (already copied out; kept
     /// out of the frame allocator so they can still be inspected or passed on).
-    pub boot_structures: Vec<Range<u64>>,
+    pub boot_structures: Vec<Range>,
     /// What the firmware says about the console and screen.
     pub platform: Platform,
 }

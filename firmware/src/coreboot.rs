@@ -10,12 +10,12 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use core::ops::Range;
+use payload_loader::Range;
 
 use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Platform, SerialPort};
-use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, Unreadable, le_u32, le_u64};
 use payload_loader::{ColorField, LinearFramebuffer};
+use payload_loader::{MemoryKind, MemoryMap, RawEntry};
 
 /// The coreboot table header's signature.
 pub const SIGNATURE: &[u8; 4] = b"LBIO";
@@ -26,7 +26,7 @@ pub const MAX_TABLE_BYTES: u32 = 256 * 1024;
 /// coreboot forwards once (0x500 -> CBMEM).
 pub const MAX_FORWARDS: usize = 4;
 /// Where the LBIO scan looks when coreboot's pointer is not a table.
-pub const SCAN_RANGES: [Range<u64>; 2] = [0..0x1000, 0xf_0000..0x10_0000];
+pub const SCAN_RANGES: [Range; 2] = [Range::new(0, 0x1000), Range::new(0xf_0000, 0x10_0000)];
 
 /// Record tag: the memory map.
 pub const TAG_MEMORY: u32 = 0x01;
@@ -235,7 +235,7 @@ pub fn find(mem: &impl PhysMemory, pointer: Option<u64>) -> Result<(u64, bool), 
     }
     SCAN_RANGES
         .iter()
-        .flat_map(|r| r.clone().step_by(16))
+        .flat_map(|r| (r.start..r.end).step_by(16))
         .find(|&a| read_header(mem, a).is_ok())
         .map(|a| (a, true))
         .ok_or(CorebootError::NotFound { pointer })
@@ -299,12 +299,12 @@ pub struct BootMedia {
 
 impl BootMedia {
     /// The CBFS's physical address range, if it lies in the 4 GiB window.
-    pub fn cbfs_range(&self) -> Option<Range<u64>> {
+    pub fn cbfs_range(&self) -> Option<Range> {
         const TOP: u64 = 1 << 32;
         let base = TOP.checked_sub(self.media_size)?;
         let start = base.checked_add(self.cbfs_offset)?;
         let end = start.checked_add(self.cbfs_size)?;
-        (end <= TOP && self.cbfs_size > 0).then_some(start..end)
+        (end <= TOP && self.cbfs_size > 0).then_some(Range::new(start, end))
     }
 }
 
@@ -312,7 +312,7 @@ impl BootMedia {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tables {
     /// Every table read, forwarders included (header + records).
-    pub tables: Vec<Range<u64>>,
+    pub tables: Vec<Range>,
     /// The memory-map records, as coreboot gave them.
     pub memory: Vec<RawEntry>,
     /// The serial console.
@@ -369,8 +369,10 @@ impl Tables {
                     expected: header.table_checksum,
                 });
             }
-            out.tables
-                .push(addr..addr + (HEADER_SIZE as u64) + u64::from(header.table_bytes));
+            out.tables.push(Range::new(
+                addr,
+                addr + (HEADER_SIZE as u64) + u64::from(header.table_bytes),
+            ));
             let records = records(&header, &table)?;
             let forward = records
                 .iter()
@@ -523,9 +525,9 @@ impl Tables {
 fn kind(cb: u32) -> MemoryKind {
     match cb {
         CB_MEM_RAM => MemoryKind::Usable,
-        CB_MEM_ACPI => MemoryKind::AcpiReclaimable,
-        CB_MEM_NVS => MemoryKind::AcpiNvs,
-        CB_MEM_UNUSABLE => MemoryKind::Unusable,
+        CB_MEM_ACPI => MemoryKind::Acpi,
+        CB_MEM_NVS => MemoryKind::Nvs,
+        CB_MEM_UNUSABLE => MemoryKind::Other(5), // e820 "unusable"
         _ => MemoryKind::Reserved,
     }
 }
@@ -660,7 +662,10 @@ mod tests {
         assert_eq!(t.rsdp, Some(0x1f7f_0000));
         assert_eq!(t.cbmem_console, Some(0x1f6f_0000));
         let media = t.boot_media.unwrap();
-        assert_eq!(media.cbfs_range(), Some(0xff00_0200..0xfffe_0200));
+        assert_eq!(
+            media.cbfs_range(),
+            Some(Range::new(0xff00_0200, 0xfffe_0200))
+        );
         assert_eq!(t.firmware(), "coreboot 25.09 on QEMU q35");
         assert_eq!(t.other_tags, [0x99]);
         let map = t.memory_map().unwrap();
@@ -673,7 +678,10 @@ mod tests {
             },
             "log=debug".into(),
         );
-        assert_eq!(info.platform.cbfs, Some(0xff00_0200..0xfffe_0200));
+        assert_eq!(
+            info.platform.cbfs,
+            Some(Range::new(0xff00_0200, 0xfffe_0200))
+        );
         assert_eq!(info.boot_structures.len(), 2);
         assert!(info.memory_map.usable_bytes() > 0x1e00_0000);
     }

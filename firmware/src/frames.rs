@@ -5,10 +5,7 @@
 //! kernels linked low and for the boot information the takeover places
 //! there (as GRUB and QEMU do).
 
-use alloc::vec::Vec;
-use core::ops::Range;
-
-use crate::memmap::{MemoryKind, MemoryMap};
+use payload_loader::{FreeList, MemoryKind, MemoryMap, Range};
 
 /// The frame size.
 pub const PAGE_SIZE: u64 = 4096;
@@ -18,53 +15,48 @@ pub const PAGE_SIZE: u64 = 4096;
 /// explicitly (`take`), and the takeover puts the boot information there.
 pub const LOW_MEMORY_END: u64 = 0x10_0000;
 
-/// The physical page allocator: the usable memory not taken yet.
+/// The physical page allocator: the usable memory not taken yet, in whole
+/// pages (payload-loader's free list, which the load planner uses too).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameAllocator {
-    /// Free, page-aligned, sorted, disjoint ranges.
-    free: Vec<Range<u64>>,
+    free: FreeList,
 }
 
 impl FrameAllocator {
     /// Usable regions of `map`, trimmed to whole pages, minus `reserved`
     /// (each widened to whole pages).
-    pub fn new(map: &MemoryMap, reserved: &[Range<u64>]) -> Self {
+    pub fn new(map: &MemoryMap, reserved: &[Range]) -> Self {
+        let usable: alloc::vec::Vec<Range> = map
+            .regions()
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Usable)
+            .map(|r| Range::new(align_up(r.start, PAGE_SIZE), align_down(r.end, PAGE_SIZE)))
+            .collect();
         let mut frames = Self {
-            free: map
-                .regions()
-                .iter()
-                .filter(|r| r.kind == MemoryKind::Usable)
-                .map(|r| align_up(r.start, PAGE_SIZE)..align_down(r.end, PAGE_SIZE))
-                .filter(|r| r.start < r.end)
-                .collect(),
+            free: FreeList::new(&usable),
         };
         for hole in reserved {
-            frames.take(hole.clone());
+            frames.take(*hole);
         }
         frames
     }
 
     /// Marks `range` (widened to whole pages) as used.
-    pub fn take(&mut self, range: Range<u64>) {
-        let hole = align_down(range.start, PAGE_SIZE)..align_up(range.end, PAGE_SIZE);
-        self.free = self
-            .free
-            .drain(..)
-            .flat_map(|r| subtract(r, &hole))
-            .collect();
+    pub fn take(&mut self, range: Range) {
+        self.free.take(Range::new(
+            align_down(range.start, PAGE_SIZE),
+            align_up(range.end, PAGE_SIZE),
+        ));
     }
 
     /// Every free range, below 1 MiB too: what baton does not occupy.
-    pub fn free_ranges(&self) -> &[Range<u64>] {
-        &self.free
+    pub fn free_ranges(&self) -> &[Range] {
+        self.free.ranges()
     }
 
     /// The bytes `allocate` can still hand out (from 1 MiB up).
     pub fn free_bytes(&self) -> u64 {
-        self.free
-            .iter()
-            .map(|r| r.end.saturating_sub(r.start.max(LOW_MEMORY_END)))
-            .sum()
+        self.free.bytes_from(LOW_MEMORY_END)
     }
 
     /// Takes `size` bytes (rounded up to pages) aligned to `align` (a power
@@ -76,29 +68,8 @@ impl FrameAllocator {
             return None;
         }
         let size = size.checked_add(PAGE_SIZE - 1)? & !(PAGE_SIZE - 1);
-        let (index, start) = self.free.iter().enumerate().rev().find_map(|(i, r)| {
-            let top = r.end.min(limit);
-            let start = align_down(top.checked_sub(size)?, align);
-            (start >= r.start.max(LOW_MEMORY_END)).then_some((i, start))
-        })?;
-        let range = self.free.remove(index);
-        let pieces = subtract(range, &(start..start + size));
-        for (offset, piece) in pieces.into_iter().enumerate() {
-            self.free.insert(index + offset, piece);
-        }
-        Some(start)
+        self.free.take_top_down(size, align, LOW_MEMORY_END, limit)
     }
-}
-
-/// `r` minus `hole`: zero, one or two ranges.
-fn subtract(r: Range<u64>, hole: &Range<u64>) -> Vec<Range<u64>> {
-    if hole.end <= r.start || r.end <= hole.start {
-        return alloc::vec![r];
-    }
-    [r.start..hole.start, hole.end..r.end]
-        .into_iter()
-        .filter(|p| p.start < p.end)
-        .collect()
 }
 
 /// `value` rounded up to a multiple of `align` (a power of two).
@@ -114,8 +85,8 @@ pub fn align_down(value: u64, align: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memmap::RawEntry;
     use MemoryKind::*;
+    use payload_loader::RawEntry;
 
     fn map() -> MemoryMap {
         MemoryMap::from_entries(&[
@@ -132,7 +103,7 @@ mod tests {
             RawEntry {
                 base: 0x7f0_0000,
                 size: 0x10_0000,
-                kind: AcpiReclaimable,
+                kind: Acpi,
             },
             RawEntry {
                 base: 0x1_0000_0000,
@@ -145,15 +116,18 @@ mod tests {
 
     #[test]
     fn never_hands_out_reserved_ranges() {
-        let reserved = [0x10_0000..0x18_0123, 0x1_0800_0000..0x1_0800_0001];
+        let reserved = [
+            Range::new(0x10_0000, 0x18_0123),
+            Range::new(0x1_0800_0000, 0x1_0800_0001),
+        ];
         let mut frames = FrameAllocator::new(&map(), &reserved);
         assert_eq!(
             frames.free_ranges(),
             &[
-                0..0x9f000,
-                0x18_1000..0x7f0_0000,
-                0x1_0000_0000..0x1_0800_0000,
-                0x1_0800_1000..0x1_1000_0000
+                Range::new(0, 0x9f000),
+                Range::new(0x18_1000, 0x7f0_0000),
+                Range::new(0x1_0000_0000, 0x1_0800_0000),
+                Range::new(0x1_0800_1000, 0x1_1000_0000)
             ]
         );
         let mut got = Vec::new();
@@ -175,9 +149,9 @@ mod tests {
         }
         assert!(got.len() > 100);
         // Low memory stays free, and `take` takes a page of it.
-        assert_eq!(frames.free_ranges()[0], 0..0x9f000);
-        frames.take(0x9e000..0x9e001);
-        assert_eq!(frames.free_ranges()[0], 0..0x9e000);
+        assert_eq!(frames.free_ranges()[0], Range::new(0, 0x9f000));
+        frames.take(Range::new(0x9e000, 0x9e001));
+        assert_eq!(frames.free_ranges()[0], Range::new(0, 0x9e000));
         assert_eq!(frames.allocate(0x1000, PAGE_SIZE, 0x10_0000), None);
     }
 

@@ -4,11 +4,9 @@
 //! docs/ARCHITECTURE.md).
 
 use alloc::vec::Vec;
-use core::ops::Range as StdRange;
+use core::ops::Range as FileRange;
 
 use payload_loader::{LoadPlan, MemoryKind, MemoryRegion, Range};
-
-use crate::memmap::MemoryMap;
 
 /// One copy the stub makes: `len` bytes from `src` to `dst`, then `zero`
 /// bytes of zeros after them.
@@ -25,20 +23,11 @@ pub struct Copy {
     pub zero: u64,
 }
 
-/// baton's memory map as the loader takes it (the one conversion between
-/// the two crates' types).
-pub fn loader_map(map: &MemoryMap) -> Vec<MemoryRegion> {
-    map.regions()
-        .iter()
-        .map(|r| MemoryRegion::new(r.start, r.end, MemoryKind::from_e820_type(r.kind.to_e820())))
-        .collect()
-}
-
 /// Usable RAM that is not free in the frame allocator: baton's image,
 /// stacks, heap, the boot structures, the APs' areas, the kernel source's
 /// blobs. Kernel destinations may overlap these (the copy stub runs from
 /// elsewhere); allocations for the handoff never do.
-pub fn busy_ranges(map: &[MemoryRegion], free: &[StdRange<u64>]) -> Vec<Range> {
+pub fn busy_ranges(map: &[MemoryRegion], free: &[Range]) -> Vec<Range> {
     let mut busy = Vec::new();
     for r in map.iter().filter(|r| r.kind == MemoryKind::Usable) {
         let mut at = r.start;
@@ -56,8 +45,7 @@ pub fn busy_ranges(map: &[MemoryRegion], free: &[StdRange<u64>]) -> Vec<Range> {
 }
 
 /// Whether `r` overlaps where any segment of `plan` goes.
-pub fn hits_destination(plan: &LoadPlan, r: StdRange<u64>) -> bool {
-    let r = Range::new(r.start, r.end);
+pub fn hits_destination(plan: &LoadPlan, r: Range) -> bool {
     plan.segments.iter().any(|s| s.dest_range().overlaps(&r))
 }
 
@@ -123,7 +111,7 @@ pub fn reads_directly(plan: &LoadPlan, index: usize) -> bool {
 /// The file ranges of the segments that are not read directly: for a
 /// kernel file read in part, these must be fetched into its blob before
 /// the copies are planned.
-pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<StdRange<u64>> {
+pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<FileRange<u64>> {
     plan.segments
         .iter()
         .enumerate()
@@ -136,8 +124,8 @@ pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<StdRange<u64>> {
 /// `staged` file ranges are fetched: the union of the first `read` bytes
 /// and those ranges (segments may share file bytes with the head, or with
 /// each other), never more than `file_len`.
-pub fn bytes_in_hand(read: u64, staged: &[StdRange<u64>], file_len: u64) -> u64 {
-    let mut ranges: Vec<StdRange<u64>> = staged.to_vec();
+pub fn bytes_in_hand(read: u64, staged: &[FileRange<u64>], file_len: u64) -> u64 {
+    let mut ranges: Vec<FileRange<u64>> = staged.to_vec();
     ranges.push(0..read);
     ranges.sort_unstable_by_key(|r| r.start);
     let (mut total, mut covered) = (0, 0);
@@ -207,7 +195,10 @@ mod tests {
             MemoryRegion::new(0x9fc00, 0xa0000, MemoryKind::Reserved),
             MemoryRegion::new(0x10_0000, 0x800_0000, MemoryKind::Usable),
         ];
-        let free = [0x40_0000..0x100_0000, 0x200_0000..0x7ff_0000];
+        let free = [
+            Range::new(0x40_0000, 0x100_0000),
+            Range::new(0x200_0000, 0x7ff_0000),
+        ];
         assert_eq!(
             busy_ranges(&map, &free),
             [
@@ -268,8 +259,8 @@ mod tests {
                 zero: 0
             }]
         );
-        assert!(hits_destination(&p, 0x10_00ff..0x20_0000));
-        assert!(!hits_destination(&p, 0x10_0100..0x20_0000));
+        assert!(hits_destination(&p, Range::new(0x10_00ff, 0x20_0000)));
+        assert!(!hits_destination(&p, Range::new(0x10_0100, 0x20_0000)));
     }
 
     #[test]

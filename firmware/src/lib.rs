@@ -16,7 +16,6 @@ pub mod frames;
 pub mod fwcfg;
 pub mod handoff;
 pub mod initrd;
-pub mod memmap;
 pub mod multiboot;
 pub mod options;
 pub mod phys;

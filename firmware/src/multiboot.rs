@@ -10,8 +10,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Module, Platform, read_c_string};
-use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, le_u32, le_u64};
+use payload_loader::{MemoryKind, MemoryMap, Range, RawEntry};
 
 /// EAX at a Multiboot1 entry.
 pub const MB1_MAGIC: u32 = 0x2bad_b002;
@@ -63,7 +63,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         .map_err(unreadable("multiboot_info"))?;
     let flags = le_u32(&raw, 0);
     let has = |bit: u32| flags & (1 << bit) != 0;
-    let mut structures = alloc::vec![info..info + MB1_INFO_SIZE as u64];
+    let mut structures = alloc::vec![Range::new(info, info + MB1_INFO_SIZE as u64)];
 
     // The memory map (flag 6), or else mem_lower/mem_upper (flag 0).
     let mut entries = Vec::new();
@@ -79,7 +79,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         let mut mmap = alloc::vec![0u8; len as usize];
         mem.read(addr, &mut mmap)
             .map_err(unreadable("multiboot mmap"))?;
-        structures.push(addr..addr + len);
+        structures.push(Range::new(addr, addr + len));
         let mut at = 0usize;
         // Each entry: u32 size (not counting itself), u64 base, u64 length, u32 type.
         while at + 24 <= mmap.len() {
@@ -94,7 +94,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
             entries.push(RawEntry {
                 base: le_u64(&mmap, at + 4),
                 size: le_u64(&mmap, at + 12),
-                kind: MemoryKind::from_e820(le_u32(&mmap, at + 20)),
+                kind: MemoryKind::from_e820_type(le_u32(&mmap, at + 20)),
             });
             at += size + 4;
         }
@@ -128,7 +128,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
             });
         }
         if count > 0 {
-            structures.push(addr..addr + u64::from(count) * MB1_MODULE_SIZE);
+            structures.push(Range::new(addr, addr + u64::from(count) * MB1_MODULE_SIZE));
         }
         for i in 0..u64::from(count) {
             let mut e = [0u8; MB1_MODULE_SIZE as usize];
@@ -211,7 +211,7 @@ pub fn multiboot2(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         .map(|r| RawEntry {
             base: r.start,
             size: r.end - r.start,
-            kind: MemoryKind::from_e820(r.kind.e820_type()),
+            kind: MemoryKind::from_e820_type(r.kind.e820_type()),
         })
         .collect();
     let memory_map = if entries.is_empty() {
@@ -246,7 +246,7 @@ pub fn multiboot2(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
         rsdp: None,
         cmdline: options_part(&decoded.cmdline.as_deref().map(string).unwrap_or_default()).into(),
         modules,
-        boot_structures: alloc::vec![info..info + u64::from(total)],
+        boot_structures: alloc::vec![Range::new(info, info + u64::from(total))],
         platform: Platform {
             firmware: decoded.loader_name.as_deref().map(string),
             ..Default::default()

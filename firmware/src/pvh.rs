@@ -7,8 +7,8 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use crate::bootinfo::{BootInfo, BootInfoError, EntryProtocol, Module, read_c_string};
-use crate::memmap::{MemoryKind, MemoryMap, RawEntry};
 use crate::phys::{PhysMemory, le_u32, le_u64};
+use payload_loader::{MemoryKind, MemoryMap, Range, RawEntry};
 
 /// `hvm_start_info.magic`.
 pub const START_INFO_MAGIC: u32 = 0x336e_c578;
@@ -86,11 +86,11 @@ impl StartInfo {
     /// Reads and sanitizes the memory map.
     pub fn memory_map(&self, mem: &impl PhysMemory) -> Result<MemoryMap, BootInfoError> {
         let count = u64::from(self.memmap_entries);
-        if count > crate::memmap::MAX_ENTRIES as u64 {
+        if count > payload_loader::memory_map::MAX_ENTRIES as u64 {
             return Err(BootInfoError::TooMany {
                 what: "hvm_start_info memmap_entries",
                 count,
-                max: crate::memmap::MAX_ENTRIES as u64,
+                max: payload_loader::memory_map::MAX_ENTRIES as u64,
             });
         }
         let mut raw = alloc::vec![0u8; (count * MEMMAP_ENTRY_SIZE) as usize];
@@ -104,7 +104,7 @@ impl StartInfo {
             .map(|e| RawEntry {
                 base: le_u64(e, 0),
                 size: le_u64(e, 8),
-                kind: MemoryKind::from_e820(le_u32(e, 16)),
+                kind: MemoryKind::from_e820_type(le_u32(e, 16)),
             })
             // microvm ends its map with an all-zero entry: size 0, dropped.
             .collect();
@@ -174,11 +174,18 @@ impl StartInfo {
                 cmdline,
             });
         }
-        let mut boot_structures = alloc::vec![self.addr..self.addr + START_INFO_SIZE as u64];
+        let mut boot_structures =
+            alloc::vec![Range::new(self.addr, self.addr + START_INFO_SIZE as u64)];
         let memmap_len = u64::from(self.memmap_entries) * MEMMAP_ENTRY_SIZE;
-        boot_structures.push(self.memmap_paddr..self.memmap_paddr + memmap_len);
+        boot_structures.push(Range::new(
+            self.memmap_paddr,
+            self.memmap_paddr + memmap_len,
+        ));
         if self.nr_modules > 0 {
-            boot_structures.push(self.modlist_paddr..self.modlist_paddr + list_len);
+            boot_structures.push(Range::new(
+                self.modlist_paddr,
+                self.modlist_paddr + list_len,
+            ));
         }
         Ok(BootInfo {
             protocol: EntryProtocol::Pvh {
@@ -205,9 +212,9 @@ pub fn parse(mem: &impl PhysMemory, start_info: u64) -> Result<BootInfo, BootInf
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memmap::Region;
     use crate::phys::FakeMemory;
     use alloc::string::ToString;
+    use payload_loader::MemoryRegion as Region;
 
     const INFO: u64 = 0x1000;
     const MEMMAP: u64 = 0x2000;

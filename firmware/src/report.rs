@@ -96,13 +96,13 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
             m.cmdline
         );
     }
-    let kib = |r: core::ops::Range<u64>| (r.end - r.start) / 1024;
+    let kib = |r: payload_loader::Range| (r.end - r.start) / 1024;
     let image = memory::image();
     info!(
         "footprint: image [{:#x}..{:#x}) {} KiB: loaded {} KiB, heap {} KiB, bss {} KiB (stacks, page tables)",
         image.start,
         image.end,
-        kib(image.clone()),
+        kib(image),
         kib(memory::loaded()),
         kib(memory::heap()),
         kib(memory::bss()),

@@ -18,8 +18,8 @@ pub struct Blob {
 
 impl Blob {
     /// The physical addresses the blob covers.
-    pub fn range(&self) -> core::ops::Range<u64> {
-        self.addr..self.addr.saturating_add(self.len)
+    pub fn range(&self) -> payload_loader::Range {
+        payload_loader::Range::new(self.addr, self.addr.saturating_add(self.len))
     }
 }
 
@@ -105,7 +105,7 @@ impl KernelSource {
 
     /// Every range of memory the source occupies (to keep free until the
     /// kernel is copied into place).
-    pub fn ranges(&self) -> Vec<core::ops::Range<u64>> {
+    pub fn ranges(&self) -> Vec<payload_loader::Range> {
         let mut r = alloc::vec![self.kernel.range()];
         r.extend(self.initrd.map(|b| b.range()));
         r.extend(self.modules.iter().map(|m| m.blob.range()));

@@ -5,8 +5,8 @@
 
 use baton::cbfs::{Cbfs, CbfsError, Compression};
 use baton::coreboot::{CorebootError, Tables, find, seal};
-use baton::memmap::MemoryKind;
 use baton::phys::{PhysMemory, Unreadable};
+use payload_loader::{MemoryKind, Range};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/coreboot");
 /// Where coreboot put the real table (the forward record at 0x500 says so).
@@ -46,7 +46,7 @@ fn reads_coreboot_25_09s_real_table() {
     assert_eq!(find(&mem, Some(0x500)).unwrap(), (0x500, false));
     let t = Tables::read(&mem, 0x500).unwrap();
     assert_eq!(t.tables.len(), 2, "the 0x500 forwarder and the real table");
-    assert_eq!(t.tables[1], TABLE_ADDR..TABLE_ADDR + 804);
+    assert_eq!(t.tables[1], Range::new(TABLE_ADDR, TABLE_ADDR + 804));
     assert_eq!(t.memory.len(), 8);
     let map = t.memory_map().unwrap();
     // 0x1000-0x9ffff and 0x100000-0x1fe57fff are RAM; type 16 is reserved.
@@ -60,7 +60,7 @@ fn reads_coreboot_25_09s_real_table() {
     assert_eq!(t.cbmem_console, Some(0x1ffd_e000));
     assert_eq!(
         t.boot_media.and_then(|m| m.cbfs_range()),
-        Some(0xff00_0200..0x1_0000_0000)
+        Some(Range::new(0xff00_0200, 0x1_0000_0000))
     );
     let firmware = t.firmware();
     assert!(

@@ -157,6 +157,10 @@ impl Range {
     pub fn is_empty(&self) -> bool {
         self.end <= self.start
     }
+    /// Whether `addr` lies in the range.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
     /// Whether the two ranges share a byte.
     pub fn overlaps(&self, other: &Range) -> bool {
         !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end

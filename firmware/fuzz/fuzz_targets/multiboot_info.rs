@@ -3,7 +3,7 @@
 //! protocol). Modules must lie in the resulting map.
 #![no_main]
 
-use baton::memmap::MemoryKind;
+use payload_loader::MemoryKind;
 use baton::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 

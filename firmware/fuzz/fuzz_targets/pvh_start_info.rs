@@ -4,7 +4,7 @@
 //! sanitized map and modules inside it.
 #![no_main]
 
-use baton::memmap::MemoryKind;
+use payload_loader::MemoryKind;
 use baton::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 

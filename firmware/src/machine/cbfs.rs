@@ -1,15 +1,14 @@
 //! The memory-mapped CBFS coreboot booted from (below 4 GiB, inside the
 //! boot identity map), read through the portable `baton::cbfs` reader.
 
-use core::ops::Range;
-
 use alloc::boxed::Box;
 use alloc::string::String;
 use baton::cbfs::Cbfs;
 use baton::source::SourceError;
+use payload_loader::Range;
 
 /// The CBFS at `range`, as coreboot's boot-media record gave it.
-pub fn at(range: Range<u64>) -> Cbfs<'static> {
+pub fn at(range: Range) -> Cbfs<'static> {
     let len = (range.end - range.start) as usize;
     // SAFETY: `cbfs_range` keeps the region below 4 GiB, which the boot
     // identity map covers; the flash is only read, and stays mapped.
@@ -19,7 +18,7 @@ pub fn at(range: Range<u64>) -> Cbfs<'static> {
 /// The text of the CBFS file `opt/baton/config` (baton's own options), or
 /// "" without one or when it cannot be read: the kernel-source step reads
 /// it again and stops there with the named error.
-pub fn config(range: Range<u64>) -> String {
+pub fn config(range: Range) -> String {
     let cbfs = at(range);
     let text = cbfs
         .find(baton::fwcfg::CONFIG)

@@ -12,7 +12,7 @@ use uart_16550::Uart16550;
 use uart_16550::backend::PioBackend;
 
 use baton::coreboot::cbmem_console;
-use baton::memmap::{MemoryKind, MemoryMap};
+use payload_loader::{MemoryKind, MemoryMap};
 
 use super::tsc;
 

@@ -1,11 +1,10 @@
 //! baton's own memory: the heap (in .bss, usable before the memory map is
 //! read) and the frame allocator over what the memory map leaves free.
 
-use core::ops::Range;
-
 use baton::bootinfo::BootInfo;
 use baton::frames::FrameAllocator;
 use linked_list_allocator::LockedHeap;
+use payload_loader::Range;
 
 use super::paging;
 
@@ -43,7 +42,7 @@ unsafe impl core::alloc::GlobalAlloc for Heap {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
         // SAFETY: `ptr` came from the heap whose range holds it.
         unsafe {
-            match heap().contains(&(ptr as u64)) {
+            match heap().contains(ptr as u64) {
                 true => self.small.dealloc(ptr, layout),
                 false => self.lent.dealloc(ptr, layout),
             }
@@ -102,22 +101,31 @@ unsafe extern "C" {
 
 /// baton's image in memory: everything from the first loaded byte to the
 /// end of .bss (stacks, heap and page tables included).
-pub fn image() -> Range<u64> {
-    (&raw const __baton_start) as u64..(&raw const __baton_end) as u64
+pub fn image() -> Range {
+    Range::new(
+        (&raw const __baton_start) as u64,
+        (&raw const __baton_end) as u64,
+    )
 }
 
 /// The part of the image the ELF carries (text, rodata, data).
-pub fn loaded() -> Range<u64> {
-    (&raw const __baton_start) as u64..(&raw const __data_end) as u64
+pub fn loaded() -> Range {
+    Range::new(
+        (&raw const __baton_start) as u64,
+        (&raw const __data_end) as u64,
+    )
 }
 
-pub fn bss() -> Range<u64> {
-    (&raw const __bss_start) as u64..(&raw const __bss_end) as u64
+pub fn bss() -> Range {
+    Range::new(
+        (&raw const __bss_start) as u64,
+        (&raw const __bss_end) as u64,
+    )
 }
 
-pub fn heap() -> Range<u64> {
+pub fn heap() -> Range {
     let start = (&raw const HEAP_AREA) as u64;
-    start..start + HEAP_SIZE as u64
+    Range::new(start, start + HEAP_SIZE as u64)
 }
 
 /// The frame allocator: usable RAM minus baton's image, the boot
@@ -129,8 +137,8 @@ pub fn frame_allocator(info: &BootInfo) -> FrameAllocator {
     reserved.extend(
         info.modules
             .iter()
-            .map(|m| m.start..m.start.saturating_add(m.len)),
+            .map(|m| Range::new(m.start, m.start.saturating_add(m.len))),
     );
-    reserved.extend(info.rsdp.map(|r| r..r + 36));
+    reserved.extend(info.rsdp.map(|r| Range::new(r, r + 36)));
     FrameAllocator::new(&info.memory_map, &reserved)
 }

@@ -8,8 +8,8 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use baton::memmap::MemoryMap;
 use baton::phys::{PhysMemory, Unreadable};
+use payload_loader::MemoryMap;
 use x86_64::registers::control::Cr3;
 
 const GIB: u64 = 1 << 30;

@@ -18,6 +18,7 @@ use baton::smp::apic::{Ipi, Mode, choose_mode};
 use baton::smp::cpumask::CpuMask;
 use baton::smp::mailbox::{Job, Mailbox, MailboxError, Ticket};
 use baton::smp::plan::{self, SipiTiming};
+use payload_loader::Range as PhysRange;
 use spin::Once;
 
 use super::gdt::{CpuTables, IST_COUNT};
@@ -67,9 +68,9 @@ impl Ap {
         core::array::from_fn(|i| self.area + TABLES_SIZE + (i as u64 + 1) * AP_IST_SIZE)
     }
 
-    pub fn stack(&self) -> Range<u64> {
+    pub fn stack(&self) -> PhysRange {
         let top = self.area + AREA_SIZE;
-        top - AP_STACK_SIZE..top
+        PhysRange::new(top - AP_STACK_SIZE, top)
     }
 }
 
@@ -232,12 +233,16 @@ pub fn start(
         return Ok(cpus);
     }
 
-    let mut reserved: Vec<Range<u64>> = info.boot_structures.clone();
-    reserved.extend(info.modules.iter().map(|m| m.start..m.start + m.len));
+    let mut reserved: Vec<PhysRange> = info.boot_structures.clone();
+    reserved.extend(
+        info.modules
+            .iter()
+            .map(|m| PhysRange::new(m.start, m.start + m.len)),
+    );
     let page =
         plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
     // A late AP may still run it: the takeover keeps clear of it.
-    frames.take(page..page + 4096);
+    frames.take(PhysRange::new(page, page + 4096));
     let dead = all_options.injected(|i| match i {
         Inject::DeadAp(id) => Some(*id),
         _ => None,
@@ -509,7 +514,7 @@ fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
     if apic_id != u64::from(ap.apic_id) {
         return Err(format!("reported APIC ID {apic_id:#x}"));
     }
-    if !ap.stack().contains(&rsp) {
+    if !ap.stack().contains(rsp) {
         let s = ap.stack();
         return Err(format!(
             "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",

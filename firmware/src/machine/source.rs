@@ -41,7 +41,7 @@ pub fn load(
             Some(fw) => from_fw_cfg(&fw, frames)?,
             None => None,
         },
-        Origin::Cbfs => match info.platform.cbfs.clone() {
+        Origin::Cbfs => match info.platform.cbfs {
             Some(range) => from_cbfs(&super::cbfs::at(range), frames)?,
             None => None,
         },

@@ -138,8 +138,7 @@ pub fn prepare<'a>(
         let (start, end) = d.memory();
         Range::new(start, end)
     });
-    let map =
-        payload_loader::with_reserved(&handoff::loader_map(&info.memory_map), screen.as_slice());
+    let map = payload_loader::with_reserved(info.memory_map.regions(), screen.as_slice());
     let busy = handoff::busy_ranges(&map, frames.free_ranges());
     let config = PlanConfig {
         protocol: options.protocol,

@@ -4,11 +4,11 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ops::Range;
+use payload_loader::Range;
 
 use super::apic::{Mode, XAPIC_MAX_ID};
 use crate::acpi::madt::Topology;
-use crate::memmap::{MemoryKind, MemoryMap};
+use payload_loader::{MemoryKind, MemoryMap};
 
 /// An AP to start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ const PAGE: u64 = 0x1000;
 /// The highest page below 1 MiB that the memory map calls usable and that
 /// no range in `reserved` touches. High, because low memory holds the BIOS
 /// data area and coreboot's forward table at 0x500.
-pub fn trampoline_page(map: &MemoryMap, reserved: &[Range<u64>]) -> Option<u64> {
+pub fn trampoline_page(map: &MemoryMap, reserved: &[Range]) -> Option<u64> {
     (TRAMPOLINE_LOWEST / PAGE..TRAMPOLINE_END / PAGE)
         .rev()
         .map(|p| p * PAGE)
@@ -123,7 +123,7 @@ impl core::fmt::Display for SipiTiming {
 mod tests {
     use super::*;
     use crate::acpi::madt::Cpu;
-    use crate::memmap::RawEntry;
+    use payload_loader::RawEntry;
 
     fn cpu(uid: u32, apic_id: u32, enabled: bool) -> Cpu {
         Cpu {
@@ -177,7 +177,7 @@ mod tests {
         ]);
         assert_eq!(trampoline_page(&m, &[]), Some(0x9e000));
         // A boot structure in that page pushes it down.
-        let boot_structure = 0x9e800..0x9e810;
+        let boot_structure = Range::new(0x9e800, 0x9e810);
         assert_eq!(
             trampoline_page(&m, core::slice::from_ref(&boot_structure)),
             Some(0x9d000)
