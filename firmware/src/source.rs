@@ -347,3 +347,28 @@ mod tests {
         );
     }
 }
+
+/// Command lines and config files longer than this are refused.
+pub const MAX_TEXT: u64 = 64 * 1024;
+
+/// Command lines and config files above MAX_TEXT are refused.
+pub fn check_text_size(name: &str, size: u64) -> Result<(), SourceError> {
+    match size > MAX_TEXT {
+        true => Err(SourceError::TooBig {
+            file: name.into(),
+            size,
+            max: MAX_TEXT,
+        }),
+        false => Ok(()),
+    }
+}
+
+/// `bytes` as text (UTF-8 without control characters but tab and newline), named
+/// `file` in the error.
+pub fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
+    crate::fwcfg::text(bytes).map_err(|e| SourceError::NotText {
+        file: file.into(),
+        at: e.at,
+        byte: e.byte,
+    })
+}

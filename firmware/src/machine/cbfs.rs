@@ -3,8 +3,8 @@
 
 use alloc::boxed::Box;
 use alloc::string::String;
-use baton::cbfs::Cbfs;
-use baton::source::SourceError;
+use baton::cbfs::{self, Cbfs};
+use baton::source::{SourceError, check_text_size, text_of};
 use payload_loader::Range;
 
 /// The CBFS at `range`, as coreboot's boot-media record gave it.
@@ -23,10 +23,7 @@ pub fn config(range: Range) -> String {
     let text = cbfs
         .find(baton::fwcfg::CONFIG)
         .map_err(|e| SourceError::Cbfs(Box::new(e)))
-        .and_then(|file| {
-            file.map(|f| super::source::cbfs_text(&cbfs, &f))
-                .transpose()
-        });
+        .and_then(|file| file.map(|f| text(&cbfs, &f)).transpose());
     match text {
         Ok(text) => text.unwrap_or_default(),
         Err(e) => {
@@ -34,4 +31,16 @@ pub fn config(range: Range) -> String {
             String::new()
         }
     }
+}
+
+/// A CBFS text file (command line, config): at most MAX_TEXT, and text.
+pub fn text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
+    let name = alloc::format!("CBFS {}", file.name);
+    check_text_size(&name, file.size)?;
+    text_of(
+        name,
+        &cbfs
+            .read(file)
+            .map_err(|e| SourceError::Cbfs(Box::new(e)))?,
+    )
 }

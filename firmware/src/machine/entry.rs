@@ -36,10 +36,6 @@ pub struct Stack<const N: usize>(pub [u8; N]);
 
 pub static mut BOOT_STACK: Stack<BOOT_STACK_SIZE> = Stack([0; BOOT_STACK_SIZE]);
 
-/// TSC at the first instruction. In .data: .bss is cleared after it is taken.
-#[unsafe(link_section = ".data.entry_tsc")]
-pub static mut ENTRY_TSC: u64 = 0;
-
 global_asm!(
     include_str!("entry.s"),
     pvh = const PROTOCOL_PVH,
@@ -53,7 +49,7 @@ global_asm!(
     code32 = const BOOT_CODE32,
     code64 = const BOOT_CODE64,
     data = const BOOT_DATA,
-    entry_tsc = sym ENTRY_TSC,
+    entry_tsc = sym super::tsc::ENTRY_TSC,
     pml4 = sym paging::BOOT_PML4,
     pdpt = sym paging::BOOT_PDPT,
     pd = sym paging::BOOT_PD,
@@ -78,11 +74,6 @@ pub struct Entry {
     protocol: u32,
     info: u32,
     magic: u32,
-}
-
-pub fn entry_tsc() -> u64 {
-    // SAFETY: written once by entry.s before any Rust code runs.
-    unsafe { core::ptr::read_volatile(&raw const ENTRY_TSC) }
 }
 
 /// Builds the BootInfo for the way baton came in. The identity map is

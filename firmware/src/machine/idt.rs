@@ -44,13 +44,3 @@ impl Idt {
 }
 
 pub static mut IDT: Idt = Idt::new();
-
-/// Loads an empty IDT: the next exception shuts the CPU down (test only).
-pub fn load_empty() {
-    let pointer = DescriptorTablePointer {
-        limit: 0,
-        base: VirtAddr::zero(),
-    };
-    // SAFETY: deliberately fatal; used by the triple-fault self-test.
-    unsafe { lidt(&pointer) };
-}

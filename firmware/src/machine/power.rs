@@ -9,8 +9,6 @@ use baton::exit::ExitCode;
 use baton::options::FailPolicy;
 use x86_64::instructions::port::Port;
 
-use super::idt;
-
 /// 0 = no debug-exit device, else PORT + 1.
 static DEBUG_EXIT: AtomicU32 = AtomicU32::new(0);
 static POLICY: AtomicU8 = AtomicU8::new(FailPolicy::Halt as u8);
@@ -113,8 +111,19 @@ pub fn reset() -> ! {
         Port::<u8>::new(0xcf9).write(0x06);
         Port::<u8>::new(0x64).write(0xfe);
     }
-    idt::load_empty();
+    no_idt();
     // SAFETY: with no IDT, the breakpoint becomes a triple fault: a reset.
     unsafe { core::arch::asm!("int3") };
     halt_forever()
+}
+
+/// Loads an empty IDT: the next exception shuts the CPU down (the last
+/// resort of a reset, and the triple-fault self-test).
+pub fn no_idt() {
+    let pointer = x86_64::structures::DescriptorTablePointer {
+        limit: 0,
+        base: x86_64::VirtAddr::zero(),
+    };
+    // SAFETY: deliberately fatal: the next exception is a triple fault.
+    unsafe { x86_64::instructions::tables::lidt(&pointer) };
 }

@@ -8,7 +8,7 @@ use baton::handoff::Copy;
 use baton::options::SelfTest;
 use baton::smp::apic::Ipi;
 
-use super::{exceptions, idt, lapic, tsc};
+use super::{exceptions, lapic, tsc};
 
 /// Canonical but far above any RAM the identity map covers.
 const UNMAPPED: u64 = 0x4000_0000_0000;
@@ -32,7 +32,7 @@ pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
             SelfTest::Nmi => self_nmi(),
             SelfTest::Panic => panic!("deliberate panic (test=panic)"),
             SelfTest::TripleFault => {
-                idt::load_empty();
+                super::power::no_idt();
                 core::arch::asm!("int3");
             }
             SelfTest::CopyBench => copy_bench(frames),

@@ -13,14 +13,13 @@ use baton::cbfs::{self, Cbfs};
 use baton::frames::{FrameAllocator, PAGE_SIZE};
 use baton::fwcfg::{self, File};
 use baton::initrd;
-use baton::source::{self, Blob, KernelSource, Module, Origin, PartlyRead, SourceError};
+use baton::source::{
+    self, Blob, KernelSource, Module, Origin, PartlyRead, SourceError, check_text_size, text_of,
+};
 use payload_loader::{Range, reads};
 
 use super::fwcfg::FwCfg;
 use super::{memory, paging, tsc};
-
-/// Command lines and config files longer than this are refused.
-pub const MAX_TEXT: u64 = 64 * 1024;
 
 /// Modules and initrds stay below 4 GiB: 32-bit protocols (Multiboot1)
 /// cannot point above.
@@ -131,7 +130,7 @@ fn from_cbfs(
         &Cbfs::new(cbfs.region()).with_lzma_limit(limit_kib.max(cbfs::DEFAULT_LZMA_LIMIT_KIB));
     let blob =
         |f: &File, frames: &mut FrameAllocator, limit: u64| cbfs_blob(cbfs, file(f), frames, limit);
-    let text = |f: &File| cbfs_text(cbfs, file(f));
+    let text = |f: &File| super::cbfs::text(cbfs, file(f));
     let initrd = plan
         .initrd
         .as_ref()
@@ -193,18 +192,6 @@ fn cbfs_blob(
         micros % 1000
     );
     Ok(Blob { addr, len: size })
-}
-
-/// A CBFS text file (command line, config): at most MAX_TEXT, and text.
-pub fn cbfs_text(cbfs: &Cbfs, file: &cbfs::File) -> Result<String, SourceError> {
-    let name = alloc::format!("CBFS {}", file.name);
-    check_text_size(&name, file.size)?;
-    text_of(
-        name,
-        &cbfs
-            .read(file)
-            .map_err(|e| SourceError::Cbfs(Box::new(e)))?,
-    )
 }
 
 fn from_fw_cfg(
@@ -408,18 +395,6 @@ fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), So
         .map_err(|e| dma_error(e.control))
 }
 
-/// Command lines and config files above MAX_TEXT are refused.
-fn check_text_size(name: &str, size: u64) -> Result<(), SourceError> {
-    match size > MAX_TEXT {
-        true => Err(SourceError::TooBig {
-            file: name.into(),
-            size,
-            max: MAX_TEXT,
-        }),
-        false => Ok(()),
-    }
-}
-
 fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
     let size = u64::from(file.size);
     check_text_size(&file.name, size)?;
@@ -429,14 +404,6 @@ fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
         addr: 0,
     })?;
     text_of(file.name.clone(), &bytes)
-}
-
-fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
-    fwcfg::text(bytes).map_err(|e| SourceError::NotText {
-        file: file.into(),
-        at: e.at,
-        byte: e.byte,
-    })
 }
 
 /// The fw_cfg access method, for the log ("DMA", "port I/O"), if fw_cfg is there.

@@ -11,6 +11,17 @@ use baton::calibration;
 use baton::timeline::{Stage, Timeline};
 use x86_64::instructions::port::Port;
 
+/// TSC at the first instruction, stored by entry.s. In .data: .bss is
+/// cleared after it is taken.
+#[unsafe(link_section = ".data.entry_tsc")]
+pub static mut ENTRY_TSC: u64 = 0;
+
+/// The TSC at baton's first instruction.
+pub fn entry_tsc() -> u64 {
+    // SAFETY: written once by entry.s before any Rust code runs.
+    unsafe { core::ptr::read_volatile(&raw const ENTRY_TSC) }
+}
+
 /// The fallback PIT window, when the one begun at entry ran out or its
 /// readings were disturbed.
 const PIT_WINDOW_US: u64 = 2000;
@@ -36,7 +47,7 @@ pub fn ticks_to_micros(ticks: u64) -> u64 {
 }
 
 pub fn micros_since_entry() -> u64 {
-    ticks_to_micros(now().saturating_sub(super::entry::entry_tsc()))
+    ticks_to_micros(now().saturating_sub(entry_tsc()))
 }
 
 /// Spins for `us` microseconds.
@@ -195,7 +206,7 @@ static TIMELINE: spin::Mutex<Timeline> = spin::Mutex::new(Timeline::new());
 /// Marks the end of `stage` on the boot timeline (the heap must be up).
 pub fn stamp(stage: Stage) {
     let at = match stage {
-        Stage::Entry => super::entry::entry_tsc(),
+        Stage::Entry => entry_tsc(),
         _ => now(),
     };
     TIMELINE.lock().record(stage, at);
