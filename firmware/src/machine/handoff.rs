@@ -99,6 +99,8 @@ struct Page0 {
     parked: u32,
     nmis_before_report: u32,
     nmis_after_report: u32,
+    /// Other exceptions taken there.
+    ap_faults: u32,
     copy_count: u64,
     pml4: u64,
     ap_idt: [Gate; 32],
@@ -166,6 +168,7 @@ global_asm!(
     parked = const offset_of!(Page0, parked),
     nmis_before_report = const offset_of!(Page0, nmis_before_report),
     nmis_after_report = const offset_of!(Page0, nmis_after_report),
+    ap_faults = const offset_of!(Page0, ap_faults),
     spin_limit = const SPIN_LIMIT,
     far_return = const SHARED_PARK_STACK as u8,
     tss32 = const TSS32,
@@ -208,6 +211,7 @@ unsafe extern "C" {
     static baton_handoff_park: u8;
     static baton_handoff_halt: u8;
     static baton_handoff_ap_nmi: u8;
+    static baton_handoff_ap_fault: u8;
     static baton_handoff_iret: u8;
     static baton_handoff_iret32: u8;
     static baton_handoff_copy: u8;
@@ -259,6 +263,8 @@ pub struct ParkCounts {
     /// handler then made), and after it.
     pub nmis_before_report: u32,
     pub nmis_after_report: u32,
+    /// Other exceptions taken there (each halts the AP where it is).
+    pub faults: u32,
 }
 
 /// How the BSP reaches its own LAPIC from the copy stub.
@@ -349,9 +355,12 @@ pub fn install(
             limit: (size_of::<[u64; 5]>() - 1) as u16,
             base: a.page0.gdt.as_ptr() as u64,
         };
-        // APs: every exception ends in the HLT loop; NMI and #MC report
-        // first if they struck before the report.
-        a.page0.ap_idt = [gate(&raw const baton_handoff_halt); 32];
+        // APs: every exception ends in the HLT loop (counted); NMI and
+        // #MC report first if they struck before the report (on the
+        // negative control they only halt).
+        a.page0.ap_idt = [gate(&raw const baton_handoff_ap_fault); 32];
+        a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_halt);
+        a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_halt);
         if !cfg!(feature = "unsafe-park-nmi") {
             a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_ap_nmi);
             a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_ap_nmi);
@@ -460,6 +469,7 @@ impl Installed {
                 parked: (&raw const (*page0).parked).read_volatile(),
                 nmis_before_report: (&raw const (*page0).nmis_before_report).read_volatile(),
                 nmis_after_report: (&raw const (*page0).nmis_after_report).read_volatile(),
+                faults: (&raw const (*page0).ap_faults).read_volatile(),
             }
         }
     }

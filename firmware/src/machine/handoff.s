@@ -149,6 +149,12 @@ baton_handoff_ap_nmi:
 1:  lock incl {nmis_after_report}(%rdi)
     jmp baton_handoff_halt
 
+# Any other exception of an AP in the park area: counted, then the HLT loop.
+.globl baton_handoff_ap_fault
+baton_handoff_ap_fault:
+    lock incl {ap_faults}(%rdi)
+    jmp baton_handoff_halt
+
 # The copy loop: RSI copies from the list at RDI ({{src, dst, len, zero}}
 # each), then zeros. Clobbers RAX, RCX, RDX, RSI, RDI, R8, R9, XMM0-3. Also called
 # in place by `test=copy-bench`, so the benchmark times this very code.

@@ -600,8 +600,8 @@ fn stop_aps(
     );
     let counts = park.counts();
     info!(
-        "baton: park area: {} APs reported there; NMIs taken there before an AP's report {}, after {}",
-        counts.parked, counts.nmis_before_report, counts.nmis_after_report
+        "baton: park area: {} APs reported there; NMIs taken there before an AP's report {}, after {}; other exceptions {}",
+        counts.parked, counts.nmis_before_report, counts.nmis_after_report, counts.faults
     );
     if report.missing.is_empty() {
         // The last word on the mask is the BSP's (as Linux ends
