@@ -245,7 +245,8 @@ pub struct Jump {
 /// Faults injected into the APs' way into the park area, by APIC ID.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ParkFaults {
-    /// How the APs reach their LAPIC (the BSP's mode; `apic_id` unused).
+    /// How the APs reach their LAPIC (the BSP's mode and base; each AP
+    /// names itself, so `apic_id` is not used here).
     pub lapic: Option<SelfNmi>,
     /// This AP sends itself an NMI right after its LIDT.
     pub nmi_in_park: Option<u32>,

@@ -103,10 +103,10 @@ baton_handoff_park:
     movq {pml4}(%rdi), %rax
     movq %rax, %cr3
     baton_flat_data
-.globl baton_handoff_report
     # Counted before the report, so the BSP that sees the bit clear sees
     # the count (the NMI gate counts for an AP it reports for).
     lock incl {parked}(%rdi)
+.globl baton_handoff_report
 baton_handoff_report:
     lock btrq %r10, (%rsi)
     # inject=park-stack-race: the late AP, parked, sends itself an NMI once

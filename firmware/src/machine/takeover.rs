@@ -23,7 +23,7 @@ use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
 use payload_loader::{BootInfoInput, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
-use super::handoff::{HandoffError, Installed, Jump, MAPPED, ParkFaults, park_area_size};
+use super::handoff::{HandoffError, Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size};
 use super::smp::Cpus;
 use super::stopping::StopState;
 use super::{console, paging, tsc};
@@ -242,6 +242,13 @@ pub fn prepare<'a>(
         Some(_) => handoff::take_direct_reads(&plan, &mut copies),
         None => Vec::new(),
     };
+    // How the copy stub and the park area reach the LAPIC for the injected
+    // self-NMIs (the APs' mode and base are the BSP's).
+    let lapic = super::lapic::get().map(|l| SelfNmi {
+        x2apic: l.mode() == Mode::X2Apic,
+        apic_id: l.id(),
+        mmio: l.mmio() as u32,
+    });
     let jump = Jump {
         entry: plan.entry,
         info: info_at,
@@ -257,18 +264,9 @@ pub fn prepare<'a>(
             .is_some(),
         self_nmi: options
             .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
-            .and_then(|()| super::lapic::get())
-            .map(|l| super::handoff::SelfNmi {
-                x2apic: l.mode() == Mode::X2Apic,
-                apic_id: l.id(),
-                mmio: l.mmio() as u32,
-            }),
+            .and(lapic),
         park_faults: ParkFaults {
-            lapic: super::lapic::get().map(|l| super::handoff::SelfNmi {
-                x2apic: l.mode() == Mode::X2Apic,
-                apic_id: l.id(),
-                mmio: l.mmio() as u32,
-            }),
+            lapic,
             nmi_in_park: options.injected(|i| match i {
                 Inject::NmiInPark(id) => Some(*id),
                 _ => None,
