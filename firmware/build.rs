@@ -8,8 +8,8 @@ fn main() {
     let script = manifest.join("../linker/firmware.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rerun-if-changed=src/machine/entry.s");
-    // The unsafe-takeover negative control builds only where the harness
-    // asks for it on purpose (BATON_NEGATIVE_CONTROL=1): a `--features`
+    // The unsafe-* negative controls build only where the harness
+    // asks for them on purpose (BATON_NEGATIVE_CONTROL=1): a `--features`
     // typed by accident stops at a compile_error! in main.rs.
     println!("cargo:rustc-check-cfg=cfg(baton_negative_control)");
     println!("cargo:rerun-if-env-changed=BATON_NEGATIVE_CONTROL");

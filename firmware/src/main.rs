@@ -6,9 +6,17 @@
 // once, deliberately; clippy's suggested `STATIC` would not compile.
 #![allow(clippy::deref_addrof)]
 
-#[cfg(all(feature = "unsafe-takeover", not(baton_negative_control)))]
+#[cfg(all(
+    any(
+        feature = "unsafe-takeover",
+        feature = "unsafe-park-nmi",
+        feature = "unsafe-publish-order",
+        feature = "unsafe-shared-park-stack"
+    ),
+    not(baton_negative_control)
+))]
 compile_error!(
-    "the unsafe-takeover feature brings back Linux's takeover bugs for the test suite's negative controls; it builds only with BATON_NEGATIVE_CONTROL=1 (cargo xtask sets it)"
+    "the unsafe-* features bring back takeover bugs for the test suite's negative controls; they build only with BATON_NEGATIVE_CONTROL=1 (cargo xtask sets it)"
 );
 
 #[cfg(target_os = "none")]
@@ -37,6 +45,11 @@ fn boot(entry: machine::entry::Entry) -> ! {
     if cfg!(feature = "unsafe-takeover") {
         info!(
             "baton: UNSAFE-TAKEOVER BUILD: a negative control with Linux's takeover bugs back; never boot it for real"
+        );
+    }
+    for hole in machine::NEGATIVE_CONTROLS {
+        info!(
+            "baton: NEGATIVE-CONTROL BUILD ({hole}): a takeover hole brought back for the test suite; never boot it for real"
         );
     }
     tsc::start_calibration();

@@ -120,6 +120,25 @@ pub enum Inject {
     /// The kernel is entered with FS and GS null (`null-fs`), against the
     /// Multiboot specifications: the probe's entry checks must catch it.
     NullFs,
+    /// The AP with this APIC ID sends itself an NMI in the park area right
+    /// after its LIDT, before its report (`nmi-in-park:APIC_ID`): the park
+    /// IDT's NMI gate must report for it.
+    NmiInPark(u32),
+    /// The BSP sends the AP with this APIC ID an NMI right after it
+    /// published the stop state, and waits for it to park
+    /// (`nmi-at-publish:APIC_ID`): the AP's bit must already be in the mask.
+    NmiAtPublish(u32),
+    /// Two APs' park entries overlap (`park-stack-race:WAITER:LATE`): the
+    /// waiter pauses in the park area after its LIDT (where a far return
+    /// would have its frame on the stack) until the late AP, parked, has
+    /// taken an NMI it sent itself after its report. With one stack for
+    /// all APs that NMI's frame lands on the waiter's.
+    ParkStackRace {
+        /// The AP that pauses before its report.
+        waiter: u32,
+        /// The AP that takes an NMI after its report.
+        late: u32,
+    },
 }
 
 /// What the APs are left in at the jump (`ap-handoff=`).
@@ -366,7 +385,8 @@ impl Options {
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
 /// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`,
-/// `nmi-in-handoff`.
+/// `nmi-in-handoff`, `nmi-in-park:APIC_ID`, `nmi-at-publish:APIC_ID`,
+/// `park-stack-race:APIC_ID:APIC_ID`.
 fn parse_inject(value: &str) -> Option<Inject> {
     match value {
         "null-fs" => return Some(Inject::NullFs),
@@ -379,6 +399,15 @@ fn parse_inject(value: &str) -> Option<Inject> {
         "dead-ap" => apic_id(rest).map(Inject::DeadAp),
         "late-ap" => apic_id(rest).map(Inject::LateAp),
         "wedge-ap" => apic_id(rest).map(Inject::WedgeAp),
+        "nmi-in-park" => apic_id(rest).map(Inject::NmiInPark),
+        "nmi-at-publish" => apic_id(rest).map(Inject::NmiAtPublish),
+        "park-stack-race" => {
+            let (waiter, late) = rest.split_once(':')?;
+            Some(Inject::ParkStackRace {
+                waiter: apic_id(waiter)?,
+                late: apic_id(late)?,
+            })
+        }
         "slow-stop" => {
             let (id, ms) = rest.split_once(':')?;
             Some(Inject::SlowStop {
@@ -490,6 +519,18 @@ mod tests {
             ]
         );
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        let park = Options::parse(
+            "inject=nmi-in-park:2 inject=nmi-at-publish:0x3 inject=park-stack-race:1:2 inject=park-stack-race:1 inject=nmi-in-park",
+        );
+        assert_eq!(
+            park.inject,
+            [
+                Inject::NmiInPark(2),
+                Inject::NmiAtPublish(3),
+                Inject::ParkStackRace { waiter: 1, late: 2 }
+            ]
+        );
+        assert_eq!(park.warnings.len(), 2, "{:?}", park.warnings);
         let bad =
             Options::parse("smp=many ap-timeout=0 inject=dead-ap inject=dead-ap:x inject=eat:1");
         assert_eq!(bad.warnings.len(), 5, "{:?}", bad.warnings);

@@ -14,9 +14,49 @@ pub enum Variant {
     Default,
     /// With the `acpi` crate's AML interpreter (cargo feature `aml`).
     Aml,
-    /// The negative control: Linux's takeover bugs brought back (cargo
-    /// feature `unsafe-takeover`).
-    UnsafeTakeover,
+    /// A negative control: takeover bugs brought back (cargo feature
+    /// `unsafe-*`).
+    Negative(Hole),
+}
+
+/// The negative-control builds, each a cargo feature that brings takeover
+/// bugs back (firmware/Cargo.toml): a row naming one must fail on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hole {
+    /// `unsafe-takeover`: Linux's two bugs (the report before WBINVD, the
+    /// old park loop and no INIT); rows with `negative_control = true`.
+    Takeover,
+    /// `unsafe-park-nmi`: the park area's NMI gate halts without reporting.
+    ParkNmi,
+    /// `unsafe-publish-order`: the stop state published before its mask is
+    /// filled.
+    PublishOrder,
+    /// `unsafe-shared-park-stack`: one park stack for every AP, entered by a
+    /// far return.
+    SharedParkStack,
+}
+
+impl Hole {
+    pub const ALL: [Hole; 4] = [
+        Hole::Takeover,
+        Hole::ParkNmi,
+        Hole::PublishOrder,
+        Hole::SharedParkStack,
+    ];
+
+    pub fn feature(self) -> &'static str {
+        match self {
+            Hole::Takeover => "unsafe-takeover",
+            Hole::ParkNmi => "unsafe-park-nmi",
+            Hole::PublishOrder => "unsafe-publish-order",
+            Hole::SharedParkStack => "unsafe-shared-park-stack",
+        }
+    }
+
+    /// The hole whose feature is `name`.
+    pub fn named(name: &str) -> Option<Hole> {
+        Hole::ALL.into_iter().find(|h| h.feature() == name)
+    }
 }
 
 impl Variant {
@@ -27,11 +67,19 @@ impl Variant {
         }
     }
 
+    /// The negative control this build is, if it is one.
+    pub fn hole(self) -> Option<Hole> {
+        match self {
+            Variant::Negative(hole) => Some(hole),
+            _ => None,
+        }
+    }
+
     fn feature(self) -> Option<&'static str> {
         match self {
             Variant::Default => None,
             Variant::Aml => Some("aml"),
-            Variant::UnsafeTakeover => Some("unsafe-takeover"),
+            Variant::Negative(hole) => Some(hole.feature()),
         }
     }
 }
@@ -75,7 +123,7 @@ pub fn build_variant(release: bool, variant: Variant) -> Result<PathBuf> {
     if let Some(feature) = variant.feature() {
         cargo.args(["--features", feature]);
     }
-    // What lets the unsafe-takeover feature build (firmware/build.rs); set
+    // What lets the unsafe-* features build (firmware/build.rs); set
     // for every variant so that switching between them rebuilds nothing.
     cargo.env("BATON_NEGATIVE_CONTROL", "1");
     let what = match variant.feature() {

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::TestArgs;
 use crate::coreboot::Compression;
 use crate::entry::Entry;
-use crate::firmware::Variant;
+use crate::firmware::{Hole, Variant};
 use crate::payload::Spec;
 use crate::qemu::{self, Machine, Outcome};
 
@@ -70,11 +70,12 @@ struct Row {
     #[serde(default)]
     absent: Vec<String>,
     /// A negative control: also run against the unsafe-takeover build
-    /// (Linux's takeover bugs brought back), where it must end in one of
-    /// `negative_expect` with every `negative_log` line: the bug's own
+    /// (`true`: Linux's takeover bugs brought back) or the finer build it
+    /// names (`"unsafe-park-nmi"`: one hole back), where it must end in one
+    /// of `negative_expect` with every `negative_log` line: the bug's own
     /// symptom, not a build failure, an error or a timeout.
     #[serde(default)]
-    negative_control: bool,
+    negative_control: NegativeControl,
     #[serde(default)]
     negative_expect: Vec<Outcome>,
     #[serde(default = "defaults::negative_log")]
@@ -138,6 +139,38 @@ struct Row {
     until: Option<String>,
 }
 
+/// `negative_control = true` (the unsafe-takeover build) or the name of a
+/// negative-control build.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum NegativeControl {
+    Flag(bool),
+    Build(String),
+}
+
+impl Default for NegativeControl {
+    fn default() -> Self {
+        Self::Flag(false)
+    }
+}
+
+impl NegativeControl {
+    /// The build the row must fail on, if any; an unknown name is an error.
+    fn hole(&self) -> Result<Option<Hole>> {
+        match self {
+            Self::Flag(false) => Ok(None),
+            Self::Flag(true) => Ok(Some(Hole::Takeover)),
+            Self::Build(name) => match Hole::named(name) {
+                Some(hole) => Ok(Some(hole)),
+                None => bail!(
+                    "negative_control = {name:?} names no negative-control build; they are {}",
+                    Hole::ALL.map(Hole::feature).join(", ")
+                ),
+            },
+        }
+    }
+}
+
 mod defaults {
     use super::OneOrMany;
     pub fn machine() -> OneOrMany<String> {
@@ -181,13 +214,13 @@ struct Scenario {
     absent: Vec<String>,
     /// Resolved into `machine.payload` just before the runs.
     payload: Spec,
-    /// The firmware build it runs on; on `UnsafeTakeover` (a negative
+    /// The firmware build it runs on; on a `Negative` one (a negative
     /// control) it passes only if the run fails as `negative` names.
     variant: Variant,
     negative: Negative,
 }
 
-/// How a negative control must fail on the unsafe-takeover build.
+/// How a negative control must fail on its negative-control build.
 #[derive(Clone, Debug, Default)]
 struct Negative {
     expect: Vec<Outcome>,
@@ -209,9 +242,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
         None => vec![None],
     };
     let own = Variant::with_aml(row.aml);
-    let variants: &[Variant] = match row.negative_control {
-        true => &[own, Variant::UnsafeTakeover],
-        false => &[own],
+    let variants: &[Variant] = match row.negative_control.hole().ok().flatten() {
+        Some(hole) => &[own, Variant::Negative(hole)],
+        None => &[own],
     };
     let multi = [machines.len(), smps.len(), memories.len(), cpus.len()]
         .iter()
@@ -250,8 +283,8 @@ fn expand(row: &Row) -> Vec<Scenario> {
         if entries.len() > 1 {
             name = format!("{name}[{entry}]");
         }
-        if variant == Variant::UnsafeTakeover {
-            name = format!("{name}[unsafe-takeover must fail]");
+        if let Some(hole) = variant.hole() {
+            name = format!("{name}[{} must fail]", hole.feature());
         }
         let placeholders = |l: &String| {
             l.replace("{smp}", &smp.to_string())
@@ -304,15 +337,18 @@ fn load(path: &Path, full: bool, filter: Option<&str>) -> Result<Vec<Scenario>> 
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: ScenarioFile =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if let Some(row) = file
-        .scenario
-        .iter()
-        .find(|r| r.negative_control && r.negative_expect.is_empty())
-    {
-        bail!(
-            "scenario {:?} is a negative control without negative_expect: name the failure the unsafe-takeover build must end in",
-            row.name
-        );
+    for row in &file.scenario {
+        let hole = row
+            .negative_control
+            .hole()
+            .with_context(|| format!("scenario {:?}", row.name))?;
+        if let (Some(hole), true) = (hole, row.negative_expect.is_empty()) {
+            bail!(
+                "scenario {:?} is a negative control without negative_expect: name the failure the {} build must end in",
+                row.name,
+                hole.feature()
+            );
+        }
     }
     let matches = |s: &Scenario| filter.is_none_or(|f| s.name.contains(f));
     let chosen: Vec<Scenario> = file
@@ -397,15 +433,16 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
     {
         problems.push(e);
     }
-    if scenario.variant == Variant::UnsafeTakeover {
+    if let Some(hole) = scenario.variant.hole() {
         // A negative control: the run must fail on the build with the
         // protection switched off, and in the way the row names, or the
         // scenario proves nothing.
         let neg = &scenario.negative;
+        let build = hole.feature();
         if problems.is_empty() {
             return (
                 false,
-                "passed on the unsafe-takeover build: the scenario cannot catch the bug".into(),
+                format!("passed on the {build} build: the scenario cannot catch the bug"),
             );
         }
         let lacks: Vec<&String> = neg
@@ -418,7 +455,7 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
             return (
                 false,
                 format!(
-                    "the unsafe-takeover build must end in {} with {:?} in the log; it ended in {}{}",
+                    "the {build} build must end in {} with {:?} in the log; it ended in {}{}",
                     names.join(" or "),
                     neg.log,
                     run.outcome,
@@ -437,11 +474,12 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
 /// What a finished run is called: `pass (probe)`, `pass (expected
 /// exception #PF)`, or for a failure what it came to.
 fn said(scenario: &Scenario, run: &qemu::Run, passed: bool) -> String {
-    if scenario.variant == Variant::UnsafeTakeover {
+    if let Some(hole) = scenario.variant.hole() {
         let got = qemu::verdict(run.outcome, &run.serial, None);
+        let build = hole.feature();
         return match passed {
-            true => format!("pass (fails on the unsafe-takeover build as it must: {got})"),
-            false => format!("{got} on the unsafe-takeover build"),
+            true => format!("pass (fails on the {build} build as it must: {got})"),
+            false => format!("{got} on the {build} build"),
         };
     }
     let expected = passed.then_some(scenario.expect);
@@ -476,7 +514,11 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     // The other builds first: they share one cargo output path with the
     // default build and are copied aside.
     let mut elves = HashMap::new();
-    for variant in [Variant::UnsafeTakeover, Variant::Aml, Variant::Default] {
+    let negatives = Hole::ALL.map(Variant::Negative);
+    for variant in negatives
+        .into_iter()
+        .chain([Variant::Aml, Variant::Default])
+    {
         if variant == Variant::Default || scenarios.iter().any(|s| s.variant == variant) {
             elves.insert(variant, crate::firmware::build_variant(true, variant)?);
         }
@@ -912,6 +954,48 @@ mod tests {
     }
 
     #[test]
+    fn negative_control_names_its_build() {
+        let file: ScenarioFile = toml::from_str(
+            r#"
+            [[scenario]]
+            name = "a"
+            expect = "kernel-pass"
+            negative_control = true
+            negative_expect = ["error"]
+            [[scenario]]
+            name = "b"
+            expect = "kernel-pass"
+            negative_control = "unsafe-park-nmi"
+            negative_expect = ["error"]
+            [[scenario]]
+            name = "c"
+            expect = "kernel-pass"
+            negative_control = "unsafe-nothing"
+            "#,
+        )
+        .unwrap();
+        let runs: Vec<_> = file.scenario[..2].iter().flat_map(expand).collect();
+        let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a",
+                "a[unsafe-takeover must fail]",
+                "b",
+                "b[unsafe-park-nmi must fail]"
+            ]
+        );
+        assert_eq!(runs[3].variant, Variant::Negative(Hole::ParkNmi));
+        let unknown = file.scenario[2].negative_control.hole().unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("unsafe-park-nmi, unsafe-publish-order"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
     fn until_ends_a_run_at_its_marker() {
         let file: ScenarioFile = toml::from_str(
             r#"
@@ -978,7 +1062,7 @@ mod tests {
         assert!(!passed);
         assert!(detail.contains("memory map (N regions)"), "{detail}");
         let negative = Scenario {
-            variant: Variant::UnsafeTakeover,
+            variant: Variant::Negative(Hole::Takeover),
             negative: Negative {
                 expect: vec![Outcome::TripleFault, Outcome::KernelFail],
                 log: vec!["jumping".into()],

@@ -80,6 +80,27 @@ struct Page0 {
     nmi_destination: u32,
     /// The xAPIC registers' base.
     lapic_mmio: u32,
+    /// The APs' LAPIC for their injected self-NMIs: 0 unknown, 1 xAPIC
+    /// MMIO at `ap_lapic_mmio`, 2 x2APIC MSRs.
+    ap_lapic: u32,
+    ap_lapic_mmio: u32,
+    /// `inject=nmi-in-park`: this AP's NMI to itself after its LIDT
+    /// (`NO_AP` for none).
+    park_nmi: u32,
+    /// `inject=park-stack-race`: the AP that waits before its report, the
+    /// AP that takes an NMI after its report, the waiter's sign, and the
+    /// reports the late AP waits for (every AP's but the waiter's).
+    race_waiter: u32,
+    race_late: u32,
+    race_waiting: u32,
+    race_others: u32,
+    /// Counted by the APs in the park area, read by the BSP for its log:
+    /// reports, and NMIs (or #MCs) taken before and after a report.
+    parked: u32,
+    nmis_before_report: u32,
+    nmis_after_report: u32,
+    /// Other exceptions taken there.
+    ap_faults: u32,
     copy_count: u64,
     pml4: u64,
     ap_idt: [Gate; 32],
@@ -99,6 +120,15 @@ pub struct ParkArea {
 /// Each AP's own stack slot after the area's fixed part: room for an NMI's
 /// frame and a machine check's on top of it (never returned from).
 const AP_STACK_SLOT: u64 = 128;
+/// No AP (an APIC ID no CPU has: the x2APIC broadcast ID).
+const NO_AP: u32 = u32::MAX;
+/// How many PAUSEs an injected fault's wait in the park area lasts at most
+/// (well over a second under TCG, where each PAUSE leaves the vCPU's loop):
+/// a wait that runs out goes on to the report, so nothing hangs.
+const SPIN_LIMIT: u32 = 1 << 22;
+/// Negative control `unsafe-shared-park-stack`: one stack slot for every AP
+/// and the old far return through it.
+const SHARED_PARK_STACK: bool = cfg!(feature = "unsafe-shared-park-stack");
 
 /// The park area's size for `aps` APs: the fixed part, then a stack slot
 /// for each AP, in whole pages.
@@ -128,6 +158,19 @@ global_asm!(
     icr_high = const 0x310,
     icr_nmi = const 0x400,
     x2apic_icr = const 0x830,
+    ap_lapic = const offset_of!(Page0, ap_lapic),
+    ap_lapic_mmio = const offset_of!(Page0, ap_lapic_mmio),
+    park_nmi = const offset_of!(Page0, park_nmi),
+    race_waiter = const offset_of!(Page0, race_waiter),
+    race_late = const offset_of!(Page0, race_late),
+    race_waiting = const offset_of!(Page0, race_waiting),
+    race_others = const offset_of!(Page0, race_others),
+    parked = const offset_of!(Page0, parked),
+    nmis_before_report = const offset_of!(Page0, nmis_before_report),
+    nmis_after_report = const offset_of!(Page0, nmis_after_report),
+    ap_faults = const offset_of!(Page0, ap_faults),
+    spin_limit = const SPIN_LIMIT,
+    far_return = const SHARED_PARK_STACK as u8,
     tss32 = const TSS32,
     cr0_protected = const CR0_PROTECTED,
     cr0_long = const CR0_LONG,
@@ -168,6 +211,7 @@ unsafe extern "C" {
     static baton_handoff_park: u8;
     static baton_handoff_halt: u8;
     static baton_handoff_ap_nmi: u8;
+    static baton_handoff_ap_fault: u8;
     static baton_handoff_iret: u8;
     static baton_handoff_iret32: u8;
     static baton_handoff_copy: u8;
@@ -193,6 +237,35 @@ pub struct Jump {
     /// `inject=nmi-in-handoff`: the BSP sends itself an NMI in the copy
     /// stub's 32-bit tail, through its LAPIC as described.
     pub self_nmi: Option<SelfNmi>,
+    /// The faults injected into the APs' park (`inject=nmi-in-park`,
+    /// `inject=park-stack-race`).
+    pub park_faults: ParkFaults,
+}
+
+/// Faults injected into the APs' way into the park area, by APIC ID.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ParkFaults {
+    /// How the APs reach their LAPIC (the BSP's mode and base; each AP
+    /// names itself, so `apic_id` is not used here).
+    pub lapic: Option<SelfNmi>,
+    /// This AP sends itself an NMI right after its LIDT.
+    pub nmi_in_park: Option<u32>,
+    /// (waiter, late): the waiter pauses after its LIDT until the late AP,
+    /// parked, took an NMI it sent itself after its report.
+    pub stack_race: Option<(u32, u32)>,
+}
+
+/// What the APs counted in the park area (`Installed::counts`).
+#[derive(Clone, Copy, Debug)]
+pub struct ParkCounts {
+    /// APs that reported there.
+    pub parked: u32,
+    /// NMIs (or #MCs) taken there before the AP's report (which the
+    /// handler then made), and after it.
+    pub nmis_before_report: u32,
+    pub nmis_after_report: u32,
+    /// Other exceptions taken there (each halts the AP where it is).
+    pub faults: u32,
 }
 
 /// How the BSP reaches its own LAPIC from the copy stub.
@@ -283,11 +356,16 @@ pub fn install(
             limit: (size_of::<[u64; 5]>() - 1) as u16,
             base: a.page0.gdt.as_ptr() as u64,
         };
-        // APs: every exception ends in the HLT loop; NMI and #MC report
-        // first if they struck before the report.
-        a.page0.ap_idt = [gate(&raw const baton_handoff_halt); 32];
-        a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_ap_nmi);
-        a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_ap_nmi);
+        // APs: every exception ends in the HLT loop (counted); NMI and
+        // #MC report first if they struck before the report (on the
+        // negative control they only halt).
+        a.page0.ap_idt = [gate(&raw const baton_handoff_ap_fault); 32];
+        a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_halt);
+        a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_halt);
+        if !cfg!(feature = "unsafe-park-nmi") {
+            a.page0.ap_idt[NMI] = gate(&raw const baton_handoff_ap_nmi);
+            a.page0.ap_idt[MACHINE_CHECK] = gate(&raw const baton_handoff_ap_nmi);
+        }
         // BSP: an NMI returns, in 64-bit mode (slot 2) and, once paging is
         // off, in 32-bit mode: a 32-bit interrupt gate is 8 bytes, so the
         // 32-bit NMI gate lies at byte 16, the first half of slot 1, which
@@ -327,6 +405,20 @@ pub fn install(
             };
             a.page0.lapic_mmio = nmi.mmio;
         }
+        let faults = jump.park_faults;
+        a.page0.park_nmi = NO_AP;
+        a.page0.race_waiter = NO_AP;
+        a.page0.race_late = NO_AP;
+        if let Some(lapic) = faults.lapic {
+            a.page0.ap_lapic = if lapic.x2apic { 2 } else { 1 };
+            a.page0.ap_lapic_mmio = lapic.mmio;
+            a.page0.park_nmi = faults.nmi_in_park.unwrap_or(NO_AP);
+            if let Some((waiter, late)) = faults.stack_race {
+                a.page0.race_waiter = waiter;
+                a.page0.race_late = late;
+                a.page0.race_others = aps.saturating_sub(1) as u32;
+            }
+        }
         a.page0.copy_count = copies.len() as u64;
         a.copies[..copies.len()].copy_from_slice(copies);
         // Identity map of the first 4 GiB with 2 MiB pages.
@@ -345,9 +437,11 @@ pub fn install(
 impl Installed {
     /// The AP's last step: into the park area (on the stack slot of AP
     /// `slot`), clear `bit` of the stop mask word at `mask_word` there, HLT
-    /// forever. Interrupts must be off.
-    pub fn park_this_ap(&self, slot: usize, mask_word: u64, bit: u64) -> ! {
+    /// forever. Interrupts must be off. `apic_id` is this AP's (for the
+    /// injected faults).
+    pub fn park_this_ap(&self, slot: usize, apic_id: u32, mask_word: u64, bit: u64) -> ! {
         let target = self.base + symbol_offset(&raw const baton_handoff_park);
+        let slot = if SHARED_PARK_STACK { 0 } else { slot };
         let stack_top = self.base
             + size_of::<ParkArea>() as u64
             + (slot.min(self.aps.saturating_sub(1)) as u64 + 1) * AP_STACK_SLOT;
@@ -358,10 +452,26 @@ impl Installed {
                 target = in(reg) target,
                 in("rdi") self.base,
                 in("rsi") mask_word,
-                in("rdx") bit,
+                in("r10") bit,
                 in("rcx") stack_top,
+                in("r8") apic_id,
                 options(noreturn)
             )
+        }
+    }
+
+    /// What the APs counted in the park area so far.
+    pub fn counts(&self) -> ParkCounts {
+        let page0 = self.base as *const Page0;
+        // SAFETY: the installed area; the APs update these words with
+        // locked instructions, read here whole.
+        unsafe {
+            ParkCounts {
+                parked: (&raw const (*page0).parked).read_volatile(),
+                nmis_before_report: (&raw const (*page0).nmis_before_report).read_volatile(),
+                nmis_after_report: (&raw const (*page0).nmis_after_report).read_volatile(),
+                faults: (&raw const (*page0).ap_faults).read_volatile(),
+            }
         }
     }
 

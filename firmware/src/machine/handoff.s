@@ -28,6 +28,27 @@
     movl %eax, %gs
 .endm
 
+# An NMI to this AP (APIC ID R8) through its LAPIC ({ap_lapic}: 1 xAPIC
+# MMIO, 2 x2APIC MSR), by destination ID: the self shorthand is for fixed
+# vectors only. Keeps RSI, RDI, R8, R10; clobbers RAX, RCX, RDX.
+.macro baton_self_nmi
+    cmpl $2, {ap_lapic}(%rdi)
+    je 91f
+    movl {ap_lapic_mmio}(%rdi), %ecx
+    movl %r8d, %eax
+    shll $24, %eax
+    movl %eax, {icr_high}(%rcx)
+    movl ${icr_nmi}, {icr_low}(%rcx)
+    jmp 92f
+91: movl ${x2apic_icr}, %ecx
+    movl ${icr_nmi}, %eax
+    movl %r8d, %edx
+    mfence
+    lfence
+    wrmsr
+92:
+.endm
+
 .pushsection .text.baton_handoff, "ax"
 .balign 16
 .globl baton_handoff_start
@@ -36,20 +57,73 @@ baton_handoff_start:
 
 # AP, interrupts off, after WBINVD: leave baton's memory for the park area
 # (RDI): onto this AP's own stack slot there (RCX), its GDT, IDT and page
-# tables, and only then clear bit RDX of the stop mask word at RSI. Then
+# tables, and only then clear bit R10 of the stop mask word at RSI. Then
 # HLT forever. No stack is read on the way (CS 0x08 is 64-bit code in both
 # GDTs, so it needs no reload): an NMI's frame lands on this AP's slot.
+# R8 is this AP's APIC ID, for the injected faults. (The bit is in R10, not
+# RDX, because an NMI may strike right after a WRMSR, which takes EDX.)
 .globl baton_handoff_park
 baton_handoff_park:
     movq %rcx, %rsp
     lgdt {gdt_pointer}(%rdi)
     lidt {ap_idt_pointer}(%rdi)
+.if {far_return}
+    # unsafe-shared-park-stack: the old far return, its frame on the one
+    # stack every AP shares.
+    pushq ${code64}
+    leaq 1f(%rip), %rax
+    pushq %rax
+.endif
+    # inject=park-stack-race: the waiter stays here (where the far return
+    # had its frame on the stack) until the late AP's NMI was taken.
+    cmpl {race_waiter}(%rdi), %r8d
+    jne 2f
+    movl $1, {race_waiting}(%rdi)
+    movl ${spin_limit}, %ecx
+3:  cmpl $0, {nmis_after_report}(%rdi)
+    jne 2f
+    pause
+    decl %ecx
+    jnz 3b
+2:
+    # inject=nmi-in-park: an NMI to this AP itself, between its LIDT and its
+    # report; the NMI gate must report for it (it never comes back here).
+    cmpl {park_nmi}(%rdi), %r8d
+    jne 4f
+    baton_self_nmi
+    movl ${spin_limit}, %ecx
+5:  pause
+    decl %ecx
+    jnz 5b
+4:
+.if {far_return}
+    lretq
+1:
+.endif
     movq {pml4}(%rdi), %rax
     movq %rax, %cr3
     baton_flat_data
+    # Counted before the report, so the BSP that sees the bit clear sees
+    # the count (the NMI gate counts for an AP it reports for).
+    lock incl {parked}(%rdi)
 .globl baton_handoff_report
 baton_handoff_report:
-    lock btrq %rdx, (%rsi)
+    lock btrq %r10, (%rsi)
+    # inject=park-stack-race: the late AP, parked, sends itself an NMI once
+    # the waiter waits and every other AP has reported (none enters the
+    # park area after it).
+    cmpl {race_late}(%rdi), %r8d
+    jne baton_handoff_halt
+    movl ${spin_limit}, %ecx
+6:  cmpl $0, {race_waiting}(%rdi)
+    je 8f
+    movl {race_others}(%rdi), %eax
+    cmpl %eax, {parked}(%rdi)
+    jae 7f
+8:  pause
+    decl %ecx
+    jnz 6b
+7:  baton_self_nmi
 .globl baton_handoff_halt
 baton_handoff_halt:
     cli
@@ -57,14 +131,28 @@ baton_handoff_halt:
     jmp baton_handoff_halt
 
 # An AP's NMI or #MC in the park area: if it struck before the report (the
-# interrupted RIP at or below it; RSI and RDX still hold the word and the
+# interrupted RIP at or below it; RSI and R10 still hold the word and the
 # bit), report first. Then the HLT loop: never IRET, so NMIs stay blocked.
+# Each is counted (before or after the report) for the BSP's log, and an AP
+# reported here counted as parked unless the park path already did (the
+# RIP at the report itself).
 .globl baton_handoff_ap_nmi
 baton_handoff_ap_nmi:
     leaq baton_handoff_report(%rip), %rax
     cmpq %rax, (%rsp)
-    ja baton_handoff_halt
-    lock btrq %rdx, (%rsi)
+    ja 1f
+    je 2f
+    lock incl {parked}(%rdi)
+2:  lock incl {nmis_before_report}(%rdi)
+    lock btrq %r10, (%rsi)
+    jmp baton_handoff_halt
+1:  lock incl {nmis_after_report}(%rdi)
+    jmp baton_handoff_halt
+
+# Any other exception of an AP in the park area: counted, then the HLT loop.
+.globl baton_handoff_ap_fault
+baton_handoff_ap_fault:
+    lock incl {ap_faults}(%rdi)
     jmp baton_handoff_halt
 
 # The copy loop: RSI copies from the list at RDI ({{src, dst, len, zero}}

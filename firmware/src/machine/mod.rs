@@ -38,3 +38,15 @@ pub fn init_bsp() {
     }
     memory::init_heap();
 }
+
+/// The finer negative-control features this build has (each brings one
+/// takeover hole back for the test suite; `unsafe-takeover` has its own
+/// banner line).
+pub const NEGATIVE_CONTROLS: &[&str] = &[
+    #[cfg(feature = "unsafe-park-nmi")]
+    "unsafe-park-nmi",
+    #[cfg(feature = "unsafe-publish-order")]
+    "unsafe-publish-order",
+    #[cfg(feature = "unsafe-shared-park-stack")]
+    "unsafe-shared-park-stack",
+];

@@ -86,7 +86,9 @@ pub fn stop_this_cpu(slot: usize) -> ! {
     }
     stop.lapic.quiesce_here();
     match stop.mask.word_and_bit(slot) {
-        Some((word, bit)) => stop.park.park_this_ap(slot, word as *const _ as u64, bit),
+        Some((word, bit)) => stop
+            .park
+            .park_this_ap(slot, apic_id, word as *const _ as u64, bit),
         None => halt_forever(),
     }
 }

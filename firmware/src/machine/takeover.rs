@@ -23,7 +23,7 @@ use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
 use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
-use super::handoff::{HandoffError, Installed, Jump, MAPPED, park_area_size};
+use super::handoff::{HandoffError, Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size};
 use super::smp::Cpus;
 use super::stopping::StopState;
 use super::{console, paging, tsc};
@@ -255,6 +255,13 @@ pub fn prepare<'a>(
         Some(_) => handoff::take_direct_reads(&plan, &mut copies),
         None => Vec::new(),
     };
+    // How the copy stub and the park area reach the LAPIC for the injected
+    // self-NMIs (the APs' mode and base are the BSP's).
+    let lapic = super::lapic::get().map(|l| SelfNmi {
+        x2apic: l.mode() == Mode::X2Apic,
+        apic_id: l.id(),
+        mmio: l.mmio() as u32,
+    });
     let jump = Jump {
         entry: plan.entry,
         info: info_at,
@@ -270,12 +277,18 @@ pub fn prepare<'a>(
             .is_some(),
         self_nmi: options
             .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
-            .and_then(|()| super::lapic::get())
-            .map(|l| super::handoff::SelfNmi {
-                x2apic: l.mode() == Mode::X2Apic,
-                apic_id: l.id(),
-                mmio: l.mmio() as u32,
+            .and(lapic),
+        park_faults: ParkFaults {
+            lapic,
+            nmi_in_park: options.injected(|i| match i {
+                Inject::NmiInPark(id) => Some(*id),
+                _ => None,
             }),
+            stack_race: options.injected(|i| match i {
+                Inject::ParkStackRace { waiter, late } => Some((*waiter, *late)),
+                _ => None,
+            }),
+        },
     };
     let park =
         super::handoff::install(park_at, aps, &copies, jump).map_err(TakeoverError::Handoff)?;
@@ -539,10 +552,17 @@ fn stop_aps(
     park: Installed,
 ) -> Result<Vec<usize>, TakeoverError> {
     // Published only with the mask full: an AP that sees the stop state
-    // (its NMI path) finds its own bit already set.
+    // (its NMI path) finds its own bit already set. The negative control
+    // `unsafe-publish-order` fills it only after publishing.
+    let asked: Vec<usize> = cpus.online.slots().collect();
+    let fill = |mask: &CpuMask| {
+        for &slot in &asked {
+            mask.set(slot);
+        }
+    };
     let mask = CpuMask::new(cpus.aps.len());
-    for slot in cpus.online.slots() {
-        mask.set(slot);
+    if !cfg!(feature = "unsafe-publish-order") {
+        fill(&mask);
     }
     let state = super::stopping::publish(StopState {
         mask,
@@ -559,6 +579,15 @@ fn stop_aps(
         lapic: cpus.lapic,
         old_park: super::park::return_to_old_park,
     });
+    if let Some(id) = options.injected(|i| match i {
+        Inject::NmiAtPublish(id) => Some(*id),
+        _ => None,
+    }) {
+        nmi_at_publish(cpus, park, id, options.stop_timeout_ms);
+    }
+    if cfg!(feature = "unsafe-publish-order") {
+        fill(&state.mask);
+    }
     let control = MachineStop {
         cpus,
         began: tsc::now(),
@@ -571,7 +600,6 @@ fn stop_aps(
         wait_us,
         after_nmi_us: wait_us,
     };
-    let asked: Vec<usize> = state.mask.slots().collect();
     let report = stop::stop_aps(&state.mask, &control, timeouts);
     let ids =
         |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
@@ -584,6 +612,11 @@ fn stop_aps(
         report.sent_us,
         baton::quote::HexList(&ids(&report.nmi)),
         baton::quote::HexList(&apic_ids)
+    );
+    let counts = park.counts();
+    info!(
+        "baton: park area: {} APs reported there; NMIs taken there before an AP's report {}, after {}; other exceptions {}",
+        counts.parked, counts.nmis_before_report, counts.nmis_after_report, counts.faults
     );
     if report.missing.is_empty() {
         // The last word on the mask is the BSP's (as Linux ends
@@ -603,6 +636,30 @@ fn stop_aps(
             Ok(asked)
         }
         ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
+    }
+}
+
+/// `inject=nmi-at-publish`: an NMI to the AP `apic_id` right after the stop
+/// state was published, then a wait (up to `timeout_ms`) for it to report
+/// in the park area, so that its whole NMI stop path has run before the
+/// BSP goes on.
+fn nmi_at_publish(cpus: &Cpus, park: Installed, apic_id: u32, timeout_ms: u64) {
+    let before = park.counts().parked;
+    if let Err(e) = cpus.lapic.send(apic_id, Ipi::Nmi) {
+        error!("{e}");
+        return;
+    }
+    let deadline = tsc::now() + timeout_ms * tsc::khz();
+    while park.counts().parked == before && tsc::now() < deadline {
+        core::hint::spin_loop();
+    }
+    match park.counts().parked > before {
+        true => info!(
+            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} took an NMI right after the stop state was published, and parked"
+        ),
+        false => warn!(
+            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} did not park within {timeout_ms} ms of its NMI"
+        ),
     }
 }
 
