@@ -259,6 +259,31 @@ pub fn from_boot_modules(modules: &[crate::bootinfo::Module]) -> Result<KernelSo
     })
 }
 
+/// Command lines and config files longer than this are refused.
+pub const MAX_TEXT: u64 = 64 * 1024;
+
+/// Command lines and config files above MAX_TEXT are refused.
+pub fn check_text_size(name: &str, size: u64) -> Result<(), SourceError> {
+    match size > MAX_TEXT {
+        true => Err(SourceError::TooBig {
+            file: name.into(),
+            size,
+            max: MAX_TEXT,
+        }),
+        false => Ok(()),
+    }
+}
+
+/// `bytes` as text (UTF-8 without control characters but tab and newline), named
+/// `file` in the error.
+pub fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
+    crate::fwcfg::text(bytes).map_err(|e| SourceError::NotText {
+        file: file.into(),
+        at: e.at,
+        byte: e.byte,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,29 +371,4 @@ mod tests {
             "opt/baton/kernel: no free range of 53243444 bytes (51 MiB) for it; 41943040 bytes (40 MiB) free in all"
         );
     }
-}
-
-/// Command lines and config files longer than this are refused.
-pub const MAX_TEXT: u64 = 64 * 1024;
-
-/// Command lines and config files above MAX_TEXT are refused.
-pub fn check_text_size(name: &str, size: u64) -> Result<(), SourceError> {
-    match size > MAX_TEXT {
-        true => Err(SourceError::TooBig {
-            file: name.into(),
-            size,
-            max: MAX_TEXT,
-        }),
-        false => Ok(()),
-    }
-}
-
-/// `bytes` as text (UTF-8 without control characters but tab and newline), named
-/// `file` in the error.
-pub fn text_of(file: String, bytes: &[u8]) -> Result<String, SourceError> {
-    crate::fwcfg::text(bytes).map_err(|e| SourceError::NotText {
-        file: file.into(),
-        at: e.at,
-        byte: e.byte,
-    })
 }
