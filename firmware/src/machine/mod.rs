@@ -6,6 +6,7 @@ pub mod acpi;
 pub mod aml;
 pub mod cbfs;
 pub mod console;
+pub mod cpus;
 pub mod entry;
 pub mod exceptions;
 pub mod fwcfg;

@@ -6,14 +6,14 @@
 use baton::smp::mailbox::Command;
 use x86_64::instructions::interrupts;
 
-use super::smp::{self, Cpus, Park};
+use super::cpus::{self, Cpus, Park};
 use super::stopping::{self, halt_forever};
 use super::{idt, lapic};
 
 /// The trampoline's call: `slot` is this AP's index in `Cpus::aps`.
 pub extern "C" fn ap_entry(slot: u32) -> ! {
     let slot = slot as usize;
-    let Some((cpus, ap)) = smp::cpus().and_then(|c| Some((c, c.aps.get(slot)?))) else {
+    let Some((cpus, ap)) = cpus::cpus().and_then(|c| Some((c, c.aps.get(slot)?))) else {
         halt_forever()
     };
     // SAFETY: the area is this AP's alone (allocated per slot by the BSP);
@@ -85,7 +85,7 @@ fn stop_on_request(cpus: &Cpus, slot: usize) -> ! {
 /// (woken by the kernel's first NMI, into an IDT it has overwritten); both
 /// in baton's memory.
 pub fn return_to_old_park(slot: usize) -> ! {
-    let Some(cpus) = smp::cpus() else {
+    let Some(cpus) = cpus::cpus() else {
         halt_forever()
     };
     let watched = cpus.mailbox(slot).control_word() as *const _ as u64;

@@ -1,14 +1,15 @@
 //! Bring-up of the application processors and the BSP's side of talking
 //! to them: INIT-SIPI-SIPI (all at once, or one AP at a time), per-CPU
-//! areas, the online mask, and commands through each AP's mailbox. The AP
-//! side (its first Rust code and its park loop) is `park.rs`; what can be
-//! decided without registers is `baton::smp`.
+//! areas, the online mask, and commands through each AP's mailbox. What
+//! both sides share is `cpus.rs`; the AP side (its first Rust code and its
+//! park loop) is `park.rs`; what can be decided without registers is
+//! `baton::smp`.
 
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
 use baton::acpi::madt::Topology;
 use baton::bootinfo::BootInfo;
@@ -19,94 +20,11 @@ use baton::smp::cpumask::CpuMask;
 use baton::smp::mailbox::{Job, Mailbox, MailboxError, Ticket};
 use baton::smp::plan::{self, SipiTiming};
 use payload_loader::Range as PhysRange;
-use spin::Once;
 
-use super::gdt::{CpuTables, IST_COUNT};
-use super::lapic::{self, Lapic, WAKE_VECTOR};
+use super::cpus::{AREA_SIZE, Ap, Arrival, CPUS, Cpus, Park};
+use super::lapic::{self, WAKE_VECTOR};
 use super::trampoline::{self, ApBoot, TrampolineError};
 use super::{acpi, paging, park, tsc};
-
-/// Each AP's own memory, in this order: its GDT and TSS, three IST stacks
-/// (NMI, #DF, #MC), its stack.
-const TABLES_SIZE: u64 = 4096;
-const AP_IST_SIZE: u64 = 8 * 1024;
-const AP_STACK_SIZE: u64 = 32 * 1024;
-const AREA_SIZE: u64 = TABLES_SIZE + IST_COUNT as u64 * AP_IST_SIZE + AP_STACK_SIZE;
-const _: () = assert!(core::mem::size_of::<CpuTables>() as u64 <= TABLES_SIZE);
-
-/// How a parked AP waits for its next command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Park {
-    /// MONITOR on its control line, MWAIT: a store to the line wakes it.
-    Mwait,
-    /// HLT with interrupts on: the BSP sends `WAKE_VECTOR` after posting.
-    Hlt,
-}
-
-impl core::fmt::Display for Park {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Park::Mwait => "Mwait",
-            Park::Hlt => "Hlt",
-        })
-    }
-}
-
-/// An AP baton knows: from the MADT, with its own memory.
-pub struct Ap {
-    pub apic_id: u32,
-    pub uid: u32,
-    area: u64,
-}
-
-impl Ap {
-    pub fn tables(&self) -> *mut CpuTables {
-        self.area as *mut CpuTables
-    }
-
-    pub fn ist_tops(&self) -> [u64; IST_COUNT] {
-        core::array::from_fn(|i| self.area + TABLES_SIZE + (i as u64 + 1) * AP_IST_SIZE)
-    }
-
-    pub fn stack(&self) -> PhysRange {
-        let top = self.area + AREA_SIZE;
-        PhysRange::new(top - AP_STACK_SIZE, top)
-    }
-}
-
-/// Every CPU baton runs, as the BSP and the APs share it.
-pub struct Cpus {
-    pub lapic: &'static Lapic,
-    pub park: Park,
-    /// Indexed by slot number.
-    pub aps: Vec<Ap>,
-    mailboxes: Vec<Mailbox>,
-    /// APs that reached their park loop.
-    pub online: CpuMask,
-    /// APs that were sent a SIPI (the takeover INITs every one of them).
-    pub started: CpuMask,
-    /// What each AP found itself to be on arrival (before its online bit).
-    arrivals: Vec<Arrival>,
-    timeout_ms: u64,
-    /// The MADT's LAPIC NMI entries: each AP programs its LINT pins.
-    pub nmis: Vec<baton::acpi::madt::LapicNmi>,
-    /// `inject=late-ap:ID`: this AP comes online only once the stop began.
-    pub late_ap: Option<u32>,
-}
-
-/// An AP's own report as it comes online: its APIC ID and its stack
-/// pointer, so the BSP can check both without a round trip.
-#[derive(Default)]
-struct Arrival {
-    apic_id: AtomicU64,
-    rsp: AtomicU64,
-}
-
-static CPUS: Once<Cpus> = Once::new();
-
-pub fn cpus() -> Option<&'static Cpus> {
-    CPUS.get()
-}
 
 #[derive(Debug)]
 pub enum SmpError {
@@ -365,14 +283,6 @@ impl Cpus {
         }
     }
 
-    /// Called by the AP in `slot` on arrival, before it sets its online bit.
-    pub fn arrive(&self, slot: usize, apic_id: u32, rsp: u64) {
-        if let Some(a) = self.arrivals.get(slot) {
-            a.apic_id.store(apic_id.into(), Ordering::Relaxed);
-            a.rsp.store(rsp, Ordering::Relaxed);
-        }
-    }
-
     /// Checks each online AP's arrival report (its APIC ID, its stack);
     /// the number that passed. Each failure is logged.
     fn check_arrivals(&self) -> usize {
@@ -389,10 +299,6 @@ impl Cpus {
             }
         }
         good
-    }
-
-    pub fn mailbox(&self, slot: usize) -> &Mailbox {
-        &self.mailboxes[slot]
     }
 
     /// Posts `job` to the AP in `slot` and wakes it.

@@ -23,8 +23,8 @@ use baton::stop::{self, StopControl, StopTimeouts};
 use baton::timeline::Stage;
 use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
+use super::cpus::Cpus;
 use super::handoff::{HandoffError, Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size};
-use super::smp::Cpus;
 use super::stopping::StopState;
 use super::{console, paging, tsc};
 
