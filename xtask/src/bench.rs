@@ -109,6 +109,7 @@ impl Bench {
             boot_modules: false,
             compression: Default::default(),
             until: None,
+            emulator: Default::default(),
         }
     }
 

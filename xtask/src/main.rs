@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod bench;
+mod bochs;
 mod checks;
 mod code_size;
 mod coreboot;
@@ -15,6 +16,7 @@ mod debs;
 mod entry;
 mod firmware;
 mod fixtures;
+mod iso;
 mod kernels;
 mod linux;
 mod payload;
@@ -168,6 +170,11 @@ pub struct RunArgs {
     /// coreboot entry: compression of the big CBFS files.
     #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
     cbfs_compression: coreboot::Compression,
+    /// The x86 to boot on: QEMU's TCG, or Bochs (baton from a GRUB ISO by
+    /// Multiboot2, or Multiboot1 with --entry grub-multiboot1; the payload
+    /// as GRUB boot modules; 1 to 15 CPUs; no QEMU options).
+    #[arg(long, value_enum, default_value_t = bochs::Emulator::Qemu)]
+    emulator: bochs::Emulator,
     /// Pass when TEXT appears on the serial port (the run ends there; a
     /// triple fault, an error or exception in baton, or the timeout before
     /// it still fail). The named real kernels bring their own marker

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
+use crate::bochs::Emulator;
 use crate::coreboot::{self, Compression};
 use crate::entry::{self, Entry};
 use crate::payload::{Payload, Spec};
@@ -191,6 +192,9 @@ pub struct Machine {
     /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
     /// debug-exit codes and the timeout end it first as usual).
     pub until: Option<String>,
+    /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs.rs`:
+    /// GRUB from an ISO, the payload as boot modules, no monitor).
+    pub emulator: Emulator,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -214,6 +218,9 @@ pub enum Outcome {
     /// QEMU itself failed (bad arguments, crash): its exit status.
     #[serde(skip)]
     QemuFailed(i32),
+    /// Bochs itself stopped (a `>>PANIC<<` in its log).
+    #[serde(skip)]
+    BochsFailed,
 }
 
 impl fmt::Display for Outcome {
@@ -230,6 +237,7 @@ impl fmt::Display for Outcome {
             Self::KernelFail => f.write_str("kernel fail"),
             Self::Marker => f.write_str("marker seen"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
+            Self::BochsFailed => f.write_str("Bochs failed (a panic in its log)"),
         }
     }
 }
@@ -285,21 +293,17 @@ impl Run {
     }
 }
 
-/// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
-/// output is also printed as it comes.
-pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
-    // The folder holds this run's files only.
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let debug_log = dir.join("qemu-debug.log");
-    let _ = std::fs::remove_file(&debug_log);
+/// baton's command line for a run: the kernel's own needs, the run's
+/// options, `debug-exit=` where the machine has the device and
+/// `no-kernel=ok` for a run of baton's own checks.
+pub fn baton_cmdline(machine: &Machine, debug_exit_device: bool) -> String {
     // The kernel's own needs (gnumach's check reads baton's debug-level
     // memory map) before the run's options, which may override them.
     let own = match &machine.payload.baton_options {
         Some(options) => format!("{options} {}", machine.cmdline),
         None => machine.cmdline.clone(),
     };
-    let mut cmdline = match machine.debug_exit {
+    let mut cmdline = match machine.debug_exit && debug_exit_device {
         true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {own}"),
         false => own,
     }
@@ -310,6 +314,21 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     if machine.payload.kernel.is_none() && !cmdline.contains("no-kernel=") {
         cmdline = format!("no-kernel=ok {cmdline}").trim().to_string();
     }
+    cmdline
+}
+
+/// Boots `elf` on `machine` (under QEMU or Bochs); logs go to `dir`. With
+/// `echo`, the serial output is also printed as it comes.
+pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    if machine.emulator == Emulator::Bochs {
+        return crate::bochs::boot(elf, machine, dir, echo);
+    }
+    // The folder holds this run's files only.
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let debug_log = dir.join("qemu-debug.log");
+    let _ = std::fs::remove_file(&debug_log);
+    let cmdline = baton_cmdline(machine, true);
     if machine.entry == Entry::Coreboot && machine.machine != "q35" && !machine.payload.direct {
         anyhow::bail!("the coreboot ROM is built for q35, not {}", machine.machine);
     }
@@ -630,8 +649,14 @@ pub fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
 }
 
 /// What a Debian-package check needs for a run through `entry` on `smp`
-/// CPUs (GRUB, coreboot's build tools when its ROM is not built yet).
-pub fn add_needs(entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
+/// CPUs (QEMU or Bochs, GRUB, coreboot's build tools when its ROM is not
+/// built yet).
+pub fn add_needs(emulator: Emulator, entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
+    if emulator == Emulator::Bochs {
+        crate::bochs::add_needs(needs);
+        return;
+    }
+    needs.qemu = true;
     if entry.is_grub() {
         needs.add("booting baton through GRUB", &["grub-pc-bin"]);
     }
@@ -657,10 +682,11 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         memory: &given_memory,
         cpu: &args.cpu,
         entry,
+        emulator: args.emulator,
     };
     crate::checks::check_early(&shape)?;
-    let mut needs = crate::setup::Needs::qemu();
-    add_needs(entry, args.smp, &mut needs);
+    let mut needs = crate::setup::Needs::default();
+    add_needs(args.emulator, entry, args.smp, &mut needs);
     crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
@@ -703,8 +729,12 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         // --expect, or the named kernel's marker: the run ends when it appears.
         until: args.expect.clone().or_else(|| payload.marker.clone()),
         payload,
+        emulator: args.emulator,
     };
-    let dir = crate::root().join("target/xtask/run");
+    let dir = match args.emulator {
+        Emulator::Qemu => crate::root().join("target/xtask/run"),
+        Emulator::Bochs => crate::bochs::run_dir(),
+    };
     let run = boot(&elf, &machine, &dir, true)?;
     // A kernel that powers the machine off (Linux's /init marker, or any
     // kernel QEMU booted itself) has no debug-exit: that is its end.

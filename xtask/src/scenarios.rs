@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::TestArgs;
+use crate::bochs::Emulator;
 use crate::coreboot::Compression;
 use crate::entry::Entry;
 use crate::firmware::Variant;
@@ -132,6 +133,10 @@ struct Row {
     /// outcome is `marker`).
     #[serde(default)]
     until: Option<String>,
+    /// The x86 it runs on: qemu (default) or bochs (baton from a GRUB ISO,
+    /// the kernel as a boot module; `bochs.rs`); list-valued.
+    #[serde(default = "defaults::emulator")]
+    emulator: OneOrMany<Emulator>,
 }
 
 mod defaults {
@@ -152,6 +157,9 @@ mod defaults {
         OneOrMany::One(String::new())
     }
     pub fn entry() -> OneOrMany<crate::entry::Entry> {
+        OneOrMany::One(Default::default())
+    }
+    pub fn emulator() -> OneOrMany<crate::bochs::Emulator> {
         OneOrMany::One(Default::default())
     }
     /// A negative control fails after the handoff, where the bugs bite.
@@ -192,13 +200,14 @@ struct Negative {
 
 fn expand(row: &Row) -> Vec<Scenario> {
     let mut out = Vec::new();
-    let (machines, smps, memories, cpus, cmdlines, entries) = (
+    let (machines, smps, memories, cpus, cmdlines, entries, emulators) = (
         row.machine.values(),
         row.smp.values(),
         row.memory.values(),
         row.cpu.values(),
         row.cmdline.values(),
         row.entry.values(),
+        row.emulator.values(),
     );
     let kernels: Vec<Option<String>> = match &row.kernel {
         Some(k) => k.values().into_iter().map(Some).collect(),
@@ -220,10 +229,13 @@ fn expand(row: &Row) -> Vec<Scenario> {
                     for cmdline in &cmdlines {
                         for kernel in &kernels {
                             for &entry in &entries {
-                                for &variant in variants {
-                                    combinations.push((
-                                        machine, smp, memory, cpu, cmdline, kernel, entry, variant,
-                                    ));
+                                for &emulator in &emulators {
+                                    for &variant in variants {
+                                        combinations.push((
+                                            machine, smp, memory, cpu, cmdline, kernel, entry,
+                                            emulator, variant,
+                                        ));
+                                    }
                                 }
                             }
                         }
@@ -232,7 +244,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
             }
         }
     }
-    for (machine, smp, memory, cpu, cmdline, kernel, entry, variant) in combinations {
+    for (machine, smp, memory, cpu, cmdline, kernel, entry, emulator, variant) in combinations {
         let mut name = row.name.clone();
         if multi {
             name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
@@ -245,6 +257,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
         }
         if entries.len() > 1 {
             name = format!("{name}[{entry}]");
+        }
+        if emulators.len() > 1 {
+            name = format!("{name}[{emulator}]");
         }
         if variant == Variant::UnsafeTakeover {
             name = format!("{name}[unsafe-takeover must fail]");
@@ -273,6 +288,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 boot_modules: row.boot_modules,
                 compression: row.cbfs_compression,
                 until: row.until.as_ref().map(placeholders),
+                emulator,
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -452,9 +468,14 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         args.full,
         args.filter.as_deref(),
     )?;
-    let mut needs = crate::setup::Needs::qemu();
+    let mut needs = crate::setup::Needs::default();
     for s in &scenarios {
-        qemu::add_needs(s.machine.entry, s.machine.smp, &mut needs);
+        qemu::add_needs(
+            s.machine.emulator,
+            s.machine.entry,
+            s.machine.smp,
+            &mut needs,
+        );
     }
     crate::setup::ensure(&needs)?;
     let mut verdicts = Vec::new();
@@ -488,6 +509,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             memory: &s.machine.memory,
             cpu: &s.machine.cpu,
             entry: s.machine.entry,
+            emulator: s.machine.emulator,
         };
         let checked = elves
             .get(&s.variant)
@@ -946,6 +968,7 @@ mod tests {
                 boot_modules: false,
                 compression: Compression::Lzma,
                 until: None,
+                emulator: Emulator::Qemu,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
