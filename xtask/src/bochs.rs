@@ -200,17 +200,37 @@ fn finished(serial: &str, log: &str, until: Option<&str>) -> bool {
 /// The lines of Bochs' log worth a run's verdict: its errors and panics
 /// after the BIOS (a CPU that ran into garbage shows here first, e.g.
 /// `[CPU2  ] fetch_raw_descriptor: GDT: index (ff57) 1fea > limit (27)`),
-/// and the triple fault, each as `bochs: ...` (at most 32).
+/// and the triple fault, each as `bochs: ...` (at most 32); then for each
+/// AP (CPU1 and up) that hit one, `bochs: AP CPU2 faulted: ...` with its
+/// first. baton leaves no AP running at the handoff (INIT, or HLT in the
+/// park area): an AP's fault means one ran on memory it no longer owned.
 fn notable(log: &str) -> Vec<String> {
-    log.lines()
+    let errors: Vec<&str> = log
+        .lines()
         .filter(|l| {
-            l.contains("e[CPU")
-                || l.contains("p[")
-                || l.contains("exception with no resolution")
+            l.contains("e[CPU") || l.contains("p[") || l.contains("exception with no resolution")
         })
+        .collect();
+    let mut out: Vec<String> = errors
+        .iter()
         .take(32)
         .map(|l| format!("bochs: {}", l.trim()))
-        .collect()
+        .collect();
+    let mut seen = Vec::new();
+    for line in &errors {
+        let Some((_, rest)) = line.split_once("[CPU") else {
+            continue;
+        };
+        let Some((cpu, what)) = rest.split_once(']') else {
+            continue;
+        };
+        let cpu = cpu.trim();
+        if cpu != "0" && !seen.contains(&cpu) {
+            seen.push(cpu);
+            out.push(format!("bochs: AP CPU{cpu} faulted: {}", what.trim()));
+        }
+    }
+    out
 }
 
 /// New bytes of a growing file since `at`.
@@ -329,12 +349,25 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     }
     let log = String::from_utf8_lossy(&log_raw).into_owned();
     let outcome = outcome(&serial, &log, until, exited);
+    // Also in serial.log (after COM1's own bytes), where a reader of the
+    // run's files looks for what the verdict read.
+    let mut added = String::new();
     for line in notable(&log) {
         if echo {
             crate::ui::out(&line);
         }
-        serial.push_str(&line);
-        serial.push('\n');
+        added.push_str(&line);
+        added.push('\n');
+    }
+    serial.push_str(&added);
+    if !added.is_empty() {
+        use std::io::Write;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&serial_path)
+            .and_then(|mut f| f.write_all(format!("\n{added}").as_bytes()))
+            .with_context(|| format!("appending to {}", serial_path.display()))?;
     }
     if timed_out {
         serial.push_str(&format!(
@@ -443,8 +476,11 @@ mod tests {
         assert_eq!(
             notable(log),
             [
-                "bochs: 00092732636e[CPU2  ] fetch_raw_descriptor: GDT: index (ff57) 1fea > limit (27)"
+                "bochs: 00092732636e[CPU2  ] fetch_raw_descriptor: GDT: index (ff57) 1fea > limit (27)",
+                "bochs: AP CPU2 faulted: fetch_raw_descriptor: GDT: index (ff57) 1fea > limit (27)"
             ]
         );
+        // The BSP's errors are no AP's.
+        assert_eq!(notable("1e[CPU0  ] x\n").len(), 1);
     }
 }

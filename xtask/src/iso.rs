@@ -42,7 +42,13 @@ pub fn grub_iso(
     std::fs::write(boot.join("grub/grub.cfg"), cfg)?;
     entry::copy_boot_files(&entry::boot_files(elf, payload, true), &boot)?;
     let iso = work.join("baton.iso");
-    let log = crate::setup::run(Command::new("grub-mkrescue").arg("-o").arg(&iso).arg(&tree))?;
+    // Relative paths: xorriso reads a `=` in a path (the scenario
+    // directories have them) as a graft point.
+    let log = crate::setup::run(Command::new("grub-mkrescue").current_dir(&work).args([
+        "-o",
+        "baton.iso",
+        "iso",
+    ]))?;
     if !iso.is_file() {
         bail!("grub-mkrescue made no {}: {log}", iso.display());
     }
