@@ -87,6 +87,9 @@ pub struct BenchArgs {
     /// Runs of each variant per comparison (alternating A, B, A, B, ...).
     #[arg(long, default_value_t = 5)]
     pairs: u32,
+    /// Only the QEMU figures, or only the Bochs ones (default: both).
+    #[arg(long, value_enum)]
+    emulator: Option<bochs::Emulator>,
 }
 
 #[derive(clap::Args)]
@@ -167,6 +170,11 @@ pub struct RunArgs {
     /// (`module2 /kernel kernel CMDLINE`) instead of fw_cfg files.
     #[arg(long)]
     boot_modules: bool,
+    /// GRUB entries: GRUB from a rescue ISO (-cdrom) with the kernel,
+    /// initrd and modules as boot modules on the CD (room for Linux, where
+    /// -kernel grub.bin's memdisk holds 480 KiB).
+    #[arg(long)]
+    grub_iso: bool,
     /// coreboot entry: compression of the big CBFS files.
     #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
     cbfs_compression: coreboot::Compression,
