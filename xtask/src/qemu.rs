@@ -195,6 +195,10 @@ pub struct Machine {
     /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs.rs`:
     /// GRUB from an ISO, the payload as boot modules, no monitor).
     pub emulator: Emulator,
+    /// GRUB entries under QEMU: GRUB boots from a rescue ISO (`-cdrom`,
+    /// `iso.rs`) with the payload as boot modules from the CD, instead of
+    /// `-kernel grub.bin` (whose memdisk holds at most 480 KiB: no Linux).
+    pub grub_iso: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -332,9 +336,9 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     if machine.entry == Entry::Coreboot && machine.machine != "q35" && !machine.payload.direct {
         anyhow::bail!("the coreboot ROM is built for q35, not {}", machine.machine);
     }
-    if machine.boot_modules && !machine.entry.is_grub() {
+    if (machine.boot_modules || machine.grub_iso) && !machine.entry.is_grub() {
         anyhow::bail!(
-            "boot_modules needs a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",
+            "boot_modules and grub_iso need a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",
             machine.entry
         );
     }
@@ -416,6 +420,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 let note = coreboot::payload_rom(variant, elf, &contents, &rom)?;
                 std::fs::write(dir.join("coreboot.txt"), format!("{note}\n"))?;
                 qemu.arg("-bios").arg(&rom);
+            }
+            Entry::GrubMultiboot1 | Entry::GrubMultiboot2 if machine.grub_iso => {
+                let iso = crate::iso::grub_iso(machine.entry, elf, &cmdline, payload, dir)?;
+                qemu.arg("-cdrom").arg(iso).args(["-boot", "d"]);
             }
             Entry::GrubMultiboot1 | Entry::GrubMultiboot2 => {
                 let image = entry::grub_image(
@@ -648,15 +656,19 @@ pub fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
     Some((outcome, word))
 }
 
-/// What a Debian-package check needs for a run through `entry` on `smp`
-/// CPUs (QEMU or Bochs, GRUB, coreboot's build tools when its ROM is not
-/// built yet).
-pub fn add_needs(emulator: Emulator, entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
-    if emulator == Emulator::Bochs {
+/// What a Debian-package check needs for a run of `machine` (QEMU or
+/// Bochs, GRUB and its ISO tools, coreboot's build tools when its ROM is
+/// not built yet).
+pub fn add_needs(machine: &Machine, needs: &mut crate::setup::Needs) {
+    let (entry, smp) = (machine.entry, machine.smp);
+    if machine.emulator == Emulator::Bochs {
         crate::bochs::add_needs(needs);
         return;
     }
     needs.qemu = true;
+    if machine.grub_iso {
+        needs.add(crate::iso::WHY, crate::iso::PACKAGES);
+    }
     if entry.is_grub() {
         needs.add("booting baton through GRUB", &["grub-pc-bin"]);
     }
@@ -686,7 +698,30 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     };
     crate::checks::check_early(&shape)?;
     let mut needs = crate::setup::Needs::default();
-    add_needs(args.emulator, entry, args.smp, &mut needs);
+    add_needs(
+        &Machine {
+            machine: args.machine.clone(),
+            smp: args.smp,
+            memory: given_memory.clone(),
+            cpu: args.cpu.clone(),
+            cmdline: String::new(),
+            debug_exit: true,
+            qemu_args: Vec::new(),
+            timeout: Duration::ZERO,
+            gdb: false,
+            payload: Payload::default(),
+            screen: false,
+            nmi_storm: false,
+            nmi_after: Vec::new(),
+            entry,
+            boot_modules: args.boot_modules,
+            compression: args.cbfs_compression,
+            until: None,
+            emulator: args.emulator,
+            grub_iso: args.grub_iso,
+        },
+        &mut needs,
+    );
     crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
@@ -730,6 +765,7 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         until: args.expect.clone().or_else(|| payload.marker.clone()),
         payload,
         emulator: args.emulator,
+        grub_iso: args.grub_iso,
     };
     let dir = match args.emulator {
         Emulator::Qemu => crate::root().join("target/xtask/run"),

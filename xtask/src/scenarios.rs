@@ -137,6 +137,10 @@ struct Row {
     /// the kernel as a boot module; `bochs.rs`); list-valued.
     #[serde(default = "defaults::emulator")]
     emulator: OneOrMany<Emulator>,
+    /// GRUB entries under QEMU: GRUB from a rescue ISO (`-cdrom`), the
+    /// payload as boot modules on the CD (room for Linux).
+    #[serde(default)]
+    grub_iso: bool,
 }
 
 mod defaults {
@@ -289,6 +293,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 compression: row.cbfs_compression,
                 until: row.until.as_ref().map(placeholders),
                 emulator,
+                grub_iso: row.grub_iso,
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -470,12 +475,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     )?;
     let mut needs = crate::setup::Needs::default();
     for s in &scenarios {
-        qemu::add_needs(
-            s.machine.emulator,
-            s.machine.entry,
-            s.machine.smp,
-            &mut needs,
-        );
+        qemu::add_needs(&s.machine, &mut needs);
     }
     crate::setup::ensure(&needs)?;
     let mut verdicts = Vec::new();
@@ -969,6 +969,7 @@ mod tests {
                 compression: Compression::Lzma,
                 until: None,
                 emulator: Emulator::Qemu,
+                grub_iso: false,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],
