@@ -256,13 +256,11 @@ impl Bench {
                     )?
                     .to_string(),
             };
-            writeln!(
-                table,
-                "| {smp} | {} | {} | {:.2} | {stop} |",
-                t[0],
-                t[1],
-                ratio(t[1], t[0])
-            )?;
+            let times = match smp {
+                1 => "-".to_string(),
+                _ => format!("{:.2}", ratio(t[1], t[0])),
+            };
+            writeln!(table, "| {smp} | {} | {} | {times} | {stop} |", t[0], t[1])?;
             points.push((smp, t[0], t[1]));
         }
         let at = |smp: u32| points.iter().find(|p| p.0 == smp).copied();
@@ -279,7 +277,7 @@ impl Bench {
             "\nBaton's microseconds are its TSC read at the rate CPUID states (3.5 GHz); \
              Bochs' TSC does not run at that rate against its own clock, so the ratios are the figures \
              to compare, not the microseconds with QEMU's. The stop latency is 0 us at Bochs' \
-             resolution where the APs wake from MWAIT within the BSP's quantum.\n\n",
+             resolution (whole microseconds) where the APs wake from MWAIT within a few of the BSP's instructions.\n\n",
         );
         Ok(Chart {
             table,

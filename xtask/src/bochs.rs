@@ -137,6 +137,8 @@ pub fn bochsrc(smp: u32, megs: u64, cpu: &str, iso: &Path, serial: &Path, log: &
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogEnd {
     TripleFault,
+    /// ACPI S5 (Bochs logs it as a panic and exits).
+    PowerOff,
     BochsPanic,
     BspHalted,
 }
@@ -144,6 +146,8 @@ enum LogEnd {
 fn log_end(log: &str) -> Option<LogEnd> {
     if log.contains("exception with no resolution") {
         Some(LogEnd::TripleFault)
+    } else if log.contains("ACPI control: soft power off") {
+        Some(LogEnd::PowerOff)
     } else if log.contains(">>PANIC<<") {
         Some(LogEnd::BochsPanic)
     } else if log.contains("[CPU0  ] WARNING: HLT instruction with IF=0!") {
@@ -181,6 +185,7 @@ fn outcome(serial: &str, log: &str, until: Option<&str>, exited: bool) -> Outcom
         (Some(LogEnd::TripleFault), _) => Outcome::TripleFault,
         (Some(LogEnd::BochsPanic), _) => Outcome::BochsFailed,
         (_, Some(o)) => o,
+        (Some(LogEnd::PowerOff), None) => Outcome::Shutdown,
         (Some(LogEnd::BspHalted), None) if serial.contains(" ERROR]") => Outcome::Error,
         (None, None) if exited => Outcome::Shutdown,
         // Halted for good with nothing said, or the timeout.
@@ -208,7 +213,8 @@ fn notable(log: &str) -> Vec<String> {
     let errors: Vec<&str> = log
         .lines()
         .filter(|l| {
-            l.contains("e[CPU") || l.contains("p[") || l.contains("exception with no resolution")
+            (l.contains("e[CPU") || l.contains("p[") || l.contains("exception with no resolution"))
+                && !l.contains("soft power off")
         })
         .collect();
     let mut out: Vec<String> = errors
@@ -459,6 +465,9 @@ mod tests {
             Outcome::Marker
         );
         assert_eq!(outcome("", "", None, true), Outcome::Shutdown);
+        let off = "00089495362p[ACPI  ] >>PANIC<< ACPI control: soft power off\n";
+        assert_eq!(outcome("baton: done\n", off, None, true), Outcome::Pass);
+        assert_eq!(outcome("Linux\n", off, None, true), Outcome::Shutdown);
         assert_eq!(outcome("", "", None, false), Outcome::Hang);
         // An AP halted is no end; the BSP is.
         assert!(!finished(
