@@ -324,6 +324,8 @@ pub fn baton_cmdline(machine: &Machine, debug_exit_device: bool) -> String {
 /// Boots `elf` on `machine` (under QEMU or Bochs); logs go to `dir`. With
 /// `echo`, the serial output is also printed as it comes.
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    let filled = crate::probe::fill_in(machine, elf)?;
+    let machine = filled.as_ref().unwrap_or(machine);
     if machine.emulator == Emulator::Bochs {
         return crate::bochs::boot(elf, machine, dir, echo);
     }
