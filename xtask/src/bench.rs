@@ -218,8 +218,9 @@ impl Bench {
     /// Under Bochs, in guest time (baton's own figures): AP bring-up,
     /// parallel against sequential, and the stop latency, at 1, 2, 4, 8
     /// and the most CPUs Bochs starts; MWAIT park, sipi=modern. Bochs runs
-    /// its CPUs in one thread, interleaved, and with `clock: sync=none`
-    /// its guest time does not depend on the host: one run per point.
+    /// its CPUs in one thread, interleaved, in its own guest time (`clock:
+    /// sync=none`); runs still differ a little (the interleaving is not
+    /// the same every run), so each point is the median of --pairs runs.
     fn bochs(&self) -> Result<Chart> {
         let bochs = |smp: u32, cmdline: &str, payload: &Payload| Machine {
             emulator: Emulator::Bochs,
@@ -230,39 +231,51 @@ impl Bench {
         let none = Payload::default();
         let mut table = String::from(
             "## Under Bochs 2.7 (corei7_skylake_x, MWAIT park, sipi=modern; guest us by baton's TSC)\n\n\
-             | CPUs | bring-up parallel us | bring-up sequential us | sequential / parallel | stop us |\n\
+             | CPUs | bring-up parallel us (median, min-max) | bring-up sequential us | sequential / parallel | stop us |\n\
              | ---: | ---: | ---: | ---: | ---: |\n",
         );
         let mut points = Vec::new();
         for smp in [1, 2, 4, 8, crate::bochs::MAX_CPUS] {
             let online = format!("baton: aps online={}/{} in ", smp - 1, smp - 1);
-            let mut t = [0u64; 2];
-            for (i, mode) in ["parallel", "sequential"].into_iter().enumerate() {
-                t[i] = self.sample(
-                    &format!("bochs-bring-up-{smp}-{mode}"),
-                    &bochs(smp, &format!("smp={mode}"), &none),
-                    Outcome::Pass,
-                    &online,
-                )?;
-            }
-            let stop = match smp {
-                1 => "-".to_string(),
-                _ => self
-                    .sample(
-                        &format!("bochs-stop-{smp}"),
+            let (mut parallel, mut sequential, mut stops) = (Vec::new(), Vec::new(), Vec::new());
+            for pair in 0..self.pairs {
+                for (mode, samples) in
+                    [("parallel", &mut parallel), ("sequential", &mut sequential)]
+                {
+                    samples.push(self.sample(
+                        &format!("bochs-bring-up-{smp}-{mode}-{pair}"),
+                        &bochs(smp, &format!("smp={mode}"), &none),
+                        Outcome::Pass,
+                        &online,
+                    )?);
+                }
+                if smp > 1 {
+                    stops.push(self.sample(
+                        &format!("bochs-stop-{smp}-{pair}"),
                         &bochs(smp, "", &self.probe),
                         Outcome::KernelPass,
                         &format!("baton: stop: {}/{} APs stopped in ", smp - 1, smp - 1),
-                    )?
-                    .to_string(),
+                    )?);
+                }
+            }
+            let (p, q) = (Stats::of(&mut parallel), Stats::of(&mut sequential));
+            let t = [p.median, q.median];
+            let stop = match smp {
+                1 => "-".to_string(),
+                _ => Stats::of(&mut stops).to_string(),
             };
             let times = match smp {
                 1 => "-".to_string(),
                 _ => format!("{:.2}", ratio(t[1], t[0])),
             };
-            writeln!(table, "| {smp} | {} | {} | {times} | {stop} |", t[0], t[1])?;
+            writeln!(table, "| {smp} | {p} | {q} | {times} | {stop} |")?;
             points.push((smp, t[0], t[1]));
         }
+        writeln!(
+            table,
+            "\n{} runs of each per CPU count, alternating.",
+            self.pairs
+        )?;
         let at = |smp: u32| points.iter().find(|p| p.0 == smp).copied();
         let max = crate::bochs::MAX_CPUS;
         if let (Some(four), Some(most)) = (at(4), at(max)) {
