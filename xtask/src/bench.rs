@@ -219,8 +219,8 @@ impl Bench {
     /// parallel against sequential, and the stop latency, at 1, 2, 4, 8
     /// and the most CPUs Bochs starts; MWAIT park, sipi=modern. Bochs runs
     /// its CPUs in one thread, interleaved, in its own guest time (`clock:
-    /// sync=none`); runs still differ a little (the interleaving is not
-    /// the same every run), so each point is the median of --pairs runs.
+    /// sync=none`): repeated runs have given the same figures, but each
+    /// point is still the median of --pairs runs, with its spread shown.
     fn bochs(&self) -> Result<Chart> {
         let bochs = |smp: u32, cmdline: &str, payload: &Payload| Machine {
             emulator: Emulator::Bochs,
