@@ -81,11 +81,16 @@ pub struct Shape<'a> {
     pub memory: &'a str,
     pub cpu: &'a str,
     pub entry: Entry,
+    pub emulator: crate::bochs::Emulator,
 }
 
 /// The checks that need neither QEMU nor baton's ELF (machine type, CPU
 /// count, memory syntax), made before anything is installed or built.
 pub fn check_early(shape: &Shape) -> Result<()> {
+    if shape.emulator == crate::bochs::Emulator::Bochs {
+        crate::bochs::entry(shape.entry)?;
+        return crate::bochs::check(shape.smp, shape.memory).map(|_| ());
+    }
     let Some(&(_, max)) = MACHINES.iter().find(|(m, _)| *m == shape.machine) else {
         bail!(
             "--machine {}: the harness runs {}",
@@ -145,6 +150,9 @@ pub fn check_early(shape: &Shape) -> Result<()> {
 /// and why.
 pub fn check(shape: &Shape, elf: &Path) -> Result<()> {
     check_early(shape)?;
+    if shape.emulator == crate::bochs::Emulator::Bochs {
+        return Ok(());
+    }
     let base = shape.cpu.split(',').next().unwrap_or("");
     let models = cpu_models();
     if !models.is_empty() && !models.iter().any(|m| m == base) {

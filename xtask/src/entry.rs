@@ -121,8 +121,16 @@ fn grub_line(command: &str, words: &[&str]) -> String {
 
 /// grub.cfg: serial console, baton by `multiboot`/`multiboot2` with its
 /// command line, and with `boot_modules` the kernel (module line `kernel
-/// CMDLINE`), initrd and modules as boot modules.
-pub fn grub_cfg(entry: Entry, cmdline: &str, payload: &Payload, boot_modules: bool) -> String {
+/// CMDLINE`), initrd and modules as boot modules. The files lie in `dir`
+/// of GRUB's root (`""` in the memdisk, `"/boot"` on an ISO; see
+/// [`boot_files`] for their names).
+pub fn grub_cfg(
+    entry: Entry,
+    cmdline: &str,
+    payload: &Payload,
+    boot_modules: bool,
+    dir: &str,
+) -> String {
     let (load, module) = match entry {
         Entry::GrubMultiboot1 => ("multiboot", "module"),
         _ => ("multiboot2", "module2"),
@@ -131,22 +139,22 @@ pub fn grub_cfg(entry: Entry, cmdline: &str, payload: &Payload, boot_modules: bo
     let mut cfg = String::from(
         "serial --unit=0 --speed=115200\nterminal_input serial\nterminal_output serial\n",
     );
-    cfg.push_str(&format!("echo 'grub: {load} /baton'\n"));
-    cfg.push_str(&grub_line(&format!("{load} /baton"), &words));
+    cfg.push_str(&format!("echo 'grub: {load} {dir}/baton'\n"));
+    cfg.push_str(&grub_line(&format!("{load} {dir}/baton"), &words));
     cfg.push('\n');
     if boot_modules {
         if payload.kernel.is_some() {
             let line = format!("kernel {}", payload.cmdline.as_deref().unwrap_or(""));
             let words: Vec<&str> = line.split_whitespace().collect();
-            cfg.push_str(&grub_line(&format!("{module} /kernel"), &words));
+            cfg.push_str(&grub_line(&format!("{module} {dir}/kernel"), &words));
             cfg.push('\n');
         }
         if payload.initrd.is_some() {
-            cfg.push_str(&format!("{module} /initrd 'initrd'\n"));
+            cfg.push_str(&format!("{module} {dir}/initrd 'initrd'\n"));
         }
         for (i, (_, line)) in payload.modules.iter().enumerate() {
             let words: Vec<&str> = line.as_deref().unwrap_or("").split_whitespace().collect();
-            cfg.push_str(&grub_line(&format!("{module} /module{i}"), &words));
+            cfg.push_str(&grub_line(&format!("{module} {dir}/module{i}"), &words));
             cfg.push('\n');
         }
     }
@@ -174,40 +182,11 @@ pub fn grub_image(
     std::fs::create_dir_all(memdisk.join("boot/grub"))?;
     std::fs::write(
         memdisk.join("boot/grub/grub.cfg"),
-        grub_cfg(entry, cmdline, payload, boot_modules),
+        grub_cfg(entry, cmdline, payload, boot_modules, ""),
     )?;
-    let mut files = vec![("baton".to_string(), elf.to_path_buf())];
-    if boot_modules {
-        if let Some(k) = &payload.kernel {
-            files.push(("kernel".into(), k.clone()));
-        }
-        if let Some(i) = &payload.initrd {
-            files.push(("initrd".into(), i.clone()));
-        }
-        for (i, (path, _)) in payload.modules.iter().enumerate() {
-            files.push((format!("module{i}"), path.clone()));
-        }
-    }
-    for (i, (name, path)) in files.iter().enumerate() {
-        // baton and the kernel without their debug information: core.img
-        // (the memdisk inside, LZMA-compressed) may be at most 480 KiB.
-        let is_elf = std::fs::read(path)
-            .map(|b| b.starts_with(b"\x7fELF"))
-            .unwrap_or(false);
-        let stripped = i < 2
-            && is_elf
-            && Command::new("strip")
-                .arg("--strip-debug")
-                .arg("-o")
-                .arg(memdisk.join(name))
-                .arg(path)
-                .status()
-                .is_ok_and(|s| s.success());
-        if !stripped {
-            std::fs::copy(path, memdisk.join(name))
-                .with_context(|| format!("copying {} into the GRUB memdisk", path.display()))?;
-        }
-    }
+    let files = boot_files(elf, payload, boot_modules);
+    // core.img (the memdisk inside, LZMA-compressed) may be at most 480 KiB.
+    copy_boot_files(&files, &memdisk)?;
     let tar = work.join("memdisk.tar");
     let mut cmd = Command::new("tar");
     cmd.arg("-cf").arg(&tar).arg("-C").arg(&memdisk).arg("boot");
@@ -231,6 +210,48 @@ pub fn grub_image(
         bail!("empty GRUB image");
     }
     Ok(out)
+}
+
+/// The files GRUB loads, by their names beside grub.cfg's lines: baton,
+/// and with `boot_modules` the kernel, initrd and modules.
+pub fn boot_files(elf: &Path, payload: &Payload, boot_modules: bool) -> Vec<(String, PathBuf)> {
+    let mut files = vec![("baton".to_string(), elf.to_path_buf())];
+    if boot_modules {
+        if let Some(k) = &payload.kernel {
+            files.push(("kernel".into(), k.clone()));
+        }
+        if let Some(i) = &payload.initrd {
+            files.push(("initrd".into(), i.clone()));
+        }
+        for (i, (path, _)) in payload.modules.iter().enumerate() {
+            files.push((format!("module{i}"), path.clone()));
+        }
+    }
+    files
+}
+
+/// Copies `files` into `dir` under their names; baton and the kernel (the
+/// first two) without their debug information where they are ELF files.
+pub fn copy_boot_files(files: &[(String, PathBuf)], dir: &Path) -> Result<()> {
+    for (i, (name, path)) in files.iter().enumerate() {
+        let is_elf = std::fs::read(path)
+            .map(|b| b.starts_with(b"\x7fELF"))
+            .unwrap_or(false);
+        let stripped = i < 2
+            && is_elf
+            && Command::new("strip")
+                .arg("--strip-debug")
+                .arg("-o")
+                .arg(dir.join(name))
+                .arg(path)
+                .status()
+                .is_ok_and(|s| s.success());
+        if !stripped {
+            std::fs::copy(path, dir.join(name))
+                .with_context(|| format!("copying {} into {}", path.display(), dir.display()))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -299,6 +320,7 @@ mod tests {
             "debug-exit=0xf4 log=debug",
             &payload,
             true,
+            "",
         );
         assert!(
             cfg.contains("multiboot2 /baton 'debug-exit=0xf4' 'log=debug'\n"),
@@ -311,7 +333,7 @@ mod tests {
         assert!(cfg.contains(r"module2 /module0 'it'\''s'"), "{cfg}");
         assert!(cfg.contains("\nboot\n"), "{cfg}");
         assert!(cfg.ends_with("halt\n"), "{cfg}");
-        let cfg = grub_cfg(Entry::GrubMultiboot1, "", &payload, false);
+        let cfg = grub_cfg(Entry::GrubMultiboot1, "", &payload, false, "");
         assert!(cfg.contains("multiboot /baton\n"), "{cfg}");
         assert!(!cfg.contains("module"), "{cfg}");
     }

@@ -8,6 +8,7 @@
 
 mod bad_input;
 mod bench;
+mod bochs;
 mod checks;
 mod code_size;
 mod coreboot;
@@ -16,6 +17,7 @@ mod deps;
 mod entry;
 mod firmware;
 mod fixtures;
+mod iso;
 mod kernels;
 mod linux;
 mod payload;
@@ -93,6 +95,9 @@ pub struct BenchArgs {
     /// Runs of each variant per comparison (alternating A, B, A, B, ...).
     #[arg(long, default_value_t = 5)]
     pairs: u32,
+    /// Only the QEMU figures, or only the Bochs ones (default: both).
+    #[arg(long, value_enum)]
+    emulator: Option<bochs::Emulator>,
 }
 
 #[derive(clap::Args)]
@@ -178,9 +183,19 @@ pub struct RunArgs {
     /// (`module2 /kernel kernel CMDLINE`) instead of fw_cfg files.
     #[arg(long)]
     boot_modules: bool,
+    /// GRUB entries: GRUB from a rescue ISO (-cdrom) with the kernel,
+    /// initrd and modules as boot modules on the CD (room for Linux, where
+    /// -kernel grub.bin's memdisk holds 480 KiB).
+    #[arg(long)]
+    grub_iso: bool,
     /// coreboot entry: compression of the big CBFS files.
     #[arg(long, value_enum, default_value_t = coreboot::Compression::Lzma)]
     cbfs_compression: coreboot::Compression,
+    /// The x86 to boot on: QEMU's TCG, or Bochs (baton from a GRUB ISO by
+    /// Multiboot2, or Multiboot1 with --entry grub-multiboot1; the payload
+    /// as GRUB boot modules; 1 to 15 CPUs; no QEMU options).
+    #[arg(long, value_enum, default_value_t = bochs::Emulator::Qemu)]
+    emulator: bochs::Emulator,
     /// Pass when TEXT appears on the serial port (the run ends there; a
     /// triple fault, an error or exception in baton, or the timeout before
     /// it still fail). The named real kernels bring their own marker

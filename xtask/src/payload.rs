@@ -99,7 +99,7 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 memory: k.memory.map(Into::into),
             })
         }
-        "probe" | "probe-pvh" | "probe-mb1" | "probe-mb2" | "probe-elf64" => {
+        "probe" | "probe-pvh" | "probe-mb1" | "probe-mb2" | "probe-elf64" | "probe-high" => {
             let flavour = match name {
                 "probe-mb1" => Flavour::Multiboot1,
                 "probe-mb2" => Flavour::Multiboot2,
@@ -107,7 +107,8 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 _ => Flavour::Pvh,
             };
             Ok(Named {
-                path: crate::probe::build(flavour)?,
+                // probe-high: the PVH probe linked at 32 MiB, clear of baton.
+                path: crate::probe::build_at(flavour, name == "probe-high")?,
                 cmdline: Some(PROBE_CMDLINE.into()),
                 ..Named::default()
             })
@@ -127,7 +128,7 @@ fn named_kernel(name: &str, base: &Path) -> Result<Named> {
                 base.join(other).display()
             ),
             None => bail!(
-                "unknown kernel name {other:?}: not a named kernel (linux, {}, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, {}) and not an existing file",
+                "unknown kernel name {other:?}: not a named kernel (linux, {}, probe, probe-pvh, probe-mb1, probe-mb2, probe-elf64, probe-high, {}) and not an existing file",
                 crate::kernels::NAMES.join(", "),
                 crate::bad_input::KERNELS.join(", ")
             ),

@@ -18,6 +18,7 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
+use crate::bochs::Emulator;
 use crate::coreboot::{self, Compression};
 use crate::entry::{self, Entry};
 use crate::payload::{Payload, Spec};
@@ -230,6 +231,13 @@ pub struct Machine {
     /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
     /// debug-exit codes and the timeout end it first as usual).
     pub until: Option<String>,
+    /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs.rs`:
+    /// GRUB from an ISO, the payload as boot modules, no monitor).
+    pub emulator: Emulator,
+    /// GRUB entries under QEMU: GRUB boots from a rescue ISO (`-cdrom`,
+    /// `iso.rs`) with the payload as boot modules from the CD, instead of
+    /// `-kernel grub.bin` (whose memdisk holds at most 480 KiB: no Linux).
+    pub grub_iso: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -253,6 +261,9 @@ pub enum Outcome {
     /// QEMU itself failed (bad arguments, crash): its exit status.
     #[serde(skip)]
     QemuFailed(i32),
+    /// Bochs itself stopped (a `>>PANIC<<` in its log).
+    #[serde(skip)]
+    BochsFailed,
 }
 
 impl fmt::Display for Outcome {
@@ -269,6 +280,7 @@ impl fmt::Display for Outcome {
             Self::KernelFail => f.write_str("kernel fail"),
             Self::Marker => f.write_str("marker seen"),
             Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
+            Self::BochsFailed => f.write_str("Bochs failed (a panic in its log)"),
         }
     }
 }
@@ -324,21 +336,17 @@ impl Run {
     }
 }
 
-/// Boots `elf` on `machine`; logs go to `dir`. With `echo`, the serial
-/// output is also printed as it comes.
-pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
-    // The folder holds this run's files only.
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let debug_log = dir.join("qemu-debug.log");
-    let _ = std::fs::remove_file(&debug_log);
+/// baton's command line for a run: the kernel's own needs, the run's
+/// options, `debug-exit=` where the machine has the device and
+/// `no-kernel=ok` for a run of baton's own checks.
+pub fn baton_cmdline(machine: &Machine, debug_exit_device: bool) -> String {
     // The kernel's own needs (gnumach's check reads baton's debug-level
     // memory map) before the run's options, which may override them.
     let own = match &machine.payload.baton_options {
         Some(options) => format!("{options} {}", machine.cmdline),
         None => machine.cmdline.clone(),
     };
-    let mut cmdline = match machine.debug_exit {
+    let mut cmdline = match machine.debug_exit && debug_exit_device {
         true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {own}"),
         false => own,
     }
@@ -349,12 +357,29 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     if machine.payload.kernel.is_none() && !cmdline.contains("no-kernel=") {
         cmdline = format!("no-kernel=ok {cmdline}").trim().to_string();
     }
+    cmdline
+}
+
+/// Boots `elf` on `machine` (under QEMU or Bochs); logs go to `dir`. With
+/// `echo`, the serial output is also printed as it comes.
+pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
+    let filled = crate::probe::fill_in(machine, elf)?;
+    let machine = filled.as_ref().unwrap_or(machine);
+    if machine.emulator == Emulator::Bochs {
+        return crate::bochs::boot(elf, machine, dir, echo);
+    }
+    // The folder holds this run's files only.
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let debug_log = dir.join("qemu-debug.log");
+    let _ = std::fs::remove_file(&debug_log);
+    let cmdline = baton_cmdline(machine, true);
     if machine.entry == Entry::Coreboot && machine.machine != "q35" && !machine.payload.direct {
         anyhow::bail!("the coreboot ROM is built for q35, not {}", machine.machine);
     }
-    if machine.boot_modules && !machine.entry.is_grub() {
+    if (machine.boot_modules || machine.grub_iso) && !machine.entry.is_grub() {
         anyhow::bail!(
-            "boot_modules needs a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",
+            "boot_modules and grub_iso need a GRUB entry (grub-multiboot1, grub-multiboot2), not {}",
             machine.entry
         );
     }
@@ -439,6 +464,10 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 if machine.framebuffer {
                     qemu.args(["-vga", "std"]);
                 }
+            }
+            Entry::GrubMultiboot1 | Entry::GrubMultiboot2 if machine.grub_iso => {
+                let iso = crate::iso::grub_iso(machine.entry, elf, &cmdline, payload, dir)?;
+                qemu.arg("-cdrom").arg(iso).args(["-boot", "d"]);
             }
             Entry::GrubMultiboot1 | Entry::GrubMultiboot2 => {
                 let image = entry::grub_image(
@@ -667,15 +696,26 @@ pub fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
     Some((outcome, word))
 }
 
-/// What a Debian-package check needs for a run through `entry` on `smp`
-/// CPUs (GRUB, coreboot's build tools when its ROM is not built yet).
-pub fn add_needs(entry: Entry, smp: u32, needs: &mut crate::setup::Needs) {
+/// What a Debian-package check needs for a run of `machine` (QEMU or
+/// Bochs, GRUB and its ISO tools, coreboot's build tools when its ROM is
+/// not built yet).
+pub fn add_needs(machine: &Machine, needs: &mut crate::setup::Needs) {
+    let (entry, smp) = (machine.entry, machine.smp);
+    if machine.emulator == Emulator::Bochs {
+        crate::bochs::add_needs(needs);
+        return;
+    }
+    needs.qemu = true;
+    if machine.grub_iso {
+        needs.add(crate::iso::WHY, crate::iso::PACKAGES);
+    }
     if entry.is_grub() {
         needs.add("booting baton through GRUB", &["grub-pc-bin"]);
     }
     if entry == Entry::Coreboot {
-        coreboot::add_needs(coreboot::Variant::for_smp(smp), needs);
-        coreboot::add_needs(coreboot::Variant::Q35Framebuffer, needs);
+        let variant = coreboot::Variant::for_machine(smp, machine.framebuffer)
+            .unwrap_or(coreboot::Variant::Q35Framebuffer);
+        coreboot::add_needs(variant, needs);
     }
 }
 
@@ -696,10 +736,35 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         memory: &given_memory,
         cpu: &args.cpu,
         entry,
+        emulator: args.emulator,
     };
     crate::checks::check_early(&shape)?;
-    let mut needs = crate::setup::Needs::qemu();
-    add_needs(entry, args.smp, &mut needs);
+    let mut needs = crate::setup::Needs::default();
+    add_needs(
+        &Machine {
+            machine: args.machine.clone(),
+            smp: args.smp,
+            memory: given_memory.clone(),
+            cpu: args.cpu.clone(),
+            cmdline: String::new(),
+            debug_exit: true,
+            qemu_args: Vec::new(),
+            timeout: Duration::ZERO,
+            gdb: false,
+            payload: Payload::default(),
+            screen: false,
+            nmi_storm: false,
+            framebuffer: args.framebuffer,
+            nmi_after: Vec::new(),
+            entry,
+            boot_modules: args.boot_modules,
+            compression: args.cbfs_compression,
+            until: None,
+            emulator: args.emulator,
+            grub_iso: args.grub_iso,
+        },
+        &mut needs,
+    );
     crate::setup::ensure(&needs)?;
     let elf =
         crate::firmware::build_variant(!args.debug, crate::firmware::Variant::with_aml(args.aml))?;
@@ -743,8 +808,13 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
         // --expect, or the named kernel's marker: the run ends when it appears.
         until: args.expect.clone().or_else(|| payload.marker.clone()),
         payload,
+        emulator: args.emulator,
+        grub_iso: args.grub_iso,
     };
-    let dir = crate::root().join("target/xtask/run");
+    let dir = match args.emulator {
+        Emulator::Qemu => crate::root().join("target/xtask/run"),
+        Emulator::Bochs => crate::bochs::run_dir(),
+    };
     let run = boot(&elf, &machine, &dir, true)?;
     // A kernel that powers the machine off (Linux's /init marker, or any
     // kernel QEMU booted itself) has no debug-exit: that is its end.

@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::TestArgs;
+use crate::bochs::Emulator;
 use crate::coreboot::Compression;
 use crate::entry::Entry;
 use crate::firmware::{Hole, Variant};
@@ -137,6 +138,14 @@ struct Row {
     /// outcome is `marker`).
     #[serde(default)]
     until: Option<String>,
+    /// The x86 it runs on: qemu (default) or bochs (baton from a GRUB ISO,
+    /// the kernel as a boot module; `bochs.rs`); list-valued.
+    #[serde(default = "defaults::emulator")]
+    emulator: OneOrMany<Emulator>,
+    /// GRUB entries under QEMU: GRUB from a rescue ISO (`-cdrom`), the
+    /// payload as boot modules on the CD (room for Linux).
+    #[serde(default)]
+    grub_iso: bool,
 }
 
 /// `negative_control = true` (the unsafe-takeover build) or the name of a
@@ -191,6 +200,9 @@ mod defaults {
     pub fn entry() -> OneOrMany<crate::entry::Entry> {
         OneOrMany::One(Default::default())
     }
+    pub fn emulator() -> OneOrMany<crate::bochs::Emulator> {
+        OneOrMany::One(Default::default())
+    }
     /// A negative control fails after the handoff, where the bugs bite.
     pub fn negative_log() -> Vec<String> {
         vec!["baton: jumping to the".into()]
@@ -229,13 +241,14 @@ struct Negative {
 
 fn expand(row: &Row) -> Vec<Scenario> {
     let mut out = Vec::new();
-    let (machines, smps, memories, cpus, cmdlines, entries) = (
+    let (machines, smps, memories, cpus, cmdlines, entries, emulators) = (
         row.machine.values(),
         row.smp.values(),
         row.memory.values(),
         row.cpu.values(),
         row.cmdline.values(),
         row.entry.values(),
+        row.emulator.values(),
     );
     let kernels: Vec<Option<String>> = match &row.kernel {
         Some(k) => k.values().into_iter().map(Some).collect(),
@@ -257,10 +270,13 @@ fn expand(row: &Row) -> Vec<Scenario> {
                     for cmdline in &cmdlines {
                         for kernel in &kernels {
                             for &entry in &entries {
-                                for &variant in variants {
-                                    combinations.push((
-                                        machine, smp, memory, cpu, cmdline, kernel, entry, variant,
-                                    ));
+                                for &emulator in &emulators {
+                                    for &variant in variants {
+                                        combinations.push((
+                                            machine, smp, memory, cpu, cmdline, kernel, entry,
+                                            emulator, variant,
+                                        ));
+                                    }
                                 }
                             }
                         }
@@ -269,7 +285,7 @@ fn expand(row: &Row) -> Vec<Scenario> {
             }
         }
     }
-    for (machine, smp, memory, cpu, cmdline, kernel, entry, variant) in combinations {
+    for (machine, smp, memory, cpu, cmdline, kernel, entry, emulator, variant) in combinations {
         let mut name = row.name.clone();
         if multi {
             name = format!("{name}[{machine},smp={smp},{memory},{cpu}]");
@@ -282,6 +298,9 @@ fn expand(row: &Row) -> Vec<Scenario> {
         }
         if entries.len() > 1 {
             name = format!("{name}[{entry}]");
+        }
+        if emulators.len() > 1 {
+            name = format!("{name}[{emulator}]");
         }
         if let Some(hole) = variant.hole() {
             name = format!("{name}[{} must fail]", hole.feature());
@@ -311,6 +330,8 @@ fn expand(row: &Row) -> Vec<Scenario> {
                 boot_modules: row.boot_modules,
                 compression: row.cbfs_compression,
                 until: row.until.as_ref().map(placeholders),
+                emulator,
+                grub_iso: row.grub_iso,
             },
             expect: row.expect,
             log: row.log.iter().map(placeholders).collect(),
@@ -495,9 +516,9 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
         args.full,
         args.filter.as_deref(),
     )?;
-    let mut needs = crate::setup::Needs::qemu();
+    let mut needs = crate::setup::Needs::default();
     for s in &scenarios {
-        qemu::add_needs(s.machine.entry, s.machine.smp, &mut needs);
+        qemu::add_needs(&s.machine, &mut needs);
     }
     crate::setup::ensure(&needs)?;
     let mut verdicts = Vec::new();
@@ -535,6 +556,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
             memory: &s.machine.memory,
             cpu: &s.machine.cpu,
             entry: s.machine.entry,
+            emulator: s.machine.emulator,
         };
         let checked = elves
             .get(&s.variant)
@@ -1036,6 +1058,8 @@ mod tests {
                 boot_modules: false,
                 compression: Compression::Lzma,
                 until: None,
+                emulator: Emulator::Qemu,
+                grub_iso: false,
             },
             expect: Outcome::Pass,
             log: vec!["hello".into()],

@@ -88,10 +88,6 @@ fn qemu_present() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-pub fn ensure_qemu() -> Result<()> {
-    ensure(&Needs::qemu())
-}
-
 /// Installs what `needs` names and the machine lacks: as root with apt-get
 /// (each source file it writes and each package set named before it
 /// happens, `--no-install-recommends`, nothing upgraded that was not asked

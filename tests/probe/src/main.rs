@@ -19,6 +19,7 @@ mod options;
 mod phys;
 mod smp;
 mod time;
+mod trap;
 
 use linked_list_allocator::LockedHeap;
 
@@ -58,7 +59,14 @@ fn main() -> ! {
         options.nmi_aps
     );
     let madt = acpi::madt(&handoff.rsdp);
-    memory::overwrite(&handoff.memory_map, image, options.settle_ms);
+    if let Some(trap) = &options.trap {
+        trap.install(image);
+    }
+    let spared = options.trap.as_ref().map(|t| t.range());
+    memory::overwrite(&handoff.memory_map, image, spared, options.settle_ms);
+    if options.trap.is_some() {
+        say!("trap: no CPU ran it (no marker in the overwritten memory)");
+    }
     if let Some(reason) = smp::run(
         &madt,
         &handoff.memory_map,

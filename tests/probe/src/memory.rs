@@ -87,8 +87,44 @@ fn check(start: u64, end: u64) -> Option<(u64, u64)> {
     (at < end).then_some((at, found ^ PATTERN))
 }
 
-pub fn overwrite(map: &[MemoryRegion], keep: (u64, u64), settle_ms: u64) {
+/// Where the trap's marker lies in `ranges`, if anywhere.
+fn find_marker(ranges: &[(u64, u64)]) -> Option<u64> {
+    ranges.iter().find_map(|&(s, e)| {
+        (s..e).step_by(WORD as usize).find(|&at| {
+            // SAFETY: reads of ranges `fill` wrote, inside the identity map
+            // (address 0 is skipped: no Rust pointer may point at it).
+            at != 0 && unsafe { core::ptr::read_volatile(at as *const u64) } == crate::trap::MARKER
+        })
+    })
+}
+
+/// `ranges` without `[hole.0, hole.1)`.
+fn without(ranges: Vec<(u64, u64)>, hole: (u64, u64)) -> Vec<(u64, u64)> {
+    let (hs, he) = (hole.0 & !(WORD - 1), hole.1.next_multiple_of(WORD));
+    let mut out = Vec::new();
+    for (s, e) in ranges {
+        for (s, e) in [(s, e.min(hs)), (s.max(he), e)] {
+            if s < e {
+                out.push((s, e));
+            }
+        }
+    }
+    out
+}
+
+/// Overwrites usable memory outside `keep` (the image) and `spared` (the
+/// trap), waits `settle_ms`, verifies.
+pub fn overwrite(
+    map: &[MemoryRegion],
+    keep: (u64, u64),
+    spared: Option<(u64, u64)>,
+    settle_ms: u64,
+) {
     let (ranges, unmapped) = targets(map, keep);
+    let ranges = match spared {
+        Some(hole) => without(ranges, hole),
+        None => ranges,
+    };
     let mut bytes = 0u64;
     let started = time::now();
     for &(s, e) in &ranges {
@@ -113,6 +149,12 @@ pub fn overwrite(map: &[MemoryRegion], keep: (u64, u64), settle_ms: u64) {
     }
     for &(s, e) in &ranges {
         if let Some((at, found)) = check(s, e) {
+            if let Some(marked) = find_marker(&ranges) {
+                fail!(
+                    "an AP woke in the loader's old park loop after the handoff and ran into the trap: its marker {:#x} at {marked:#x} (memory changed after the overwrite, first at {at:#x})",
+                    crate::trap::MARKER
+                );
+            }
             fail!(
                 "memory changed after the overwrite: at {at:#x} expected {:#018x}, found {found:#018x}",
                 at ^ PATTERN

@@ -27,6 +27,15 @@ pub struct Options {
     /// kernel's crash or backtrace path does): an AP the loader left in a
     /// HLT loop in memory the kernel now owns would wake into garbage.
     pub nmi_aps: bool,
+    /// `probe.trap=START-END` (hex): the loader's old park loop, made a
+    /// tripwire before the overwrite (trap.rs).
+    pub trap: Option<crate::trap::Trap>,
+}
+
+/// `0x1000` or `1000`, as hex.
+fn hex(text: &[u8]) -> Option<u64> {
+    let text = core::str::from_utf8(text).ok()?;
+    u64::from_str_radix(text.strip_prefix("0x").unwrap_or(text), 16).ok()
 }
 
 impl Options {
@@ -36,10 +45,24 @@ impl Options {
             settle_ms: 200,
             ap_timeout_ms: 5000,
             nmi_aps: false,
+            trap: None,
         };
         for word in cmdline.split(|b| b.is_ascii_whitespace()) {
             if word == b"probe.nmi-aps" {
                 o.nmi_aps = true;
+                continue;
+            }
+            if let Some(v) = word.strip_prefix(b"probe.trap=") {
+                let mut ends = v.splitn(2, |&b| b == b'-');
+                match (ends.next().and_then(hex), ends.next().and_then(hex)) {
+                    (Some(start), Some(end)) if start < end => {
+                        o.trap = Some(crate::trap::Trap { start, end })
+                    }
+                    _ => fail!(
+                        "bad option \"{}\": want START-END in hex, START below END",
+                        crate::phys::Printable(word)
+                    ),
+                }
                 continue;
             }
             if let Some(v) = word.strip_prefix(b"probe.sipi-only=") {
