@@ -13,9 +13,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::BenchArgs;
-use crate::bochs::Emulator;
+use crate::machine::Emulator;
+use crate::machine::{Machine, Outcome, Run};
 use crate::payload::{Payload, Spec};
-use crate::qemu::{self, Machine, Outcome, Run};
+use crate::qemu;
 
 pub fn bench(args: &BenchArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::entry::Entry;
-use crate::qemu::{Machine, Outcome, Run};
+use crate::machine::{Machine, Outcome, Run};
 
 /// Debian's Bochs with the text-terminal display library (the only one
 /// that needs no X) and its BIOS images.
@@ -43,24 +43,6 @@ const MAX_MEGS: u64 = 2048;
 
 const BIOS: &str = "/usr/share/bochs/BIOS-bochs-latest";
 const VGA_BIOS: &str = "/usr/share/vgabios/vgabios.bin";
-
-/// Which x86 a run boots on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Emulator {
-    #[default]
-    Qemu,
-    Bochs,
-}
-
-impl std::fmt::Display for Emulator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Emulator::Qemu => "qemu",
-            Emulator::Bochs => "bochs",
-        })
-    }
-}
 
 /// The packages a Bochs run needs: Bochs and what the GRUB ISO needs.
 pub fn add_needs(needs: &mut crate::setup::Needs) {
@@ -271,7 +253,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
     let megs = check(machine.smp, &machine.memory)?;
     let entry = entry(machine.entry)?;
     // No isa-debug-exit: baton reports its end on the serial port only.
-    let cmdline = crate::qemu::baton_cmdline(machine, false);
+    let cmdline = crate::machine::baton_cmdline(machine, false);
     let iso = crate::iso::grub_iso(entry, elf, &cmdline, &machine.payload, dir)?;
     let (serial_path, log_path) = (dir.join("serial.log"), dir.join("bochs.log"));
     let rc = dir.join("bochsrc");

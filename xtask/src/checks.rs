@@ -81,13 +81,13 @@ pub struct Shape<'a> {
     pub memory: &'a str,
     pub cpu: &'a str,
     pub entry: Entry,
-    pub emulator: crate::bochs::Emulator,
+    pub emulator: crate::machine::Emulator,
 }
 
 /// The checks that need neither QEMU nor baton's ELF (machine type, CPU
 /// count, memory syntax), made before anything is installed or built.
 pub fn check_early(shape: &Shape) -> Result<()> {
-    if shape.emulator == crate::bochs::Emulator::Bochs {
+    if shape.emulator == crate::machine::Emulator::Bochs {
         crate::bochs::entry(shape.entry)?;
         return crate::bochs::check(shape.smp, shape.memory).map(|_| ());
     }
@@ -150,7 +150,7 @@ pub fn check_early(shape: &Shape) -> Result<()> {
 /// and why.
 pub fn check(shape: &Shape, elf: &Path) -> Result<()> {
     check_early(shape)?;
-    if shape.emulator == crate::bochs::Emulator::Bochs {
+    if shape.emulator == crate::machine::Emulator::Bochs {
         return Ok(());
     }
     let base = shape.cpu.split(',').next().unwrap_or("");

@@ -234,15 +234,8 @@ fn source_tree() -> Result<PathBuf> {
     Ok(tree)
 }
 
-/// `apt-get source --download-only coreboot` from Debian's sid (deb-src).
-/// Whether apt knows coreboot's source package (a deb-src entry).
-pub fn has_source() -> bool {
-    run(Command::new("apt-cache").args(["showsrc", "coreboot"]))
-        .is_ok_and(|o| o.contains("Package: coreboot"))
-}
-
 fn fetch_source(src: &Path) -> Result<()> {
-    if !has_source() {
+    if !crate::setup::apt_has_source("coreboot") {
         if !crate::setup::is_root() {
             bail!(
                 "coreboot's source package is not in the apt sources: as root add a deb-src entry for Debian's sid (see xtask/src/coreboot.rs) and run `apt-get update`"
@@ -627,7 +620,7 @@ impl BareBoot {
     }
 
     pub fn monitor(&self, command: &str) -> Result<String> {
-        crate::qemu::monitor_exchange(&self.monitor, command)
+        crate::monitor::exchange(&self.monitor, command)
     }
 }
 
@@ -736,8 +729,5 @@ pub fn command(args: &crate::CorebootArgs) -> Result<std::process::ExitCode> {
         "{}",
         cbfstool(&[rom_path(Variant::Q35).as_ref(), "print".as_ref()])?
     );
-    if args.fixtures {
-        crate::fixtures::make()?;
-    }
     Ok(std::process::ExitCode::SUCCESS)
 }

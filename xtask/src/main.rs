@@ -20,6 +20,8 @@ mod fixtures;
 mod iso;
 mod kernels;
 mod linux;
+mod machine;
+mod monitor;
 mod payload;
 mod probe;
 mod qemu;
@@ -97,7 +99,7 @@ pub struct BenchArgs {
     pairs: u32,
     /// Only the QEMU figures, or only the Bochs ones (default: both).
     #[arg(long, value_enum)]
-    emulator: Option<bochs::Emulator>,
+    emulator: Option<machine::Emulator>,
 }
 
 #[derive(clap::Args)]
@@ -194,8 +196,8 @@ pub struct RunArgs {
     /// The x86 to boot on: QEMU's TCG, or Bochs (baton from a GRUB ISO by
     /// Multiboot2, or Multiboot1 with --entry grub-multiboot1; the payload
     /// as GRUB boot modules; 1 to 15 CPUs; no QEMU options).
-    #[arg(long, value_enum, default_value_t = bochs::Emulator::Qemu)]
-    emulator: bochs::Emulator,
+    #[arg(long, value_enum, default_value_t = machine::Emulator::Qemu)]
+    emulator: machine::Emulator,
     /// Pass when TEXT appears on the serial port (the run ends there; a
     /// triple fault, an error or exception in baton, or the timeout before
     /// it still fail). The named real kernels bring their own marker
@@ -247,7 +249,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) => qemu::run_interactive(&args),
         Command::Test(args) => scenarios::test(&args),
         Command::Bench(args) => bench::bench(&args),
-        Command::Coreboot(args) => coreboot::command(&args),
+        Command::Coreboot(args) => {
+            let code = coreboot::command(&args)?;
+            // The fixtures come from the ROM just built and booted.
+            if args.fixtures {
+                fixtures::make()?;
+            }
+            Ok(code)
+        }
         Command::Deps => deps::command(),
     }
 }

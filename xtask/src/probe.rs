@@ -96,18 +96,11 @@ pub fn old_park(elf: &Path) -> Result<String> {
     }
 }
 
-/// `machine` with `{old-park}` in the kernel's command line filled in from
-/// `elf`, when it has one.
-pub fn fill_in(machine: &crate::qemu::Machine, elf: &Path) -> Result<Option<crate::qemu::Machine>> {
-    let Some(cmdline) = machine
-        .payload
-        .cmdline
-        .as_deref()
-        .filter(|c| c.contains(OLD_PARK))
-    else {
-        return Ok(None);
-    };
-    let mut filled = machine.clone();
-    filled.payload.cmdline = Some(cmdline.replace(OLD_PARK, &old_park(elf)?));
-    Ok(Some(filled))
+/// The kernel's command line with `{old-park}` filled in from `elf`, when
+/// it has one.
+pub fn fill_in(cmdline: Option<&str>, elf: &Path) -> Result<Option<String>> {
+    match cmdline.filter(|c| c.contains(OLD_PARK)) {
+        Some(c) => Ok(Some(c.replace(OLD_PARK, &old_park(elf)?))),
+        None => Ok(None),
+    }
 }

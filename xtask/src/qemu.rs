@@ -7,9 +7,8 @@
 //! 0; QEMU's `-d cpu_reset` log names the triple fault. A run that has not
 //! ended by its timeout is a hang.
 
-use std::fmt;
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,9 +17,9 @@ use anyhow::{Context, Result};
 use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
-use crate::bochs::Emulator;
-use crate::coreboot::{self, Compression};
+use crate::coreboot;
 use crate::entry::{self, Entry};
+use crate::machine::{Emulator, Machine, Outcome, Run, baton_cmdline, linux_reached_init, verdict};
 use crate::payload::{Payload, Spec};
 use crate::setup::QEMU;
 
@@ -31,30 +30,6 @@ const PROBE_FAIL_STATUS: i32 = (0x21 << 1) | 1;
 
 /// Distinguishes the monitor sockets of runs made at once.
 static MONITORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Sends one HMP command over the monitor socket and returns what the
-/// monitor said, up to the prompt that follows the command's output (the
-/// greeting's prompt is the first "(qemu)", the command's the second).
-pub fn monitor_exchange(socket: &Path, command: &str) -> Result<String> {
-    use std::io::Read;
-    use std::os::unix::net::UnixStream;
-    let mut stream = UnixStream::connect(socket)
-        .with_context(|| format!("connecting to the monitor at {}", socket.display()))?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    stream.write_all(format!("{command}\n").as_bytes())?;
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && String::from_utf8_lossy(&reply).matches("(qemu)").count() < 2
-    {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => reply.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-    }
-    Ok(String::from_utf8_lossy(&reply).into_owned())
-}
 
 /// What a machine that ran out of time was doing, for the run's
 /// directory: every CPU's registers and the local APIC state (IRR, ISR,
@@ -67,7 +42,7 @@ fn hang_state(monitor: &Path, cpus: u32) -> String {
     commands.extend(["info pic".to_string(), "info irq".to_string()]);
     let mut text = String::new();
     for command in commands {
-        let reply = monitor_exchange(monitor, &command)
+        let reply = crate::monitor::exchange(monitor, &command)
             .map(|r| monitor_output(&r))
             .unwrap_or_else(|e| format!("({e:#})"));
         text.push_str(&format!("### {command}\n{reply}\n"));
@@ -110,7 +85,7 @@ fn look_at_screen(machine: &Machine, monitor: &Path, dir: &Path) -> String {
     if machine.framebuffer {
         let file = dir.join("screendump.ppm");
         let _ = std::fs::remove_file(&file);
-        let said = monitor_exchange(monitor, &format!("screendump {}", file.display()))
+        let said = crate::monitor::exchange(monitor, &format!("screendump {}", file.display()))
             .and_then(|_| std::fs::read(&file).context("QEMU wrote no screendump"))
             .and_then(|ppm| crate::screendump::describe(&ppm));
         lines.push_str(&match said {
@@ -123,7 +98,7 @@ fn look_at_screen(machine: &Machine, monitor: &Path, dir: &Path) -> String {
 
 /// The 80x25 VGA text screen at 0xb8000, read with the monitor's `xp`.
 fn read_screen(socket: &Path) -> Result<String> {
-    Ok(decode_screen(&monitor_exchange(
+    Ok(decode_screen(&crate::monitor::exchange(
         socket,
         "xp /2000hx 0xb8000",
     )?))
@@ -186,184 +161,15 @@ mod tests {
     }
 }
 
-/// A machine to boot baton on.
-#[derive(Clone, Debug)]
-pub struct Machine {
-    pub machine: String,
-    pub smp: u32,
-    pub memory: String,
-    pub cpu: String,
-    /// baton's command line.
-    pub cmdline: String,
-    /// Tell baton (`debug-exit=PORT`) to report its end through isa-debug-exit.
-    pub debug_exit: bool,
-    pub qemu_args: Vec<String>,
-    pub timeout: Duration,
-    pub gdb: bool,
-    /// The kernel (initrd, modules) baton is handed through fw_cfg, or
-    /// with `direct` boots QEMU itself instead of baton.
-    pub payload: Payload,
-    /// Read the VGA text screen through the QEMU monitor when the timeout
-    /// comes (for kernels that only draw there, like grub-invaders); its
-    /// lines are appended to the serial log as `screen: ...`.
-    pub screen: bool,
-    /// An NMI storm (`storm.rs`) from the first line of output to the end.
-    pub nmi_storm: bool,
-    /// coreboot entry: the ROM that sets up a linear framebuffer on QEMU's
-    /// standard VGA. The run's end (its `until` marker or the timeout)
-    /// takes a screendump (`screendump.ppm`) and logs what it shows.
-    pub framebuffer: bool,
-    /// Inject an NMI (monitor `nmi`) each time the next of these texts
-    /// appears in the serial log, in order; each is logged as
-    /// `xtask: NMI injected after "..."`.
-    pub nmi_after: Vec<String>,
-    /// How baton is entered (QEMU -kernel by PVH or Multiboot1, a coreboot
-    /// ROM, GRUB).
-    pub entry: Entry,
-    /// GRUB entries: hand the kernel, initrd and modules to baton as the
-    /// loader's boot modules (the kernel's line begins `kernel`) instead of
-    /// fw_cfg files.
-    pub boot_modules: bool,
-    /// coreboot entry: how big CBFS files (kernel, initrd, modules) are
-    /// compressed.
-    pub compression: Compression,
-    /// End the run as soon as this text appears on the serial port: the
-    /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
-    /// debug-exit codes and the timeout end it first as usual).
-    pub until: Option<String>,
-    /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs.rs`:
-    /// GRUB from an ISO, the payload as boot modules, no monitor).
-    pub emulator: Emulator,
-    /// GRUB entries under QEMU: GRUB boots from a rescue ISO (`-cdrom`,
-    /// `iso.rs`) with the payload as boot modules from the CD, instead of
-    /// `-kernel grub.bin` (whose memdisk holds at most 480 KiB: no Linux).
-    pub grub_iso: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Pass,
-    Error,
-    Panic,
-    Exception,
-    TripleFault,
-    /// QEMU exited 0 without a triple fault and without a debug-exit code.
-    Shutdown,
-    Hang,
-    /// The probe test kernel (tests/probe) passed its checks: debug-exit 0x20.
-    KernelPass,
-    /// The probe test kernel found something wrong: debug-exit 0x21.
-    KernelFail,
-    /// The run's `until` text appeared on the serial port and the run was
-    /// ended there.
-    Marker,
-    /// QEMU itself failed (bad arguments, crash): its exit status.
-    #[serde(skip)]
-    QemuFailed(i32),
-    /// Bochs itself stopped (a `>>PANIC<<` in its log).
-    #[serde(skip)]
-    BochsFailed,
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Pass => f.write_str("pass"),
-            Self::Error => f.write_str("error"),
-            Self::Panic => f.write_str("panic"),
-            Self::Exception => f.write_str("exception"),
-            Self::TripleFault => f.write_str("triple fault"),
-            Self::Shutdown => f.write_str("shutdown without a code"),
-            Self::Hang => f.write_str("hang (timeout)"),
-            Self::KernelPass => f.write_str("kernel pass"),
-            Self::KernelFail => f.write_str("kernel fail"),
-            Self::Marker => f.write_str("marker seen"),
-            Self::QemuFailed(status) => write!(f, "QEMU failed with status {status}"),
-            Self::BochsFailed => f.write_str("Bochs failed (a panic in its log)"),
-        }
-    }
-}
-
-/// The name of the exception baton reported (`#PF`), from its log line
-/// `baton: EXCEPTION vector 14 (#PF page fault) ...`.
-pub fn exception_name(serial: &str) -> Option<&str> {
-    let line = serial.lines().find(|l| l.contains("EXCEPTION vector"))?;
-    let name = line.split_once('(')?.1.split_whitespace().next()?;
-    Some(name.trim_end_matches(')'))
-}
-
-/// Whether the serial log shows the Linux test /init's report.
-pub fn linux_reached_init(serial: &str) -> bool {
-    serial.contains("baton-linux-init: cpus=")
-}
-
-/// What a run's end means, in words: `pass (probe)`, `pass (Linux reached
-/// init)`, `pass (expected exception #PF)`, `exception #PF`, ... A run
-/// expected to end in `expected` and that did says `pass (expected ...)`.
-pub fn verdict(outcome: Outcome, serial: &str, expected: Option<Outcome>) -> String {
-    let named = match (outcome, exception_name(serial)) {
-        (Outcome::Exception, Some(name)) => format!("exception {name}"),
-        (Outcome::Hang, _) if expected == Some(Outcome::Hang) => "hang".into(),
-        (o, _) => o.to_string(),
-    };
-    match outcome {
-        Outcome::Pass => "pass (baton's own checks, no kernel)".into(),
-        Outcome::KernelPass => "pass (probe)".into(),
-        Outcome::KernelFail => "fail (probe)".into(),
-        Outcome::Shutdown if linux_reached_init(serial) => "pass (Linux reached init)".into(),
-        o if Some(o) == expected => format!("pass (expected {named})"),
-        _ => named,
-    }
-}
-
-pub struct Run {
-    pub outcome: Outcome,
-    pub serial: String,
-    pub elapsed: Duration,
-    pub dir: PathBuf,
-    /// When (since QEMU started) each serial line arrived, for benchmarks.
-    pub line_times: Vec<(Duration, String)>,
-}
-
-impl Run {
-    /// When the first serial line containing `text` arrived.
-    pub fn seen_at(&self, text: &str) -> Option<Duration> {
-        self.line_times
-            .iter()
-            .find(|(_, line)| line.contains(text))
-            .map(|(at, _)| *at)
-    }
-}
-
-/// baton's command line for a run: the kernel's own needs, the run's
-/// options, `debug-exit=` where the machine has the device and
-/// `no-kernel=ok` for a run of baton's own checks.
-pub fn baton_cmdline(machine: &Machine, debug_exit_device: bool) -> String {
-    // The kernel's own needs (gnumach's check reads baton's debug-level
-    // memory map) before the run's options, which may override them.
-    let own = match &machine.payload.baton_options {
-        Some(options) => format!("{options} {}", machine.cmdline),
-        None => machine.cmdline.clone(),
-    };
-    let mut cmdline = match machine.debug_exit && debug_exit_device {
-        true => format!("debug-exit={DEBUG_EXIT_PORT:#x} {own}"),
-        false => own,
-    }
-    .trim()
-    .to_string();
-    // A run without a kernel is a run of baton's own checks: tell baton
-    // that no kernel is no error (unless the row says otherwise).
-    if machine.payload.kernel.is_none() && !cmdline.contains("no-kernel=") {
-        cmdline = format!("no-kernel=ok {cmdline}").trim().to_string();
-    }
-    cmdline
-}
-
 /// Boots `elf` on `machine` (under QEMU or Bochs); logs go to `dir`. With
 /// `echo`, the serial output is also printed as it comes.
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
-    let filled = crate::probe::fill_in(machine, elf)?;
+    // The probe's `{old-park}` becomes this build's address.
+    let filled = crate::probe::fill_in(machine.payload.cmdline.as_deref(), elf)?.map(|c| {
+        let mut m = machine.clone();
+        m.payload.cmdline = Some(c);
+        m
+    });
     let machine = filled.as_ref().unwrap_or(machine);
     if machine.emulator == Emulator::Bochs {
         return crate::bochs::boot(elf, machine, dir, echo);
@@ -518,7 +324,7 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
                 // Without escape codes (GRUB clears the screen).
                 let mut text = crate::ui::strip_ansi(&String::from_utf8_lossy(&line));
                 while let Some(marker) = nmi_after.front().filter(|m| text.contains(m.as_str())) {
-                    let how = match monitor_exchange(&monitor, "nmi") {
+                    let how = match crate::monitor::exchange(&monitor, "nmi") {
                         Ok(_) => "NMI injected",
                         Err(_) => "NMI injection FAILED",
                     };

@@ -18,12 +18,13 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::TestArgs;
-use crate::bochs::Emulator;
 use crate::coreboot::Compression;
 use crate::entry::Entry;
 use crate::firmware::{Hole, Variant};
+use crate::machine::Emulator;
+use crate::machine::{Machine, Outcome};
 use crate::payload::Spec;
-use crate::qemu::{self, Machine, Outcome};
+use crate::qemu;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,7 +201,7 @@ mod defaults {
     pub fn entry() -> OneOrMany<crate::entry::Entry> {
         OneOrMany::One(Default::default())
     }
-    pub fn emulator() -> OneOrMany<crate::bochs::Emulator> {
+    pub fn emulator() -> OneOrMany<crate::machine::Emulator> {
         OneOrMany::One(Default::default())
     }
     /// A negative control fails after the handoff, where the bugs bite.
@@ -433,7 +434,7 @@ impl Verdict {
     }
 }
 
-fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
+fn judge(scenario: &Scenario, run: &crate::machine::Run) -> (bool, String) {
     let mut problems = Vec::new();
     if run.outcome != scenario.expect {
         problems.push(format!("expected {}, got {}", scenario.expect, run.outcome));
@@ -494,9 +495,9 @@ fn judge(scenario: &Scenario, run: &qemu::Run) -> (bool, String) {
 
 /// What a finished run is called: `pass (probe)`, `pass (expected
 /// exception #PF)`, or for a failure what it came to.
-fn said(scenario: &Scenario, run: &qemu::Run, passed: bool) -> String {
+fn said(scenario: &Scenario, run: &crate::machine::Run, passed: bool) -> String {
     if let Some(hole) = scenario.variant.hole() {
-        let got = qemu::verdict(run.outcome, &run.serial, None);
+        let got = crate::machine::verdict(run.outcome, &run.serial, None);
         let build = hole.feature();
         return match passed {
             true => format!("pass (fails on the {build} build as it must: {got})"),
@@ -504,7 +505,7 @@ fn said(scenario: &Scenario, run: &qemu::Run, passed: bool) -> String {
         };
     }
     let expected = passed.then_some(scenario.expect);
-    qemu::verdict(run.outcome, &run.serial, expected)
+    crate::machine::verdict(run.outcome, &run.serial, expected)
 }
 
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
@@ -1068,7 +1069,7 @@ mod tests {
             variant: Variant::Default,
             negative: Negative::default(),
         };
-        let run = |outcome, serial: &str| qemu::Run {
+        let run = |outcome, serial: &str| crate::machine::Run {
             outcome,
             serial: serial.into(),
             elapsed: Duration::ZERO,

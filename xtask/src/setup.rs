@@ -109,7 +109,7 @@ pub fn ensure(needs: &Needs) -> Result<()> {
         }
     }
     let root = is_root();
-    let no_source = !root && needs.coreboot_source && !crate::coreboot::has_source();
+    let no_source = !root && needs.coreboot_source && !apt_has_source("coreboot");
     if missing.is_empty() && !no_source {
         return Ok(());
     }
@@ -391,21 +391,10 @@ pub fn ensure_packages(what: &'static str, packages: &[&'static str]) -> Result<
     ensure(&needs)
 }
 
-pub fn command_line(cmd: &Command) -> String {
-    format!(
-        "{} {}",
-        cmd.get_program().to_string_lossy(),
-        cmd.get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
-}
-
 /// Runs a command, returns its stdout; failure names the command and its
 /// stderr's last line.
 pub fn run(cmd: &mut Command) -> Result<String> {
-    let line = command_line(cmd);
+    let line = crate::ui::command_line(cmd);
     let out = cmd.output().with_context(|| format!("running `{line}`"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -470,4 +459,10 @@ mod tests {
         );
         assert!(!m.contains('\n'));
     }
+}
+
+/// Whether apt knows the source package `package` (a `deb-src` entry for it).
+pub fn apt_has_source(package: &str) -> bool {
+    run(Command::new("apt-cache").args(["showsrc", package]))
+        .is_ok_and(|o| o.contains(&format!("Package: {package}")))
 }

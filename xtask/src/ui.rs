@@ -349,7 +349,7 @@ impl Drop for Counter {
 /// last lines.
 pub fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
     use std::io::Write;
-    let line = crate::setup::command_line(cmd);
+    let line = command_line(cmd);
     if let Some(parent) = log.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -482,4 +482,15 @@ mod tests {
         assert_eq!(duration(Duration::from_millis(4200)), "4.2 s");
         assert_eq!(duration(Duration::from_secs(185)), "3 min 05 s");
     }
+}
+
+pub fn command_line(cmd: &Command) -> String {
+    format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
 }
