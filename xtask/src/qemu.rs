@@ -124,43 +124,6 @@ fn decode_screen(reply: &str) -> String {
         .join("\n")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn monitor_output_is_what_the_command_printed() {
-        let reply = "QEMU 10.0.2 monitor - type 'help' for more information\r\n(qemu) i\x1b[K\x1b[Din\x1b[K\x1b[D\x1b[Dinfo pic\r\npic0: irr=00\r\n(qemu) ";
-        assert_eq!(super::monitor_output(reply), "pic0: irr=00\n");
-    }
-
-    #[test]
-    fn verdicts_say_what_the_end_means() {
-        use super::{Outcome, verdict};
-        let pf = "baton: EXCEPTION vector 14 (#PF page fault) error code 0x0";
-        assert_eq!(
-            verdict(Outcome::Exception, pf, Some(Outcome::Exception)),
-            "pass (expected exception #PF)"
-        );
-        assert_eq!(verdict(Outcome::Exception, pf, None), "exception #PF");
-        assert_eq!(
-            verdict(Outcome::Shutdown, "baton-linux-init: cpus=4", None),
-            "pass (Linux reached init)"
-        );
-        assert_eq!(verdict(Outcome::KernelPass, "", None), "pass (probe)");
-        assert_eq!(
-            verdict(Outcome::Hang, "", Some(Outcome::Hang)),
-            "pass (expected hang)"
-        );
-        assert_eq!(verdict(Outcome::Panic, "", Some(Outcome::Pass)), "panic");
-    }
-
-    #[test]
-    fn decodes_the_vga_text_screen() {
-        let reply =
-            "(qemu) xp /2000hx 0xb8000\r\n00000000000b8000: 0x0748 0x0769 0x0720 0x0701\r\n";
-        assert_eq!(super::decode_screen(reply), "Hi");
-    }
-}
-
 /// Boots `elf` on `machine` (under QEMU or Bochs); logs go to `dir`. With
 /// `echo`, the serial output is also printed as it comes.
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
@@ -674,4 +637,41 @@ pub fn run_interactive(args: &RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn monitor_output_is_what_the_command_printed() {
+        let reply = "QEMU 10.0.2 monitor - type 'help' for more information\r\n(qemu) i\x1b[K\x1b[Din\x1b[K\x1b[D\x1b[Dinfo pic\r\npic0: irr=00\r\n(qemu) ";
+        assert_eq!(super::monitor_output(reply), "pic0: irr=00\n");
+    }
+
+    #[test]
+    fn verdicts_say_what_the_end_means() {
+        use super::{Outcome, verdict};
+        let pf = "baton: EXCEPTION vector 14 (#PF page fault) error code 0x0";
+        assert_eq!(
+            verdict(Outcome::Exception, pf, Some(Outcome::Exception)),
+            "pass (expected exception #PF)"
+        );
+        assert_eq!(verdict(Outcome::Exception, pf, None), "exception #PF");
+        assert_eq!(
+            verdict(Outcome::Shutdown, "baton-linux-init: cpus=4", None),
+            "pass (Linux reached init)"
+        );
+        assert_eq!(verdict(Outcome::KernelPass, "", None), "pass (probe)");
+        assert_eq!(
+            verdict(Outcome::Hang, "", Some(Outcome::Hang)),
+            "pass (expected hang)"
+        );
+        assert_eq!(verdict(Outcome::Panic, "", Some(Outcome::Pass)), "panic");
+    }
+
+    #[test]
+    fn decodes_the_vga_text_screen() {
+        let reply =
+            "(qemu) xp /2000hx 0xb8000\r\n00000000000b8000: 0x0748 0x0769 0x0720 0x0701\r\n";
+        assert_eq!(super::decode_screen(reply), "Hi");
+    }
 }
