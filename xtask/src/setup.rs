@@ -417,6 +417,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))
 }
 
+/// Whether apt knows the source package `package` (a `deb-src` entry for it).
+pub fn apt_has_source(package: &str) -> bool {
+    run(Command::new("apt-cache").args(["showsrc", package]))
+        .is_ok_and(|o| o.contains(&format!("Package: {package}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,10 +465,4 @@ mod tests {
         );
         assert!(!m.contains('\n'));
     }
-}
-
-/// Whether apt knows the source package `package` (a `deb-src` entry for it).
-pub fn apt_has_source(package: &str) -> bool {
-    run(Command::new("apt-cache").args(["showsrc", package]))
-        .is_ok_and(|o| o.contains(&format!("Package: {package}")))
 }
