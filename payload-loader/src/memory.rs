@@ -217,21 +217,28 @@ fn subtract(free: &mut Vec<Range>, cut: Range) {
     *free = out;
 }
 
-/// Usable RAM (merged, sorted) minus every non-usable region.
-pub(crate) fn usable_ram(map: &[MemoryRegion]) -> Vec<Range> {
-    let mut usable: Vec<Range> = map
-        .iter()
-        .filter(|r| r.kind == MemoryKind::Usable && !r.is_empty())
-        .map(|r| Range::new(r.start, r.end))
-        .collect();
-    crate::sort::heapsort(&mut usable);
-    let mut merged: Vec<Range> = Vec::with_capacity(usable.len());
-    for r in usable {
-        match merged.last_mut() {
+/// `ranges` sorted, empty ones dropped, and those that touch or overlap made one.
+fn merged(ranges: &[Range]) -> Vec<Range> {
+    let mut sorted: Vec<Range> = ranges.iter().copied().filter(|r| !r.is_empty()).collect();
+    crate::sort::heapsort(&mut sorted);
+    let mut out: Vec<Range> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => merged.push(r),
+            _ => out.push(r),
         }
     }
+    out
+}
+
+/// Usable RAM (merged, sorted) minus every non-usable region.
+pub(crate) fn usable_ram(map: &[MemoryRegion]) -> Vec<Range> {
+    let usable: Vec<Range> = map
+        .iter()
+        .filter(|r| r.kind == MemoryKind::Usable)
+        .map(|r| Range::new(r.start, r.end))
+        .collect();
+    let mut merged = merged(&usable);
     for r in map.iter().filter(|r| r.kind != MemoryKind::Usable) {
         subtract(&mut merged, Range::new(r.start, r.end));
     }
@@ -325,16 +332,9 @@ pub struct FreeList {
 impl FreeList {
     /// The free list of `ranges` (sorted and merged; empty ones dropped).
     pub fn new(ranges: &[Range]) -> Self {
-        let mut sorted: Vec<Range> = ranges.iter().copied().filter(|r| !r.is_empty()).collect();
-        crate::sort::heapsort(&mut sorted);
-        let mut merged: Vec<Range> = Vec::with_capacity(sorted.len());
-        for r in sorted {
-            match merged.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => merged.push(r),
-            }
+        Self {
+            ranges: merged(ranges),
         }
-        Self { ranges: merged }
     }
 
     /// The free ranges, sorted and disjoint.
@@ -378,18 +378,10 @@ pub(crate) fn free_ranges(usable: &[Range], taken: &[Range]) -> Vec<Range> {
 /// `ap-handoff=hlt`, ...). Regions keep their order; pieces of one region stay in address order.
 /// Zero-length leftovers are dropped. Ranges outside usable RAM change nothing.
 pub fn with_reserved(map: &[MemoryRegion], reserve: &[Range]) -> Vec<MemoryRegion> {
-    let mut sorted: Vec<Range> = reserve.iter().copied().filter(|r| !r.is_empty()).collect();
-    crate::sort::heapsort(&mut sorted);
     // Touching or overlapping ranges become one: one reserved entry for
     // blocks placed side by side (kernels of the Multiboot era keep their
     // first messages in a small buffer that a long map overflows).
-    let mut cuts: Vec<Range> = Vec::with_capacity(sorted.len());
-    for r in sorted {
-        match cuts.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => cuts.push(r),
-        }
-    }
+    let cuts = merged(reserve);
     let mut out = Vec::with_capacity(map.len() + 2 * cuts.len());
     for r in map {
         if r.kind != MemoryKind::Usable {
