@@ -7,7 +7,7 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let script = manifest.join("../linker/firmware.ld");
     println!("cargo:rerun-if-changed={}", script.display());
-    println!("cargo:rerun-if-changed=src/machine/entry.s");
+    println!("cargo:rerun-if-changed=src/machine/entry/entry.s");
     // The unsafe-* negative controls build only where the harness
     // asks for them on purpose (BATON_NEGATIVE_CONTROL=1): a `--features`
     // typed by accident stops at a compile_error! in main.rs.

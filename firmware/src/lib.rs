@@ -6,24 +6,13 @@
 
 extern crate alloc;
 
+// The stages in pipeline order, then the settings and the shared helpers.
+// docs/ARCHITECTURE.md, "The layout", has the map; `cargo xtask deps`
+// checks that no module uses a later stage.
 pub mod acpi;
-pub mod bootinfo;
-pub mod calibration;
-pub mod cbfs;
-pub mod coreboot;
-pub mod exit;
-pub mod frames;
-pub mod fwcfg;
-pub mod handoff;
-pub mod initrd;
-pub mod multiboot;
+pub mod entry;
 pub mod options;
-pub mod phys;
-pub mod pvh;
-pub mod quote;
 pub mod smp;
 pub mod source;
-pub mod stop;
-pub mod text;
-pub mod timeline;
-pub mod vga;
+pub mod support;
+pub mod takeover;

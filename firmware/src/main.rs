@@ -31,13 +31,15 @@ mod machine;
 mod report;
 
 #[cfg(target_os = "none")]
-use baton::exit::ExitCode;
-#[cfg(target_os = "none")]
 use baton::options::Options;
 #[cfg(target_os = "none")]
-use baton::{source::SourceError, timeline::Stage};
+use baton::support::exit::ExitCode;
 #[cfg(target_os = "none")]
-use machine::{console, power, tsc};
+use baton::{source::SourceError, support::timeline::Stage};
+#[cfg(target_os = "none")]
+use machine::acpi::power;
+#[cfg(target_os = "none")]
+use machine::platform::{console, tsc};
 
 #[cfg(target_os = "none")]
 fn boot(entry: machine::entry::Entry) -> ! {
@@ -66,11 +68,13 @@ fn boot(entry: machine::entry::Entry) -> ! {
     let options = Options::parse(&boot_info.cmdline);
     log::set_max_level(options.log_level);
     power::configure(options.debug_exit, options.on_fail);
-    let mut frames = machine::memory::frame_allocator(&boot_info);
-    machine::paging::map_everything(&boot_info.memory_map, &mut frames).unwrap_or_else(|e| {
-        error!("baton: {e}");
-        power::fail(ExitCode::Error)
-    });
+    let mut frames = machine::platform::memory::frame_allocator(&boot_info);
+    machine::platform::paging::map_everything(&boot_info.memory_map, &mut frames).unwrap_or_else(
+        |e| {
+            error!("baton: {e}");
+            power::fail(ExitCode::Error)
+        },
+    );
     report::boot(&boot_info, &options, clock);
     report::frames(&frames);
     let acpi = machine::acpi::init(&boot_info, options.aml_eager)
@@ -155,7 +159,7 @@ fn next_source_or_fail(options: &Options) {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     console::emergency(format_args!("baton: PANIC: {info}\n"));
-    machine::exceptions::dump_current_state();
+    machine::trap::exceptions::dump_current_state();
     power::fail(ExitCode::Panic)
 }
 

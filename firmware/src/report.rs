@@ -1,16 +1,17 @@
 //! What baton prints about the machine it was handed: how it was entered,
 //! the memory map, the RSDP, its command line, the modules, its footprint.
 
-use baton::bootinfo::BootInfo;
-use baton::frames::FrameAllocator;
+use baton::entry::BootInfo;
 use baton::options::Options;
 use baton::source::{KernelSource, Origin};
+use baton::support::frames::FrameAllocator;
 
 use alloc::format;
 use alloc::string::String;
 
+use crate::machine;
 use crate::machine::acpi::Acpi;
-use crate::machine::{self, memory, paging, tsc};
+use crate::machine::platform::{memory, paging, tsc};
 
 /// Memory-map regions printed at the default log level.
 const REGIONS_AT_INFO: usize = 32;
@@ -207,10 +208,17 @@ pub fn source(source: &KernelSource, started: u64) {
     );
     let mut head = [0u8; 8];
     let n = source.kernel.len.min(head.len() as u64) as usize;
-    if baton::phys::PhysMemory::read(&paging::IdentityMapped, source.kernel.addr, &mut head[..n])
-        .is_ok()
+    if baton::support::phys::PhysMemory::read(
+        &paging::IdentityMapped,
+        source.kernel.addr,
+        &mut head[..n],
+    )
+    .is_ok()
     {
-        debug!("kernel begins {}", baton::quote::HexBytes(&head[..n]));
+        debug!(
+            "kernel begins {}",
+            baton::support::quote::HexBytes(&head[..n])
+        );
     }
     for (i, m) in source.modules.iter().enumerate() {
         info!(

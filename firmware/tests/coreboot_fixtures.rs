@@ -3,9 +3,9 @@
 //! by its cbfstool (see fixtures/coreboot/README.md), then malformed
 //! versions of both.
 
-use baton::cbfs::{Cbfs, CbfsError, Compression};
-use baton::coreboot::{CorebootError, Tables, find, seal};
-use baton::phys::{PhysMemory, Unreadable};
+use baton::entry::coreboot::{CorebootError, Tables, find, seal};
+use baton::source::cbfs::{Cbfs, CbfsError, Compression};
+use baton::support::phys::{PhysMemory, Unreadable};
 use payload_loader::{MemoryKind, Range};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/coreboot");

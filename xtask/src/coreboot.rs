@@ -80,7 +80,7 @@ use std::time::{Duration, Instant};
 
 use crate::setup::run;
 use anyhow::{Context, Result, anyhow, bail};
-use baton::fwcfg;
+use baton::source::fwcfg;
 
 /// The Debian packages the coreboot build needs.
 const BUILD_PACKAGES: &[&str] = &[

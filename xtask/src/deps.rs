@@ -9,13 +9,64 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-/// The crates checked: a name and the folder its root file is in.
-const CRATES: [(&str, &str, &str); 4] = [
-    ("baton (library)", "firmware/src", "lib.rs"),
-    ("baton (firmware binary)", "firmware/src", "main.rs"),
-    ("payload-loader", "payload-loader/src", "lib.rs"),
-    ("xtask", "xtask/src", "main.rs"),
+/// A crate checked: its name, the folder its root file is in, the root
+/// file, and its stages bottom first. A module may use its own stage and
+/// earlier ones; an arrow to a later stage, or from a stage to a module in
+/// none (the top: the root, the pipeline's reports), runs back up.
+struct Checked {
+    name: &'static str,
+    dir: &'static str,
+    root_file: &'static str,
+    stages: &'static [&'static str],
+}
+
+const CRATES: [Checked; 4] = [
+    Checked {
+        name: "baton (library)",
+        dir: "firmware/src",
+        root_file: "lib.rs",
+        stages: &[
+            "support", "entry", "acpi", "smp", "source", "takeover", "options",
+        ],
+    },
+    Checked {
+        name: "baton (firmware binary)",
+        dir: "firmware/src",
+        root_file: "main.rs",
+        stages: &[
+            "machine::platform",
+            "machine::entry",
+            "machine::acpi",
+            "machine::trap",
+            "machine::smp",
+            "machine::source",
+            "machine::takeover",
+        ],
+    },
+    Checked {
+        name: "payload-loader",
+        dir: "payload-loader/src",
+        root_file: "lib.rs",
+        stages: &[],
+    },
+    Checked {
+        name: "xtask",
+        dir: "xtask/src",
+        root_file: "main.rs",
+        stages: &[],
+    },
 ];
+
+/// The stage `module` is in: the index of the longest stage path that is
+/// the module or one of its parents.
+fn stage_of(stages: &[&str], module: &str) -> Option<usize> {
+    stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| module == **s || module.starts_with(&format!("{s}::")))
+        .max_by_key(|(_, s)| s.len())
+        .map(|(i, _)| i)
+}
 
 /// One crate's modules (paths like `machine::smp`, "" for the root) and
 /// which modules each one uses.
@@ -31,6 +82,22 @@ impl Graph {
 
     pub fn edge_count(&self) -> usize {
         self.edges.values().map(BTreeSet::len).sum()
+    }
+
+    /// The arrows that run back up the stage order: `(from, to)`.
+    pub fn back_up(&self, stages: &[&str]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (from, uses) in &self.edges {
+            let Some(here) = stage_of(stages, from) else {
+                continue;
+            };
+            for to in uses {
+                if stage_of(stages, to).is_none_or(|there| there > here) {
+                    out.push((from.clone(), to.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Every strongly connected set of more than one module (or one that
@@ -308,36 +375,47 @@ pub fn graph(dir: &Path, root_file: &str) -> Result<Graph> {
 pub fn command() -> Result<std::process::ExitCode> {
     let root = crate::root();
     let mut report = String::new();
-    let mut circles = 0;
-    for (name, dir, root_file) in CRATES {
-        let g = graph(&root.join(dir), root_file)?;
+    let mut problems = 0;
+    for c in &CRATES {
+        let g = graph(&root.join(c.dir), c.root_file)?;
         let found = g.circles();
-        circles += found.len();
+        let back_up = g.back_up(c.stages);
+        problems += found.len() + back_up.len();
         writeln!(
             report,
-            "{name}: {} modules, {} arrows, {} circles",
+            "{}: {} modules, {} arrows, {} circles, {} arrows back up the stages",
+            c.name,
             g.modules(),
             g.edge_count(),
-            found.len()
+            found.len(),
+            back_up.len()
         )?;
-        for c in &found {
-            writeln!(report, "  circle: {}", c.join(" <-> "))?;
+        if !c.stages.is_empty() {
+            writeln!(report, "  stages, bottom first: {}", c.stages.join(" < "))?;
+        }
+        for circle in &found {
+            writeln!(report, "  circle: {}", circle.join(" <-> "))?;
             // The arrows inside it: the ones to cut.
-            for from in c {
+            for from in circle {
                 let to: Vec<&str> = g.edges[from]
                     .iter()
-                    .filter(|t| c.contains(t))
+                    .filter(|t| circle.contains(t))
                     .map(String::as_str)
                     .collect();
                 writeln!(report, "    {from} -> {}", to.join(", "))?;
             }
         }
+        for (from, to) in &back_up {
+            writeln!(report, "  back up: {from} -> {to}")?;
+        }
     }
     print!("{report}");
-    Ok(if circles == 0 {
+    Ok(if problems == 0 {
         std::process::ExitCode::SUCCESS
     } else {
-        eprintln!("xtask: deps: {circles} import circles (each crate's modules must form a DAG)");
+        eprintln!(
+            "xtask: deps: {problems} import circles or arrows back up the stages (each crate's modules must form a DAG in stage order)"
+        );
         std::process::ExitCode::FAILURE
     })
 }
@@ -400,6 +478,27 @@ mod tests {
         let text =
             "use crate::a;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n}\nuse crate::c;\n";
         assert_eq!(without_tests(text), "use crate::a;\nuse crate::c;\n");
+    }
+
+    #[test]
+    fn arrows_to_later_stages_or_the_top_run_back_up() {
+        let stages = ["base", "mid", "top::stage"];
+        let g = graph_of(&[
+            ("base::a", &["base::b"]),
+            ("base::b", &[]),
+            ("mid", &["base::a", "top::stage::x"]),
+            ("top::stage::x", &["mid", "report"]),
+            ("report", &["mid"]),
+        ]);
+        assert_eq!(stage_of(&stages, "top::stage::x"), Some(2));
+        assert_eq!(stage_of(&stages, "top"), None);
+        assert_eq!(
+            g.back_up(&stages),
+            [
+                ("mid".to_string(), "top::stage::x".to_string()),
+                ("top::stage::x".to_string(), "report".to_string()),
+            ]
+        );
     }
 
     #[test]

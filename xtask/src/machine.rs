@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use baton::exit::DEBUG_EXIT_PORT;
+use baton::support::exit::DEBUG_EXIT_PORT;
 
 use crate::coreboot::Compression;
 use crate::entry::Entry;

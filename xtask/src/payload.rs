@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use baton::fwcfg;
+use baton::source::fwcfg;
 
 use crate::kernels::Check;
 use crate::probe::Flavour;

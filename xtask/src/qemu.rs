@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use baton::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
+use baton::support::exit::{DEBUG_EXIT_PORT, ExitCode as BatonExit};
 
 use crate::RunArgs;
 use crate::coreboot;

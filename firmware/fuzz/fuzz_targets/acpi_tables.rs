@@ -6,7 +6,7 @@
 #![no_main]
 
 use baton::acpi::{load, madt, sdt};
-use baton::phys::{FakeMemory, le_u32, le_u64};
+use baton::support::phys::{FakeMemory, le_u32, le_u64};
 use libfuzzer_sys::fuzz_target;
 
 /// Makes the table at `at` (if its header fits) sum to zero at byte 9.

@@ -3,7 +3,7 @@
 //! to 1 MiB announced) must give its announced size or a named error.
 #![no_main]
 
-use baton::cbfs::Cbfs;
+use baton::source::cbfs::Cbfs;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

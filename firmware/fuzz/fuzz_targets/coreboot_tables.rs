@@ -6,8 +6,8 @@
 //! points somewhere in (or outside) the input: loops and chains included.
 #![no_main]
 
-use baton::coreboot::{HEADER_SIZE, Tables, find, seal};
-use baton::phys::FakeMemory;
+use baton::entry::coreboot::{HEADER_SIZE, Tables, find, seal};
+use baton::support::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         && let Ok(tables) = Tables::read(&mem, addr)
     {
         assert!(!tables.memory.is_empty());
-        assert!(tables.tables.len() <= baton::coreboot::MAX_FORWARDS + 1);
+        assert!(tables.tables.len() <= baton::entry::coreboot::MAX_FORWARDS + 1);
         if let Some(r) = tables.boot_media.and_then(|m| m.cbfs_range()) {
             assert!(r.start < r.end && r.end <= 1 << 32);
         }

@@ -3,7 +3,7 @@
 //! name, and the plan's modules are numbered 0, 1, 2, ... in order.
 #![no_main]
 
-use baton::fwcfg;
+use baton::source::fwcfg;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -4,7 +4,7 @@
 //! the members rather than on the first six bytes.
 #![no_main]
 
-use baton::initrd::{self, Checked};
+use baton::source::initrd::{self, Checked};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use payload_loader::MemoryKind;
-use baton::phys::FakeMemory;
+use baton::support::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,8 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let mut mem = FakeMemory::new(0x1000, rest.len());
     mem.write(0x1000, rest);
     let info = match which % 2 {
-        0 => baton::multiboot::multiboot1(&mem, 0x1000),
-        _ => baton::multiboot::multiboot2(&mem, 0x1000),
+        0 => baton::entry::multiboot::multiboot1(&mem, 0x1000),
+        _ => baton::entry::multiboot::multiboot2(&mem, 0x1000),
     };
     if let Ok(info) = info {
         for m in &info.modules {

@@ -5,13 +5,13 @@
 #![no_main]
 
 use payload_loader::MemoryKind;
-use baton::phys::FakeMemory;
+use baton::support::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut mem = FakeMemory::new(0x1000, data.len());
     mem.write(0x1000, data);
-    if let Ok(info) = baton::pvh::parse(&mem, 0x1000) {
+    if let Ok(info) = baton::entry::pvh::parse(&mem, 0x1000) {
         let regions = info.memory_map.regions();
         assert!(!regions.is_empty());
         for pair in regions.windows(2) {

@@ -3,7 +3,7 @@
 //! outside).
 #![no_main]
 
-use baton::text;
+use baton::support::text;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

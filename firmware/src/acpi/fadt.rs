@@ -3,7 +3,7 @@
 //! the table's length are read: QEMU `pc` has a 116-byte revision-1 FADT
 //! with no reset register and no 64-bit fields.
 
-use crate::phys::{le_u32, le_u64};
+use crate::support::phys::{le_u32, le_u64};
 
 /// An ACPI Generic Address Structure, reduced to what baton can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use super::sdt::HEADER_SIZE;
 use super::{AcpiError, Signature};
-use crate::phys::{le_u32, le_u64};
+use crate::support::phys::{le_u32, le_u64};
 
 /// Bytes before the first entry: header, LAPIC address, flags.
 pub const ENTRIES_OFFSET: usize = HEADER_SIZE + 8;

@@ -14,8 +14,8 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::phys::{PhysMemory, Unreadable};
-use crate::quote::Quoted;
+use crate::support::phys::{PhysMemory, Unreadable};
+use crate::support::quote::Quoted;
 pub use sdt::{Signature, TableRef};
 
 /// Why the ACPI tables could not be read or trusted; each names the table and
@@ -270,8 +270,8 @@ pub fn load(mem: &impl PhysMemory, rsdp: u64) -> Result<Tables, AcpiError> {
     };
     for entry in body.chunks_exact(entry_size).take(MAX_TABLES) {
         let addr = match entry_size {
-            8 => crate::phys::le_u64(entry, 0),
-            _ => u64::from(crate::phys::le_u32(entry, 0)),
+            8 => crate::support::phys::le_u64(entry, 0),
+            _ => u64::from(crate::support::phys::le_u32(entry, 0)),
         };
         match sdt::read_table(mem, addr, None) {
             Ok(t) => {

@@ -3,7 +3,7 @@
 
 use super::sdt::checksum;
 use super::{AcpiError, Signature};
-use crate::phys::{PhysMemory, le_u32, le_u64};
+use crate::support::phys::{PhysMemory, le_u32, le_u64};
 
 /// The RSDP's signature.
 pub const SIGNATURE: &[u8; 8] = b"RSD PTR ";

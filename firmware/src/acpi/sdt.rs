@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::AcpiError;
-use crate::phys::{PhysMemory, le_u32};
+use crate::support::phys::{PhysMemory, le_u32};
 
 /// Bytes in a system description table's header.
 pub const HEADER_SIZE: usize = 36;

@@ -10,7 +10,7 @@ use acpi_tables::madt::{
 };
 
 use super::*;
-use crate::phys::FakeMemory;
+use crate::support::phys::FakeMemory;
 
 const RSDP: u64 = 0xe_0040;
 const XSDT: u64 = 0x1_0000;

@@ -1,43 +1,29 @@
 //! Everything that touches the machine: entry, CPU tables, console, time,
 //! memory, power. The portable logic these call lives in the library.
 
+// The stages in pipeline order, mirroring the library's folders
+// (`baton::entry` and `machine::entry`, ...), between the shared parts
+// (`platform`, `trap`) and the self-tests.
 pub mod acpi;
-#[cfg(feature = "aml")]
-pub mod aml;
-pub mod cbfs;
-pub mod console;
-pub mod cpus;
 pub mod entry;
-pub mod exceptions;
-pub mod fwcfg;
-pub mod gate;
-pub mod gdt;
-pub mod handoff;
-pub mod idt;
-pub mod lapic;
-pub mod memory;
-pub mod paging;
-pub mod park;
-pub mod power;
+pub mod platform;
 pub mod selftest;
 pub mod smp;
 pub mod source;
-pub mod stopping;
 pub mod takeover;
-pub mod trampoline;
-pub mod tsc;
-pub mod vga;
+pub mod trap;
 
 /// The BSP's own CPU state: GDT, TSS with IST stacks, IDT, heap.
 pub fn init_bsp() {
     // SAFETY: called once on the BSP before anything else uses these.
     unsafe {
-        let code = gdt::load_bsp();
-        let idt = &mut *(&raw mut idt::IDT);
+        let code = platform::gdt::load_bsp();
+        let idt = &mut *(&raw mut trap::idt::IDT);
         idt.fill(code);
         idt.load();
     }
-    memory::init_heap();
+    trap::exceptions::set_nmi_hook(smp::stopping::on_nmi);
+    platform::memory::init_heap();
 }
 
 /// The finer negative-control features this build has (each brings one

@@ -3,12 +3,13 @@
 
 use core::sync::atomic::Ordering;
 
-use baton::frames::FrameAllocator;
-use baton::handoff::Copy;
 use baton::options::SelfTest;
 use baton::smp::apic::Ipi;
+use baton::support::frames::FrameAllocator;
+use baton::takeover::copy_plan::Copy;
 
-use super::{exceptions, lapic, tsc};
+use crate::machine::platform::{lapic, tsc};
+use crate::machine::trap::exceptions;
 
 /// Canonical but far above any RAM the identity map covers.
 const UNMAPPED: u64 = 0x4000_0000_0000;
@@ -32,7 +33,7 @@ pub fn run(test: SelfTest, frames: &mut FrameAllocator) {
             SelfTest::Nmi => self_nmi(),
             SelfTest::Panic => panic!("deliberate panic (test=panic)"),
             SelfTest::TripleFault => {
-                super::power::no_idt();
+                crate::machine::acpi::power::no_idt();
                 core::arch::asm!("int3");
             }
             SelfTest::CopyBench => copy_bench(frames),
@@ -68,7 +69,7 @@ fn self_nmi() {
 fn copy_bench(frames: &mut FrameAllocator) {
     const STUB_BYTES: u64 = 32 << 20;
     const LOOP_BYTES: u64 = 4 << 20;
-    let limit = super::paging::allocation_limit();
+    let limit = crate::machine::platform::paging::allocation_limit();
     let (Some(src), Some(dst)) = (
         frames.allocate(STUB_BYTES, 4096, limit),
         frames.allocate(STUB_BYTES, 4096, limit),
@@ -85,7 +86,7 @@ fn copy_bench(frames: &mut FrameAllocator) {
         zero: 0,
     };
     // SAFETY: two fresh, disjoint, identity-mapped allocations.
-    unsafe { super::handoff::copy_in_place(core::slice::from_ref(&copy)) };
+    unsafe { crate::machine::smp::park_area::copy_in_place(core::slice::from_ref(&copy)) };
     let stub_us = tsc::ticks_to_micros(tsc::now() - start);
     let start = tsc::now();
     for i in 0..LOOP_BYTES {

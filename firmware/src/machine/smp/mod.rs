@@ -1,0 +1,438 @@
+//! Bring-up of the application processors and the BSP's side of talking
+//! to them: INIT-SIPI-SIPI (all at once, or one AP at a time), per-CPU
+//! areas, the online mask, and commands through each AP's mailbox. What
+//! both sides share is `cpus.rs`; the AP side (its first Rust code and its
+//! park loop) is `park.rs`; what can be decided without registers is
+//! `baton::smp`.
+
+pub mod cpus;
+pub mod park;
+pub mod park_area;
+pub mod stopping;
+pub mod trampoline;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+use core::sync::atomic::Ordering;
+
+use baton::acpi::madt::Topology;
+use baton::entry::BootInfo;
+use baton::options::{BringUp, Inject, Options, ParkPreference};
+use baton::smp::apic::{Ipi, Mode, choose_mode};
+use baton::smp::cpumask::CpuMask;
+use baton::smp::mailbox::{Job, Mailbox, MailboxError, Ticket};
+use baton::smp::plan::{self, SipiTiming};
+use baton::support::frames::FrameAllocator;
+use payload_loader::Range as PhysRange;
+
+use crate::machine::acpi;
+use crate::machine::platform::lapic::{self, WAKE_VECTOR};
+use crate::machine::platform::{paging, tsc};
+use crate::machine::smp::cpus::{AREA_SIZE, Ap, Arrival, CPUS, Cpus, Park};
+use trampoline::{ApBoot, TrampolineError};
+
+#[derive(Debug)]
+pub enum SmpError {
+    LapicUnmapped { addr: u64, mapped_end: u64 },
+    NoTrampolinePage,
+    Trampoline(TrampolineError),
+    NoMemory { aps: usize, bytes: u64 },
+}
+
+impl core::fmt::Display for SmpError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::LapicUnmapped { addr, mapped_end } => write!(
+                f,
+                "the MADT puts the local APIC at {addr:#x}, outside the identity map (ends at {mapped_end:#x})"
+            ),
+            Self::NoTrampolinePage => f.write_str(
+                "no free usable page below 1 MiB for the AP trampoline (the memory map has none)",
+            ),
+            Self::Trampoline(e) => write!(f, "AP trampoline: {e}"),
+            Self::NoMemory { aps, bytes } => write!(
+                f,
+                "no {bytes} bytes of free RAM for the stacks and tables of {aps} APs"
+            ),
+        }
+    }
+}
+
+/// Brings up every enabled AP of `topology` as `options` say and parks it.
+/// APs that do not come up are reported and left out; an error means no AP
+/// was started.
+pub fn start(
+    topology: &Topology,
+    info: &BootInfo,
+    all_options: &Options,
+    frames: &mut FrameAllocator,
+) -> Result<&'static Cpus, SmpError> {
+    let options = &all_options.smp;
+    let (bsp_apic_id, has_x2apic) = acpi::own_apic_id();
+    let highest = topology
+        .cpus
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.apic_id)
+        .max()
+        .unwrap_or(bsp_apic_id);
+    let mode = choose_mode(has_x2apic, lapic::in_x2apic_mode(), highest, options.apic);
+    if mode == Mode::XApic && topology.lapic_address + 4096 > paging::mapped_end() {
+        return Err(SmpError::LapicUnmapped {
+            addr: topology.lapic_address,
+            mapped_end: paging::mapped_end(),
+        });
+    }
+    let lapic = lapic::init(mode, topology.lapic_address);
+    let bsp_uid = topology.bsp().map_or(u32::MAX, |c| c.uid);
+    let pins = lapic.program_nmi_lints(&topology.nmis, bsp_uid);
+    debug!("BSP: {pins} LINT pins programmed for NMI from the MADT");
+    let targets = plan::targets(topology, bsp_apic_id, mode);
+    for why in &targets.left_out {
+        warn!("{why}");
+    }
+    let wanted = match options.bring_up {
+        BringUp::Off => {
+            info!("APs left alone (smp=off)");
+            Vec::new()
+        }
+        _ => targets.aps,
+    };
+    let park = match options.park {
+        ParkPreference::Auto if has_monitor_mwait() => Park::Mwait,
+        _ => Park::Hlt,
+    };
+    info!(
+        "LAPIC in {mode} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park}, {} bring-up, {}",
+        options.bring_up, options.timing
+    );
+
+    let bytes = AREA_SIZE * wanted.len() as u64;
+    let areas = match wanted.len() {
+        0 => 0,
+        _ => frames
+            .allocate(bytes, 4096, paging::allocation_limit())
+            .ok_or(SmpError::NoMemory {
+                aps: wanted.len(),
+                bytes,
+            })?,
+    };
+    let aps: Vec<Ap> = wanted
+        .iter()
+        .enumerate()
+        .map(|(slot, t)| Ap {
+            apic_id: t.apic_id,
+            uid: t.uid,
+            area: areas + slot as u64 * AREA_SIZE,
+        })
+        .collect();
+    let mut boot: Vec<ApBoot> = aps
+        .iter()
+        .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
+        .collect();
+    if let Some((a, b)) = swapped_stack_slots(all_options, &aps) {
+        let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
+        (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
+        warn!("inject: slots {a} and {b} start on each other's stacks");
+    }
+    let boot: &'static [ApBoot] = boot.leak();
+    let cpus = CPUS.call_once(|| Cpus {
+        lapic,
+        park,
+        mailboxes: aps.iter().map(|_| Mailbox::default()).collect(),
+        online: CpuMask::new(aps.len()),
+        started: CpuMask::new(aps.len()),
+        arrivals: aps.iter().map(|_| Arrival::default()).collect(),
+        aps,
+        timeout_ms: options.ap_timeout_ms,
+        nmis: topology.nmis.clone(),
+        late_ap: all_options.injected(|i| match i {
+            Inject::LateAp(id) => Some(*id),
+            _ => None,
+        }),
+    });
+    if cpus.aps.is_empty() {
+        info!("baton: aps online=0/0 in 0 us (0 with their own APIC IDs on their own stacks)");
+        return Ok(cpus);
+    }
+
+    let mut reserved: Vec<PhysRange> = info.boot_structures.clone();
+    reserved.extend(
+        info.modules
+            .iter()
+            .map(|m| PhysRange::new(m.start, m.start + m.len)),
+    );
+    let page =
+        plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
+    // A late AP may still run it: the takeover keeps clear of it.
+    frames.take(PhysRange::new(page, page + 4096));
+    let dead = all_options.injected(|i| match i {
+        Inject::DeadAp(id) => Some(*id),
+        _ => None,
+    });
+    trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
+        .map_err(SmpError::Trampoline)?;
+    debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);
+
+    let began = tsc::now();
+    let sipi = Ipi::Startup {
+        page: (page >> 12) as u8,
+    };
+    match options.bring_up {
+        BringUp::Sequential => {
+            for slot in 0..cpus.aps.len() {
+                cpus.init_sipi_sipi(slot..slot + 1, sipi, options.timing);
+                cpus.wait_online(slot..slot + 1);
+            }
+        }
+        _ => {
+            cpus.init_sipi_sipi(0..cpus.aps.len(), sipi, options.timing);
+            cpus.wait_online(0..cpus.aps.len());
+        }
+    }
+    let took = tsc::ticks_to_micros(tsc::now() - began);
+    for (slot, ap) in cpus.aps.iter().enumerate() {
+        if !cpus.online.contains(slot) {
+            error!(
+                "AP APIC ID {:#x} (UID {}) did not come up within {} ms: left out",
+                ap.apic_id, ap.uid, cpus.timeout_ms
+            );
+        }
+    }
+    info!(
+        "baton: aps online={}/{} in {took} us ({} with their own APIC IDs on their own stacks)",
+        cpus.online.count(),
+        cpus.aps.len(),
+        cpus.check_arrivals()
+    );
+    Ok(cpus)
+}
+
+/// The slots of `inject=swap-stacks:A:B`, when both APIC IDs are APs.
+fn swapped_stack_slots(options: &Options, aps: &[Ap]) -> Option<(usize, usize)> {
+    let (a, b) = options.injected(|i| match i {
+        Inject::SwapStacks(a, b) => Some((*a, *b)),
+        _ => None,
+    })?;
+    let slot = |id: u32| aps.iter().position(|ap| ap.apic_id == id);
+    Some((slot(a)?, slot(b)?))
+}
+
+fn has_monitor_mwait() -> bool {
+    raw_cpuid::CpuId::new()
+        .get_feature_info()
+        .is_some_and(|f| f.has_monitor_mwait())
+}
+
+/// Whether APs read their APIC ID from CPUID leaf 0xB (as `own_apic_id`
+/// does when the leaf exists) or from leaf 1's 8 bits.
+fn id_from_leaf_b() -> bool {
+    raw_cpuid::CpuId::new()
+        .get_extended_topology_info()
+        .is_some_and(|mut t| t.next().is_some())
+}
+
+fn deadline_after_ms(ms: u64) -> u64 {
+    tsc::now().saturating_add(ms.saturating_mul(tsc::khz()))
+}
+
+impl Cpus {
+    /// INIT, SIPI, SIPI to the APs in `slots`, each step to all of them
+    /// before the next; the second SIPI only to APs not online yet.
+    fn init_sipi_sipi(&self, slots: Range<usize>, sipi: Ipi, timing: SipiTiming) {
+        let all: Vec<usize> = slots.collect();
+        self.send_round(&all, Ipi::InitAssert);
+        if self.lapic.mode() == Mode::XApic {
+            self.send_round(&all, Ipi::InitDeassert);
+        }
+        tsc::delay_us(timing.after_init_us);
+        for &slot in &all {
+            self.started.set(slot);
+        }
+        self.send_round(&all, sipi);
+        tsc::delay_us(timing.after_sipi_us);
+        let late: Vec<usize> = all
+            .into_iter()
+            .filter(|&s| !self.online.contains(s))
+            .collect();
+        self.send_round(&late, sipi);
+        tsc::delay_us(timing.after_sipi_us);
+    }
+
+    /// `ipi` to the APs in `slots`, one error-status check for the round;
+    /// what went wrong is logged (an AP that then does not come up is
+    /// named by the wait). The number sent. One function for every round
+    /// (bring-up, wake, INIT), so the stop runs code the bring-up already
+    /// ran (under TCG, new code costs its translation).
+    pub fn send_round(&self, slots: &[usize], ipi: Ipi) -> usize {
+        let ids: Vec<u32> = slots.iter().map(|&slot| self.aps[slot].apic_id).collect();
+        let (failed, esr) = self.lapic.send_round(&ids, ipi);
+        for e in &failed {
+            warn!("{e}");
+        }
+        if let Some(esr) = esr {
+            warn!(
+                "{ipi} to {} APs: the local APIC reports error status {}",
+                ids.len(),
+                baton::smp::apic::describe_esr(esr)
+            );
+        }
+        ids.len() - failed.len()
+    }
+
+    /// Waits until every AP in `slots` is online, or the timeout.
+    fn wait_online(&self, slots: Range<usize>) {
+        let deadline = deadline_after_ms(self.timeout_ms);
+        while !slots.clone().all(|s| self.online.contains(s)) && tsc::now() < deadline {
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Checks each online AP's arrival report (its APIC ID, its stack);
+    /// the number that passed. Each failure is logged.
+    fn check_arrivals(&self) -> usize {
+        let mut good = 0;
+        for slot in self.online.slots() {
+            let (ap, a) = (&self.aps[slot], &self.arrivals[slot]);
+            let (apic_id, rsp) = (
+                a.apic_id.load(Ordering::Relaxed),
+                a.rsp.load(Ordering::Relaxed),
+            );
+            match check_identity(ap, apic_id, rsp) {
+                Ok(()) => good += 1,
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        good
+    }
+
+    /// Posts `job` to the AP in `slot` and wakes it.
+    fn post(&self, slot: usize, job: Job, arg: u64) -> Result<Ticket, MailboxError> {
+        let ticket = self.mailboxes[slot].post(job, arg)?;
+        self.wake(slot);
+        Ok(ticket)
+    }
+
+    /// After a store to its control word: a HLT-parked AP needs its wake
+    /// IPI (an MWAIT-parked one woke on the store).
+    pub fn wake(&self, slot: usize) {
+        self.wake_all(&[slot]);
+    }
+
+    /// `wake` for each of `slots`, in one round of IPIs.
+    pub fn wake_all(&self, slots: &[usize]) {
+        if self.park == Park::Hlt {
+            self.send_round(
+                slots,
+                Ipi::Fixed {
+                    vector: WAKE_VECTOR,
+                },
+            );
+        }
+    }
+
+    /// The answer to `ticket` from the AP in `slot`, waited for until `deadline`.
+    fn answer(&self, slot: usize, ticket: Ticket, deadline: u64) -> Result<[u64; 4], String> {
+        loop {
+            if let Some(a) = self.mailboxes[slot].answer(ticket) {
+                return Ok(a);
+            }
+            if tsc::now() > deadline {
+                return Err(format!("no answer within {} ms", self.timeout_ms));
+            }
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Runs `job(slot, arg)` on each online AP at once; one answer per
+    /// online AP, in slot order, or why there is none.
+    pub fn run_on_all(&self, job: Job, arg: u64) -> Vec<(usize, Result<[u64; 4], String>)> {
+        let posted: Vec<_> = self
+            .online
+            .slots()
+            .map(|slot| (slot, self.post(slot, job, arg)))
+            .collect();
+        let deadline = deadline_after_ms(self.timeout_ms);
+        posted
+            .into_iter()
+            .map(|(slot, ticket)| {
+                let answer = ticket
+                    .map_err(|e| format!("{e}"))
+                    .and_then(|t| self.answer(slot, t, deadline));
+                (slot, answer)
+            })
+            .collect()
+    }
+
+    /// Runs `job(slot, arg)` on the AP in `slot` alone and waits for it.
+    pub fn run_on(&self, slot: usize, job: Job, arg: u64) -> Result<[u64; 4], String> {
+        let ticket = self.post(slot, job, arg).map_err(|e| format!("{e}"))?;
+        self.answer(slot, ticket, deadline_after_ms(self.timeout_ms))
+    }
+
+    /// Asks every online AP who it is, all at once and then one at a
+    /// time, and checks each answer: its own APIC ID, its own stack.
+    pub fn roll_call(&self) {
+        let mut good = 0;
+        for (slot, answer) in self.run_on_all(park::identify, 0) {
+            let ap = &self.aps[slot];
+            match answer.and_then(|a| check_answer(ap, a)) {
+                Ok(()) => good += 1,
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        let mut alone = 0;
+        for slot in self.online.slots() {
+            let ap = &self.aps[slot];
+            let arg = 0x5a5a_0000 | slot as u64;
+            match self.run_on(slot, park::echo, arg) {
+                Ok([s, id, a, _])
+                    if s == slot as u64 && id == u64::from(ap.apic_id) && a == arg =>
+                {
+                    alone += 1
+                }
+                Ok(other) => error!(
+                    "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {}",
+                    ap.apic_id,
+                    baton::support::quote::HexList(&other)
+                ),
+                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+            }
+        }
+        let online = self.online.count();
+        info!(
+            "baton: roll call answered={}/{online} (all at once {good}, one at a time {alone})",
+            good.min(alone)
+        );
+    }
+}
+
+/// Checks `park::identify`'s answer against what baton knows of the AP.
+fn check_answer(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
+    debug!(
+        "  AP {:#x}: CPUID.1 eax={:#x} ebx={:#x} ecx={:#x} edx={:#x}, rsp={rsp:#x}",
+        apic_id,
+        leaf1_ab as u32,
+        leaf1_ab >> 32,
+        leaf1_cd as u32,
+        leaf1_cd >> 32
+    );
+    check_identity(ap, apic_id, rsp)
+}
+
+/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
+fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
+    if apic_id != u64::from(ap.apic_id) {
+        return Err(format!("reported APIC ID {apic_id:#x}"));
+    }
+    if !ap.stack().contains(rsp) {
+        let s = ap.stack();
+        return Err(format!(
+            "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
+            s.start, s.end
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,410 @@
+//! Where baton's kernel comes from: QEMU fw_cfg when the device is there
+//! and has `opt/baton/kernel` (files read straight into physical memory
+//! from the frame allocator), else coreboot's CBFS when it has `kernel`
+//! (decompressed into free memory), else the entry protocol's boot modules
+//! (which are already in memory). fw_cfg and CBFS use one naming scheme.
+
+pub mod fwcfg;
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use baton::entry::BootInfo;
+use baton::source::cbfs::{self, Cbfs};
+use baton::source::fwcfg::{File, KERNEL};
+use baton::source::initrd;
+use baton::source::{
+    self, Blob, KernelSource, Module, Origin, PartlyRead, SourceError, check_text_size, text_of,
+};
+use baton::support::frames::{FrameAllocator, PAGE_SIZE};
+use payload_loader::{Range, reads};
+
+use crate::machine::platform::{memory, paging, tsc};
+use crate::machine::source::fwcfg::FwCfg;
+
+/// Modules and initrds stay below 4 GiB: 32-bit protocols (Multiboot1)
+/// cannot point above.
+const BELOW_4G: u64 = 1 << 32;
+
+/// The kernel sources in the order baton tries them.
+pub const ORDER: [Origin; 3] = [Origin::FwCfg, Origin::Cbfs, Origin::BootModules];
+
+/// The kernel and its files from `origin`, or None when it has no kernel.
+/// An initrd that is an uncompressed cpio archive is checked whole.
+pub fn load(
+    origin: Origin,
+    info: &BootInfo,
+    frames: &mut FrameAllocator,
+) -> Result<Option<KernelSource>, SourceError> {
+    let source = match origin {
+        Origin::FwCfg => match FwCfg::detect() {
+            Some(fw) => from_fw_cfg(&fw, frames)?,
+            None => None,
+        },
+        Origin::Cbfs => match info.platform.cbfs {
+            Some(range) => from_cbfs(&crate::machine::entry::cbfs::at(range), frames)?,
+            None => None,
+        },
+        Origin::BootModules => match source::from_boot_modules(&info.modules) {
+            Err(SourceError::NoKernel) => None,
+            found => Some(found?),
+        },
+    };
+    if let Some(initrd) = source.as_ref().and_then(|s| s.initrd) {
+        check_initrd(initrd)?;
+    }
+    Ok(source)
+}
+
+/// The bytes of a kernel source's blob, if the identity map covers them.
+pub fn blob_bytes(blob: Blob) -> Option<&'static [u8]> {
+    if blob.addr.saturating_add(blob.len) > paging::mapped_end() {
+        return None;
+    }
+    // SAFETY: identity-mapped RAM that a kernel source owns; read only.
+    Some(unsafe { core::slice::from_raw_parts(blob.addr as *const u8, blob.len as usize) })
+}
+
+fn check_initrd(initrd: Blob) -> Result<(), SourceError> {
+    let Some(bytes) = blob_bytes(initrd) else {
+        warn!(
+            "initrd at {:#x} lies beyond the identity map: not checked",
+            initrd.addr
+        );
+        return Ok(());
+    };
+    let checked = initrd::check(bytes).map_err(|e| SourceError::Initrd(Box::new(e)))?;
+    debug!("initrd: {checked}");
+    Ok(())
+}
+
+/// The CBFS files, named as in fw_cfg (`opt/baton/kernel`, ...: bare names
+/// would collide with coreboot's own CBFS file `config`), so the one
+/// planner picks both; `select` holds the index into `cbfs_files`.
+fn from_cbfs(
+    cbfs: &Cbfs,
+    frames: &mut FrameAllocator,
+) -> Result<Option<KernelSource>, SourceError> {
+    let cbfs_files = cbfs.files().map_err(|e| SourceError::Cbfs(Box::new(e)))?;
+    let named: Vec<File> = cbfs_files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind != cbfs::TYPE_NULL && f.kind != cbfs::TYPE_DELETED)
+        .map(|(i, f)| File {
+            name: f.name.clone(),
+            size: u32::try_from(f.size).unwrap_or(u32::MAX),
+            select: i as u16,
+        })
+        .collect();
+    let plan = baton::source::fwcfg::plan(&named);
+    for w in &plan.warnings {
+        warn!("CBFS: {w}");
+    }
+    let Some(kernel) = &plan.kernel else {
+        debug!("CBFS: {} files, none is {}", cbfs_files.len(), KERNEL);
+        return Ok(None);
+    };
+    let file = |f: &File| &cbfs_files[usize::from(f.select)];
+    // LZMA dictionaries grow with the file (16 MiB for a Linux vmlinux):
+    // lend the heap room for the largest before reading any.
+    let planned = [Some(kernel), plan.initrd.as_ref()]
+        .into_iter()
+        .flatten()
+        .chain(plan.modules.iter().map(|m| &m.file));
+    let heap = planned
+        .map(|f| cbfs.heap_needed(file(f)))
+        .max()
+        .unwrap_or(0);
+    let limit_kib = u32::try_from(heap >> 10).unwrap_or(u32::MAX);
+    if heap > 0 && !memory::ensure_heap(frames, heap) {
+        return Err(SourceError::OutOfMemory {
+            file: "LZMA dictionary".into(),
+            size: heap,
+            free: frames.free_bytes(),
+        });
+    }
+    let cbfs =
+        &Cbfs::new(cbfs.region()).with_lzma_limit(limit_kib.max(cbfs::DEFAULT_LZMA_LIMIT_KIB));
+    let blob =
+        |f: &File, frames: &mut FrameAllocator, limit: u64| cbfs_blob(cbfs, file(f), frames, limit);
+    let text = |f: &File| crate::machine::entry::cbfs::text(cbfs, file(f));
+    let initrd = plan
+        .initrd
+        .as_ref()
+        .map(|f| blob(f, frames, BELOW_4G))
+        .transpose()?;
+    let mut modules = Vec::new();
+    for m in &plan.modules {
+        modules.push(Module {
+            blob: blob(&m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
+            cmdline: m
+                .cmdline
+                .as_ref()
+                .map(text)
+                .transpose()?
+                .unwrap_or_default(),
+        });
+    }
+    let kernel_name = kernel.name.as_str().into();
+    let kernel = blob(kernel, frames, paging::allocation_limit())?;
+    Ok(Some(KernelSource {
+        origin: Origin::Cbfs,
+        kernel_in_part: None,
+        kernel,
+        kernel_name,
+        initrd,
+        cmdline: plan
+            .cmdline
+            .as_ref()
+            .map(text)
+            .transpose()?
+            .unwrap_or_default(),
+        modules,
+        config: plan.config.as_ref().map(text).transpose()?,
+    }))
+}
+
+/// Decompresses (or copies) a CBFS file into fresh physical memory below `limit`.
+fn cbfs_blob(
+    cbfs: &Cbfs,
+    file: &cbfs::File,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<Blob, SourceError> {
+    let size = file.size;
+    let addr = allocate(&alloc::format!("CBFS {}", file.name), size, frames, limit)?;
+    let started = tsc::now();
+    // SAFETY: fresh frames from the allocator, identity-mapped, `size` long.
+    let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
+    cbfs.read_into(file, out)
+        .map_err(|e| SourceError::Cbfs(Box::new(e)))?;
+    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    debug!(
+        "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {}.{:03} ms",
+        file.name,
+        file.data.len(),
+        file.compression,
+        micros / 1000,
+        micros % 1000
+    );
+    Ok(Blob { addr, len: size })
+}
+
+fn from_fw_cfg(
+    fw: &FwCfg,
+    frames: &mut FrameAllocator,
+) -> Result<Option<KernelSource>, SourceError> {
+    let files = fw.directory().map_err(SourceError::Directory)?;
+    let plan = baton::source::fwcfg::plan(&files);
+    for w in &plan.warnings {
+        warn!("fw_cfg: {w}");
+    }
+    let Some(kernel) = &plan.kernel else {
+        debug!(
+            "fw_cfg: {} files (features {:#x}, {}), none is {}",
+            files.len(),
+            fw.features,
+            fw.method,
+            KERNEL
+        );
+        return Ok(None);
+    };
+    if kernel.size == 0 {
+        return Err(SourceError::Empty {
+            file: kernel.name.as_str().into(),
+        });
+    }
+    // Small allocations below 4 GiB first; the kernel (staged and copied
+    // by the takeover) may go anywhere mapped.
+    let initrd = plan
+        .initrd
+        .as_ref()
+        .map(|f| blob(fw, f, frames, BELOW_4G))
+        .transpose()?;
+    let mut modules = Vec::new();
+    for m in &plan.modules {
+        modules.push(Module {
+            blob: blob(fw, &m.file, frames, BELOW_4G)?,
+            name: m.file.name.as_str().into(),
+            cmdline: m
+                .cmdline
+                .as_ref()
+                .map(|f| text(fw, f))
+                .transpose()?
+                .unwrap_or_default(),
+        });
+    }
+    let kernel_name = kernel.name.as_str().into();
+    let (kernel, kernel_in_part) = kernel_blob(fw, kernel, frames)?;
+    Ok(Some(KernelSource {
+        origin: Origin::FwCfg,
+        kernel,
+        kernel_name,
+        kernel_in_part,
+        initrd,
+        cmdline: plan
+            .cmdline
+            .as_ref()
+            .map(|f| text(fw, f))
+            .transpose()?
+            .unwrap_or_default(),
+        modules,
+        config: plan.config.as_ref().map(|f| text(fw, f)).transpose()?,
+    }))
+}
+
+/// Fresh, identity-mapped physical memory for `size` bytes of the file
+/// `name`, below `limit` (a zero-byte file still gets a page, so every blob
+/// has an address of its own).
+fn allocate(
+    name: &str,
+    size: u64,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<u64, SourceError> {
+    frames
+        .allocate(
+            size.max(1),
+            PAGE_SIZE,
+            limit.min(paging::allocation_limit()),
+        )
+        .ok_or_else(|| SourceError::OutOfMemory {
+            file: name.into(),
+            size,
+            free: frames.free_bytes(),
+        })
+}
+
+/// Reads `file` into fresh physical memory below `limit`.
+fn blob(
+    fw: &FwCfg,
+    file: &File,
+    frames: &mut FrameAllocator,
+    limit: u64,
+) -> Result<Blob, SourceError> {
+    let size = u64::from(file.size);
+    let addr = allocate(&file.name, size, frames, limit)?;
+    let started = tsc::now();
+    // SAFETY: the range was just taken from the frame allocator (free,
+    // identity-mapped RAM below mapped_end) and is at least `size` long.
+    unsafe { fw.read_to(file, addr) }.map_err(|e| {
+        debug!("fw_cfg: DMA control word {:#x}", e.control);
+        SourceError::Dma {
+            file: file.name.as_str().into(),
+            size,
+            addr,
+        }
+    })?;
+    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    debug!(
+        "fw_cfg: {} ({size} bytes) to {addr:#x} by {} in {}.{:03} ms",
+        file.name,
+        fw.method,
+        micros / 1000,
+        micros % 1000
+    );
+    Ok(Blob { addr, len: size })
+}
+
+/// The kernel file into fresh memory. With DMA only what the planner
+/// reads (`payload_loader::reads`: the head, the program headers, the
+/// notes) is read now; the takeover fetches the segments' bytes, straight
+/// to their destinations where nothing of baton's lies (Debian's vmlinux:
+/// 45 of its 53 MB, and no copy). The whole file where that is not known
+/// to be enough (ET_DYN, PT_DYNAMIC, headers that do not parse, which the
+/// planner then names) and without DMA.
+fn kernel_blob(
+    fw: &FwCfg,
+    file: &File,
+    frames: &mut FrameAllocator,
+) -> Result<(Blob, Option<PartlyRead>), SourceError> {
+    if fw.method != crate::machine::source::fwcfg::Method::Dma {
+        return Ok((blob(fw, file, frames, paging::allocation_limit())?, None));
+    }
+    let size = u64::from(file.size);
+    let addr = allocate(&file.name, size, frames, paging::allocation_limit())?;
+    let whole = Blob { addr, len: size };
+    let mut bytes_read = 0;
+    let mut read = |range: Range| -> Result<(), SourceError> {
+        read_part(fw, file, whole, range)?;
+        bytes_read += range.end - range.start;
+        Ok(())
+    };
+    read(Range::new(0, size.min(reads::HEAD)))?;
+    let head = blob_bytes(Blob {
+        addr,
+        len: size.min(reads::HEAD),
+    });
+    // A bzImage plans from its setup sectors alone (in the head): the
+    // protected-mode kernel goes straight to its destination after the stop.
+    if head.and_then(|h| reads::setup_sectors(h, size)).is_some() {
+        debug!(
+            "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: a bzImage's setup sectors)",
+            file.name
+        );
+        let part = PartlyRead {
+            fw_cfg_select: file.select,
+            bytes_read,
+        };
+        return Ok((whole, Some(part)));
+    }
+    if let Some(table) = head.and_then(|h| reads::program_header_table(h, size)) {
+        if table.end > reads::HEAD {
+            read(table)?;
+        }
+        if let Some(notes) = blob_bytes(whole).and_then(reads::metadata_ranges) {
+            for r in notes {
+                read(r)?;
+            }
+            let part = PartlyRead {
+                fw_cfg_select: file.select,
+                bytes_read,
+            };
+            debug!(
+                "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: head, program headers, notes)",
+                file.name
+            );
+            return Ok((whole, Some(part)));
+        }
+    }
+    read_part(fw, file, whole, Range::new(0, size))?;
+    Ok((whole, None))
+}
+
+/// Reads `range` of `file` (a kernel file of `blob`'s size) into `blob`
+/// at the same offset.
+fn read_part(fw: &FwCfg, file: &File, blob: Blob, range: Range) -> Result<(), SourceError> {
+    let dma_error = |control| {
+        debug!("fw_cfg: DMA control word {control:#x}");
+        SourceError::Dma {
+            file: file.name.as_str().into(),
+            size: range.end - range.start,
+            addr: blob.addr + range.start,
+        }
+    };
+    if range.end > blob.len {
+        return Err(dma_error(0));
+    }
+    let len = range.end - range.start;
+    // SAFETY: inside `blob`, fresh frames of the kernel source's own.
+    unsafe { fw.read_part(file.select, range.start, len, blob.addr + range.start) }
+        .map_err(|e| dma_error(e.control))
+}
+
+fn text(fw: &FwCfg, file: &File) -> Result<String, SourceError> {
+    let size = u64::from(file.size);
+    check_text_size(&file.name, size)?;
+    let bytes = fw.read_vec(file).map_err(|_| SourceError::Dma {
+        file: file.name.as_str().into(),
+        size,
+        addr: 0,
+    })?;
+    text_of(file.name.clone(), &bytes)
+}
+
+/// The fw_cfg access method, for the log ("DMA", "port I/O"), if fw_cfg is there.
+pub fn fw_cfg_method() -> Option<crate::machine::source::fwcfg::Method> {
+    FwCfg::detect().map(|f| f.method)
+}

@@ -1,0 +1,682 @@
+//! The takeover (docs/ARCHITECTURE.md, "The takeover"), in two steps whose
+//! boundary is a type: `prepare` plans the kernel's load, places what must
+//! survive clear of every destination, builds the boot information and the
+//! park area, and leaves the machine as it was (an error may go on to the
+//! next kernel source); `commit(Prepared)` stops every AP (request, wait,
+//! NMI), INITs them and jumps through the copy stub, and never returns.
+//! Each step's arithmetic is in the library (`baton::takeover::copy_plan`,
+//! `baton::takeover::stop`, `payload_loader`); this file orders them.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use baton::entry::BootInfo;
+use baton::options::{ApHandoff, Inject, Options};
+use baton::smp::apic::{Ipi, Mode};
+use baton::smp::cpumask::CpuMask;
+use baton::source::{Blob, KernelSource, PartlyRead};
+use baton::support::frames::FrameAllocator;
+use baton::support::phys::PhysMemory;
+use baton::support::timeline::Stage;
+use baton::takeover::copy_plan::{self, Copy};
+use baton::takeover::stop::{self, StopControl, StopTimeouts};
+use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
+
+use crate::machine::platform::{console, paging, tsc};
+use crate::machine::smp::cpus::Cpus;
+use crate::machine::smp::park_area::{
+    HandoffError, Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size,
+};
+use crate::machine::smp::stopping::StopState;
+
+const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
+const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
+
+#[derive(Debug)]
+pub enum TakeoverError {
+    KernelUnmapped {
+        blob: Blob,
+        mapped_end: u64,
+    },
+    Plan(Box<payload_loader::Error>),
+    Place(Box<payload_loader::Error>),
+    BootInfo(Box<payload_loader::Error>),
+    BootInfoTooLarge {
+        size: usize,
+        room: u64,
+    },
+    Handoff(HandoffError),
+    ApsStillRunning {
+        apic_ids: Vec<u32>,
+    },
+    Fetch {
+        offset: u64,
+        len: u64,
+        addr: u64,
+        control: u32,
+    },
+}
+
+impl core::fmt::Display for TakeoverError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::KernelUnmapped { blob, mapped_end } => write!(
+                f,
+                "the kernel's bytes [{:#x}..{:#x}) lie beyond the identity map ({mapped_end:#x})",
+                blob.addr,
+                blob.addr + blob.len
+            ),
+            Self::Plan(e) => write!(f, "the kernel cannot be loaded: {e}"),
+            Self::Place(e) => write!(f, "no room for the handoff: {e}"),
+            Self::BootInfo(e) => write!(f, "the boot information cannot be built: {e}"),
+            Self::BootInfoTooLarge { size, room } => {
+                write!(
+                    f,
+                    "the boot information takes {size} bytes, more than its {room}"
+                )
+            }
+            Self::Handoff(e) => write!(f, "{e}"),
+            Self::Fetch {
+                offset,
+                len,
+                addr,
+                control,
+            } => write!(
+                f,
+                "reading the kernel's bytes [{offset:#x}..+{len:#x}) from fw_cfg to {addr:#x} failed (DMA control word {control:#x})"
+            ),
+            Self::ApsStillRunning { apic_ids } => write!(
+                f,
+                "APs {} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump",
+                baton::support::quote::HexList(apic_ids)
+            ),
+        }
+    }
+}
+
+/// The largest memory-map entry of any protocol's boot information (a
+/// Multiboot2 or PVH entry: 24 bytes; Multiboot1's: 24 with its size field).
+const MAX_MAP_ENTRY: u64 = 24;
+
+/// The takeover's first step done: the kernel planned and staged, the
+/// boot information built, the park area installed. Nothing was stopped and
+/// no kernel address written: the machine is still baton's, and an error
+/// up to here may go on to the next kernel source. `commit` takes it over.
+pub struct Prepared<'a> {
+    park: Installed,
+    options: &'a Options,
+    cpus: Option<&'static Cpus>,
+    /// The kernel file read in part, and its segments to read straight
+    /// into place after the stop.
+    part: Option<PartlyRead>,
+    direct: Vec<copy_plan::DirectRead>,
+    /// For the last line before the jump.
+    protocol: Protocol,
+    entry: u64,
+    long_mode: bool,
+}
+
+/// Plans the takeover of the machine for the kernel in `source` (see
+/// `Prepared`).
+pub fn prepare<'a>(
+    source: &KernelSource,
+    options: &'a Options,
+    info: &BootInfo,
+    rsdp: Option<u64>,
+    cpus: Option<&'static Cpus>,
+    frames: &FrameAllocator,
+) -> Result<Prepared<'a>, TakeoverError> {
+    let kernel = bytes(source.kernel)?;
+    // The screen as the firmware left it: coreboot's framebuffer, else the VGA text
+    // console (its cursor where the firmware's last line left it). Its memory is never
+    // handed over as usable, nor used for the kernel.
+    let display = info
+        .platform
+        .framebuffer
+        .map(Display::Linear)
+        .or_else(|| crate::machine::entry::vga::text_console_now().map(Display::Text));
+    let screen = display.map(|d| {
+        let (start, end) = d.memory();
+        Range::new(start, end)
+    });
+    let map = payload_loader::with_reserved(info.memory_map.regions(), screen.as_slice());
+    let busy = copy_plan::busy_ranges(&map, frames.free_ranges());
+    let config = PlanConfig {
+        protocol: options.protocol,
+        linux_entry_32: options.linux_entry_32,
+        alloc_max: MAPPED,
+        ..PlanConfig::new(&map, &busy)
+    };
+    let mut plan = payload_loader::plan(kernel, &config).map_err(TakeoverError::Plan)?;
+    report_plan(&plan);
+    // A kernel read in part: the segments that go through the copy stub
+    // (over baton's memory, or relocated) are fetched into the file's blob
+    // now; the others straight into place after the stop.
+    let staged_ranges = match source.kernel_in_part {
+        Some(_) => copy_plan::staged_file_ranges(&plan),
+        None => Vec::new(),
+    };
+    if let Some(part) = source.kernel_in_part {
+        for r in &staged_ranges {
+            fetch(part, r.start, r.end - r.start, source.kernel.addr + r.start)?;
+        }
+    }
+
+    // Sources the copy stub reads must survive the copies before them.
+    let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
+    let mut staged = Vec::new();
+    for (i, s) in plan.segments.clone().iter().enumerate() {
+        if !plan.relocations.iter().any(|r| r.segment == i) {
+            staged.push(None);
+            continue;
+        }
+        let at = plan
+            .allocate("relocated segment", s.mem_size, 4096)
+            .map_err(TakeoverError::Place)?;
+        // SAFETY: a fresh allocation of mem_size bytes, identity-mapped.
+        let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, s.mem_size as usize) };
+        buf.fill(0);
+        if let Some(file) = s.file_bytes(kernel) {
+            buf[..file.len()].copy_from_slice(file);
+        }
+        plan.relocate(i, buf);
+        staged.push(Some(at));
+    }
+    // Multiboot kernels get each file's name first (Protocol::command_line).
+    let protocol = plan.kind();
+    let mut modules: Vec<(Blob, String)> = Vec::new();
+    if let Some(initrd) = source.initrd {
+        let blob = keep_clear(&mut plan, "initrd", initrd)?;
+        // A bzImage says how high its initrd may end (initrd_addr_max).
+        let limit = plan.initrd_limit();
+        let blob = below(&mut plan, blob, limit)?;
+        modules.push((blob, protocol.command_line(source.initrd_name(), "")));
+    }
+    for m in &source.modules {
+        let blob = keep_clear(&mut plan, "module", m.blob)?;
+        modules.push((blob, protocol.command_line(&m.name, &m.cmdline)));
+    }
+    let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
+
+    let long_mode = plan.enters_long_mode();
+    let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
+    let module_list: Vec<Module> = modules
+        .iter()
+        .map(|(b, cmdline)| Module {
+            addr: b.addr,
+            size: b.len,
+            cmdline,
+        })
+        .collect();
+    let input = |memory_map| BootInfoInput {
+        cmdline: &cmdline,
+        loader_name: payload_loader::LOADER_NAME,
+        memory_map,
+        machine_map: &map,
+        modules: &module_list,
+        rsdp: rsdp_bytes.as_ref().map(|(addr, bytes)| Rsdp {
+            addr: *addr,
+            bytes: bytes.as_slice(),
+        }),
+        display,
+    };
+    // The kernel may reuse everything but its boot information and the
+    // park area: the IDTR points there until the kernel loads its own (an
+    // NMI returns through it), APs stay in it with ap-handoff=hlt, and an
+    // ELF64 kernel runs on its page tables. Both go low, in one block (one
+    // reserved entry in the map; GNU Mach keeps its first messages in a
+    // 1 KiB buffer that a long map overflows): the boot information, then
+    // the park area. The boot information is sized before it is placed:
+    // reserving the block splits a usable range into at most two more
+    // entries.
+    let unplaced = plan
+        .boot_info_size(&input(&map))
+        .map_err(TakeoverError::BootInfo)?;
+    let room = (unplaced as u64 + 2 * MAX_MAP_ENTRY).next_multiple_of(4096);
+    let aps = cpus.map_or(0, |c| c.aps.len());
+    let park_size = park_area_size(aps);
+    let info_at = plan
+        .allocate_low("boot information and park area", room + park_size, 4096)
+        .map_err(TakeoverError::Place)?;
+    let park_at = info_at + room;
+    let keep = [Range::new(info_at, park_at + park_size)];
+    let handed_map = payload_loader::with_reserved(&map, &keep);
+    let blob = plan
+        .build_boot_info(&input(&handed_map), info_at)
+        .map_err(TakeoverError::BootInfo)?;
+    let size = blob.len();
+    if size as u64 > room {
+        return Err(TakeoverError::BootInfoTooLarge { size, room });
+    }
+    // SAFETY: allocated above, room >= blob.len(), identity-mapped.
+    unsafe { core::ptr::copy_nonoverlapping(blob.as_ptr(), info_at as *mut u8, blob.len()) };
+
+    let mut copies: Vec<Copy> = copy_plan::copies(&plan, kernel_at.addr, &staged);
+    let direct = match source.kernel_in_part {
+        Some(_) => copy_plan::take_direct_reads(&plan, &mut copies),
+        None => Vec::new(),
+    };
+    // How the copy stub and the park area reach the LAPIC for the injected
+    // self-NMIs (the APs' mode and base are the BSP's).
+    let lapic = crate::machine::platform::lapic::get().map(|l| SelfNmi {
+        x2apic: l.mode() == Mode::X2Apic,
+        apic_id: l.id(),
+        mmio: l.mmio() as u32,
+    });
+    let jump = Jump {
+        entry: plan.entry,
+        info: info_at,
+        magic: match protocol {
+            Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
+            Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
+            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => 0,
+        },
+        long_mode,
+        linux: protocol == Protocol::Linux,
+        null_fs: options
+            .injected(|i| (*i == Inject::NullFs).then_some(()))
+            .is_some(),
+        self_nmi: options
+            .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
+            .and(lapic),
+        park_faults: ParkFaults {
+            lapic,
+            nmi_in_park: options.injected(|i| match i {
+                Inject::NmiInPark(id) => Some(*id),
+                _ => None,
+            }),
+            stack_race: options.injected(|i| match i {
+                Inject::ParkStackRace { waiter, late } => Some((*waiter, *late)),
+                _ => None,
+            }),
+        },
+    };
+    let park = crate::machine::smp::park_area::install(park_at, aps, &copies, jump)
+        .map_err(TakeoverError::Handoff)?;
+    tsc::stamp(Stage::Plan);
+    match &display {
+        Some(d) => info!("baton: screen handed over: {d}"),
+        None => info!("baton: no screen to hand over (no framebuffer, no VGA text mode)"),
+    }
+    info!(
+        "baton: handoff prepared: park area [{park_at:#x}..{:#x}), boot information at {info_at:#x} ({size} bytes), {} copies, {} modules",
+        park_at + park_size,
+        copies.len(),
+        modules.len()
+    );
+    if let Some(part) = source.kernel_in_part {
+        info!(
+            "baton: kernel read in part ({} of {} bytes so far); {} segments ({} bytes) go straight into place by fw_cfg DMA after the stop",
+            copy_plan::bytes_in_hand(part.bytes_read, &staged_ranges, source.kernel.len),
+            source.kernel.len,
+            direct.len(),
+            direct.iter().map(|d| d.len).sum::<u64>()
+        );
+    }
+
+    Ok(Prepared {
+        park,
+        options,
+        cpus,
+        part: source.kernel_in_part,
+        direct,
+        protocol,
+        entry: plan.entry,
+        long_mode,
+    })
+}
+
+/// The takeover's second step: stop every AP (request, wait, NMI), INIT
+/// them, read the segments clear of baton into place, and jump through the
+/// copy stub. From the first stop request on the APs are no longer baton's:
+/// a failure ends the run under the policy.
+pub fn commit(p: Prepared<'_>) -> ! {
+    let Prepared {
+        park,
+        options,
+        cpus,
+        part,
+        direct,
+        protocol,
+        entry,
+        long_mode,
+    } = p;
+    let fail = |e: TakeoverError| -> ! {
+        error!("baton: takeover: {e}");
+        crate::machine::acpi::power::fail(baton::support::exit::ExitCode::Error)
+    };
+    if let Some(cpus) = cpus {
+        let asked = stop_aps(cpus, options, park).unwrap_or_else(|e| fail(e));
+        tsc::stamp(Stage::Stop);
+        if !cfg!(feature = "unsafe-takeover") {
+            match options.ap_handoff {
+                ApHandoff::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
+                // APs that got a SIPI but were not asked to stop (never
+                // online, or online too late) run or wait somewhere in
+                // memory the kernel owns: INIT is the one safe state.
+                ApHandoff::Hlt => {
+                    let strays: Vec<usize> = cpus
+                        .started
+                        .slots()
+                        .filter(|s| !asked.contains(s))
+                        .collect();
+                    if !strays.is_empty() {
+                        init_aps(cpus, &strays);
+                    }
+                }
+            }
+        }
+        tsc::stamp(Stage::Init);
+    }
+    // Every AP is stopped (and INIT'd): now the segments clear of baton
+    // come straight from fw_cfg into place.
+    if let Some(part) = part {
+        for d in &direct {
+            if let Err(e) = fetch(part, d.file_offset, d.len, d.dst) {
+                fail(e)
+            }
+        }
+        tsc::stamp(Stage::Place);
+    }
+    info!(
+        "baton: jumping to the {protocol} kernel at {entry:#x} ({})",
+        match (long_mode, protocol == Protocol::Linux) {
+            (true, true) => "long mode, RSI = boot_params",
+            (true, false) => "long mode, RDI = boot information",
+            (false, true) => "32-bit protected mode, ESI = boot_params",
+            (false, false) => "32-bit protected mode, EBX = boot information",
+        }
+    );
+    let (bsp_nmis, ap_nmis) = crate::machine::trap::exceptions::nmi_counts();
+    info!("baton: NMIs taken before the jump: BSP {bsp_nmis}, APs {ap_nmis}");
+    tsc::stamp(Stage::Jump);
+    tsc::report_timeline();
+    console::flush();
+    park.copy_and_jump()
+}
+
+/// Reads `len` bytes at `offset` of the kernel file read in part `part`
+/// to `addr`, by fw_cfg DMA.
+fn fetch(part: PartlyRead, offset: u64, len: u64, addr: u64) -> Result<(), TakeoverError> {
+    let failed = |control| TakeoverError::Fetch {
+        offset,
+        len,
+        addr,
+        control,
+    };
+    let fw = crate::machine::source::fwcfg::FwCfg::detect().ok_or(failed(0))?;
+    // SAFETY: `addr` is the kernel file's own blob or a segment's
+    // destination, which nothing baton uses overlaps (plan and
+    // `copy_plan::reads_directly` saw to both); identity-mapped RAM.
+    unsafe { fw.read_part(part.fw_cfg_select, offset, len, addr) }.map_err(|e| failed(e.control))
+}
+
+/// The bytes of `blob`, which must be identity-mapped.
+fn bytes(blob: Blob) -> Result<&'static [u8], TakeoverError> {
+    crate::machine::source::blob_bytes(blob).ok_or_else(|| TakeoverError::KernelUnmapped {
+        blob,
+        mapped_end: paging::mapped_end(),
+    })
+}
+
+/// `blob` where the copy stub can read it after the copies before it: moved
+/// to a fresh allocation when it overlaps a destination or lies beyond the
+/// stub's identity map.
+fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blob, TakeoverError> {
+    if !copy_plan::hits_destination(plan, blob.range()) && blob.range().end <= MAPPED {
+        plan.reserve(Range::new(blob.addr, blob.addr + blob.len));
+        return Ok(blob);
+    }
+    let at = plan
+        .allocate(what, blob.len.max(1), 4096)
+        .map_err(TakeoverError::Place)?;
+    Ok(moved(
+        blob,
+        at,
+        format_args!(
+            "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
+            blob.addr
+        ),
+    ))
+}
+
+/// `blob`'s bytes copied to `at`, a fresh allocation of its size; `why` is
+/// logged.
+fn moved(blob: Blob, at: u64, why: core::fmt::Arguments<'_>) -> Blob {
+    // SAFETY: both identity-mapped; the new range is free and disjoint.
+    unsafe {
+        core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
+    };
+    info!("{why}");
+    Blob {
+        addr: at,
+        len: blob.len,
+    }
+}
+
+/// `blob` where it ends at or below `limit`: moved to a fresh allocation
+/// below it when it does not.
+fn below(plan: &mut LoadPlan, blob: Blob, limit: u64) -> Result<Blob, TakeoverError> {
+    if blob.range().end <= limit {
+        return Ok(blob);
+    }
+    let at = plan
+        .allocate_below("initrd", blob.len.max(1), 4096, limit)
+        .map_err(TakeoverError::Place)?;
+    Ok(moved(
+        blob,
+        at,
+        format_args!(
+            "initrd moved from {:#x} to {at:#x}: the kernel takes it only up to {limit:#x}",
+            blob.addr
+        ),
+    ))
+}
+
+/// The RSDP's bytes (36 for revision 2, else 20), read as the ACPI stage
+/// read it; None if they cannot be read.
+fn rsdp_copy(at: u64) -> Option<Vec<u8>> {
+    let mut bytes = alloc::vec![0u8; 36];
+    paging::IdentityMapped.read(at, &mut bytes).ok()?;
+    if bytes[15] < 2 {
+        bytes.truncate(20);
+    }
+    Some(bytes)
+}
+
+fn report_plan(plan: &LoadPlan) {
+    info!(
+        "kernel: {} {} {}, entry {:#x}, {} segments, {} relocations",
+        plan.kind(),
+        plan.class,
+        plan.elf_type,
+        plan.entry,
+        plan.segments.len(),
+        plan.relocations.len()
+    );
+    for s in &plan.segments {
+        debug!(
+            "  [{:#x}..{:#x}) {} bytes from the file{}",
+            s.dest,
+            s.dest + s.mem_size,
+            s.file_size,
+            if s.overlaps_firmware {
+                ", over baton's own memory"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// The machine side of `baton::takeover::stop`.
+struct MachineStop<'a> {
+    cpus: &'a Cpus,
+    began: u64,
+}
+
+impl StopControl for MachineStop<'_> {
+    fn request_stop(&self, slot: usize) {
+        self.request_stop_all(&[slot]);
+    }
+    /// Every control word first, then one round of wake IPIs (the same
+    /// code as the bring-up's rounds).
+    fn request_stop_all(&self, slots: &[usize]) {
+        for &slot in slots {
+            self.cpus.mailbox(slot).post_stop();
+        }
+        self.cpus.wake_all(slots);
+    }
+    fn send_nmi(&self, slot: usize) {
+        let ap = &self.cpus.aps[slot];
+        warn!(
+            "AP APIC ID {:#x} has not stopped: sending it an NMI",
+            ap.apic_id
+        );
+        if let Err(e) = self.cpus.lapic.send(ap.apic_id, Ipi::Nmi) {
+            error!("{e}");
+        }
+    }
+    fn elapsed_us(&self) -> u64 {
+        tsc::ticks_to_micros(tsc::now() - self.began)
+    }
+    fn relax(&self) {
+        core::hint::spin_loop();
+    }
+}
+
+/// Stops every online AP; returns the slots it asked (the rest of the
+/// started APs were not online when the stop began).
+fn stop_aps(
+    cpus: &'static Cpus,
+    options: &Options,
+    park: Installed,
+) -> Result<Vec<usize>, TakeoverError> {
+    // Published only with the mask full: an AP that sees the stop state
+    // (its NMI path) finds its own bit already set. The negative control
+    // `unsafe-publish-order` fills it only after publishing.
+    let asked: Vec<usize> = cpus.online.slots().collect();
+    let fill = |mask: &CpuMask| {
+        for &slot in &asked {
+            mask.set(slot);
+        }
+    };
+    let mask = CpuMask::new(cpus.aps.len());
+    if !cfg!(feature = "unsafe-publish-order") {
+        fill(&mask);
+    }
+    let state = crate::machine::smp::stopping::publish(StopState {
+        mask,
+        park,
+        wedge: options.injected(|i| match i {
+            Inject::WedgeAp(id) => Some(*id),
+            _ => None,
+        }),
+        slow: options.injected(|i| match i {
+            Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
+            _ => None,
+        }),
+        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
+        lapic: cpus.lapic,
+        old_park: crate::machine::smp::park::return_to_old_park,
+    });
+    if let Some(id) = options.injected(|i| match i {
+        Inject::NmiAtPublish(id) => Some(*id),
+        _ => None,
+    }) {
+        nmi_at_publish(cpus, park, id, options.stop_timeout_ms);
+    }
+    if cfg!(feature = "unsafe-publish-order") {
+        fill(&state.mask);
+    }
+    let control = MachineStop {
+        cpus,
+        began: tsc::now(),
+    };
+    // The NMI'd APs get as long as the request had: under TCG on a loaded
+    // host a vCPU can stall for many milliseconds, and only an AP that
+    // never answers costs the wait.
+    let wait_us = options.stop_timeout_ms.saturating_mul(1000);
+    let timeouts = StopTimeouts {
+        wait_us,
+        after_nmi_us: wait_us,
+    };
+    let report = stop::stop_aps(&state.mask, &control, timeouts);
+    let ids =
+        |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
+    let apic_ids = ids(&report.missing);
+    info!(
+        "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
+        report.requested - report.missing.len(),
+        report.requested,
+        report.took_us,
+        report.sent_us,
+        baton::support::quote::HexList(&ids(&report.nmi)),
+        baton::support::quote::HexList(&apic_ids)
+    );
+    let counts = park.counts();
+    info!(
+        "baton: park area: {} APs reported there; NMIs taken there before an AP's report {}, after {}; other exceptions {}",
+        counts.parked, counts.nmis_before_report, counts.nmis_after_report, counts.faults
+    );
+    if report.missing.is_empty() {
+        // The last word on the mask is the BSP's (as Linux ends
+        // native_stop_other_cpus): its lines leave the other CPUs' caches.
+        for slot in 0..cpus.aps.len() {
+            state.mask.clear(slot);
+        }
+        return Ok(asked);
+    }
+    match options.ap_handoff {
+        // INIT stops a CPU whatever it is doing.
+        ApHandoff::Init => {
+            error!(
+                "APs {} did not confirm the stop; INIT will reset them",
+                baton::support::quote::HexList(&apic_ids)
+            );
+            Ok(asked)
+        }
+        ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
+    }
+}
+
+/// `inject=nmi-at-publish`: an NMI to the AP `apic_id` right after the stop
+/// state was published, then a wait (up to `timeout_ms`) for it to report
+/// in the park area, so that its whole NMI stop path has run before the
+/// BSP goes on.
+fn nmi_at_publish(cpus: &Cpus, park: Installed, apic_id: u32, timeout_ms: u64) {
+    let before = park.counts().parked;
+    if let Err(e) = cpus.lapic.send(apic_id, Ipi::Nmi) {
+        error!("{e}");
+        return;
+    }
+    let deadline = tsc::now() + timeout_ms * tsc::khz();
+    while park.counts().parked == before && tsc::now() < deadline {
+        core::hint::spin_loop();
+    }
+    match park.counts().parked > before {
+        true => info!(
+            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} took an NMI right after the stop state was published, and parked"
+        ),
+        false => warn!(
+            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} did not park within {timeout_ms} ms of its NMI"
+        ),
+    }
+}
+
+/// INIT to the APs in `slots` (each was sent a SIPI): they wait for SIPI,
+/// as on a cold boot. Never the BSP (not in `aps`); IDs above 0xfe only in
+/// x2APIC mode (`icr_destination` refuses them in xAPIC mode, where 0x100
+/// would alias 0).
+fn init_aps(cpus: &Cpus, slots: &[usize]) {
+    let sent = cpus.send_round(slots, Ipi::InitAssert);
+    if cpus.lapic.mode() == Mode::XApic {
+        cpus.send_round(slots, Ipi::InitDeassert);
+    }
+    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
+    info!(
+        "baton: INIT sent to {sent} APs {}: they wait for SIPI",
+        baton::support::quote::HexList(&ids)
+    );
+}
