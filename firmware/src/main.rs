@@ -65,9 +65,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
     });
     console::follow_firmware(&boot_info);
     tsc::stamp(Stage::BootInfo);
-    let options = Options::parse(&boot_info.cmdline);
-    log::set_max_level(options.log_level);
-    power::configure(options.debug_exit, options.on_fail);
+    let options = settle(Options::parse(&boot_info.cmdline));
     let mut frames = machine::platform::memory::frame_allocator(&boot_info);
     machine::platform::paging::map_everything(&boot_info.memory_map, &mut frames).unwrap_or_else(
         |e| {
@@ -81,8 +79,6 @@ fn boot(entry: machine::entry::Entry) -> ! {
         .inspect(report::topology)
         .inspect_err(|e| error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);
-    // Again, now that ACPI is known: under on-fail=off this evaluates \_S5.
-    power::configure(options.debug_exit, options.on_fail);
     let cpus = acpi.as_ref().ok().and_then(|acpi| {
         machine::smp::start(&acpi.topology, &boot_info, &options, &mut frames)
             .inspect(|cpus| {
@@ -115,15 +111,14 @@ fn boot(entry: machine::entry::Entry) -> ! {
                 continue;
             }
         };
-        report::source(&source, started);
-        tsc::stamp(Stage::KernelRead);
-        // The config file may set the takeover's options (the SMP ones
-        // must be on baton's command line: the APs are up by now).
+        // The source's config file adds the takeover's options (the ones
+        // acting earlier are refused: `Options::with_config`).
         let options = match &source.config {
-            Some(config) => Options::parse(&alloc::format!("{} {config}", boot_info.cmdline)),
+            Some(config) => settle(options.with_config(config)),
             None => options.clone(),
         };
-        power::configure(options.debug_exit, options.on_fail);
+        report::source(&source, &options, started);
+        tsc::stamp(Stage::KernelRead);
         let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
         match machine::takeover::prepare(&source, &options, &boot_info, rsdp, cpus, &frames) {
             Ok(prepared) => machine::takeover::commit(prepared),
@@ -143,6 +138,15 @@ fn boot(entry: machine::entry::Entry) -> ! {
     info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
     tsc::report_timeline();
     power::finish()
+}
+
+/// Puts the options that govern the whole run into effect: the console's
+/// level, and how the run ends (ACPI, once read, adds `\_S5` to it).
+#[cfg(target_os = "none")]
+fn settle(options: Options) -> Options {
+    log::set_max_level(options.log_level);
+    power::configure(options.debug_exit, options.on_fail);
+    options
 }
 
 /// After a kernel source failed: on to the next one under `on-fail=next`,

@@ -143,7 +143,7 @@ pub enum Inject {
 
 /// What the APs are left in at the jump (`ap-handoff=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ApHandoff {
+pub enum LeaveMode {
     /// INIT: wait-for-SIPI, as on a cold boot (default).
     Init,
     /// A HLT loop in the park page, which the memory map then reserves
@@ -211,7 +211,7 @@ pub struct Options {
     /// `inject=`: test faults in the APs.
     pub inject: Vec<Inject>,
     /// `ap-handoff=`: INIT or HLT at the jump.
-    pub ap_handoff: ApHandoff,
+    pub ap_handoff: LeaveMode,
     /// How long the APs get to confirm the stop before their NMI.
     pub stop_timeout_ms: u64,
     /// The kernel's entry protocol, instead of detecting it.
@@ -237,7 +237,7 @@ impl Default for Options {
             self_test: None,
             smp: SmpOptions::default(),
             inject: Vec::new(),
-            ap_handoff: ApHandoff::Init,
+            ap_handoff: LeaveMode::Init,
             stop_timeout_ms: 1000,
             protocol: None,
             linux_entry_32: false,
@@ -270,118 +270,159 @@ impl Options {
     pub fn parse(cmdline: &str) -> Self {
         let mut o = Self::default();
         for word in cmdline.split_ascii_whitespace() {
-            let (key, value) = word.split_once('=').unwrap_or((word, ""));
-            let ok = match key {
-                "log" => value.parse().map(|l| o.log_level = l).is_ok(),
-                "on-fail" => parse_on_fail(value)
-                    .map(|(next, end)| (o.next_source, o.on_fail) = (next, end))
-                    .is_some(),
-                "no-kernel" => match value {
-                    "ok" => Some(true),
-                    "fail" => Some(false),
-                    _ => None,
-                }
-                .map(|ok| o.no_kernel_ok = ok)
-                .is_some(),
-                "debug-exit" => parse_number(value)
-                    .and_then(|p| u16::try_from(p).ok())
-                    .map(|p| o.debug_exit = Some(p))
-                    .is_some(),
-                "test" => match value {
-                    "fault:ud" => Some(SelfTest::InvalidOpcode),
-                    "fault:pf" => Some(SelfTest::PageFault),
-                    "fault:gp" => Some(SelfTest::GeneralProtection),
-                    "fault:de" => Some(SelfTest::DivideError),
-                    "fault:nmi" => Some(SelfTest::Nmi),
-                    "panic" => Some(SelfTest::Panic),
-                    "triple-fault" => Some(SelfTest::TripleFault),
-                    "hang" => Some(SelfTest::Hang),
-                    "copy-bench" => Some(SelfTest::CopyBench),
-                    _ => None,
-                }
-                .map(|t| o.self_test = Some(t))
-                .is_some(),
-                "smp" => match value {
-                    "parallel" => Some(BringUp::Parallel),
-                    "sequential" => Some(BringUp::Sequential),
-                    "off" => Some(BringUp::Off),
-                    _ => None,
-                }
-                .map(|b| o.smp.bring_up = b)
-                .is_some(),
-                "sipi" => match value {
-                    "modern" => Some(SipiTiming::MODERN),
-                    "legacy" => Some(SipiTiming::LEGACY),
-                    _ => None,
-                }
-                .map(|t| o.smp.timing = t)
-                .is_some(),
-                "apic" => match value {
-                    "auto" => Some(Preference::Auto),
-                    "x2apic" => Some(Preference::X2Apic),
-                    _ => None,
-                }
-                .map(|p| o.smp.apic = p)
-                .is_some(),
-                "park" => match value {
-                    "auto" => Some(ParkPreference::Auto),
-                    "hlt" => Some(ParkPreference::Hlt),
-                    _ => None,
-                }
-                .map(|p| o.smp.park = p)
-                .is_some(),
-                "roll-call" => match value {
-                    "on" => Some(true),
-                    "off" => Some(false),
-                    _ => None,
-                }
-                .map(|r| o.smp.roll_call = r)
-                .is_some(),
-                "ap-timeout" => parse_number(value)
-                    .filter(|&ms| ms > 0)
-                    .map(|ms| o.smp.ap_timeout_ms = ms)
-                    .is_some(),
-                "inject" => parse_inject(value).map(|i| o.inject.push(i)).is_some(),
-                "ap-handoff" => match value {
-                    "init" => Some(ApHandoff::Init),
-                    "hlt" => Some(ApHandoff::Hlt),
-                    _ => None,
-                }
-                .map(|h| o.ap_handoff = h)
-                .is_some(),
-                "stop-timeout" => parse_number(value)
-                    .map(|ms| o.stop_timeout_ms = ms)
-                    .is_some(),
-                "aml" => match value {
-                    "eager" => Some(true),
-                    "lazy" => Some(false),
-                    _ => None,
-                }
-                .map(|e| o.aml_eager = e)
-                .is_some(),
-                "protocol" => payload_loader::Protocol::from_name(value)
-                    .map(|p| o.protocol = Some(p))
-                    .is_some(),
-                "linux-entry" => match value {
-                    "32" => Some(true),
-                    "64" => Some(false),
-                    _ => None,
-                }
-                .map(|e| o.linux_entry_32 = e)
-                .is_some(),
-                _ => {
-                    o.warnings.push(alloc::format!("unknown option `{word}`"));
-                    true
-                }
-            };
-            if !ok {
-                o.warnings
-                    .push(alloc::format!("bad value in `{word}`: ignored"));
+            o.apply(word);
+        }
+        o
+    }
+
+    /// These options with a kernel source's config file on top (same
+    /// syntax); `warnings` then holds the config's. The options that act
+    /// before any kernel source is read are refused with a warning: only
+    /// baton's command line sets them.
+    pub fn with_config(&self, config: &str) -> Self {
+        let mut o = self.clone();
+        o.warnings.clear();
+        for word in config.split_ascii_whitespace() {
+            let key = word.split_once('=').map_or(word, |(key, _)| key);
+            if COMMAND_LINE_ONLY.contains(&key) {
+                o.warnings.push(alloc::format!(
+                    "`{word}` is ignored: it acts before any kernel source is read, so only baton's command line sets it"
+                ));
+            } else {
+                o.apply(word);
             }
         }
         o
     }
+
+    /// One `key=value` word; an unknown key or a bad value is noted in
+    /// `warnings` and skipped.
+    fn apply(&mut self, word: &str) {
+        let o = self;
+        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+        let ok = match key {
+            "log" => value.parse().map(|l| o.log_level = l).is_ok(),
+            "on-fail" => parse_on_fail(value)
+                .map(|(next, end)| (o.next_source, o.on_fail) = (next, end))
+                .is_some(),
+            "no-kernel" => match value {
+                "ok" => Some(true),
+                "fail" => Some(false),
+                _ => None,
+            }
+            .map(|ok| o.no_kernel_ok = ok)
+            .is_some(),
+            "debug-exit" => parse_number(value)
+                .and_then(|p| u16::try_from(p).ok())
+                .map(|p| o.debug_exit = Some(p))
+                .is_some(),
+            "test" => match value {
+                "fault:ud" => Some(SelfTest::InvalidOpcode),
+                "fault:pf" => Some(SelfTest::PageFault),
+                "fault:gp" => Some(SelfTest::GeneralProtection),
+                "fault:de" => Some(SelfTest::DivideError),
+                "fault:nmi" => Some(SelfTest::Nmi),
+                "panic" => Some(SelfTest::Panic),
+                "triple-fault" => Some(SelfTest::TripleFault),
+                "hang" => Some(SelfTest::Hang),
+                "copy-bench" => Some(SelfTest::CopyBench),
+                _ => None,
+            }
+            .map(|t| o.self_test = Some(t))
+            .is_some(),
+            "smp" => match value {
+                "parallel" => Some(BringUp::Parallel),
+                "sequential" => Some(BringUp::Sequential),
+                "off" => Some(BringUp::Off),
+                _ => None,
+            }
+            .map(|b| o.smp.bring_up = b)
+            .is_some(),
+            "sipi" => match value {
+                "modern" => Some(SipiTiming::MODERN),
+                "legacy" => Some(SipiTiming::LEGACY),
+                _ => None,
+            }
+            .map(|t| o.smp.timing = t)
+            .is_some(),
+            "apic" => match value {
+                "auto" => Some(Preference::Auto),
+                "x2apic" => Some(Preference::X2Apic),
+                _ => None,
+            }
+            .map(|p| o.smp.apic = p)
+            .is_some(),
+            "park" => match value {
+                "auto" => Some(ParkPreference::Auto),
+                "hlt" => Some(ParkPreference::Hlt),
+                _ => None,
+            }
+            .map(|p| o.smp.park = p)
+            .is_some(),
+            "roll-call" => match value {
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => None,
+            }
+            .map(|r| o.smp.roll_call = r)
+            .is_some(),
+            "ap-timeout" => parse_number(value)
+                .filter(|&ms| ms > 0)
+                .map(|ms| o.smp.ap_timeout_ms = ms)
+                .is_some(),
+            "inject" => parse_inject(value).map(|i| o.inject.push(i)).is_some(),
+            "ap-handoff" => match value {
+                "init" => Some(LeaveMode::Init),
+                "hlt" => Some(LeaveMode::Hlt),
+                _ => None,
+            }
+            .map(|h| o.ap_handoff = h)
+            .is_some(),
+            "stop-timeout" => parse_number(value)
+                .map(|ms| o.stop_timeout_ms = ms)
+                .is_some(),
+            "aml" => match value {
+                "eager" => Some(true),
+                "lazy" => Some(false),
+                _ => None,
+            }
+            .map(|e| o.aml_eager = e)
+            .is_some(),
+            "protocol" => payload_loader::Protocol::from_name(value)
+                .map(|p| o.protocol = Some(p))
+                .is_some(),
+            "linux-entry" => match value {
+                "32" => Some(true),
+                "64" => Some(false),
+                _ => None,
+            }
+            .map(|e| o.linux_entry_32 = e)
+            .is_some(),
+            _ => {
+                o.warnings.push(alloc::format!("unknown option `{word}`"));
+                true
+            }
+        };
+        if !ok {
+            o.warnings
+                .push(alloc::format!("bad value in `{word}`: ignored"));
+        }
+    }
 }
+
+/// The options that act before any kernel source is read (ACPI, the APs'
+/// bring-up, the self-tests, the verdict when no source has a kernel).
+const COMMAND_LINE_ONLY: &[&str] = &[
+    "smp",
+    "sipi",
+    "apic",
+    "park",
+    "roll-call",
+    "ap-timeout",
+    "test",
+    "aml",
+    "no-kernel",
+];
 
 /// `dead-ap:APIC_ID`, `wedge-ap:APIC_ID`, `slow-stop:APIC_ID:MS`,
 /// `swap-stacks:APIC_ID:APIC_ID`, `late-ap:APIC_ID`, `null-fs`,
@@ -443,6 +484,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_config_sets_the_takeover_but_not_what_acted_before() {
+        let base = Options::parse("smp=sequential debug-exit=0xf4 frobnicate");
+        let o = base.with_config("ap-handoff=hlt on-fail=next,off smp=off park=hlt log=debug");
+        assert_eq!(o.ap_handoff, LeaveMode::Hlt);
+        assert_eq!((o.next_source, o.on_fail), (true, FailPolicy::PowerOff));
+        assert_eq!(o.log_level, log::LevelFilter::Debug);
+        assert_eq!(o.debug_exit, Some(0xf4));
+        // The APs came up under the command line's smp= and park=.
+        assert_eq!(o.smp, base.smp);
+        assert_eq!(o.warnings.len(), 2, "{:?}", o.warnings);
+        assert!(
+            o.warnings[0]
+                .starts_with("`smp=off` is ignored: it acts before any kernel source is read")
+        );
+        assert!(o.warnings[1].starts_with("`park=hlt` is ignored"));
+        assert_eq!(base.warnings, ["unknown option `frobnicate`"]);
+    }
+
+    #[test]
     fn parses_known_options() {
         let o = Options::parse("log=debug  on-fail=reset debug-exit=0xf4 test=fault:pf");
         assert_eq!(o.log_level, log::LevelFilter::Debug);
@@ -491,7 +551,7 @@ mod tests {
         );
         assert!(t.linux_entry_32);
         assert!(t.warnings.is_empty(), "{:?}", t.warnings);
-        assert_eq!(t.ap_handoff, ApHandoff::Hlt);
+        assert_eq!(t.ap_handoff, LeaveMode::Hlt);
         assert_eq!(t.stop_timeout_ms, 50);
         assert_eq!(t.protocol, Some(payload_loader::Protocol::Multiboot2));
         assert_eq!(

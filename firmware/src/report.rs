@@ -184,7 +184,7 @@ pub fn topology(acpi: &Acpi) {
 }
 
 /// The kernel source in one line, and the warnings of its `config`.
-pub fn source(source: &KernelSource, started: u64) {
+pub fn source(source: &KernelSource, options: &Options, started: u64) {
     let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
     let initrd = source.initrd.map_or_else(
         || String::from("no initrd"),
@@ -228,7 +228,7 @@ pub fn source(source: &KernelSource, started: u64) {
     }
     if let Some(config) = &source.config {
         info!("config: \"{config}\"");
-        for warning in Options::parse(config).warnings {
+        for warning in &options.warnings {
             warn!("config: {warning}");
         }
     }

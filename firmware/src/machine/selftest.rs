@@ -6,7 +6,7 @@ use core::sync::atomic::Ordering;
 use baton::options::SelfTest;
 use baton::smp::apic::Ipi;
 use baton::support::frames::FrameAllocator;
-use baton::takeover::copy_plan::Copy;
+use baton::takeover::copy_plan::CopyStep;
 
 use crate::machine::platform::{lapic, tsc};
 use crate::machine::trap::exceptions;
@@ -79,7 +79,7 @@ fn copy_bench(frames: &mut FrameAllocator) {
     };
     let rate = |bytes: u64, us: u64| bytes / us.max(1);
     let start = tsc::now();
-    let copy = Copy {
+    let copy = CopyStep {
         src,
         dst,
         len: STUB_BYTES,

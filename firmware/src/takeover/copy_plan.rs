@@ -12,7 +12,7 @@ use payload_loader::{LoadPlan, MemoryKind, MemoryRegion, Range};
 /// bytes of zeros after them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
-pub struct Copy {
+pub struct CopyStep {
     /// Source address.
     pub src: u64,
     /// Destination address.
@@ -52,18 +52,18 @@ pub fn hits_destination(plan: &LoadPlan, r: Range) -> bool {
 /// The copies for `plan`: each segment from the kernel file at `kernel_at`,
 /// or whole (`mem_size` bytes, already relocated) from its staging buffer
 /// where `staged[i]` names one.
-pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<Copy> {
+pub fn copies(plan: &LoadPlan, kernel_at: u64, staged: &[Option<u64>]) -> Vec<CopyStep> {
     plan.segments
         .iter()
         .enumerate()
         .map(|(i, s)| match staged.get(i).copied().flatten() {
-            Some(buffer) => Copy {
+            Some(buffer) => CopyStep {
                 src: buffer,
                 dst: s.dest,
                 len: s.mem_size,
                 zero: 0,
             },
-            None => Copy {
+            None => CopyStep {
                 src: kernel_at + s.file_offset,
                 dst: s.dest,
                 len: s.file_size,
@@ -142,7 +142,7 @@ pub fn bytes_in_hand(read: u64, staged: &[FileRange<u64>], file_len: u64) -> u64
 /// Takes the segments read directly out of `copies` (made by `copies`
 /// from the same plan): their entries keep only the zeroing of the tail,
 /// and their file bytes become the returned reads.
-pub fn take_direct_reads(plan: &LoadPlan, copies: &mut [Copy]) -> Vec<DirectRead> {
+pub fn take_direct_reads(plan: &LoadPlan, copies: &mut [CopyStep]) -> Vec<DirectRead> {
     let mut reads = Vec::new();
     for (i, (s, copy)) in plan.segments.iter().zip(copies.iter_mut()).enumerate() {
         if !reads_directly(plan, i) {
@@ -155,7 +155,7 @@ pub fn take_direct_reads(plan: &LoadPlan, copies: &mut [Copy]) -> Vec<DirectRead
                 len: s.file_size,
             });
         }
-        *copy = Copy {
+        *copy = CopyStep {
             src: copy.src,
             dst: s.dest + s.file_size,
             len: 0,
@@ -243,7 +243,7 @@ mod tests {
         let p = plan(&tiny_elf(), &PlanConfig::new(&map, &[])).unwrap();
         assert_eq!(
             copies(&p, 0x500_0000, &[]),
-            [Copy {
+            [CopyStep {
                 src: 0x500_00c0,
                 dst: 0x10_0000,
                 len: 0x20,
@@ -252,7 +252,7 @@ mod tests {
         );
         assert_eq!(
             copies(&p, 0x500_0000, &[Some(0x600_0000)]),
-            [Copy {
+            [CopyStep {
                 src: 0x600_0000,
                 dst: 0x10_0000,
                 len: 0x100,

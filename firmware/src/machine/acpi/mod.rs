@@ -147,6 +147,7 @@ pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
             aml,
             s5,
         });
+        power::acpi_ready();
     }
     Ok(Acpi {
         tables,

@@ -24,6 +24,14 @@ pub fn configure(debug_exit: Option<u16>, policy: FailPolicy) {
     }
 }
 
+/// ACPI's power controls are known now: under `on-fail=off`, `\_S5` is
+/// found at once, for the same reason as in `configure`.
+pub fn acpi_ready() {
+    if POLICY.load(Ordering::SeqCst) == FailPolicy::PowerOff as u8 {
+        prepare_power_off();
+    }
+}
+
 /// Tells the harness, if there is one; QEMU then exits, so nothing after
 /// this may print (it would race with the exit).
 fn report(code: ExitCode) {

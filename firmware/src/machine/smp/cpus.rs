@@ -24,18 +24,18 @@ const _: () = assert!(core::mem::size_of::<CpuTables>() as u64 <= TABLES_SIZE);
 
 /// How a parked AP waits for its next command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Park {
+pub enum WaitMode {
     /// MONITOR on its control line, MWAIT: a store to the line wakes it.
     Mwait,
     /// HLT with interrupts on: the BSP sends `WAKE_VECTOR` after posting.
     Hlt,
 }
 
-impl core::fmt::Display for Park {
+impl core::fmt::Display for WaitMode {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
-            Park::Mwait => "Mwait",
-            Park::Hlt => "Hlt",
+            WaitMode::Mwait => "Mwait",
+            WaitMode::Hlt => "Hlt",
         })
     }
 }
@@ -65,7 +65,7 @@ impl Ap {
 /// Every CPU baton runs, as the BSP and the APs share it.
 pub struct Cpus {
     pub lapic: &'static Lapic,
-    pub park: Park,
+    pub wait_mode: WaitMode,
     /// Indexed by slot number.
     pub aps: Vec<Ap>,
     pub(super) mailboxes: Vec<Mailbox>,

@@ -30,7 +30,7 @@ use payload_loader::Range as PhysRange;
 use crate::machine::acpi;
 use crate::machine::platform::lapic::{self, WAKE_VECTOR};
 use crate::machine::platform::{paging, tsc};
-use crate::machine::smp::cpus::{AREA_SIZE, Ap, Arrival, CPUS, Cpus, Park};
+use crate::machine::smp::cpus::{AREA_SIZE, Ap, Arrival, CPUS, Cpus, WaitMode};
 use trampoline::{ApBoot, TrampolineError};
 
 #[derive(Debug)]
@@ -100,12 +100,12 @@ pub fn start(
         }
         _ => targets.aps,
     };
-    let park = match options.park {
-        ParkPreference::Auto if has_monitor_mwait() => Park::Mwait,
-        _ => Park::Hlt,
+    let wait_mode = match options.park {
+        ParkPreference::Auto if has_monitor_mwait() => WaitMode::Mwait,
+        _ => WaitMode::Hlt,
     };
     info!(
-        "LAPIC in {mode} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {park}, {} bring-up, {}",
+        "LAPIC in {mode} mode (BSP APIC ID {bsp_apic_id:#x}), APs park with {wait_mode}, {} bring-up, {}",
         options.bring_up, options.timing
     );
 
@@ -140,7 +140,7 @@ pub fn start(
     let boot: &'static [ApBoot] = boot.leak();
     let cpus = CPUS.call_once(|| Cpus {
         lapic,
-        park,
+        wait_mode,
         mailboxes: aps.iter().map(|_| Mailbox::default()).collect(),
         online: CpuMask::new(aps.len()),
         started: CpuMask::new(aps.len()),
@@ -323,7 +323,7 @@ impl Cpus {
 
     /// `wake` for each of `slots`, in one round of IPIs.
     pub fn wake_all(&self, slots: &[usize]) {
-        if self.park == Park::Hlt {
+        if self.wait_mode == WaitMode::Hlt {
             self.send_round(
                 slots,
                 Ipi::Fixed {

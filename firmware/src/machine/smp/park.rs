@@ -7,7 +7,7 @@ use baton::smp::mailbox::Command;
 use x86_64::instructions::interrupts;
 
 use crate::machine::platform::lapic;
-use crate::machine::smp::cpus::{self, Cpus, Park};
+use crate::machine::smp::cpus::{self, Cpus, WaitMode};
 use crate::machine::smp::stopping::{self, halt_forever};
 use crate::machine::trap::idt;
 
@@ -58,11 +58,11 @@ fn park(cpus: &Cpus, slot: usize) -> ! {
             }
             continue;
         }
-        match cpus.park {
-            Park::Mwait => monitor_mwait(watched, || mailbox.pending().is_none()),
+        match cpus.wait_mode {
+            WaitMode::Mwait => monitor_mwait(watched, || mailbox.pending().is_none()),
             // STI's one-instruction shadow makes "check, then sleep" atomic:
             // a wake IPI that arrived after the check ends this HLT.
-            Park::Hlt => interrupts::enable_and_hlt(),
+            WaitMode::Hlt => interrupts::enable_and_hlt(),
         }
     }
 }
@@ -91,7 +91,7 @@ pub fn return_to_old_park(slot: usize) -> ! {
     };
     let watched = cpus.mailbox(slot).control_word() as *const _ as u64;
     loop {
-        if cpus.park == Park::Mwait {
+        if cpus.wait_mode == WaitMode::Mwait {
             monitor_mwait(watched, || true);
         } else {
             x86_64::instructions::hlt();
@@ -101,7 +101,7 @@ pub fn return_to_old_park(slot: usize) -> ! {
 
 /// MONITOR `watched`, then MWAIT if `still_idle()` (checked after the
 /// MONITOR, so a store in between is not slept through). Only called where
-/// the BSP found MONITOR/MWAIT in CPUID (`Park::Mwait`).
+/// the BSP found MONITOR/MWAIT in CPUID (`WaitMode::Mwait`).
 fn monitor_mwait(watched: u64, still_idle: impl Fn() -> bool) {
     // SAFETY: MONITOR/MWAIT exist; `watched` is this AP's control word,
     // identity-mapped.

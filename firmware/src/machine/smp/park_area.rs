@@ -7,7 +7,7 @@
 use core::arch::global_asm;
 use core::mem::{offset_of, size_of};
 
-use baton::takeover::copy_plan::Copy;
+use baton::takeover::copy_plan::CopyStep;
 
 use crate::machine::platform::gate::Gate;
 
@@ -111,7 +111,7 @@ struct Page0 {
 pub struct ParkArea {
     page0: Page0,
     bsp_stack: [u8; 2048],
-    copies: [Copy; MAX_COPIES],
+    copies: [CopyStep; MAX_COPIES],
     pml4: PageTable,
     pdpt: PageTable,
     pd: [PageTable; 4],
@@ -180,11 +180,11 @@ global_asm!(
     copy_count = const offset_of!(Page0, copy_count),
     bsp_stack_top = const offset_of!(ParkArea, bsp_stack) + 2048,
     copies = const offset_of!(ParkArea, copies),
-    copy_src = const offset_of!(Copy, src),
-    copy_dst = const offset_of!(Copy, dst),
-    copy_len = const offset_of!(Copy, len),
-    copy_zero = const offset_of!(Copy, zero),
-    copy_size = const size_of::<Copy>(),
+    copy_src = const offset_of!(CopyStep, src),
+    copy_dst = const offset_of!(CopyStep, dst),
+    copy_len = const offset_of!(CopyStep, len),
+    copy_zero = const offset_of!(CopyStep, zero),
+    copy_size = const size_of::<CopyStep>(),
     code64 = const CODE64,
     code32 = const CODE32,
     data = const DATA,
@@ -193,7 +193,7 @@ global_asm!(
 
 unsafe extern "sysv64" {
     /// The copy stub's loop (handoff.s), callable in place.
-    fn baton_copy_list(list: *const Copy, count: u64);
+    fn baton_copy_list(list: *const CopyStep, count: u64);
 }
 
 /// Runs the copy stub's own loop over `copies` here (for the benchmark).
@@ -201,7 +201,7 @@ unsafe extern "sysv64" {
 /// # Safety
 /// Every source and destination must be identity-mapped, and the
 /// destinations free memory.
-pub unsafe fn copy_in_place(copies: &[Copy]) {
+pub unsafe fn copy_in_place(copies: &[CopyStep]) {
     // SAFETY: the caller vouches for the ranges.
     unsafe { baton_copy_list(copies.as_ptr(), copies.len() as u64) }
 }
@@ -277,12 +277,12 @@ pub struct SelfNmi {
 }
 
 #[derive(Debug)]
-pub enum HandoffError {
+pub enum ParkAreaError {
     TooManyCopies { copies: usize },
     Unreachable { what: &'static str, end: u64 },
 }
 
-impl core::fmt::Display for HandoffError {
+impl core::fmt::Display for ParkAreaError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::TooManyCopies { copies } => write!(
@@ -314,17 +314,17 @@ fn symbol_offset(symbol: *const u8) -> u64 {
 pub fn install(
     base: u64,
     aps: usize,
-    copies: &[Copy],
+    copies: &[CopyStep],
     jump: Jump,
-) -> Result<Installed, HandoffError> {
+) -> Result<Installed, ParkAreaError> {
     if copies.len() > MAX_COPIES {
-        return Err(HandoffError::TooManyCopies {
+        return Err(ParkAreaError::TooManyCopies {
             copies: copies.len(),
         });
     }
     let reach = |what, end: u64| {
         if end > MAPPED {
-            Err(HandoffError::Unreachable { what, end })
+            Err(ParkAreaError::Unreachable { what, end })
         } else {
             Ok(())
         }

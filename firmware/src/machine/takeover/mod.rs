@@ -12,21 +12,21 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::entry::BootInfo;
-use baton::options::{ApHandoff, Inject, Options};
+use baton::options::{Inject, LeaveMode, Options};
 use baton::smp::apic::{Ipi, Mode};
 use baton::smp::cpumask::CpuMask;
 use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::support::frames::FrameAllocator;
 use baton::support::phys::PhysMemory;
 use baton::support::timeline::Stage;
-use baton::takeover::copy_plan::{self, Copy};
+use baton::takeover::copy_plan::{self, CopyStep};
 use baton::takeover::stop::{self, StopControl, StopTimeouts};
 use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
 
 use crate::machine::platform::{console, paging, tsc};
 use crate::machine::smp::cpus::Cpus;
 use crate::machine::smp::park_area::{
-    HandoffError, Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size,
+    Installed, Jump, MAPPED, ParkAreaError, ParkFaults, SelfNmi, park_area_size,
 };
 use crate::machine::smp::stopping::StopState;
 
@@ -46,7 +46,7 @@ pub enum TakeoverError {
         size: usize,
         room: u64,
     },
-    Handoff(HandoffError),
+    ParkArea(ParkAreaError),
     ApsStillRunning {
         apic_ids: Vec<u32>,
     },
@@ -76,7 +76,7 @@ impl core::fmt::Display for TakeoverError {
                     "the boot information takes {size} bytes, more than its {room}"
                 )
             }
-            Self::Handoff(e) => write!(f, "{e}"),
+            Self::ParkArea(e) => write!(f, "{e}"),
             Self::Fetch {
                 offset,
                 len,
@@ -252,7 +252,7 @@ pub fn prepare<'a>(
     // SAFETY: allocated above, room >= blob.len(), identity-mapped.
     unsafe { core::ptr::copy_nonoverlapping(blob.as_ptr(), info_at as *mut u8, blob.len()) };
 
-    let mut copies: Vec<Copy> = copy_plan::copies(&plan, kernel_at.addr, &staged);
+    let mut copies: Vec<CopyStep> = copy_plan::copies(&plan, kernel_at.addr, &staged);
     let direct = match source.kernel_in_part {
         Some(_) => copy_plan::take_direct_reads(&plan, &mut copies),
         None => Vec::new(),
@@ -293,7 +293,7 @@ pub fn prepare<'a>(
         },
     };
     let park = crate::machine::smp::park_area::install(park_at, aps, &copies, jump)
-        .map_err(TakeoverError::Handoff)?;
+        .map_err(TakeoverError::ParkArea)?;
     tsc::stamp(Stage::Plan);
     match &display {
         Some(d) => info!("baton: screen handed over: {d}"),
@@ -351,11 +351,11 @@ pub fn commit(p: Prepared<'_>) -> ! {
         tsc::stamp(Stage::Stop);
         if !cfg!(feature = "unsafe-takeover") {
             match options.ap_handoff {
-                ApHandoff::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
+                LeaveMode::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
                 // APs that got a SIPI but were not asked to stop (never
                 // online, or online too late) run or wait somewhere in
                 // memory the kernel owns: INIT is the one safe state.
-                ApHandoff::Hlt => {
+                LeaveMode::Hlt => {
                     let strays: Vec<usize> = cpus
                         .started
                         .slots()
@@ -630,14 +630,14 @@ fn stop_aps(
     }
     match options.ap_handoff {
         // INIT stops a CPU whatever it is doing.
-        ApHandoff::Init => {
+        LeaveMode::Init => {
             error!(
                 "APs {} did not confirm the stop; INIT will reset them",
                 baton::support::quote::HexList(&apic_ids)
             );
             Ok(asked)
         }
-        ApHandoff::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
+        LeaveMode::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
     }
 }
 
