@@ -7,28 +7,30 @@
 //! Each step's arithmetic is in the library (`baton::takeover::copy_plan`,
 //! `baton::takeover::stop`, `payload_loader`); this file orders them.
 
+mod placement;
+mod stop_aps;
+
+use placement::{below, bytes, fetch, keep_clear, report_plan, rsdp_copy};
+use stop_aps::{init_aps, stop_aps};
+
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::entry::BootInfo;
 use baton::options::{Inject, LeaveMode, Options};
-use baton::smp::apic::{Ipi, Mode};
-use baton::smp::cpumask::CpuMask;
+use baton::smp::apic::Mode;
 use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::support::frames::FrameAllocator;
-use baton::support::phys::PhysMemory;
 use baton::support::timeline::Stage;
 use baton::takeover::copy_plan::{self, CopyStep};
-use baton::takeover::stop::{self, StopControl, StopTimeouts};
-use payload_loader::{BootInfoInput, Display, LoadPlan, Module, PlanConfig, Protocol, Range, Rsdp};
+use payload_loader::{BootInfoInput, Display, Module, PlanConfig, Protocol, Range, Rsdp};
 
-use crate::machine::platform::{console, paging, tsc};
+use crate::machine::platform::{console, tsc};
 use crate::machine::smp::cpus::Cpus;
 use crate::machine::smp::park_area::{
     Installed, Jump, MAPPED, ParkAreaError, ParkFaults, SelfNmi, park_area_size,
 };
-use crate::machine::smp::stopping::StopState;
 
 const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
 const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
@@ -394,289 +396,4 @@ pub fn commit(p: Prepared<'_>) -> ! {
     tsc::report_timeline();
     console::flush();
     park.copy_and_jump()
-}
-
-/// Reads `len` bytes at `offset` of the kernel file read in part `part`
-/// to `addr`, by fw_cfg DMA.
-fn fetch(part: PartlyRead, offset: u64, len: u64, addr: u64) -> Result<(), TakeoverError> {
-    let failed = |control| TakeoverError::Fetch {
-        offset,
-        len,
-        addr,
-        control,
-    };
-    let fw = crate::machine::source::fwcfg::FwCfg::detect().ok_or(failed(0))?;
-    // SAFETY: `addr` is the kernel file's own blob or a segment's
-    // destination, which nothing baton uses overlaps (plan and
-    // `copy_plan::reads_directly` saw to both); identity-mapped RAM.
-    unsafe { fw.read_part(part.fw_cfg_select, offset, len, addr) }.map_err(|e| failed(e.control))
-}
-
-/// The bytes of `blob`, which must be identity-mapped.
-fn bytes(blob: Blob) -> Result<&'static [u8], TakeoverError> {
-    crate::machine::source::blob_bytes(blob).ok_or_else(|| TakeoverError::KernelUnmapped {
-        blob,
-        mapped_end: paging::mapped_end(),
-    })
-}
-
-/// `blob` where the copy stub can read it after the copies before it: moved
-/// to a fresh allocation when it overlaps a destination or lies beyond the
-/// stub's identity map.
-fn keep_clear(plan: &mut LoadPlan, what: &'static str, blob: Blob) -> Result<Blob, TakeoverError> {
-    if !copy_plan::hits_destination(plan, blob.range()) && blob.range().end <= MAPPED {
-        plan.reserve(Range::new(blob.addr, blob.addr + blob.len));
-        return Ok(blob);
-    }
-    let at = plan
-        .allocate(what, blob.len.max(1), 4096)
-        .map_err(TakeoverError::Place)?;
-    Ok(moved(
-        blob,
-        at,
-        format_args!(
-            "{what} moved from {:#x} to {at:#x}: it overlapped a kernel segment or lay above 4 GiB",
-            blob.addr
-        ),
-    ))
-}
-
-/// `blob`'s bytes copied to `at`, a fresh allocation of its size; `why` is
-/// logged.
-fn moved(blob: Blob, at: u64, why: core::fmt::Arguments<'_>) -> Blob {
-    // SAFETY: both identity-mapped; the new range is free and disjoint.
-    unsafe {
-        core::ptr::copy_nonoverlapping(blob.addr as *const u8, at as *mut u8, blob.len as usize)
-    };
-    info!("{why}");
-    Blob {
-        addr: at,
-        len: blob.len,
-    }
-}
-
-/// `blob` where it ends at or below `limit`: moved to a fresh allocation
-/// below it when it does not.
-fn below(plan: &mut LoadPlan, blob: Blob, limit: u64) -> Result<Blob, TakeoverError> {
-    if blob.range().end <= limit {
-        return Ok(blob);
-    }
-    let at = plan
-        .allocate_below("initrd", blob.len.max(1), 4096, limit)
-        .map_err(TakeoverError::Place)?;
-    Ok(moved(
-        blob,
-        at,
-        format_args!(
-            "initrd moved from {:#x} to {at:#x}: the kernel takes it only up to {limit:#x}",
-            blob.addr
-        ),
-    ))
-}
-
-/// The RSDP's bytes (36 for revision 2, else 20), read as the ACPI stage
-/// read it; None if they cannot be read.
-fn rsdp_copy(at: u64) -> Option<Vec<u8>> {
-    let mut bytes = alloc::vec![0u8; 36];
-    paging::IdentityMapped.read(at, &mut bytes).ok()?;
-    if bytes[15] < 2 {
-        bytes.truncate(20);
-    }
-    Some(bytes)
-}
-
-fn report_plan(plan: &LoadPlan) {
-    info!(
-        "kernel: {} {} {}, entry {:#x}, {} segments, {} relocations",
-        plan.kind(),
-        plan.class,
-        plan.elf_type,
-        plan.entry,
-        plan.segments.len(),
-        plan.relocations.len()
-    );
-    for s in &plan.segments {
-        debug!(
-            "  [{:#x}..{:#x}) {} bytes from the file{}",
-            s.dest,
-            s.dest + s.mem_size,
-            s.file_size,
-            if s.overlaps_firmware {
-                ", over baton's own memory"
-            } else {
-                ""
-            }
-        );
-    }
-}
-
-/// The machine side of `baton::takeover::stop`.
-struct MachineStop<'a> {
-    cpus: &'a Cpus,
-    began: u64,
-}
-
-impl StopControl for MachineStop<'_> {
-    fn request_stop(&self, slot: usize) {
-        self.request_stop_all(&[slot]);
-    }
-    /// Every control word first, then one round of wake IPIs (the same
-    /// code as the bring-up's rounds).
-    fn request_stop_all(&self, slots: &[usize]) {
-        for &slot in slots {
-            self.cpus.mailbox(slot).post_stop();
-        }
-        self.cpus.wake_all(slots);
-    }
-    fn send_nmi(&self, slot: usize) {
-        let ap = &self.cpus.aps[slot];
-        warn!(
-            "AP APIC ID {:#x} has not stopped: sending it an NMI",
-            ap.apic_id
-        );
-        if let Err(e) = self.cpus.lapic.send(ap.apic_id, Ipi::Nmi) {
-            error!("{e}");
-        }
-    }
-    fn elapsed_us(&self) -> u64 {
-        tsc::ticks_to_micros(tsc::now() - self.began)
-    }
-    fn relax(&self) {
-        core::hint::spin_loop();
-    }
-}
-
-/// Stops every online AP; returns the slots it asked (the rest of the
-/// started APs were not online when the stop began).
-fn stop_aps(
-    cpus: &'static Cpus,
-    options: &Options,
-    park: Installed,
-) -> Result<Vec<usize>, TakeoverError> {
-    // Published only with the mask full: an AP that sees the stop state
-    // (its NMI path) finds its own bit already set. The negative control
-    // `unsafe-publish-order` fills it only after publishing.
-    let asked: Vec<usize> = cpus.online.slots().collect();
-    let fill = |mask: &CpuMask| {
-        for &slot in &asked {
-            mask.set(slot);
-        }
-    };
-    let mask = CpuMask::new(cpus.aps.len());
-    if !cfg!(feature = "unsafe-publish-order") {
-        fill(&mask);
-    }
-    let state = crate::machine::smp::stopping::publish(StopState {
-        mask,
-        park,
-        wedge: options.injected(|i| match i {
-            Inject::WedgeAp(id) => Some(*id),
-            _ => None,
-        }),
-        slow: options.injected(|i| match i {
-            Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
-            _ => None,
-        }),
-        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
-        lapic: cpus.lapic,
-        old_park: crate::machine::smp::park::return_to_old_park,
-    });
-    if let Some(id) = options.injected(|i| match i {
-        Inject::NmiAtPublish(id) => Some(*id),
-        _ => None,
-    }) {
-        nmi_at_publish(cpus, park, id, options.stop_timeout_ms);
-    }
-    if cfg!(feature = "unsafe-publish-order") {
-        fill(&state.mask);
-    }
-    let control = MachineStop {
-        cpus,
-        began: tsc::now(),
-    };
-    // The NMI'd APs get as long as the request had: under TCG on a loaded
-    // host a vCPU can stall for many milliseconds, and only an AP that
-    // never answers costs the wait.
-    let wait_us = options.stop_timeout_ms.saturating_mul(1000);
-    let timeouts = StopTimeouts {
-        wait_us,
-        after_nmi_us: wait_us,
-    };
-    let report = stop::stop_aps(&state.mask, &control, timeouts);
-    let ids =
-        |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
-    let apic_ids = ids(&report.missing);
-    info!(
-        "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
-        report.requested - report.missing.len(),
-        report.requested,
-        report.took_us,
-        report.sent_us,
-        baton::support::quote::HexList(&ids(&report.nmi)),
-        baton::support::quote::HexList(&apic_ids)
-    );
-    let counts = park.counts();
-    info!(
-        "baton: park area: {} APs reported there; NMIs taken there before an AP's report {}, after {}; other exceptions {}",
-        counts.parked, counts.nmis_before_report, counts.nmis_after_report, counts.faults
-    );
-    if report.missing.is_empty() {
-        // The last word on the mask is the BSP's (as Linux ends
-        // native_stop_other_cpus): its lines leave the other CPUs' caches.
-        for slot in 0..cpus.aps.len() {
-            state.mask.clear(slot);
-        }
-        return Ok(asked);
-    }
-    match options.ap_handoff {
-        // INIT stops a CPU whatever it is doing.
-        LeaveMode::Init => {
-            error!(
-                "APs {} did not confirm the stop; INIT will reset them",
-                baton::support::quote::HexList(&apic_ids)
-            );
-            Ok(asked)
-        }
-        LeaveMode::Hlt => Err(TakeoverError::ApsStillRunning { apic_ids }),
-    }
-}
-
-/// `inject=nmi-at-publish`: an NMI to the AP `apic_id` right after the stop
-/// state was published, then a wait (up to `timeout_ms`) for it to report
-/// in the park area, so that its whole NMI stop path has run before the
-/// BSP goes on.
-fn nmi_at_publish(cpus: &Cpus, park: Installed, apic_id: u32, timeout_ms: u64) {
-    let before = park.counts().parked;
-    if let Err(e) = cpus.lapic.send(apic_id, Ipi::Nmi) {
-        error!("{e}");
-        return;
-    }
-    let deadline = tsc::now() + timeout_ms * tsc::khz();
-    while park.counts().parked == before && tsc::now() < deadline {
-        core::hint::spin_loop();
-    }
-    match park.counts().parked > before {
-        true => info!(
-            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} took an NMI right after the stop state was published, and parked"
-        ),
-        false => warn!(
-            "baton: inject=nmi-at-publish: AP APIC ID {apic_id:#x} did not park within {timeout_ms} ms of its NMI"
-        ),
-    }
-}
-
-/// INIT to the APs in `slots` (each was sent a SIPI): they wait for SIPI,
-/// as on a cold boot. Never the BSP (not in `aps`); IDs above 0xfe only in
-/// x2APIC mode (`icr_destination` refuses them in xAPIC mode, where 0x100
-/// would alias 0).
-fn init_aps(cpus: &Cpus, slots: &[usize]) {
-    let sent = cpus.send_round(slots, Ipi::InitAssert);
-    if cpus.lapic.mode() == Mode::XApic {
-        cpus.send_round(slots, Ipi::InitDeassert);
-    }
-    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
-    info!(
-        "baton: INIT sent to {sent} APs {}: they wait for SIPI",
-        baton::support::quote::HexList(&ids)
-    );
 }
