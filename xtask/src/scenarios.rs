@@ -509,6 +509,13 @@ fn said(scenario: &Scenario, run: &crate::machine::Run, passed: bool) -> String 
 }
 
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
+    if args.list {
+        let path = crate::root().join("tests/scenarios.toml");
+        for s in load(&path, args.full, args.filter.as_deref())? {
+            println!("{}\n  {s:?}", s.name);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     crate::setup::ensure_target()?;
     // The scenarios first: a --filter that matches nothing is an error
     // before anything runs.
