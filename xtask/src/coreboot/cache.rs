@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use baton::fwcfg;
 
-use super::rom::{COMPRESS_FROM, Compression, Contents, add_raw};
+use super::cbfs::{COMPRESS_FROM, Compression, Contents, add_raw};
 use super::{Variant, cbfstool, dir};
 
 /// Identity of a file for the cache key: path, length, modification time.

@@ -71,12 +71,14 @@
 //! own `.config` into CBFS as `config` (LZMA, 7.7 KB).
 //!
 //! `build.rs` fetches and builds coreboot, `rom.rs` puts baton and its
-//! files into a run's ROM, `cache.rs` keeps the ROMs with the big files
-//! already in, `bare.rs` boots a ROM without a payload.
+//! files into a run's ROM, `cbfs.rs` adds files to CBFS, `cache.rs` keeps
+//! the ROMs with the big files already in, `bare.rs` boots a ROM without a
+//! payload.
 
 mod bare;
 mod build;
 mod cache;
+mod cbfs;
 mod rom;
 
 use std::path::PathBuf;
@@ -89,7 +91,8 @@ use crate::setup::run;
 pub use bare::{BareBoot, strip_ansi};
 pub use build::ensure;
 use build::{BUILD_PACKAGES, source_present};
-pub use rom::{Compression, Contents, payload_rom};
+pub use cbfs::{Compression, Contents};
+pub use rom::payload_rom;
 
 /// What every variant sets (the rest are the board's defaults).
 const CONFIG: &str = "\

@@ -5,8 +5,8 @@
 //! A new dimension is one more entry in [`DIMENSIONS`] (and its field in
 //! `Row`).
 
-use super::expand::Scenario;
 use super::file::{OneOrMany, Row};
+use super::scenario::Scenario;
 use crate::firmware::Variant;
 
 /// How a dimension's value shows in a run's name.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::expand::Scenario;
+use super::scenario::Scenario;
 
 /// What a finished scenario came to.
 pub struct Verdict {
@@ -108,7 +108,7 @@ pub fn said(scenario: &Scenario, run: &crate::machine::Run, passed: bool) -> Str
 mod tests {
     use std::time::Duration;
 
-    use super::super::expand::Negative;
+    use super::super::scenario::Negative;
     use super::*;
     use crate::coreboot::Compression;
     use crate::entry::Entry;

@@ -5,15 +5,17 @@
 //!
 //! A scenario row (`file.rs`) names the machine shape, baton's command line
 //! and the expected outcome; its list-valued fields (`dimensions.rs`)
-//! expand into one run per combination (`expand.rs`), each judged by
-//! `judge.rs` and summed up by `report.rs`.
+//! expand into one run (`scenario.rs`) per combination (`expand.rs`,
+//! `load.rs`), each judged by `judge.rs` and summed up by `report.rs`.
 
 mod dimensions;
 mod expand;
 mod file;
 mod host;
 mod judge;
+mod load;
 mod report;
+mod scenario;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -28,9 +30,9 @@ use crate::TestArgs;
 use crate::firmware::{Hole, Variant};
 use crate::machine::Outcome;
 use crate::qemu;
-use expand::Scenario;
 use judge::{Verdict, judge, said};
 use report::plural;
+use scenario::Scenario;
 
 /// The firmware build of each variant the runs need.
 type Elves = HashMap<Variant, PathBuf>;
@@ -41,7 +43,7 @@ type Queue = Mutex<VecDeque<(Scenario, u32)>>;
 pub fn test(args: &TestArgs) -> Result<ExitCode> {
     if args.list {
         let path = crate::root().join("tests/scenarios.toml");
-        for s in file::load(&path, args.full, args.filter.as_deref())? {
+        for s in load::load(&path, args.full, args.filter.as_deref())? {
             println!("{}\n  {s:?}", s.name);
         }
         return Ok(ExitCode::SUCCESS);
@@ -49,7 +51,7 @@ pub fn test(args: &TestArgs) -> Result<ExitCode> {
     crate::setup::ensure_target()?;
     // The scenarios first: a --filter that matches nothing is an error
     // before anything runs.
-    let scenarios = file::load(
+    let scenarios = load::load(
         &crate::root().join("tests/scenarios.toml"),
         args.full,
         args.filter.as_deref(),
