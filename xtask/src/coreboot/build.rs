@@ -77,7 +77,7 @@ fn fetch_source(src: &Path) -> Result<()> {
     if !crate::setup::apt_has_source("coreboot") {
         if !crate::setup::is_root() {
             bail!(
-                "coreboot's source package is not in the apt sources: as root add a deb-src entry for Debian's sid (see xtask/src/coreboot.rs) and run `apt-get update`"
+                "coreboot's source package is not in the apt sources: as root add a deb-src entry for Debian's sid (see xtask/src/coreboot/mod.rs) and run `apt-get update`"
             );
         }
         crate::setup::add_apt_source(

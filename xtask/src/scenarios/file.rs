@@ -133,7 +133,7 @@ pub struct Row {
     #[serde(default)]
     pub until: Option<String>,
     /// The x86 it runs on: qemu (default) or bochs (baton from a GRUB ISO,
-    /// the kernel as a boot module; `bochs.rs`); list-valued.
+    /// the kernel as a boot module; `bochs/`); list-valued.
     #[serde(default = "defaults::emulator")]
     pub emulator: OneOrMany<Emulator>,
     /// GRUB entries under QEMU: GRUB from a rescue ISO (`-cdrom`), the
