@@ -86,4 +86,18 @@ mod tests {
             .collect();
         assert_eq!(boot.len(), 12, "3 machines x 2 memory sizes x 2 CPU models");
     }
+
+    #[test]
+    fn an_empty_list_is_named() {
+        let path =
+            std::env::temp_dir().join(format!("baton-empty-list-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[[scenario]]\nname = \"e\"\nsmp = []\nexpect = \"pass\"\n",
+        )
+        .unwrap();
+        let e = load(&path, true, None).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(e.to_string().contains("its smp list is empty"), "{e}");
+    }
 }
