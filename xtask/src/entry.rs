@@ -6,7 +6,7 @@
 //! - `multiboot1`: QEMU `-kernel` through baton's Multiboot1 header (the ELF
 //!   unchanged).
 //! - `coreboot`: a coreboot ROM with baton as its payload (`-bios`; see
-//!   coreboot.rs).
+//!   coreboot/).
 //! - `grub-multiboot1`, `grub-multiboot2`: GRUB (Debian's grub-pc-bin) loads
 //!   baton with `multiboot` / `multiboot2` (`grub_image`).
 //!

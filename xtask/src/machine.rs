@@ -74,7 +74,7 @@ pub struct Machine {
     /// outcome is then [`Outcome::Marker`] (a triple fault, baton's
     /// debug-exit codes and the timeout end it first as usual).
     pub until: Option<String>,
-    /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs.rs`:
+    /// The x86 it runs on: QEMU (everything above) or Bochs (`bochs/`:
     /// GRUB from an ISO, the payload as boot modules, no monitor).
     pub emulator: Emulator,
     /// GRUB entries under QEMU: GRUB boots from a rescue ISO (`-cdrom`,

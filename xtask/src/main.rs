@@ -226,6 +226,10 @@ pub struct TestArgs {
     /// Skip the host unit tests.
     #[arg(long)]
     no_host: bool,
+    /// Print each chosen run (its name, machine, payload, build and what
+    /// its verdict looks for) instead of running anything.
+    #[arg(long)]
+    list: bool,
 }
 
 fn main() -> ExitCode {

@@ -1,117 +1,15 @@
-//! The Bochs harness: one boot of baton under Debian's Bochs 2.7, a second
-//! x86 written independently of QEMU. Its CPUs run interleaved in one
-//! thread a few instructions at a time and MWAIT sleeps until a store to
-//! the monitored line (under QEMU's TCG it returns at once), so a parked
-//! AP woken by the next kernel's writes happens here as on hardware.
-//!
-//! Bochs has no fw_cfg and no `-kernel`: baton boots from a GRUB ISO
-//! (`iso.rs`) with the kernel, initrd and modules as boot modules. It has
-//! no isa-debug-exit either: a run is judged from the serial log (COM1 to
-//! a file) and Bochs' own log (a triple fault, the BSP halted with
-//! interrupts off, Bochs' panics). Debian's build has its debugger
-//! compiled in: it waits for a command at t=0 (`-rc` gives it `c`),
-//! ignores SIGTERM (the run ends with SIGKILL) and needs a display library
-//! (`term`, writing to a file nobody reads).
+//! A run under Bochs: started from its bochsrc, followed through its
+//! serial file and Bochs' own log, and how it ended.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::entry::Entry;
+use super::{bochsrc, check, entry};
 use crate::machine::{Machine, Outcome, Run};
-
-/// Debian's Bochs with the text-terminal display library (the only one
-/// that needs no X) and its BIOS images.
-pub const PACKAGES: &[&str] = &["bochs", "bochs-term", "bochsbios", "vgabios"];
-pub const WHY: &str = "running baton under Bochs";
-
-/// The most CPUs Debian's Bochs 2.7 starts: at 16 it stops at once with
-/// `>>PANIC<< register_timer: too many registered timers` (each CPU's
-/// LAPIC and VMX timers fill its fixed table), with or without the
-/// optional devices.
-pub const MAX_CPUS: u32 = 15;
-
-/// The CPU model when a row names QEMU's (`qemu64`, `max`): Skylake-X has
-/// MONITOR/MWAIT, x2APIC and an invariant TSC.
-pub const DEFAULT_MODEL: &str = "corei7_skylake_x";
-
-/// Bochs' memory limit (`megs`) as Debian builds it, in MiB.
-const MAX_MEGS: u64 = 2048;
-
-const BIOS: &str = "/usr/share/bochs/BIOS-bochs-latest";
-const VGA_BIOS: &str = "/usr/share/vgabios/vgabios.bin";
-
-/// The packages a Bochs run needs: Bochs and what the GRUB ISO needs.
-pub fn add_needs(needs: &mut crate::setup::Needs) {
-    needs.add(WHY, PACKAGES);
-    needs.add(crate::iso::WHY, crate::iso::PACKAGES);
-}
-
-/// How baton is entered under Bochs: through GRUB from the ISO. The
-/// default entry (`pvh`, QEMU's `-kernel`) becomes Multiboot2.
-pub fn entry(entry: Entry) -> Result<Entry> {
-    match entry {
-        Entry::Pvh | Entry::GrubMultiboot2 => Ok(Entry::GrubMultiboot2),
-        Entry::GrubMultiboot1 => Ok(Entry::GrubMultiboot1),
-        other => bail!(
-            "Bochs boots baton from a GRUB ISO (entry grub-multiboot1 or grub-multiboot2), not by {other}"
-        ),
-    }
-}
-
-/// The Bochs CPU model for a row's `cpu`: QEMU's names mean the default.
-pub fn model(cpu: &str) -> &str {
-    match cpu {
-        "qemu64" | "max" | "host" => DEFAULT_MODEL,
-        other => other,
-    }
-}
-
-/// A machine shape Bochs can run, or why not (numbers named).
-pub fn check(smp: u32, memory: &str) -> Result<u64> {
-    if smp == 0 || smp > MAX_CPUS {
-        bail!(
-            "Bochs runs 1 to {MAX_CPUS} CPUs, not {smp} (Debian's Bochs 2.7 panics at 16: too many registered timers)"
-        );
-    }
-    let bytes = crate::ram::parse_size(memory)?;
-    if bytes % (1 << 20) != 0 || bytes >> 20 == 0 || bytes >> 20 > MAX_MEGS {
-        bail!(
-            "Bochs takes whole MiB of guest memory from 1 to {MAX_MEGS} MiB, not {memory} ({bytes} bytes)"
-        );
-    }
-    Ok(bytes >> 20)
-}
-
-/// The bochsrc of a run: the ISO as the CD it boots from, COM1 to
-/// `serial`, Bochs' log to `log`. A triple fault resets the machine (and
-/// the log says `3rd (N) exception with no resolution`): the harness
-/// stops it there, as QEMU's `-no-reboot`. The optional devices that are
-/// no use here stay unplugged (speaker, USB, parallel port, game port).
-pub fn bochsrc(smp: u32, megs: u64, cpu: &str, iso: &Path, serial: &Path, log: &Path) -> String {
-    format!(
-        "megs: {megs}\n\
-         cpu: count={smp}, model={model}, reset_on_triple_fault=1\n\
-         romimage: file={BIOS}\n\
-         vgaromimage: file={VGA_BIOS}\n\
-         ata0-master: type=cdrom, path={iso}, status=inserted\n\
-         boot: cdrom\n\
-         display_library: term\n\
-         plugin_ctrl: speaker=0, parallel=0, usb_uhci=0, gameport=0\n\
-         com1: enabled=1, mode=file, dev={serial}\n\
-         log: {log}\n\
-         panic: action=fatal\n\
-         error: action=report\n\
-         clock: sync=none, time0=946684800\n",
-        model = model(cpu),
-        iso = iso.display(),
-        serial = serial.display(),
-        log = log.display(),
-    )
-}
 
 /// Bochs' own log says the run is over: a triple fault, a panic of Bochs
 /// itself, or the BSP halted with interrupts off (baton's and the probe's
@@ -241,44 +139,9 @@ fn read_more(path: &Path, at: &mut u64, into: &mut Vec<u8>) {
 pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run> {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    if machine.payload.direct {
-        bail!("Bochs boots the kernel through baton only (no direct boot)");
-    }
-    if machine.gdb || machine.nmi_storm || !machine.nmi_after.is_empty() || machine.screen {
-        bail!("under Bochs there is no QEMU monitor: no gdb, NMI injection or screen reading");
-    }
-    if !machine.qemu_args.is_empty() {
-        bail!("qemu_args do not apply to Bochs: {:?}", machine.qemu_args);
-    }
-    let megs = check(machine.smp, &machine.memory)?;
-    let entry = entry(machine.entry)?;
-    // No isa-debug-exit: baton reports its end on the serial port only.
-    let cmdline = crate::machine::baton_cmdline(machine, false);
-    let iso = crate::iso::grub_iso(entry, elf, &cmdline, &machine.payload, dir)?;
+    unsupported(machine)?;
     let (serial_path, log_path) = (dir.join("serial.log"), dir.join("bochs.log"));
-    let rc = dir.join("bochsrc");
-    std::fs::write(
-        &rc,
-        bochsrc(
-            machine.smp,
-            megs,
-            &machine.cpu,
-            &iso,
-            &serial_path,
-            &log_path,
-        ),
-    )?;
-    // The debugger's first command: continue.
-    let commands = dir.join("debugger-commands");
-    std::fs::write(&commands, "c\n")?;
-    let mut bochs = Command::new("bochs");
-    bochs
-        .current_dir(dir)
-        .arg("-q")
-        .arg("-f")
-        .arg(&rc)
-        .arg("-rc")
-        .arg(&commands);
+    let mut bochs = command(elf, machine, dir, &serial_path, &log_path)?;
     std::fs::write(dir.join("command.txt"), format!("{bochs:?}\n"))?;
     let started = Instant::now();
     let mut child = bochs
@@ -288,58 +151,21 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         .spawn()
         .context("starting bochs")?;
     let until = machine.until.as_deref();
-    let (mut serial_at, mut log_at) = (0u64, 0u64);
-    let (mut raw, mut log_raw) = (Vec::new(), Vec::new());
-    let mut serial = String::new();
-    let mut line_times: Vec<(Duration, String)> = Vec::new();
-    let mut exited = false;
-    let mut timed_out = false;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            exited = true;
-            // Bochs stops with status 1 on its own panics (a bad bochsrc,
-            // too many CPUs), written to stderr before its log exists.
-            if !status.success() {
-                let stderr =
-                    std::fs::read_to_string(dir.join("bochs-stderr.log")).unwrap_or_default();
-                log_raw.extend_from_slice(stderr.as_bytes());
-            }
-        }
-        read_more(&serial_path, &mut serial_at, &mut raw);
-        read_more(&log_path, &mut log_at, &mut log_raw);
-        // Whole lines only: a verdict is never read from half a line.
-        while let Some(end) = raw.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = raw.drain(..=end).collect();
-            let text = crate::ui::strip_ansi(String::from_utf8_lossy(&line).trim_end());
-            if echo {
-                crate::ui::out(&text);
-            }
-            line_times.push((started.elapsed(), text.clone()));
-            serial.push_str(&text);
-            serial.push('\n');
-        }
-        let log = String::from_utf8_lossy(&log_raw);
-        if exited || finished(&serial, &log, until) {
-            break;
-        }
-        if started.elapsed() > machine.timeout {
-            timed_out = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut read = Reading::default();
+    let (exited, timed_out) = follow(&mut child, machine, dir, &mut read, started, echo)?;
     let elapsed = started.elapsed();
     if !exited {
         // SIGKILL: Debian's Bochs ignores SIGTERM.
         let _ = child.kill();
     }
     let _ = child.wait();
-    read_more(&log_path, &mut log_at, &mut log_raw);
-    if !raw.is_empty() {
-        serial.push_str(&crate::ui::strip_ansi(&String::from_utf8_lossy(&raw)));
+    read_more(&log_path, &mut read.log_at, &mut read.log_raw);
+    let mut serial = read.serial;
+    if !read.raw.is_empty() {
+        serial.push_str(&crate::ui::strip_ansi(&String::from_utf8_lossy(&read.raw)));
         serial.push('\n');
     }
-    let log = String::from_utf8_lossy(&log_raw).into_owned();
+    let log = String::from_utf8_lossy(&read.log_raw).into_owned();
     let outcome = outcome(&serial, &log, until, exited);
     // Also in serial.log (after COM1's own bytes), where a reader of the
     // run's files looks for what the verdict read.
@@ -372,54 +198,120 @@ pub fn boot(elf: &Path, machine: &Machine, dir: &Path, echo: bool) -> Result<Run
         serial,
         elapsed,
         dir: dir.to_path_buf(),
-        line_times,
+        line_times: read.line_times,
     })
 }
 
-/// Where `cargo xtask run --emulator bochs` keeps its files.
-pub fn run_dir() -> PathBuf {
-    crate::root().join("target/xtask/run-bochs")
+/// What a QEMU machine may ask for that Bochs cannot give.
+fn unsupported(machine: &Machine) -> Result<()> {
+    if machine.payload.direct {
+        bail!("Bochs boots the kernel through baton only (no direct boot)");
+    }
+    if machine.gdb || machine.nmi_storm || !machine.nmi_after.is_empty() || machine.screen {
+        bail!("under Bochs there is no QEMU monitor: no gdb, NMI injection or screen reading");
+    }
+    if !machine.qemu_args.is_empty() {
+        bail!("qemu_args do not apply to Bochs: {:?}", machine.qemu_args);
+    }
+    Ok(())
+}
+
+/// Bochs booting `machine` from a GRUB ISO with baton and its payload:
+/// the ISO, the bochsrc and the debugger's commands made in `dir`.
+fn command(
+    elf: &Path,
+    machine: &Machine,
+    dir: &Path,
+    serial_path: &Path,
+    log_path: &Path,
+) -> Result<Command> {
+    let megs = check(machine.smp, &machine.memory)?;
+    let entry = entry(machine.entry)?;
+    // No isa-debug-exit: baton reports its end on the serial port only.
+    let cmdline = crate::machine::baton_cmdline(machine, false);
+    let iso = crate::iso::grub_iso(entry, elf, &cmdline, &machine.payload, dir)?;
+    let rc = dir.join("bochsrc");
+    std::fs::write(
+        &rc,
+        bochsrc(machine.smp, megs, &machine.cpu, &iso, serial_path, log_path),
+    )?;
+    // The debugger's first command: continue.
+    let commands = dir.join("debugger-commands");
+    std::fs::write(&commands, "c\n")?;
+    let mut bochs = Command::new("bochs");
+    bochs
+        .current_dir(dir)
+        .arg("-q")
+        .arg("-f")
+        .arg(&rc)
+        .arg("-rc")
+        .arg(&commands);
+    Ok(bochs)
+}
+
+/// What has been read so far of a run's serial file and Bochs's log.
+#[derive(Default)]
+struct Reading {
+    serial_at: u64,
+    log_at: u64,
+    /// Serial bytes not yet a whole line.
+    raw: Vec<u8>,
+    log_raw: Vec<u8>,
+    serial: String,
+    line_times: Vec<(Duration, String)>,
+}
+
+/// Follows the run until Bochs exits, the serial log or Bochs's own log
+/// says it ended, or the timeout: whether it exited, whether it timed out.
+fn follow(
+    child: &mut Child,
+    machine: &Machine,
+    dir: &Path,
+    read: &mut Reading,
+    started: Instant,
+    echo: bool,
+) -> Result<(bool, bool)> {
+    let (serial_path, log_path) = (dir.join("serial.log"), dir.join("bochs.log"));
+    let until = machine.until.as_deref();
+    let mut exited = false;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            exited = true;
+            // Bochs stops with status 1 on its own panics (a bad bochsrc,
+            // too many CPUs), written to stderr before its log exists.
+            if !status.success() {
+                let stderr =
+                    std::fs::read_to_string(dir.join("bochs-stderr.log")).unwrap_or_default();
+                read.log_raw.extend_from_slice(stderr.as_bytes());
+            }
+        }
+        read_more(&serial_path, &mut read.serial_at, &mut read.raw);
+        read_more(&log_path, &mut read.log_at, &mut read.log_raw);
+        // Whole lines only: a verdict is never read from half a line.
+        while let Some(end) = read.raw.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = read.raw.drain(..=end).collect();
+            let text = crate::ui::strip_ansi(String::from_utf8_lossy(&line).trim_end());
+            if echo {
+                crate::ui::out(&text);
+            }
+            read.line_times.push((started.elapsed(), text.clone()));
+            read.serial.push_str(&text);
+            read.serial.push('\n');
+        }
+        let log = String::from_utf8_lossy(&read.log_raw);
+        if exited || finished(&read.serial, &log, until) {
+            return Ok((exited, false));
+        }
+        if started.elapsed() > machine.timeout {
+            return Ok((exited, true));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bochsrc_names_the_cd_the_cpus_and_the_serial_file() {
-        let rc = bochsrc(
-            4,
-            256,
-            "qemu64",
-            Path::new("/t/baton.iso"),
-            Path::new("/t/serial.log"),
-            Path::new("/t/bochs.log"),
-        );
-        assert!(rc.contains("megs: 256\n"), "{rc}");
-        assert!(
-            rc.contains("cpu: count=4, model=corei7_skylake_x, reset_on_triple_fault=1\n"),
-            "{rc}"
-        );
-        assert!(rc.contains("path=/t/baton.iso, status=inserted"), "{rc}");
-        assert!(
-            rc.contains("com1: enabled=1, mode=file, dev=/t/serial.log\n"),
-            "{rc}"
-        );
-        assert!(rc.contains("display_library: term\n"), "{rc}");
-    }
-
-    #[test]
-    fn shapes_bochs_cannot_run_are_named() {
-        assert_eq!(check(15, "256M").unwrap(), 256);
-        let e = check(16, "256M").unwrap_err().to_string();
-        assert!(e.contains("1 to 15 CPUs, not 16"), "{e}");
-        let e = check(4, "4G").unwrap_err().to_string();
-        assert!(e.contains("1 to 2048 MiB, not 4G"), "{e}");
-        assert!(entry(Entry::Coreboot).is_err());
-        assert_eq!(entry(Entry::Pvh).unwrap(), Entry::GrubMultiboot2);
-        assert_eq!(model("max"), DEFAULT_MODEL);
-        assert_eq!(model("corei7_icelake_u"), "corei7_icelake_u");
-    }
 
     #[test]
     fn the_end_comes_from_the_serial_log_and_bochs_log() {
