@@ -155,7 +155,7 @@ fn parse_at(bytes: &[u8], off: usize, flags: u32) -> Result<Mb1Header> {
 
 /// Shared address-field arithmetic (Multiboot1 flag 16 and the Multiboot2 address tag).
 /// `mb2` selects the error variant and Multiboot2's `load_addr == 0xffffffff` convention.
-pub(crate) fn address_load(
+pub(crate) fn load_from_address_fields(
     header_offset: usize,
     file_len: usize,
     [header_addr, load_addr, load_end_addr, bss_end_addr]: [u32; 4],
@@ -297,7 +297,7 @@ impl Mb1Header {
         let Some(a) = self.address else {
             return Ok(None);
         };
-        address_load(
+        load_from_address_fields(
             self.offset,
             file_len,
             [a.header_addr, a.load_addr, a.load_end_addr, a.bss_end_addr],

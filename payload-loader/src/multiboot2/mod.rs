@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use crate::bytes::{u16_at, u32_at};
 use crate::error::{Error, Result};
 use crate::mode_request::{ModeNeed, ModeRequest};
-use crate::multiboot1::{AddressLoad, address_load};
+use crate::multiboot1::{AddressLoad, load_from_address_fields};
 
 mod info;
 
@@ -310,7 +310,7 @@ impl Mb2Header {
         let Some(a) = self.address else {
             return Ok(None);
         };
-        address_load(
+        load_from_address_fields(
             self.offset,
             file_len,
             [a.header_addr, a.load_addr, a.load_end_addr, a.bss_end_addr],
