@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::Error;
-use super::message::elsewhere;
+use super::{Error, elsewhere};
 
 /// Values a boot-info builder cannot write: too wide, too short, a NUL.
 pub(super) fn builder(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {

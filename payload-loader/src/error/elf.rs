@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::message::elsewhere;
-use super::{Error, MemoryKindName};
+use super::{Error, MemoryKindName, elsewhere};
 
 /// The ELF header and its program header table.
 pub(super) fn header(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::Error;
-use super::message::elsewhere;
+use super::{Error, elsewhere};
 
 /// The bzImage's setup header.
 pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {

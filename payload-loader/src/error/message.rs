@@ -69,9 +69,3 @@ impl fmt::Display for Error {
         family(self, f)
     }
 }
-
-/// The arm a family function has for the other families' variants, which `Display` never
-/// hands it: their `Debug` form rather than a panic.
-pub(super) fn elsewhere(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    fmt::Debug::fmt(e, f)
-}

@@ -524,6 +524,12 @@ pub struct MemoryKindName(pub &'static str);
 
 impl core::error::Error for Error {}
 
+/// The arm a family function has for the other families' variants, which `Display` never
+/// hands it: their `Debug` form rather than a panic.
+fn elsewhere(e: &Error, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    core::fmt::Debug::fmt(e, f)
+}
+
 /// Shorthand used throughout the crate. The error is boxed: a `Result` stays
 /// two registers wide, so each `?` on the way up moves a pointer, not the
 /// 56-byte enum (the stripped firmware ELF went 216480 -> 213088 bytes).

@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::Error;
-use super::message::elsewhere;
+use super::{Error, elsewhere};
 
 /// The Multiboot1 header: checksum, length, flags, address fields.
 pub(super) fn multiboot1(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::Error;
-use super::message::elsewhere;
+use super::{Error, elsewhere};
 
 /// Memory ranges and allocations from free memory.
 pub(super) fn memory(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -2,8 +2,7 @@
 
 use core::fmt;
 
-use super::Error;
-use super::message::elsewhere;
+use super::{Error, elsewhere};
 
 /// Choosing the entry protocol: the override, plain ELF64, ET_DYN.
 pub(super) fn protocol(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
