@@ -270,6 +270,6 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
         entry: header.e_entry,
         phdrs,
     };
-    image.validate_loads()?;
+    image.check_loads()?;
     Ok(image)
 }

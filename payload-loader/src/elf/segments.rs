@@ -24,7 +24,7 @@ impl<'a> ElfImage<'a> {
         }
     }
 
-    pub(super) fn validate_loads(&self) -> Result<()> {
+    pub(super) fn check_loads(&self) -> Result<()> {
         let limit = self.addr_limit();
         let mut ranges: Vec<(u64, u64, usize)> = Vec::new();
         for p in self.loads() {

@@ -75,7 +75,7 @@ impl Range {
 }
 
 /// Checks that no region has `end < start`.
-pub(crate) fn validate_regions(map: &[MemoryRegion]) -> Result<()> {
+pub(crate) fn check_regions(map: &[MemoryRegion]) -> Result<()> {
     for (i, r) in map.iter().enumerate() {
         if r.end < r.start {
             return Err(Box::new(Error::BadRange {
@@ -89,7 +89,7 @@ pub(crate) fn validate_regions(map: &[MemoryRegion]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn validate_ranges(what: &'static str, ranges: &[Range]) -> Result<()> {
+pub(crate) fn check_ranges(what: &'static str, ranges: &[Range]) -> Result<()> {
     for (i, r) in ranges.iter().enumerate() {
         if r.end < r.start {
             return Err(Box::new(Error::BadRange {

@@ -127,7 +127,7 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb2Header>> {
     let mut off = 0;
     while off + 4 <= limit {
         if u32_at(bytes, off) == Some(HEADER_MAGIC) {
-            match check_at(bytes, off) {
+            match parse_at(bytes, off) {
                 Ok(h) => return Ok(Some(h)),
                 Err(e) if matches!(*e, Error::Mb2Checksum { .. }) => {
                     bad.get_or_insert(e);
@@ -143,7 +143,7 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb2Header>> {
     }
 }
 
-fn check_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
+fn parse_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
     let (Some(arch), Some(len), Some(sum)) = (
         u32_at(bytes, off + 4),
         u32_at(bytes, off + 8),
