@@ -70,8 +70,8 @@ pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootP
 
 /// Validates `kernel`, detects its protocol and plans its load against `config`.
 pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
-    memory::validate_regions(config.memory_map)?;
-    memory::validate_ranges("firmware range", config.firmware)?;
+    memory::check_regions(config.memory_map)?;
+    memory::check_ranges("firmware range", config.firmware)?;
     if let Some(header) = bzimage::find_header(kernel)? {
         return match config.protocol {
             None | Some(Protocol::Linux) => linux_plan::plan(kernel, header, config),

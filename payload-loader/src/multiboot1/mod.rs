@@ -1,15 +1,17 @@
 //! Multiboot1: the kernel's header (first 8 KiB) and the `multiboot_info` builder and decoder.
+//!
+//! Here: the header search and checks, and the address fields (shared with Multiboot2). The
+//! `multiboot_info` builder and decoder are in `info`.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 
-use crate::blob::Blob;
-use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
-use crate::bytes::{Writer, u32_at};
-use crate::display::MultibootFramebuffer;
+use crate::bytes::u32_at;
 use crate::error::{Error, Result};
-use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
 use crate::mode_request::{ModeNeed, ModeRequest};
+
+mod info;
+
+pub use info::{Mb1Info, build_info, decode_info};
 
 /// Header magic.
 pub const HEADER_MAGIC: u32 = 0x1BAD_B002;
@@ -153,7 +155,7 @@ fn parse_at(bytes: &[u8], off: usize, flags: u32) -> Result<Mb1Header> {
 
 /// Shared address-field arithmetic (Multiboot1 flag 16 and the Multiboot2 address tag).
 /// `mb2` selects the error variant and Multiboot2's `load_addr == 0xffffffff` convention.
-pub(crate) fn address_load(
+pub(crate) fn load_from_address_fields(
     header_offset: usize,
     file_len: usize,
     [header_addr, load_addr, load_end_addr, bss_end_addr]: [u32; 4],
@@ -295,7 +297,7 @@ impl Mb1Header {
         let Some(a) = self.address else {
             return Ok(None);
         };
-        address_load(
+        load_from_address_fields(
             self.offset,
             file_len,
             [a.header_addr, a.load_addr, a.load_end_addr, a.bss_end_addr],
@@ -304,203 +306,4 @@ impl Mb1Header {
         )
         .map(Some)
     }
-}
-
-/// Builds `multiboot_info` (flags: mem, cmdline, mods, mmap, boot_loader_name), then the mmap,
-/// the module list and the strings, for the blob to live at physical `base` (below 4 GiB).
-pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
-    check_str("kernel command line", input.cmdline)?;
-    check_str("boot loader name", input.loader_name)?;
-    for m in input.modules {
-        check_str("module command line", m.cmdline)?;
-        fits_u32("Multiboot1 module end", m.addr, m.size)?;
-    }
-    let mmap_off = INFO_SIZE + 4; // keep the u64 fields 8-aligned
-    let mmap_len = 24 * input.memory_map.len();
-    let mods_off = mmap_off + mmap_len;
-    let mut str_off = mods_off + 16 * input.modules.len();
-    let cmdline_off = str_off;
-    str_off += input.cmdline.len() + 1;
-    let loader_off = str_off;
-    str_off += input.loader_name.len() + 1;
-    let mut mod_str = Vec::with_capacity(input.modules.len());
-    for m in input.modules {
-        mod_str.push(str_off);
-        str_off += m.cmdline.len() + 1;
-    }
-    let base32 = fits_u32("Multiboot1 info end", base, str_off as u64)?;
-    let p = |off: usize| base32 + off as u32;
-    let (mem_lower, mem_upper) = mem_lower_upper(input.meminfo_map());
-
-    let mut w = Writer::default();
-    let framebuffer = input.display.as_ref().map(MultibootFramebuffer::from);
-    let flags = 1 | 1 << 2 | 1 << 3 | 1 << 6 | 1 << 9 | u32::from(framebuffer.is_some()) << 12;
-    w.u32(flags);
-    w.u32(mem_lower);
-    w.u32(mem_upper);
-    w.u32(0); // boot_device
-    w.u32(p(cmdline_off));
-    w.u32(input.modules.len() as u32);
-    w.u32(if input.modules.is_empty() {
-        0
-    } else {
-        p(mods_off)
-    });
-    w.bytes(&[0; 16]); // syms
-    w.u32(mmap_len as u32);
-    w.u32(p(mmap_off));
-    w.bytes(&[0; 12]); // drives_length, drives_addr, config_table
-    w.u32(p(loader_off));
-    while w.len() < FRAMEBUFFER_OFFSET {
-        w.u8(0); // apm_table, the VBE fields
-    }
-    if let Some(fb) = framebuffer {
-        fb.write(&mut w, false);
-    }
-    while w.len() < mmap_off {
-        w.u8(0);
-    }
-    for r in input.memory_map {
-        w.u32(20);
-        w.u64(r.start);
-        w.u64(r.len());
-        w.u32(r.kind.e820_type());
-    }
-    for (m, s) in input.modules.iter().zip(&mod_str) {
-        w.u32(m.addr as u32);
-        w.u32((m.addr + m.size) as u32);
-        w.u32(p(*s));
-        w.u32(0);
-    }
-    for s in [input.cmdline, input.loader_name]
-        .into_iter()
-        .chain(input.modules.iter().map(|m| m.cmdline))
-    {
-        w.bytes(s.as_bytes());
-        w.u8(0);
-    }
-    Ok(w.buf)
-}
-
-/// `multiboot_info` decoded field by field (only the parts whose flag is set).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mb1Info {
-    /// The info's flags.
-    pub flags: u32,
-    /// `mem_lower` (KiB), when its flag is set.
-    pub mem_lower: Option<u32>,
-    /// `mem_upper` (KiB), when its flag is set.
-    pub mem_upper: Option<u32>,
-    /// The command line, when its flag is set.
-    pub cmdline: Option<Vec<u8>>,
-    /// The modules.
-    pub modules: Vec<DecodedModule>,
-    /// The memory map.
-    pub memory_map: Vec<MemoryRegion>,
-    /// The loader's name, when its flag is set.
-    pub loader_name: Option<Vec<u8>>,
-    /// The framebuffer fields, when flag 12 is set.
-    pub framebuffer: Option<MultibootFramebuffer>,
-}
-
-/// Decodes a `multiboot_info` blob living at physical `base`.
-pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
-    let b = Blob { bytes, base };
-    let flags = b.u32("mbi.flags", base)?;
-    let has = |bit: u32| flags & (1 << bit) != 0;
-    let (mem_lower, mem_upper) = if has(0) {
-        (
-            Some(b.u32("mbi.mem_lower", base + 4)?),
-            Some(b.u32("mbi.mem_upper", base + 8)?),
-        )
-    } else {
-        (None, None)
-    };
-    let cmdline = if has(2) {
-        Some(b.cstr("mbi.cmdline", u64::from(b.u32("mbi.cmdline", base + 16)?))?)
-    } else {
-        None
-    };
-    let mut modules = Vec::new();
-    if has(3) {
-        let count = b.u32("mbi.mods_count", base + 20)?;
-        let addr = u64::from(b.u32("mbi.mods_addr", base + 24)?);
-        if count > 0 {
-            b.slice("mbi.mods", addr, u64::from(count) * 16)?;
-        }
-        for i in 0..u64::from(count) {
-            let e = addr + 16 * i;
-            let start = b.u32("mods.mod_start", e)?;
-            let end = b.u32("mods.mod_end", e + 4)?;
-            let s = b.u32("mods.string", e + 8)?;
-            modules.push(DecodedModule {
-                addr: u64::from(start),
-                size: u64::from(end.checked_sub(start).ok_or(Error::DecodeBadValue {
-                    field: "mods.mod_end",
-                    value: u64::from(end),
-                })?),
-                cmdline: if s == 0 {
-                    Vec::new()
-                } else {
-                    b.cstr("mods.string", u64::from(s))?
-                },
-            });
-        }
-    }
-    let mut memory_map = Vec::new();
-    if has(6) {
-        let len = u64::from(b.u32("mbi.mmap_length", base + 44)?);
-        let addr = u64::from(b.u32("mbi.mmap_addr", base + 48)?);
-        if len > 0 {
-            b.slice("mbi.mmap", addr, len)?;
-        }
-        let mut e = addr;
-        while e < addr + len {
-            let size = u64::from(b.u32("mmap.size", e)?);
-            if size < 20 {
-                return Err(Box::new(Error::DecodeBadValue {
-                    field: "mmap.size",
-                    value: size,
-                }));
-            }
-            let start = b.u64("mmap.base_addr", e + 4)?;
-            let length = b.u64("mmap.length", e + 12)?;
-            let kind = MemoryKind::from_e820_type(b.u32("mmap.type", e + 20)?);
-            let end = start.checked_add(length).ok_or(Error::DecodeBadValue {
-                field: "mmap.base_addr + length",
-                value: start,
-            })?;
-            memory_map.push(MemoryRegion { start, end, kind });
-            e += size + 4;
-        }
-    }
-    let loader_name = if has(9) {
-        Some(b.cstr(
-            "mbi.boot_loader_name",
-            u64::from(b.u32("mbi.boot_loader_name", base + 64)?),
-        )?)
-    } else {
-        None
-    };
-    let framebuffer = if has(12) {
-        let at = base + FRAMEBUFFER_OFFSET as u64;
-        let fields = b.slice(
-            "mbi.framebuffer",
-            at,
-            (INFO_SIZE - FRAMEBUFFER_OFFSET) as u64,
-        )?;
-        MultibootFramebuffer::read(fields, false)
-    } else {
-        None
-    };
-    Ok(Mb1Info {
-        flags,
-        mem_lower,
-        mem_upper,
-        cmdline,
-        modules,
-        memory_map,
-        loader_name,
-        framebuffer,
-    })
 }

@@ -1,0 +1,25 @@
+//! Messages for protocol-selection errors.
+
+use core::fmt;
+
+use super::{Error, elsewhere};
+
+/// Choosing the entry protocol: the override, plain ELF64, ET_DYN.
+pub(super) fn protocol(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use Error::*;
+    match e {
+        ProtocolNotPresent { protocol } => write!(
+            f,
+            "protocol override {protocol}: the image carries no such header or note"
+        ),
+        PlainElfNeeds64 { class_bits } => write!(
+            f,
+            "plain ELF entry needs an ELF64 image, this is ELF{class_bits} without a PVH note or Multiboot header"
+        ),
+        DynNotAllowed { protocol } => write!(
+            f,
+            "ET_DYN image cannot be entered by {protocol} (only plain ELF64 or a relocatable Multiboot2 header)"
+        ),
+        other => elsewhere(other, f),
+    }
+}
