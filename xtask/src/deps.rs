@@ -196,7 +196,8 @@ fn crate_files(dir: &Path, root_file: &str) -> Result<BTreeMap<String, String>> 
         } else {
             dir.join(module.replace("::", "/"))
         };
-        for name in declared_modules(&text) {
+        // Test modules (`#[cfg(test)] mod tests;`) are not part of the layout.
+        for name in declared_modules(&without_tests(&text)) {
             let flat = base.join(format!("{name}.rs"));
             let nested = base.join(&name).join("mod.rs");
             if flat.exists() {
