@@ -1,7 +1,9 @@
 //! `cargo xtask deps`: each crate's module graph drawn from its source (a
 //! file is a module, an arrow for every module its `use` lines and inline
-//! `crate::`/`super::` paths name), with the counts and every import circle.
-//! Exits 1 if a crate has a circle: .ci/run keeps the layout acyclic.
+//! `crate::`/`super::` paths name, and for each child module it names by
+//! its short path), with the counts, every import circle and every arrow
+//! back up the crate's stage order. Exits 1 on either: .ci/run keeps the
+//! layout a DAG in stage order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -82,6 +84,56 @@ impl Graph {
 
     pub fn edge_count(&self) -> usize {
         self.edges.values().map(BTreeSet::len).sum()
+    }
+
+    /// A Mermaid flowchart of the graph: the modules of each stage (else of
+    /// each top-level folder) in one box, modules in a circle drawn red.
+    pub fn mermaid(&self, name: &str, stages: &[&str], circles: &[Vec<String>]) -> String {
+        let id = |m: &str| {
+            if m.is_empty() {
+                "root".to_string()
+            } else {
+                m.replace("::", "__")
+            }
+        };
+        let label = |m: &str| if m.is_empty() { "(root)" } else { m }.to_string();
+        let group = |m: &str| match stage_of(stages, m) {
+            Some(i) => stages[i].to_string(),
+            None if stages.is_empty() => m.split("::").next().unwrap_or(m).to_string(),
+            None => "top".to_string(),
+        };
+        let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for m in self.edges.keys() {
+            groups.entry(group(m)).or_default().push(m);
+        }
+        let mut out = format!("\n```mermaid\n---\ntitle: {name}\n---\nflowchart LR\n");
+        for (g, members) in &groups {
+            if members.len() > 1 || stages.iter().any(|s| s == g) {
+                let _ = writeln!(
+                    out,
+                    "  subgraph {}[\"{g}\"]",
+                    id(g).replace("__", "_") + "_group"
+                );
+                for m in members {
+                    let _ = writeln!(out, "    {}[\"{}\"]", id(m), label(m));
+                }
+                out += "  end\n";
+            } else {
+                for m in members {
+                    let _ = writeln!(out, "  {}[\"{}\"]", id(m), label(m));
+                }
+            }
+        }
+        for (from, uses) in &self.edges {
+            for to in uses {
+                let _ = writeln!(out, "  {} --> {}", id(from), id(to));
+            }
+        }
+        for m in circles.iter().flatten() {
+            let _ = writeln!(out, "  style {} fill:#f88", id(m));
+        }
+        out += "```\n\n";
+        out
     }
 
     /// The arrows that run back up the stage order: `(from, to)`.
@@ -367,20 +419,64 @@ pub fn graph(dir: &Path, root_file: &str) -> Result<Graph> {
                 uses.insert(t);
             }
         }
+        // A module naming its own children by their short path
+        // (`use trampoline::ApBoot;` in smp/mod.rs, `pub use tables::X;`).
+        let code = without_tests(text);
+        for child in files.keys().filter(|f| is_child(module, f)) {
+            let name = child.rsplit("::").next().unwrap_or(child);
+            if names_child(&code, name) {
+                uses.insert(child.clone());
+            }
+        }
         g.edges.insert(module.clone(), uses);
     }
     Ok(g)
 }
 
-/// `cargo xtask deps`.
-pub fn command() -> Result<std::process::ExitCode> {
-    let root = crate::root();
+/// `child` is a module declared directly inside `parent`.
+fn is_child(parent: &str, child: &str) -> bool {
+    let rest = if parent.is_empty() {
+        Some(child)
+    } else {
+        child
+            .strip_prefix(parent)
+            .and_then(|r| r.strip_prefix("::"))
+    };
+    rest.is_some_and(|r| !r.is_empty() && !r.contains("::"))
+}
+
+/// `code` (comments aside) names `name::` as a path of its own, not as the
+/// tail of a longer one (`a::name::`).
+fn names_child(code: &str, name: &str) -> bool {
+    let pattern = format!("{name}::");
+    code.lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .any(|l| {
+            l.match_indices(&pattern).any(|(at, _)| {
+                !l[..at]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            })
+        })
+}
+
+/// `cargo xtask deps`: the workspace's crates, or those under `root`.
+pub fn command(root: Option<&Path>, mermaid: bool) -> Result<std::process::ExitCode> {
+    let root = root.map_or_else(crate::root, Path::to_path_buf);
     let mut report = String::new();
     let mut problems = 0;
     for c in &CRATES {
         let g = graph(&root.join(c.dir), c.root_file)?;
         let found = g.circles();
-        let back_up = g.back_up(c.stages);
+        // An old checkout (`--root`) from before the stage folders has none
+        // of them: it is drawn and counted without stages.
+        let stages = if c.stages.iter().all(|s| g.edges.contains_key(*s)) {
+            c.stages
+        } else {
+            &[]
+        };
+        let back_up = g.back_up(stages);
         problems += found.len() + back_up.len();
         writeln!(
             report,
@@ -391,8 +487,8 @@ pub fn command() -> Result<std::process::ExitCode> {
             found.len(),
             back_up.len()
         )?;
-        if !c.stages.is_empty() {
-            writeln!(report, "  stages, bottom first: {}", c.stages.join(" < "))?;
+        if !stages.is_empty() {
+            writeln!(report, "  stages, bottom first: {}", stages.join(" < "))?;
         }
         for circle in &found {
             writeln!(report, "  circle: {}", circle.join(" <-> "))?;
@@ -408,6 +504,9 @@ pub fn command() -> Result<std::process::ExitCode> {
         }
         for (from, to) in &back_up {
             writeln!(report, "  back up: {from} -> {to}")?;
+        }
+        if mermaid {
+            report += &g.mermaid(c.name, stages, &found);
         }
     }
     print!("{report}");
@@ -500,6 +599,18 @@ mod tests {
                 ("top::stage::x".to_string(), "report".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn a_parent_naming_its_child_draws_an_arrow() {
+        assert!(is_child("machine", "machine::smp"));
+        assert!(!is_child("machine", "machine::smp::park"));
+        assert!(is_child("", "report"));
+        assert!(names_child("use trampoline::{ApBoot};", "trampoline"));
+        assert!(!names_child(
+            "use crate::x::trampoline::A; // trampoline::",
+            "trampoline"
+        ));
     }
 
     #[test]

@@ -67,9 +67,21 @@ enum Command {
     /// Build (when missing) coreboot for QEMU q35 and cbfstool under
     /// target/coreboot, boot the bare ROM once, print its layout.
     Coreboot(CorebootArgs),
-    /// Each crate's module graph (modules, arrows, import circles); exits 1
-    /// on a circle.
-    Deps,
+    /// Each crate's module graph (modules, arrows, import circles, arrows
+    /// back up the stage order); exits 1 on a circle or an arrow back up.
+    Deps(DepsArgs),
+}
+
+#[derive(clap::Args)]
+pub struct DepsArgs {
+    /// Read the crates under this folder instead of the workspace (an old
+    /// checkout, for a before-and-after).
+    #[arg(long)]
+    root: Option<std::path::PathBuf>,
+    /// Also print each crate's graph as a Mermaid flowchart (Markdown), one
+    /// box per module, grouped by stage.
+    #[arg(long)]
+    mermaid: bool,
 }
 
 #[derive(clap::Args)]
@@ -261,7 +273,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(code)
         }
-        Command::Deps => deps::command(),
+        Command::Deps(args) => deps::command(args.root.as_deref(), args.mermaid),
     }
 }
 
