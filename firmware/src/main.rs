@@ -75,7 +75,7 @@ fn boot(entry: machine::entry::Entry) -> ! {
     );
     report::boot(&boot_info, &options, clock);
     report::frames(&frames);
-    let acpi = machine::acpi::init(&boot_info, options.aml_eager)
+    let acpi = machine::acpi::init(&boot_info, &options)
         .inspect(report::topology)
         .inspect_err(|e| error!("ACPI: {e}; no CPU topology, no ACPI power control"));
     tsc::stamp(Stage::Acpi);

@@ -3,7 +3,8 @@
 //! by its cbfstool (see fixtures/coreboot/README.md), then malformed
 //! versions of both.
 
-use baton::entry::coreboot::{CorebootError, Tables, find, seal};
+use baton::entry::coreboot::tables::Tables;
+use baton::entry::coreboot::{CorebootError, find, seal};
 use baton::source::cbfs::{Cbfs, CbfsError, Compression};
 use baton::support::phys::{PhysMemory, Unreadable};
 use payload_loader::{MemoryKind, Range};

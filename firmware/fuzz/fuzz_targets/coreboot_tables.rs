@@ -6,7 +6,8 @@
 //! points somewhere in (or outside) the input: loops and chains included.
 #![no_main]
 
-use baton::entry::coreboot::{HEADER_SIZE, Tables, find, seal};
+use baton::entry::coreboot::tables::Tables;
+use baton::entry::coreboot::{HEADER_SIZE, find, seal};
 use baton::support::phys::FakeMemory;
 use libfuzzer_sys::fuzz_target;
 

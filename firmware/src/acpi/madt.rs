@@ -8,8 +8,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::error::{AcpiError, Signature};
 use super::sdt::HEADER_SIZE;
-use super::{AcpiError, Signature};
 use crate::support::phys::{le_u32, le_u64};
 
 /// Bytes before the first entry: header, LAPIC address, flags.

@@ -1,8 +1,8 @@
 //! The RSDP: given by the entry protocol, or found by the legacy scan of
 //! the EBDA's first KiB and 0xe0000..0x100000 on 16-byte boundaries.
 
+use super::error::{AcpiError, Signature};
 use super::sdt::checksum;
-use super::{AcpiError, Signature};
 use crate::support::phys::{PhysMemory, le_u32, le_u64};
 
 /// The RSDP's signature.

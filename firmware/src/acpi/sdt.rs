@@ -3,9 +3,8 @@
 //! checksum, the expected signature.
 
 use alloc::vec::Vec;
-use core::fmt;
 
-use super::AcpiError;
+use super::error::{AcpiError, Signature};
 use crate::support::phys::{PhysMemory, le_u32};
 
 /// Bytes in a system description table's header.
@@ -30,35 +29,6 @@ impl TableRef {
     /// The signature, printable.
     pub fn name(&self) -> Signature {
         Signature(self.signature)
-    }
-}
-
-/// A table's four signature bytes as they are printed: each byte that is
-/// not graphic ASCII as `?`. Errors keep the bytes, not a `String`: no
-/// allocation where a table is refused, and an `AcpiError` has nothing to
-/// free.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signature(pub [u8; 4]);
-
-impl Signature {
-    /// The bytes `Display` writes.
-    pub fn printable(&self) -> [u8; 4] {
-        self.0.map(|b| if b.is_ascii_graphic() { b } else { b'?' })
-    }
-}
-
-impl fmt::Display for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.printable()
-            .iter()
-            .try_for_each(|&b| fmt::Write::write_char(f, b.into()))
-    }
-}
-
-#[cfg(test)]
-impl PartialEq<str> for Signature {
-    fn eq(&self, other: &str) -> bool {
-        self.printable() == other.as_bytes()
     }
 }
 

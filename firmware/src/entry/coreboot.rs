@@ -281,8 +281,8 @@ fn records<'t>(header: &Header, table: &'t [u8]) -> Result<Vec<Record<'t>>, Core
     Ok(out)
 }
 
-mod tables;
-pub use tables::{BootMedia, Tables, cbmem_console};
+pub mod cbmem_console;
+pub mod tables;
 
 #[cfg(test)]
 mod tests;

@@ -1,3 +1,4 @@
+use super::tables::Tables;
 use super::*;
 use crate::entry::{EntryProtocol, SerialPort};
 use crate::support::phys::FakeMemory;

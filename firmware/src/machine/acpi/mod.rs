@@ -16,6 +16,7 @@ use baton::acpi::madt::Topology;
 use baton::acpi::s5::{self, SleepType};
 use baton::acpi::{AcpiError, TableRef, Tables, madt, rsdp, sdt};
 use baton::entry::BootInfo;
+use baton::options::{FailPolicy, Options};
 use spin::Once;
 use x86_64::instructions::port::Port;
 use x86_64::registers::model_specific::Msr;
@@ -88,10 +89,12 @@ fn s5_from_bytes(tables: &[TableRef]) -> Option<SleepType> {
 
 pub static POWER: Once<Power> = Once::new();
 
-/// `eager` (`aml=eager`): `\_S5` now and, with the AML interpreter, the
+/// With `aml=eager`: `\_S5` now and, with the AML interpreter, the
 /// processor objects cross-checked against the MADT (about 45 ms under
-/// TCG); otherwise `\_S5` is looked for when power-off needs it.
-pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
+/// TCG). Under `on-fail=off`, `\_S5` now (`prepare_power_off`). Otherwise
+/// `\_S5` is looked for when power-off needs it.
+pub fn init(info: &BootInfo, options: &Options) -> Result<Acpi, AcpiError> {
+    let eager = options.aml_eager;
     let rsdp = match info.rsdp {
         Some(addr) => addr,
         None => rsdp::scan(&IdentityMapped)?.addr,
@@ -147,13 +150,26 @@ pub fn init(info: &BootInfo, eager: bool) -> Result<Acpi, AcpiError> {
             aml,
             s5,
         });
-        power::acpi_ready();
+        if options.on_fail == FailPolicy::PowerOff {
+            prepare_power_off();
+        }
     }
     Ok(Acpi {
         tables,
         topology,
         fadt,
     })
+}
+
+/// Evaluates `\_S5` ahead of a power-off (the result is kept): a fault
+/// handler must not be the first to run the AML interpreter. Nothing
+/// before ACPI is up.
+pub fn prepare_power_off() {
+    if let Some(power) = POWER.get()
+        && power.s5().is_none()
+    {
+        warn!("on-fail=off: no \\_S5 sleep type: a failure will halt instead");
+    }
 }
 
 /// The running CPU's APIC ID (x2APIC MSR when in x2APIC mode, else CPUID

@@ -20,15 +20,7 @@ pub fn configure(debug_exit: Option<u16>, policy: FailPolicy) {
     DEBUG_EXIT.store(debug_exit.map_or(0, |p| u32::from(p) + 1), Ordering::SeqCst);
     POLICY.store(policy as u8, Ordering::SeqCst);
     if policy == FailPolicy::PowerOff {
-        prepare_power_off();
-    }
-}
-
-/// ACPI's power controls are known now: under `on-fail=off`, `\_S5` is
-/// found at once, for the same reason as in `configure`.
-pub fn acpi_ready() {
-    if POLICY.load(Ordering::SeqCst) == FailPolicy::PowerOff as u8 {
-        prepare_power_off();
+        crate::machine::acpi::prepare_power_off();
     }
 }
 
@@ -48,16 +40,6 @@ pub fn finish() -> ! {
     info!("baton: done");
     report(ExitCode::Success);
     power_off()
-}
-
-/// Evaluates `\_S5` ahead of a power-off (the result is kept); nothing
-/// before ACPI is up.
-fn prepare_power_off() {
-    if let Some(power) = crate::machine::acpi::POWER.get()
-        && power.s5().is_none()
-    {
-        warn!("on-fail=off: no \\_S5 sleep type: a failure will halt instead");
-    }
 }
 
 /// ACPI power-off: SLP_TYP of `\_S5` with SLP_EN into the PM1 control

@@ -108,7 +108,7 @@ pub fn boot_info(entry: Entry) -> Result<BootInfo, BootInfoError> {
         }
         PROTOCOL_COREBOOT32 | PROTOCOL_COREBOOT64 => {
             let (table, scanned) = coreboot::find(mem, (info != 0).then_some(info))?;
-            let tables = coreboot::Tables::read(mem, table)?;
+            let tables = coreboot::tables::Tables::read(mem, table)?;
             let map = tables.memory_map()?;
             let bits = if entry.protocol == PROTOCOL_COREBOOT32 {
                 32

@@ -7,13 +7,14 @@
 //! Each step's arithmetic is in the library (`baton::takeover::copy_plan`,
 //! `baton::takeover::stop`, `payload_loader`); this file orders them.
 
+mod error;
 mod placement;
 mod stop_aps;
 
+pub use error::TakeoverError;
 use placement::{below, bytes, fetch, keep_clear, report_plan, rsdp_copy};
 use stop_aps::{init_aps, stop_aps};
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -29,73 +30,11 @@ use payload_loader::{BootInfoInput, Display, Module, PlanConfig, Protocol, Range
 use crate::machine::platform::{console, tsc};
 use crate::machine::smp::cpus::Cpus;
 use crate::machine::smp::park_area::{
-    Installed, Jump, MAPPED, ParkAreaError, ParkFaults, SelfNmi, park_area_size,
+    Installed, Jump, MAPPED, ParkFaults, SelfNmi, park_area_size,
 };
 
 const MULTIBOOT1_MAGIC: u32 = 0x2bad_b002;
 const MULTIBOOT2_MAGIC: u32 = 0x36d7_6289;
-
-#[derive(Debug)]
-pub enum TakeoverError {
-    KernelUnmapped {
-        blob: Blob,
-        mapped_end: u64,
-    },
-    Plan(Box<payload_loader::Error>),
-    Place(Box<payload_loader::Error>),
-    BootInfo(Box<payload_loader::Error>),
-    BootInfoTooLarge {
-        size: usize,
-        room: u64,
-    },
-    ParkArea(ParkAreaError),
-    ApsStillRunning {
-        apic_ids: Vec<u32>,
-    },
-    Fetch {
-        offset: u64,
-        len: u64,
-        addr: u64,
-        control: u32,
-    },
-}
-
-impl core::fmt::Display for TakeoverError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::KernelUnmapped { blob, mapped_end } => write!(
-                f,
-                "the kernel's bytes [{:#x}..{:#x}) lie beyond the identity map ({mapped_end:#x})",
-                blob.addr,
-                blob.addr + blob.len
-            ),
-            Self::Plan(e) => write!(f, "the kernel cannot be loaded: {e}"),
-            Self::Place(e) => write!(f, "no room for the handoff: {e}"),
-            Self::BootInfo(e) => write!(f, "the boot information cannot be built: {e}"),
-            Self::BootInfoTooLarge { size, room } => {
-                write!(
-                    f,
-                    "the boot information takes {size} bytes, more than its {room}"
-                )
-            }
-            Self::ParkArea(e) => write!(f, "{e}"),
-            Self::Fetch {
-                offset,
-                len,
-                addr,
-                control,
-            } => write!(
-                f,
-                "reading the kernel's bytes [{offset:#x}..+{len:#x}) from fw_cfg to {addr:#x} failed (DMA control word {control:#x})"
-            ),
-            Self::ApsStillRunning { apic_ids } => write!(
-                f,
-                "APs {} did not stop; with ap-handoff=hlt they would run on memory the kernel overwrites: refusing the jump",
-                baton::support::quote::HexList(apic_ids)
-            ),
-        }
-    }
-}
 
 /// The largest memory-map entry of any protocol's boot information (a
 /// Multiboot2 or PVH entry: 24 bytes; Multiboot1's: 24 with its size field).

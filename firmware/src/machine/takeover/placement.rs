@@ -13,7 +13,7 @@ use payload_loader::{LoadPlan, Range};
 use crate::machine::platform::paging;
 use crate::machine::smp::park_area::MAPPED;
 
-use super::TakeoverError;
+use super::error::TakeoverError;
 
 /// Reads `len` bytes at `offset` of the kernel file read in part `part`
 /// to `addr`, by fw_cfg DMA.

@@ -15,7 +15,7 @@ use crate::machine::smp::cpus::Cpus;
 use crate::machine::smp::park_area::Installed;
 use crate::machine::smp::stopping::StopState;
 
-use super::TakeoverError;
+use super::error::TakeoverError;
 
 /// The machine side of `baton::takeover::stop`.
 struct MachineStop<'a> {
