@@ -44,35 +44,20 @@ use machine::platform::{console, tsc};
 #[cfg(target_os = "none")]
 fn boot(entry: machine::entry::Entry) -> ! {
     console::init();
-    if cfg!(feature = "unsafe-takeover") {
-        info!(
-            "baton: UNSAFE-TAKEOVER BUILD: a negative control with Linux's takeover bugs back; never boot it for real"
-        );
-    }
-    for hole in machine::NEGATIVE_CONTROLS {
-        info!(
-            "baton: NEGATIVE-CONTROL BUILD ({hole}): a takeover hole brought back for the test suite; never boot it for real"
-        );
-    }
+    report::negative_controls();
     tsc::start_calibration();
     machine::init_bsp();
     tsc::stamp(Stage::Entry);
     let boot_info = machine::entry::boot_info(entry);
     let clock = tsc::calibrate();
-    let boot_info = boot_info.unwrap_or_else(|e| {
-        error!("baton: cannot read the boot information: {e}");
-        power::fail(ExitCode::Error)
-    });
+    let boot_info =
+        boot_info.unwrap_or_else(|e| fatal(format_args!("cannot read the boot information: {e}")));
     console::follow_firmware(&boot_info);
     tsc::stamp(Stage::BootInfo);
     let options = settle(Options::parse(&boot_info.cmdline));
     let mut frames = machine::platform::memory::frame_allocator(&boot_info);
-    machine::platform::paging::map_everything(&boot_info.memory_map, &mut frames).unwrap_or_else(
-        |e| {
-            error!("baton: {e}");
-            power::fail(ExitCode::Error)
-        },
-    );
+    machine::platform::paging::map_everything(&boot_info.memory_map, &mut frames)
+        .unwrap_or_else(|e| fatal(format_args!("{e}")));
     report::boot(&boot_info, &options, clock);
     report::frames(&frames);
     let acpi = machine::acpi::init(&boot_info, &options)
@@ -93,20 +78,41 @@ fn boot(entry: machine::entry::Entry) -> ! {
     if let Some(test) = options.self_test {
         machine::selftest::run(test, &mut frames);
     }
-    // Each kernel source in turn (fw_cfg, CBFS, boot modules): the first
-    // with a kernel is booted; one that fails ends the run under the
-    // policy, or with `on-fail=next` hands over to the next source. The
-    // memory a failed source took stays taken (part of it may be lent to
-    // the heap by then).
+    let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
+    if boot_first_kernel(&boot_info, &options, rsdp, cpus, &mut frames) {
+        fatal(format_args!("no kernel source is left to try"));
+    }
+    if !options.no_kernel_ok {
+        fatal(format_args!("{}", SourceError::NoKernel));
+    }
+    info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
+    tsc::report_timeline();
+    power::finish()
+}
+
+/// Each kernel source in turn (fw_cfg, CBFS, boot modules): the first with
+/// a kernel is booted and this never returns; one that fails ends the run
+/// under the policy, or with `on-fail=next` hands over to the next source.
+/// The memory a failed source took stays taken (part of it may be lent to
+/// the heap by then). Returns whether a source failed (else none had a
+/// kernel).
+#[cfg(target_os = "none")]
+fn boot_first_kernel(
+    boot_info: &baton::entry::BootInfo,
+    options: &Options,
+    rsdp: Option<u64>,
+    cpus: Option<&'static machine::smp::cpus::Cpus>,
+    frames: &mut baton::support::frames::FrameAllocator,
+) -> bool {
     let mut failed = false;
     for origin in machine::source::ORDER {
         let started = tsc::now();
-        let source = match machine::source::load(origin, &boot_info, &mut frames) {
+        let source = match machine::source::load(origin, boot_info, frames) {
             Ok(None) => continue,
             Ok(Some(source)) => source,
             Err(e) => {
                 error!("baton: kernel from {origin}: {e}");
-                next_source_or_fail(&options);
+                next_source_or_fail(options);
                 failed = true;
                 continue;
             }
@@ -119,25 +125,21 @@ fn boot(entry: machine::entry::Entry) -> ! {
         };
         report::source(&source, &options, started);
         tsc::stamp(Stage::KernelRead);
-        let rsdp = acpi.as_ref().ok().map(|a| a.tables.rsdp);
-        match machine::takeover::prepare(&source, &options, &boot_info, rsdp, cpus, &frames) {
+        match machine::takeover::prepare(&source, &options, boot_info, rsdp, cpus, frames) {
             Ok(prepared) => machine::takeover::commit(prepared),
             Err(e) => error!("baton: takeover: {e}"),
         }
         next_source_or_fail(&options);
         failed = true;
     }
-    if failed {
-        error!("baton: no kernel source is left to try");
-        power::fail(ExitCode::Error);
-    }
-    if !options.no_kernel_ok {
-        error!("baton: {}", SourceError::NoKernel);
-        power::fail(ExitCode::Error);
-    }
-    info!("baton: {} (no-kernel=ok)", SourceError::NoKernel);
-    tsc::report_timeline();
-    power::finish()
+    failed
+}
+
+/// An error that ends the run under the policy.
+#[cfg(target_os = "none")]
+fn fatal(why: core::fmt::Arguments<'_>) -> ! {
+    error!("baton: {why}");
+    power::fail(ExitCode::Error)
 }
 
 /// Puts the options that govern the whole run into effect: the console's

@@ -233,3 +233,18 @@ pub fn source(source: &KernelSource, options: &Options, started: u64) {
         }
     }
 }
+
+/// The banner of a negative-control build: each takeover hole it brings
+/// back for the test suite.
+pub fn negative_controls() {
+    if cfg!(feature = "unsafe-takeover") {
+        info!(
+            "baton: UNSAFE-TAKEOVER BUILD: a negative control with Linux's takeover bugs back; never boot it for real"
+        );
+    }
+    for hole in machine::NEGATIVE_CONTROLS {
+        info!(
+            "baton: NEGATIVE-CONTROL BUILD ({hole}): a takeover hole brought back for the test suite; never boot it for real"
+        );
+    }
+}

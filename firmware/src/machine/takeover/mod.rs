@@ -12,16 +12,15 @@ mod placement;
 mod stop_aps;
 
 pub use error::TakeoverError;
-use placement::{below, bytes, fetch, keep_clear, report_plan, rsdp_copy};
+use placement::{bytes, fetch, keep_clear, place_modules, report_plan, rsdp_copy, stage_relocated};
 use stop_aps::{init_aps, stop_aps};
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use baton::entry::BootInfo;
 use baton::options::{Inject, LeaveMode, Options};
 use baton::smp::apic::Mode;
-use baton::source::{Blob, KernelSource, PartlyRead};
+use baton::source::{KernelSource, PartlyRead};
 use baton::support::frames::FrameAllocator;
 use baton::support::timeline::Stage;
 use baton::takeover::copy_plan::{self, CopyStep};
@@ -69,14 +68,7 @@ pub fn prepare<'a>(
     frames: &FrameAllocator,
 ) -> Result<Prepared<'a>, TakeoverError> {
     let kernel = bytes(source.kernel)?;
-    // The screen as the firmware left it: coreboot's framebuffer, else the VGA text
-    // console (its cursor where the firmware's last line left it). Its memory is never
-    // handed over as usable, nor used for the kernel.
-    let display = info
-        .platform
-        .framebuffer
-        .map(Display::Linear)
-        .or_else(|| crate::machine::entry::vga::text_console_now().map(Display::Text));
+    let display = screen_now(info);
     let screen = display.map(|d| {
         let (start, end) = d.memory();
         Range::new(start, end)
@@ -106,38 +98,9 @@ pub fn prepare<'a>(
 
     // Sources the copy stub reads must survive the copies before them.
     let kernel_at = keep_clear(&mut plan, "kernel file", source.kernel)?;
-    let mut staged = Vec::new();
-    for (i, s) in plan.segments.clone().iter().enumerate() {
-        if !plan.relocations.iter().any(|r| r.segment == i) {
-            staged.push(None);
-            continue;
-        }
-        let at = plan
-            .allocate("relocated segment", s.mem_size, 4096)
-            .map_err(TakeoverError::Place)?;
-        // SAFETY: a fresh allocation of mem_size bytes, identity-mapped.
-        let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, s.mem_size as usize) };
-        buf.fill(0);
-        if let Some(file) = s.file_bytes(kernel) {
-            buf[..file.len()].copy_from_slice(file);
-        }
-        plan.relocate(i, buf);
-        staged.push(Some(at));
-    }
-    // Multiboot kernels get each file's name first (Protocol::command_line).
+    let staged = stage_relocated(&mut plan, kernel)?;
     let protocol = plan.kind();
-    let mut modules: Vec<(Blob, String)> = Vec::new();
-    if let Some(initrd) = source.initrd {
-        let blob = keep_clear(&mut plan, "initrd", initrd)?;
-        // A bzImage says how high its initrd may end (initrd_addr_max).
-        let limit = plan.initrd_limit();
-        let blob = below(&mut plan, blob, limit)?;
-        modules.push((blob, protocol.command_line(source.initrd_name(), "")));
-    }
-    for m in &source.modules {
-        let blob = keep_clear(&mut plan, "module", m.blob)?;
-        modules.push((blob, protocol.command_line(&m.name, &m.cmdline)));
-    }
+    let modules = place_modules(&mut plan, source)?;
     let cmdline = protocol.command_line(&source.kernel_name, &source.cmdline);
 
     let long_mode = plan.enters_long_mode();
@@ -198,41 +161,7 @@ pub fn prepare<'a>(
         Some(_) => copy_plan::take_direct_reads(&plan, &mut copies),
         None => Vec::new(),
     };
-    // How the copy stub and the park area reach the LAPIC for the injected
-    // self-NMIs (the APs' mode and base are the BSP's).
-    let lapic = crate::machine::platform::lapic::get().map(|l| SelfNmi {
-        x2apic: l.mode() == Mode::X2Apic,
-        apic_id: l.id(),
-        mmio: l.mmio() as u32,
-    });
-    let jump = Jump {
-        entry: plan.entry,
-        info: info_at,
-        magic: match protocol {
-            Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
-            Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
-            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => 0,
-        },
-        long_mode,
-        linux: protocol == Protocol::Linux,
-        null_fs: options
-            .injected(|i| (*i == Inject::NullFs).then_some(()))
-            .is_some(),
-        self_nmi: options
-            .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
-            .and(lapic),
-        park_faults: ParkFaults {
-            lapic,
-            nmi_in_park: options.injected(|i| match i {
-                Inject::NmiInPark(id) => Some(*id),
-                _ => None,
-            }),
-            stack_race: options.injected(|i| match i {
-                Inject::ParkStackRace { waiter, late } => Some((*waiter, *late)),
-                _ => None,
-            }),
-        },
-    };
+    let jump = jump_to(plan.entry, protocol, info_at, long_mode, options);
     let park = crate::machine::smp::park_area::install(park_at, aps, &copies, jump)
         .map_err(TakeoverError::ParkArea)?;
     tsc::stamp(Stage::Plan);
@@ -266,6 +195,62 @@ pub fn prepare<'a>(
         entry: plan.entry,
         long_mode,
     })
+}
+
+/// The screen as the firmware left it: coreboot's framebuffer, else the VGA
+/// text console (its cursor where the firmware's last line left it). Its
+/// memory is never handed over as usable, nor used for the kernel.
+fn screen_now(info: &BootInfo) -> Option<Display> {
+    info.platform
+        .framebuffer
+        .map(Display::Linear)
+        .or_else(|| crate::machine::entry::vga::text_console_now().map(Display::Text))
+}
+
+/// How the copy stub enters the kernel: its entry, the protocol's magic
+/// and boot information, and the test suite's injected faults.
+fn jump_to(
+    entry: u64,
+    protocol: Protocol,
+    info_at: u64,
+    long_mode: bool,
+    options: &Options,
+) -> Jump {
+    // How the copy stub and the park area reach the LAPIC for the injected
+    // self-NMIs (the APs' mode and base are the BSP's).
+    let lapic = crate::machine::platform::lapic::get().map(|l| SelfNmi {
+        x2apic: l.mode() == Mode::X2Apic,
+        apic_id: l.id(),
+        mmio: l.mmio() as u32,
+    });
+    Jump {
+        entry,
+        info: info_at,
+        magic: match protocol {
+            Protocol::Multiboot1 => MULTIBOOT1_MAGIC,
+            Protocol::Multiboot2 => MULTIBOOT2_MAGIC,
+            Protocol::Pvh | Protocol::Elf64 | Protocol::Linux => 0,
+        },
+        long_mode,
+        linux: protocol == Protocol::Linux,
+        null_fs: options
+            .injected(|i| (*i == Inject::NullFs).then_some(()))
+            .is_some(),
+        self_nmi: options
+            .injected(|i| (*i == Inject::NmiInHandoff).then_some(()))
+            .and(lapic),
+        park_faults: ParkFaults {
+            lapic,
+            nmi_in_park: options.injected(|i| match i {
+                Inject::NmiInPark(id) => Some(*id),
+                _ => None,
+            }),
+            stack_race: options.injected(|i| match i {
+                Inject::ParkStackRace { waiter, late } => Some((*waiter, *late)),
+                _ => None,
+            }),
+        },
+    }
 }
 
 /// The takeover's second step: stop every AP (request, wait, NMI), INIT

@@ -3,11 +3,12 @@
 //! destination or moved, fw_cfg reads made straight to their destination,
 //! and the plan's report.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
-use baton::source::{Blob, PartlyRead};
+use baton::source::{Blob, KernelSource, PartlyRead};
 use baton::support::phys::PhysMemory;
-use baton::takeover::copy_plan::{self};
+use baton::takeover::copy_plan;
 use payload_loader::{LoadPlan, Range};
 
 use crate::machine::platform::paging;
@@ -136,4 +137,55 @@ pub(super) fn report_plan(plan: &LoadPlan) {
             }
         );
     }
+}
+
+/// The segments the planner relocated, copied out of the kernel file into
+/// fresh memory and relocated there (the copy stub moves them into place);
+/// by segment, where each went (`None`: copied from the file as it is).
+pub(super) fn stage_relocated(
+    plan: &mut LoadPlan,
+    kernel: &[u8],
+) -> Result<Vec<Option<u64>>, TakeoverError> {
+    let mut staged = Vec::new();
+    for (i, s) in plan.segments.clone().iter().enumerate() {
+        if !plan.relocations.iter().any(|r| r.segment == i) {
+            staged.push(None);
+            continue;
+        }
+        let at = plan
+            .allocate("relocated segment", s.mem_size, 4096)
+            .map_err(TakeoverError::Place)?;
+        // SAFETY: a fresh allocation of mem_size bytes, identity-mapped.
+        let buf = unsafe { core::slice::from_raw_parts_mut(at as *mut u8, s.mem_size as usize) };
+        buf.fill(0);
+        if let Some(file) = s.file_bytes(kernel) {
+            buf[..file.len()].copy_from_slice(file);
+        }
+        plan.relocate(i, buf);
+        staged.push(Some(at));
+    }
+    Ok(staged)
+}
+
+/// The initrd, then each module, kept clear of the kernel, with the
+/// command line each gets (Multiboot kernels get each file's name first:
+/// `Protocol::command_line`).
+pub(super) fn place_modules(
+    plan: &mut LoadPlan,
+    source: &KernelSource,
+) -> Result<Vec<(Blob, String)>, TakeoverError> {
+    let protocol = plan.kind();
+    let mut modules = Vec::new();
+    if let Some(initrd) = source.initrd {
+        let blob = keep_clear(plan, "initrd", initrd)?;
+        // A bzImage says how high its initrd may end (initrd_addr_max).
+        let limit = plan.initrd_limit();
+        let blob = below(plan, blob, limit)?;
+        modules.push((blob, protocol.command_line(source.initrd_name(), "")));
+    }
+    for m in &source.modules {
+        let blob = keep_clear(plan, "module", m.blob)?;
+        modules.push((blob, protocol.command_line(&m.name, &m.cmdline)));
+    }
+    Ok(modules)
 }
