@@ -2,8 +2,9 @@
 //! types (after bounding them ourselves), then every PT_LOAD checked with checked arithmetic.
 //! The section headers are never read.
 //!
-//! Here: the types and the ELF header; `segments` checks the PT_LOADs, `notes` reads PT_NOTEs,
-//! `relocations` the `R_X86_64_RELATIVE` entries of an ET_DYN image.
+//! Here: the ELF header and the program header table; the types are in `image`, `segments`
+//! checks the PT_LOADs, `notes` reads PT_NOTEs, `relocations` the `R_X86_64_RELATIVE` entries
+//! of an ET_DYN image.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -12,119 +13,18 @@ use goblin::elf::header::{
     EI_CLASS, EI_DATA, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, EM_386, EM_X86_64, ET_DYN, ET_EXEC,
     Header, header32, header64,
 };
-use goblin::elf::program_header::{PF_X, ProgramHeader, program_header32, program_header64};
+use goblin::elf::program_header::{ProgramHeader, program_header32, program_header64};
 use plain::Plain;
 
 use crate::error::{Error, Result};
 
+mod image;
 mod notes;
 mod relocations;
 mod segments;
 
+pub use image::{ElfClass, ElfImage, ElfType, Note, Phdr};
 pub use notes::parse_notes;
-
-/// ELF class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElfClass {
-    /// 32-bit ELF (a Multiboot kernel).
-    Elf32,
-    /// 64-bit ELF.
-    Elf64,
-}
-
-impl ElfClass {
-    /// 32 or 64.
-    pub fn bits(self) -> u8 {
-        match self {
-            ElfClass::Elf32 => 32,
-            ElfClass::Elf64 => 64,
-        }
-    }
-}
-
-impl core::fmt::Display for ElfClass {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "ELF{}", self.bits())
-    }
-}
-
-/// ELF file type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ElfType {
-    /// `ET_EXEC`: loaded at its addresses.
-    Exec,
-    /// `ET_DYN`: position independent.
-    Dyn,
-}
-
-impl core::fmt::Display for ElfType {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            ElfType::Exec => "ET_EXEC",
-            ElfType::Dyn => "ET_DYN",
-        })
-    }
-}
-
-/// One program header, widened to 64 bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Phdr {
-    /// Index in the program header table.
-    pub index: usize,
-    /// `p_type`.
-    pub p_type: u32,
-    /// `p_flags` (PF_R, PF_W, PF_X).
-    pub flags: u32,
-    /// `p_offset`.
-    pub offset: u64,
-    /// `p_vaddr`.
-    pub vaddr: u64,
-    /// `p_paddr`: where the segment is loaded.
-    pub paddr: u64,
-    /// `p_filesz`.
-    pub filesz: u64,
-    /// `p_memsz`.
-    pub memsz: u64,
-    /// `p_align`.
-    pub align: u64,
-}
-
-impl Phdr {
-    /// Whether the segment is executable (`PF_X`).
-    pub fn is_executable(&self) -> bool {
-        self.flags & PF_X != 0
-    }
-}
-
-/// One ELF note, borrowed from the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Note<'a> {
-    /// Program header index of the PT_NOTE.
-    pub segment: usize,
-    /// Name without its terminating NUL.
-    pub name: &'a [u8],
-    /// The note's type.
-    pub n_type: u32,
-    /// Its descriptor.
-    pub desc: &'a [u8],
-}
-
-/// A validated ELF kernel image.
-#[derive(Debug, Clone)]
-pub struct ElfImage<'a> {
-    /// The whole file.
-    pub bytes: &'a [u8],
-    /// 32- or 64-bit.
-    pub class: ElfClass,
-    /// ET_EXEC or ET_DYN.
-    pub elf_type: ElfType,
-    /// `e_machine`.
-    pub machine: u16,
-    /// `e_entry`.
-    pub entry: u64,
-    /// Every program header (all types).
-    pub phdrs: Vec<Phdr>,
-}
 
 const EHDR32: usize = header32::SIZEOF_EHDR;
 const EHDR64: usize = header64::SIZEOF_EHDR;

@@ -8,7 +8,7 @@ use goblin::elf::program_header::PT_NOTE;
 use crate::bytes::u32_at;
 use crate::error::{Error, Result};
 
-use super::{ElfImage, Note};
+use super::image::{ElfImage, Note};
 
 impl<'a> ElfImage<'a> {
     /// Every note of every PT_NOTE, read by `p_offset` / `p_filesz` (some PT_NOTE headers carry

@@ -8,7 +8,7 @@ use goblin::elf::program_header::PT_DYNAMIC;
 use crate::bytes::u64_at;
 use crate::error::{Error, Result};
 
-use super::{ElfClass, ElfImage};
+use super::image::{ElfClass, ElfImage};
 
 impl<'a> ElfImage<'a> {
     /// The `R_X86_64_RELATIVE` relocations of an ET_DYN image as `(r_offset, r_addend)`.

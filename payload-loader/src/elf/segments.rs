@@ -7,7 +7,7 @@ use goblin::elf::program_header::PT_LOAD;
 
 use crate::error::{Error, Result};
 
-use super::{ElfClass, ElfImage, ElfType, Phdr};
+use super::image::{ElfClass, ElfImage, ElfType, Phdr};
 
 impl<'a> ElfImage<'a> {
     /// PT_LOAD headers with a non-zero memory size, in table order.

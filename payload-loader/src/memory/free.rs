@@ -3,7 +3,8 @@
 
 use alloc::vec::Vec;
 
-use super::{MemoryKind, MemoryRegion, Range};
+use super::kind::MemoryKind;
+use super::region::{MemoryRegion, Range};
 use crate::error::MemoryKindName;
 
 /// Removes `cut` from a sorted list of disjoint intervals.

@@ -1,104 +1,17 @@
 //! Memory map types and range arithmetic: coverage checks and a top-down free-memory allocator.
 //!
-//! Here: [`MemoryRegion`] and [`Range`] and their validation. [`MemoryKind`] lives in `kind`,
-//! usable RAM, the allocators and [`with_reserved`] in `free`.
-
-use alloc::boxed::Box;
-
-use crate::error::{Error, Result};
+//! [`MemoryRegion`] and [`Range`] and their validation live in `region`, [`MemoryKind`] in
+//! `kind`, usable RAM, the allocators and [`with_reserved`] in `free`; this module only
+//! re-exports them.
 
 mod free;
 mod kind;
+mod region;
 #[cfg(test)]
 mod tests;
 
 pub use free::{FreeList, mem_lower_upper, with_reserved};
 pub(crate) use free::{alloc_bottom_up, alloc_top_down, check_usable, free_ranges, usable_ram};
 pub use kind::MemoryKind;
-
-/// One memory-map entry, half-open `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryRegion {
-    /// First byte.
-    pub start: u64,
-    /// One past the last byte.
-    pub end: u64,
-    /// What the memory is.
-    pub kind: MemoryKind,
-}
-
-impl MemoryRegion {
-    /// The region `[start, end)` of `kind`.
-    pub const fn new(start: u64, end: u64, kind: MemoryKind) -> Self {
-        Self { start, end, kind }
-    }
-    /// Bytes in the region.
-    pub fn len(&self) -> u64 {
-        self.end.saturating_sub(self.start)
-    }
-    /// Whether the region holds no byte.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// A half-open physical range `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Range {
-    /// First byte.
-    pub start: u64,
-    /// One past the last byte.
-    pub end: u64,
-}
-
-impl Range {
-    /// The range `[start, end)`.
-    pub const fn new(start: u64, end: u64) -> Self {
-        Self { start, end }
-    }
-    /// Bytes in the range.
-    pub fn len(&self) -> u64 {
-        self.end.saturating_sub(self.start)
-    }
-    /// Whether the range holds no byte.
-    pub fn is_empty(&self) -> bool {
-        self.end <= self.start
-    }
-    /// Whether `addr` lies in the range.
-    pub fn contains(&self, addr: u64) -> bool {
-        self.start <= addr && addr < self.end
-    }
-    /// Whether the two ranges share a byte.
-    pub fn overlaps(&self, other: &Range) -> bool {
-        !self.is_empty() && !other.is_empty() && self.start < other.end && other.start < self.end
-    }
-}
-
-/// Checks that no region has `end < start`.
-pub(crate) fn check_regions(map: &[MemoryRegion]) -> Result<()> {
-    for (i, r) in map.iter().enumerate() {
-        if r.end < r.start {
-            return Err(Box::new(Error::BadRange {
-                what: "memory region",
-                index: i,
-                start: r.start,
-                end: r.end,
-            }));
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn check_ranges(what: &'static str, ranges: &[Range]) -> Result<()> {
-    for (i, r) in ranges.iter().enumerate() {
-        if r.end < r.start {
-            return Err(Box::new(Error::BadRange {
-                what,
-                index: i,
-                start: r.start,
-                end: r.end,
-            }));
-        }
-    }
-    Ok(())
-}
+pub use region::{MemoryRegion, Range};
+pub(crate) use region::{check_ranges, check_regions};

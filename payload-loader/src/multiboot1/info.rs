@@ -3,13 +3,17 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::{FRAMEBUFFER_OFFSET, INFO_SIZE};
 use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
 use crate::bytes::Writer;
 use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+
+/// Size of `multiboot_info` including the framebuffer fields.
+pub const INFO_SIZE: usize = 116;
+/// Offset of `framebuffer_addr` in `multiboot_info` (flag 12).
+pub const FRAMEBUFFER_OFFSET: usize = 88;
 
 /// Builds `multiboot_info` (flags: mem, cmdline, mods, mmap, boot_loader_name), then the mmap,
 /// the module list and the strings, for the blob to live at physical `base` (below 4 GiB).

@@ -11,7 +11,7 @@ use crate::mode_request::{ModeNeed, ModeRequest};
 
 mod info;
 
-pub use info::{Mb1Info, build_info, decode_info};
+pub use info::{FRAMEBUFFER_OFFSET, INFO_SIZE, Mb1Info, build_info, decode_info};
 
 /// Header magic.
 pub const HEADER_MAGIC: u32 = 0x1BAD_B002;
@@ -27,10 +27,6 @@ pub const FLAG_MEMORY_INFO: u32 = 1 << 1;
 pub const FLAG_VIDEO_MODE: u32 = 1 << 2;
 /// Flag 16: the address fields are valid.
 pub const FLAG_ADDRESS: u32 = 1 << 16;
-/// Size of `multiboot_info` including the framebuffer fields.
-pub const INFO_SIZE: usize = 116;
-/// Offset of `framebuffer_addr` in `multiboot_info` (flag 12).
-pub const FRAMEBUFFER_OFFSET: usize = 88;
 
 /// Multiboot1 header address fields (flag 16), as in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,16 +3,29 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use super::{
-    TAG_ACPI_NEW, TAG_ACPI_OLD, TAG_BASIC_MEMINFO, TAG_CMDLINE, TAG_FRAMEBUFFER, TAG_LOADER_NAME,
-    TAG_MMAP, TAG_MODULE,
-};
 use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
 use crate::bytes::{Writer, u32_at};
 use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion, mem_lower_upper};
+
+/// MBI tag types baton provides.
+pub const TAG_CMDLINE: u32 = 1;
+/// Tag: the loader's name.
+pub const TAG_LOADER_NAME: u32 = 2;
+/// Tag: a boot module.
+pub const TAG_MODULE: u32 = 3;
+/// Tag: lower and upper memory in KiB.
+pub const TAG_BASIC_MEMINFO: u32 = 4;
+/// Tag: the memory map.
+pub const TAG_MMAP: u32 = 6;
+/// Tag: the framebuffer (or EGA text console) the firmware set up.
+pub const TAG_FRAMEBUFFER: u32 = 8;
+/// Tag: a copy of the ACPI 1.0 RSDP.
+pub const TAG_ACPI_OLD: u32 = 14;
+/// Tag: a copy of the ACPI 2.0+ RSDP.
+pub const TAG_ACPI_NEW: u32 = 15;
 
 fn string(s: &str) -> impl FnOnce(&mut Writer) + '_ {
     move |w: &mut Writer| {

@@ -14,7 +14,10 @@ use crate::multiboot1::{AddressLoad, load_from_address_fields};
 
 mod info;
 
-pub use info::{Mb2Info, build_info, decode_info};
+pub use info::{
+    Mb2Info, TAG_ACPI_NEW, TAG_ACPI_OLD, TAG_BASIC_MEMINFO, TAG_CMDLINE, TAG_FRAMEBUFFER,
+    TAG_LOADER_NAME, TAG_MMAP, TAG_MODULE, build_info, decode_info,
+};
 
 /// Header magic.
 pub const HEADER_MAGIC: u32 = 0xE852_50D6;
@@ -23,22 +26,6 @@ pub const BOOTLOADER_MAGIC: u32 = 0x36D7_6289;
 /// The header must start, 8-aligned, in the first 32 KiB.
 pub const SEARCH_LIMIT: usize = 32768;
 
-/// MBI tag types baton provides.
-pub const TAG_CMDLINE: u32 = 1;
-/// Tag: the loader's name.
-pub const TAG_LOADER_NAME: u32 = 2;
-/// Tag: a boot module.
-pub const TAG_MODULE: u32 = 3;
-/// Tag: lower and upper memory in KiB.
-pub const TAG_BASIC_MEMINFO: u32 = 4;
-/// Tag: the memory map.
-pub const TAG_MMAP: u32 = 6;
-/// Tag: the framebuffer (or EGA text console) the firmware set up.
-pub const TAG_FRAMEBUFFER: u32 = 8;
-/// Tag: a copy of the ACPI 1.0 RSDP.
-pub const TAG_ACPI_OLD: u32 = 14;
-/// Tag: a copy of the ACPI 2.0+ RSDP.
-pub const TAG_ACPI_NEW: u32 = 15;
 /// The types an information request may ask for without being refused.
 /// (A required request for the framebuffer tag is met only when there is a screen: see
 /// [`Mb2Header::mode_request`].)
