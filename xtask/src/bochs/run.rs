@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use super::{bochsrc, check, entry};
+use super::config::{bochsrc, check, entry};
 use crate::machine::{Machine, Outcome, Run};
 
 /// Bochs' own log says the run is over: a triple fault, a panic of Bochs

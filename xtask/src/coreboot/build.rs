@@ -7,7 +7,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{Variant, cbfstool_path, dir, rom_path};
+use super::paths::{cbfstool_path, dir, rom_path};
+use super::variant::Variant;
 use crate::setup::run;
 
 /// The Debian packages the coreboot build needs.

@@ -10,8 +10,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow};
 use baton::source::fwcfg;
 
-use super::cbfs::{COMPRESS_FROM, Compression, Contents, add_raw};
-use super::{Variant, cbfstool, dir};
+use super::cbfs::{COMPRESS_FROM, Compression, Contents, add_raw, cbfstool};
+use super::paths::dir;
+use super::variant::Variant;
 
 /// Identity of a file for the cache key: path, length, modification time.
 fn identity(path: &Path, h: &mut DefaultHasher) -> Result<()> {

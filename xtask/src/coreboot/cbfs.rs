@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::Result;
 
-use super::cbfstool_path;
+use super::paths::cbfstool_path;
 use crate::setup::run;
 
 /// What to compress a CBFS file with.
@@ -31,6 +31,11 @@ impl Compression {
 
 /// Files smaller than this go into CBFS uncompressed.
 pub const COMPRESS_FROM: u64 = 64 << 10;
+
+/// `cbfstool ARGS...`, its stdout.
+pub fn cbfstool(args: &[&std::ffi::OsStr]) -> Result<String> {
+    run(Command::new(cbfstool_path()).args(args))
+}
 
 /// `cbfstool ROM add -t raw -n NAME -f FILE [-c C]`.
 pub fn add_raw(rom: &Path, name: &str, file: &Path, c: Compression) -> Result<()> {

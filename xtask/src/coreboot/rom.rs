@@ -8,9 +8,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use baton::source::fwcfg;
 
+use super::build::ensure;
 use super::cache::cached_files_rom;
-use super::cbfs::{Contents, add_string};
-use super::{Variant, cbfstool, cbfstool_path, ensure};
+use super::cbfs::{Contents, add_string, cbfstool};
+use super::paths::cbfstool_path;
+use super::variant::Variant;
 use crate::setup::run;
 
 /// The ROM for one run at `out`: baton (`elf`) as the payload, the kernel

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{add_needs, asked_end, boot};
+use super::boot::{add_needs, boot};
 use crate::RunArgs;
 use crate::entry::Entry;
 use crate::machine::{Emulator, Machine, Outcome, Run, linux_reached_init, verdict};
@@ -173,4 +173,19 @@ fn judge(args: &RunArgs, machine: &Machine, run: &Run, dir: &Path) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The end `test=...` in baton's command line asks for, if any.
+fn asked_end(cmdline: &str) -> Option<(Outcome, &str)> {
+    let word = cmdline
+        .split_whitespace()
+        .find(|w| w.starts_with("test="))?;
+    let outcome = match word.strip_prefix("test=")? {
+        w if w.starts_with("fault:") => Outcome::Exception,
+        "panic" => Outcome::Panic,
+        "triple-fault" => Outcome::TripleFault,
+        "hang" => Outcome::Hang,
+        _ => return None,
+    };
+    Some((outcome, word))
 }

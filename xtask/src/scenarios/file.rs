@@ -175,7 +175,9 @@ impl NegativeControl {
 }
 
 mod defaults {
-    use super::OneOrMany;
+    // The whole path: `cargo xtask deps` reads `super::` as this file's
+    // parent module, which would draw an arrow back to `scenarios`.
+    use crate::scenarios::file::OneOrMany;
     pub fn machine() -> OneOrMany<String> {
         OneOrMany::One("q35".into())
     }
