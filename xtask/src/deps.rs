@@ -313,6 +313,7 @@ fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
         p
     };
     let mut out = Vec::new();
+    let text = inline_supers_resolved(module, text);
     let code: String = text
         .lines()
         .map(|l| l.split("//").next().unwrap_or(""))
@@ -338,6 +339,42 @@ fn named_paths(module: &str, text: &str) -> Vec<Vec<String>> {
             let mut path = base.clone();
             path.extend(words(rest));
             out.push(path);
+        }
+    }
+    out
+}
+
+/// `super::` inside an inline `mod x { ... }` block names the file's own
+/// module, not its parent: written out as `crate::<module>::`.
+fn inline_supers_resolved(module: &str, text: &str) -> String {
+    let own = if module.is_empty() {
+        "crate::".to_string()
+    } else {
+        format!("crate::{module}::")
+    };
+    let mut out = String::new();
+    // Brace depth at which each open inline module began.
+    let mut open: Vec<i32> = Vec::new();
+    let mut depth = 0i32;
+    for line in text.lines() {
+        let code = line.split("//").next().unwrap_or("");
+        let trimmed = code.trim_start();
+        let starts_inline = ["mod ", "pub mod ", "pub(crate) mod "]
+            .iter()
+            .any(|p| trimmed.starts_with(p))
+            && code.trim_end().ends_with('{');
+        if open.is_empty() {
+            out.push_str(line);
+        } else {
+            out.push_str(&line.replace("super::", &own));
+        }
+        out.push('\n');
+        if starts_inline {
+            open.push(depth);
+        }
+        depth += code.matches('{').count() as i32 - code.matches('}').count() as i32;
+        while open.last().is_some_and(|&d| depth <= d) {
+            open.pop();
         }
     }
     out
@@ -611,6 +648,16 @@ mod tests {
             "use crate::x::trampoline::A; // trampoline::",
             "trampoline"
         ));
+    }
+
+    #[test]
+    fn super_in_an_inline_module_is_the_file_itself() {
+        let text = "mod defaults {\n    use super::OneOrMany;\n}\nuse super::x;\n";
+        let joined: Vec<String> = named_paths("scenarios::file", text)
+            .iter()
+            .map(|p| p.join("::"))
+            .collect();
+        assert_eq!(joined, ["scenarios::file::OneOrMany", "scenarios::x"]);
     }
 
     #[test]
