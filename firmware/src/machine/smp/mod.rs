@@ -5,6 +5,7 @@
 //! park loop) is `park.rs`; what can be decided without registers is
 //! `baton::smp`.
 
+mod commands;
 pub mod cpus;
 pub mod park;
 pub mod park_area;
@@ -22,13 +23,13 @@ use baton::entry::BootInfo;
 use baton::options::{BringUp, Inject, Options, ParkPreference};
 use baton::smp::apic::{Ipi, Mode, choose_mode};
 use baton::smp::cpumask::CpuMask;
-use baton::smp::mailbox::{Job, Mailbox, MailboxError, Ticket};
+use baton::smp::mailbox::Mailbox;
 use baton::smp::plan::{self, SipiTiming};
 use baton::support::frames::FrameAllocator;
 use payload_loader::Range as PhysRange;
 
 use crate::machine::acpi;
-use crate::machine::platform::lapic::{self, WAKE_VECTOR};
+use crate::machine::platform::lapic::{self};
 use crate::machine::platform::{paging, tsc};
 use crate::machine::smp::cpus::{AREA_SIZE, Ap, Arrival, CPUS, Cpus, WaitMode};
 use trampoline::{ApBoot, TrampolineError};
@@ -234,7 +235,7 @@ fn id_from_leaf_b() -> bool {
         .is_some_and(|mut t| t.next().is_some())
 }
 
-fn deadline_after_ms(ms: u64) -> u64 {
+pub(super) fn deadline_after_ms(ms: u64) -> u64 {
     tsc::now().saturating_add(ms.saturating_mul(tsc::khz()))
 }
 
@@ -307,123 +308,10 @@ impl Cpus {
         }
         good
     }
-
-    /// Posts `job` to the AP in `slot` and wakes it.
-    fn post(&self, slot: usize, job: Job, arg: u64) -> Result<Ticket, MailboxError> {
-        let ticket = self.mailboxes[slot].post(job, arg)?;
-        self.wake(slot);
-        Ok(ticket)
-    }
-
-    /// After a store to its control word: a HLT-parked AP needs its wake
-    /// IPI (an MWAIT-parked one woke on the store).
-    pub fn wake(&self, slot: usize) {
-        self.wake_all(&[slot]);
-    }
-
-    /// `wake` for each of `slots`, in one round of IPIs.
-    pub fn wake_all(&self, slots: &[usize]) {
-        if self.wait_mode == WaitMode::Hlt {
-            self.send_round(
-                slots,
-                Ipi::Fixed {
-                    vector: WAKE_VECTOR,
-                },
-            );
-        }
-    }
-
-    /// The answer to `ticket` from the AP in `slot`, waited for until `deadline`.
-    fn answer(&self, slot: usize, ticket: Ticket, deadline: u64) -> Result<[u64; 4], String> {
-        loop {
-            if let Some(a) = self.mailboxes[slot].answer(ticket) {
-                return Ok(a);
-            }
-            if tsc::now() > deadline {
-                return Err(format!("no answer within {} ms", self.timeout_ms));
-            }
-            core::hint::spin_loop();
-        }
-    }
-
-    /// Runs `job(slot, arg)` on each online AP at once; one answer per
-    /// online AP, in slot order, or why there is none.
-    pub fn run_on_all(&self, job: Job, arg: u64) -> Vec<(usize, Result<[u64; 4], String>)> {
-        let posted: Vec<_> = self
-            .online
-            .slots()
-            .map(|slot| (slot, self.post(slot, job, arg)))
-            .collect();
-        let deadline = deadline_after_ms(self.timeout_ms);
-        posted
-            .into_iter()
-            .map(|(slot, ticket)| {
-                let answer = ticket
-                    .map_err(|e| format!("{e}"))
-                    .and_then(|t| self.answer(slot, t, deadline));
-                (slot, answer)
-            })
-            .collect()
-    }
-
-    /// Runs `job(slot, arg)` on the AP in `slot` alone and waits for it.
-    pub fn run_on(&self, slot: usize, job: Job, arg: u64) -> Result<[u64; 4], String> {
-        let ticket = self.post(slot, job, arg).map_err(|e| format!("{e}"))?;
-        self.answer(slot, ticket, deadline_after_ms(self.timeout_ms))
-    }
-
-    /// Asks every online AP who it is, all at once and then one at a
-    /// time, and checks each answer: its own APIC ID, its own stack.
-    pub fn roll_call(&self) {
-        let mut good = 0;
-        for (slot, answer) in self.run_on_all(park::identify, 0) {
-            let ap = &self.aps[slot];
-            match answer.and_then(|a| check_answer(ap, a)) {
-                Ok(()) => good += 1,
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
-            }
-        }
-        let mut alone = 0;
-        for slot in self.online.slots() {
-            let ap = &self.aps[slot];
-            let arg = 0x5a5a_0000 | slot as u64;
-            match self.run_on(slot, park::echo, arg) {
-                Ok([s, id, a, _])
-                    if s == slot as u64 && id == u64::from(ap.apic_id) && a == arg =>
-                {
-                    alone += 1
-                }
-                Ok(other) => error!(
-                    "AP APIC ID {:#x} (slot {slot}) answered a command for it alone with {}",
-                    ap.apic_id,
-                    baton::support::quote::HexList(&other)
-                ),
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
-            }
-        }
-        let online = self.online.count();
-        info!(
-            "baton: roll call answered={}/{online} (all at once {good}, one at a time {alone})",
-            good.min(alone)
-        );
-    }
-}
-
-/// Checks `park::identify`'s answer against what baton knows of the AP.
-fn check_answer(ap: &Ap, [apic_id, leaf1_ab, rsp, leaf1_cd]: [u64; 4]) -> Result<(), String> {
-    debug!(
-        "  AP {:#x}: CPUID.1 eax={:#x} ebx={:#x} ecx={:#x} edx={:#x}, rsp={rsp:#x}",
-        apic_id,
-        leaf1_ab as u32,
-        leaf1_ab >> 32,
-        leaf1_cd as u32,
-        leaf1_cd >> 32
-    );
-    check_identity(ap, apic_id, rsp)
 }
 
 /// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
-fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
+pub(super) fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
     if apic_id != u64::from(ap.apic_id) {
         return Err(format!("reported APIC ID {apic_id:#x}"));
     }
