@@ -1,6 +1,6 @@
 //! The park area: a few pages no kernel segment, boot structure or module
 //! overlaps, holding the final park loop for the APs and the copy stub for
-//! the BSP (`handoff.s`), their GDT, IDTs, stacks and identity page tables.
+//! the BSP (`park_area.s`), their GDT, IDTs, stacks and identity page tables.
 //! Hand-written assembly because it runs while baton's own memory is being
 //! overwritten: nothing in it may touch the image, the heap or a Rust stack.
 

@@ -1,7 +1,8 @@
 //! An AP's stop path, and the state the BSP publishes for it when the
 //! takeover begins. The stop request (`park.rs`, the AP's park loop) and
-//! the NMI fallback (`exceptions.rs`) both end here; this module imports
-//! neither of them, nor the takeover, so the NMI's route has no circle.
+//! the NMI fallback (`trap/exceptions.rs`, through the NMI hook `init_bsp`
+//! installs) both end here; this module imports neither of them, nor the
+//! takeover, so the NMI's route has no circle.
 
 use baton::smp::cpumask::CpuMask;
 use spin::Once;
