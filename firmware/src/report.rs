@@ -41,7 +41,7 @@ pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
         );
     }
     if let Some(fb) = p.framebuffer {
-        info!("firmware screen: {}", payload_loader::Display::Linear(fb));
+        info!("firmware screen: {}", payload_loader::Screen::Linear(fb));
     }
     info!("TSC {} kHz ({clock})", tsc::khz());
     info!("command line: \"{}\"", info.cmdline);

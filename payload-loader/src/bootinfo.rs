@@ -3,7 +3,7 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::display::Display;
+use crate::display::Screen;
 use crate::error::{Error, Result};
 use crate::memory::MemoryRegion;
 
@@ -47,7 +47,7 @@ pub struct BootInfoInput<'a> {
     /// The RSDP, if there is one.
     pub rsdp: Option<Rsdp<'a>>,
     /// The screen the firmware set up, passed on where the protocol has room for it.
-    pub display: Option<Display>,
+    pub display: Option<Screen>,
 }
 
 impl BootInfoInput<'_> {

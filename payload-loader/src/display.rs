@@ -67,20 +67,20 @@ pub struct TextConsole {
 
 /// The screen as the firmware left it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Display {
+pub enum Screen {
     /// A linear framebuffer in a direct-colour mode.
     Linear(LinearFramebuffer),
     /// The VGA text console.
     Text(TextConsole),
 }
 
-impl Display {
+impl Screen {
     /// The physical memory the kernel is told about: the visible framebuffer, or the text
     /// buffer's page (never to be reported as usable RAM).
     pub fn memory(&self) -> (u64, u64) {
         match self {
-            Display::Linear(fb) => (fb.addr, fb.addr.saturating_add(fb.size())),
-            Display::Text(_) => (VGA_TEXT_BUFFER, VGA_TEXT_BUFFER + 0x8000),
+            Screen::Linear(fb) => (fb.addr, fb.addr.saturating_add(fb.size())),
+            Screen::Text(_) => (VGA_TEXT_BUFFER, VGA_TEXT_BUFFER + 0x8000),
         }
     }
 
@@ -88,16 +88,16 @@ impl Display {
     /// a cell).
     pub fn mode(&self) -> (u32, u32, u32) {
         match self {
-            Display::Linear(fb) => (fb.width, fb.height, u32::from(fb.bits_per_pixel)),
-            Display::Text(t) => (u32::from(t.columns), u32::from(t.rows), 16),
+            Screen::Linear(fb) => (fb.width, fb.height, u32::from(fb.bits_per_pixel)),
+            Screen::Text(t) => (u32::from(t.columns), u32::from(t.rows), 16),
         }
     }
 }
 
-impl fmt::Display for Display {
+impl fmt::Display for Screen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Display::Linear(fb) => write!(
+            Screen::Linear(fb) => write!(
                 f,
                 "linear framebuffer at {:#x}: {}x{}, {} bpp, {} bytes a line, \
                  red {}@{} green {}@{} blue {}@{}",
@@ -113,7 +113,7 @@ impl fmt::Display for Display {
                 fb.blue.size,
                 fb.blue.position
             ),
-            Display::Text(t) => write!(
+            Screen::Text(t) => write!(
                 f,
                 "VGA text at {VGA_TEXT_BUFFER:#x}: {}x{}, cursor at {},{}",
                 t.columns, t.rows, t.cursor_x, t.cursor_y
@@ -183,10 +183,10 @@ impl MultibootFramebuffer {
     }
 }
 
-impl From<&Display> for MultibootFramebuffer {
-    fn from(d: &Display) -> Self {
+impl From<&Screen> for MultibootFramebuffer {
+    fn from(d: &Screen) -> Self {
         match d {
-            Display::Linear(fb) => Self {
+            Screen::Linear(fb) => Self {
                 addr: fb.addr,
                 pitch: fb.pitch,
                 width: fb.width,
@@ -202,7 +202,7 @@ impl From<&Display> for MultibootFramebuffer {
                     fb.blue.size,
                 ],
             },
-            Display::Text(t) => Self {
+            Screen::Text(t) => Self {
                 addr: VGA_TEXT_BUFFER,
                 pitch: u32::from(t.columns) * 2,
                 width: u32::from(t.columns),
@@ -241,8 +241,8 @@ pub(crate) mod tests {
     use super::*;
 
     /// The mode coreboot's QEMU VGA driver sets.
-    pub(crate) fn coreboot_fb() -> Display {
-        Display::Linear(LinearFramebuffer {
+    pub(crate) fn coreboot_fb() -> Screen {
+        Screen::Linear(LinearFramebuffer {
             addr: 0xfd00_0000,
             pitch: 3200,
             width: 800,
@@ -268,8 +268,8 @@ pub(crate) mod tests {
     }
 
     /// SeaBIOS's 80x25 text console, the cursor on line 7.
-    pub(crate) fn text() -> Display {
-        Display::Text(TextConsole {
+    pub(crate) fn text() -> Screen {
+        Screen::Text(TextConsole {
             columns: 80,
             rows: 25,
             char_height: 16,

@@ -77,7 +77,7 @@ pub mod sort;
 pub use boot_params::BootParamsInput;
 pub use bootinfo::{BootInfoInput, DecodedModule, Module, Rsdp};
 pub use bzimage::SetupHeader;
-pub use display::{ColorField, Display, LinearFramebuffer, TextConsole};
+pub use display::{ColorField, LinearFramebuffer, Screen, TextConsole};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
 pub use memory::{FreeList, MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};

@@ -3,7 +3,7 @@
 
 use alloc::boxed::Box;
 
-use crate::display::Display;
+use crate::display::Screen;
 use crate::error::{Error, Result};
 
 /// What a kernel's header asks of the screen (Multiboot2 framebuffer tag, Multiboot1 video
@@ -41,7 +41,7 @@ impl ModeRequest {
     /// Answers the request with the screen there is. baton sets no modes: an optional
     /// request is met by whatever exists; a required one fails when there is no screen, or
     /// when it names a kind, size or depth other than the one set up.
-    pub fn check(&self, display: Option<&Display>) -> Result<()> {
+    pub fn check(&self, display: Option<&Screen>) -> Result<()> {
         let wanted = |have: u32, want: u32| want == 0 || want == have;
         let met = match (self.need, display) {
             (ModeNeed::Preference, _) => true,
@@ -49,7 +49,7 @@ impl ModeRequest {
             (ModeNeed::AnyScreen, Some(_)) => true,
             (ModeNeed::ThisMode, Some(d)) => {
                 let (width, height, depth) = d.mode();
-                let graphics = matches!(d, Display::Linear(_));
+                let graphics = matches!(d, Screen::Linear(_));
                 graphics == self.graphics
                     && wanted(width, self.width)
                     && wanted(height, self.height)

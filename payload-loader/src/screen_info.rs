@@ -9,7 +9,7 @@
 //! size and cursor, as GRUB passes it from a BIOS.
 
 use crate::bytes::{u16_at, u32_at};
-use crate::display::Display;
+use crate::display::Screen;
 
 /// Size of `struct screen_info`.
 pub const SIZE: usize = 0x40;
@@ -41,18 +41,18 @@ const CAPABILITIES: usize = 0x36;
 const EXT_LFB_BASE: usize = 0x3a;
 
 /// `struct screen_info` for `display` (all zero without one: Linux then probes nothing).
-pub fn encode(display: Option<&Display>) -> [u8; SIZE] {
+pub fn encode(display: Option<&Screen>) -> [u8; SIZE] {
     let mut s = [0u8; SIZE];
     let mut put = |at: usize, v: &[u8]| s[at..at + v.len()].copy_from_slice(v);
     match display {
         None => {}
-        Some(Display::Text(t)) => {
+        Some(Screen::Text(t)) => {
             put(ORIG_X, &[t.cursor_x, t.cursor_y]);
             put(ORIG_VIDEO_MODE, &[3, t.columns]);
             put(ORIG_VIDEO_LINES, &[t.rows, VIDEO_TYPE_VGAC]);
             put(ORIG_VIDEO_POINTS, &u16::from(t.char_height).to_le_bytes());
         }
-        Some(Display::Linear(fb)) => {
+        Some(Screen::Linear(fb)) => {
             // The fields are 16 bits wide; a mode wider than that is not a real one.
             let u16_of = |v: u32| u16::try_from(v).unwrap_or(u16::MAX).to_le_bytes();
             put(ORIG_VIDEO_IS_VGA, &[VIDEO_TYPE_EFI]);
@@ -147,7 +147,7 @@ pub fn decode(b: &[u8]) -> ScreenInfo {
 mod tests {
     use super::*;
     use crate::display::tests::{coreboot_fb, text};
-    use crate::display::{Display, LinearFramebuffer};
+    use crate::display::{LinearFramebuffer, Screen};
 
     #[test]
     fn coreboots_framebuffer_is_a_simple_framebuffer_field_by_field() {
@@ -163,10 +163,10 @@ mod tests {
 
     #[test]
     fn a_framebuffer_above_4_gib_sets_the_64_bit_base() {
-        let Display::Linear(fb) = coreboot_fb() else {
+        let Screen::Linear(fb) = coreboot_fb() else {
             unreachable!()
         };
-        let high = Display::Linear(LinearFramebuffer {
+        let high = Screen::Linear(LinearFramebuffer {
             addr: 0x80_0000_0000,
             ..fb
         });

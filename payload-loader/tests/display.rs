@@ -7,15 +7,15 @@ use payload_loader::display::{MULTIBOOT_FB_EGA_TEXT, MULTIBOOT_FB_RGB, Multiboot
 use payload_loader::multiboot1::{self, FLAG_VIDEO_MODE};
 use payload_loader::screen_info::{self, VIDEO_TYPE_EFI, VIDEO_TYPE_VGAC};
 use payload_loader::{
-    BootInfoInput, ColorField, Display, Error, LinearFramebuffer, LoadPlan, MemoryRegion,
-    PlanConfig, Protocol, TextConsole, boot_params, build_boot_info, multiboot2, plan,
+    BootInfoInput, ColorField, Error, LinearFramebuffer, LoadPlan, MemoryRegion, PlanConfig,
+    Protocol, Screen, TextConsole, boot_params, build_boot_info, multiboot2, plan,
 };
 
 const AT: u64 = 0x9_0000;
 
-fn framebuffer() -> Display {
+fn framebuffer() -> Screen {
     let field = |position, size| ColorField { position, size };
-    Display::Linear(LinearFramebuffer {
+    Screen::Linear(LinearFramebuffer {
         addr: 0xfd00_0000,
         pitch: 3200,
         width: 800,
@@ -28,8 +28,8 @@ fn framebuffer() -> Display {
     })
 }
 
-fn text() -> Display {
-    Display::Text(TextConsole {
+fn text() -> Screen {
+    Screen::Text(TextConsole {
         columns: 80,
         rows: 25,
         char_height: 16,
@@ -38,7 +38,7 @@ fn text() -> Display {
     })
 }
 
-fn input(map: &[MemoryRegion], display: Option<Display>) -> BootInfoInput<'_> {
+fn input(map: &[MemoryRegion], display: Option<Screen>) -> BootInfoInput<'_> {
     BootInfoInput {
         cmdline: "console=tty0",
         loader_name: "baton",
@@ -128,7 +128,7 @@ fn linux_gets_screen_info() {
     assert_eq!(decode(None), screen_info::decode(&[0; screen_info::SIZE]));
 }
 
-fn build_err(p: &LoadPlan, display: Option<Display>) -> String {
+fn build_err(p: &LoadPlan, display: Option<Screen>) -> String {
     let map = memory_map();
     match p.build_boot_info(&input(&map, display), AT) {
         Ok(_) => panic!("built"),
@@ -139,7 +139,7 @@ fn build_err(p: &LoadPlan, display: Option<Display>) -> String {
     }
 }
 
-fn builds(p: &LoadPlan, display: Option<Display>) -> bool {
+fn builds(p: &LoadPlan, display: Option<Screen>) -> bool {
     let map = memory_map();
     p.build_boot_info(&input(&map, display), AT).is_ok()
 }
@@ -195,10 +195,10 @@ fn multiboot1_flag_2_needs_a_screen_and_takes_the_one_there_is() {
 fn a_framebuffer_in_usable_ram_is_handed_over_reserved() {
     // Graphics memory carved out of RAM (an integrated GPU's, say) that the
     // firmware's map left usable: the screen's range comes out reserved.
-    let Display::Linear(fb) = framebuffer() else {
+    let Screen::Linear(fb) = framebuffer() else {
         unreachable!()
     };
-    let in_ram = Display::Linear(LinearFramebuffer {
+    let in_ram = Screen::Linear(LinearFramebuffer {
         addr: 0x7000_0000,
         ..fb
     });

@@ -3,7 +3,7 @@
 //! per case below, `name: message`, in the same order.
 
 use payload_loader::{
-    ColorField, Display, Error, LinearFramebuffer, MemoryKindName, Protocol, TextConsole,
+    ColorField, Error, LinearFramebuffer, MemoryKindName, Protocol, Screen, TextConsole,
 };
 
 fn cases() -> Vec<(&'static str, Error)> {
@@ -385,11 +385,11 @@ fn cases() -> Vec<(&'static str, Error)> {
         ("VideoModeUnavailable/any", video(true, 0, 0, 0, None)),
         (
             "VideoModeUnavailable/size",
-            video(true, 800, 600, 0, Some(Display::Linear(fb))),
+            video(true, 800, 600, 0, Some(Screen::Linear(fb))),
         ),
         (
             "VideoModeUnavailable/text",
-            video(false, 80, 0, 0, Some(Display::Text(text))),
+            video(false, 80, 0, 0, Some(Screen::Text(text))),
         ),
         (
             "DecodeOutOfBounds",

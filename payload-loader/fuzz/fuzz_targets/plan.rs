@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use payload_loader::display::MultibootFramebuffer;
 use payload_loader::{
-    BootInfoInput, ColorField, Display, Error, LinearFramebuffer, MemoryKind, MemoryRegion,
+    BootInfoInput, ColorField, Screen, Error, LinearFramebuffer, MemoryKind, MemoryRegion,
     Module, PlanConfig, Protocol, Range, Rsdp, TextConsole, boot_params, multiboot1, multiboot2,
     plan, pvh, screen_info,
 };
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     }];
     let field = |position, size| ColorField { position, size };
     let display = match sel >> 3 & 3 {
-        1 => Some(Display::Linear(LinearFramebuffer {
+        1 => Some(Screen::Linear(LinearFramebuffer {
             addr: 0xfd00_0000,
             pitch: 3200,
             width: 800,
@@ -76,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
             blue: field(0, 8),
             reserved: field(24, 8),
         })),
-        2 => Some(Display::Text(TextConsole {
+        2 => Some(Screen::Text(TextConsole {
             columns: 80,
             rows: 25,
             char_height: 16,
@@ -143,8 +143,8 @@ fuzz_target!(|data: &[u8]| {
             let d = boot_params::decode(&blob, at).expect("decode");
             assert_eq!(d.memory_map, MAP);
             let video_type = match display {
-                Some(Display::Linear(_)) => screen_info::VIDEO_TYPE_EFI,
-                Some(Display::Text(_)) => screen_info::VIDEO_TYPE_VGAC,
+                Some(Screen::Linear(_)) => screen_info::VIDEO_TYPE_EFI,
+                Some(Screen::Text(_)) => screen_info::VIDEO_TYPE_VGAC,
                 None => 0,
             };
             assert_eq!(d.screen_info.video_type, video_type);

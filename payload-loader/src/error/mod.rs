@@ -492,7 +492,7 @@ pub enum Error {
         /// Requested depth (0: any).
         depth: u32,
         /// The screen the firmware set up, if any.
-        available: Option<crate::display::Display>,
+        available: Option<crate::display::Screen>,
     },
 
     // ---- decoders -------------------------------------------------------------------------------

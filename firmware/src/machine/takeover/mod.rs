@@ -24,7 +24,7 @@ use baton::source::{KernelSource, PartlyRead};
 use baton::support::frames::FrameAllocator;
 use baton::support::timeline::Stage;
 use baton::takeover::copy_plan::{self, CopyStep};
-use payload_loader::{BootInfoInput, Display, Module, PlanConfig, Protocol, Range, Rsdp};
+use payload_loader::{BootInfoInput, Module, PlanConfig, Protocol, Range, Rsdp, Screen};
 
 use crate::machine::platform::{console, tsc};
 use crate::machine::smp::cpus::Cpus;
@@ -200,11 +200,11 @@ pub fn prepare<'a>(
 /// The screen as the firmware left it: coreboot's framebuffer, else the VGA
 /// text console (its cursor where the firmware's last line left it). Its
 /// memory is never handed over as usable, nor used for the kernel.
-fn screen_now(info: &BootInfo) -> Option<Display> {
+fn screen_now(info: &BootInfo) -> Option<Screen> {
     info.platform
         .framebuffer
-        .map(Display::Linear)
-        .or_else(|| crate::machine::entry::vga::text_console_now().map(Display::Text))
+        .map(Screen::Linear)
+        .or_else(|| crate::machine::entry::vga::text_console_now().map(Screen::Text))
 }
 
 /// How the copy stub enters the kernel: its entry, the protocol's magic
