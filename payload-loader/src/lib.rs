@@ -66,7 +66,7 @@ pub mod multiboot2;
 // Its items get their doc lines with the planner's next change; then this
 // allowance goes.
 mod linux_plan;
-mod plan;
+mod load_plan;
 mod planner;
 mod protocol;
 pub mod pvh;
@@ -80,13 +80,13 @@ pub use bzimage::SetupHeader;
 pub use display::{ColorField, LinearFramebuffer, Screen, TextConsole};
 pub use elf::{ElfClass, ElfImage, ElfType};
 pub use error::{Error, MemoryKindName, Result};
-pub use memory::{FreeList, MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
-pub use memory_map::{MemoryMap, MemoryMapError, RawEntry};
-pub use mode_request::{ModeNeed, ModeRequest};
-pub use plan::{
+pub use load_plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LOW_ALLOC_MAX, LOW_ALLOC_MIN, LoadPlan, PlanConfig,
     PlannedSegment, Relocation,
 };
+pub use memory::{FreeList, MemoryKind, MemoryRegion, Range, mem_lower_upper, with_reserved};
+pub use memory_map::{MemoryMap, MemoryMapError, RawEntry};
+pub use mode_request::{ModeNeed, ModeRequest};
 pub use planner::{detect, plan};
 pub use protocol::Protocol;
 

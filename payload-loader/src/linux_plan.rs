@@ -7,10 +7,10 @@ use alloc::vec::Vec;
 use crate::bzimage::{ENTRY_64_OFFSET, HIGH_LOAD_ADDR, SetupHeader};
 use crate::elf::{ElfClass, ElfType};
 use crate::error::{Error, Result};
-use crate::memory::{self, Range};
-use crate::plan::{
+use crate::load_plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, check_destination,
 };
+use crate::memory::{self, Range};
 
 /// Plans a bzImage: `segments[0]` is the protected-mode kernel at its load address, its memory
 /// size covering `init_size`. A relocatable kernel goes to the lowest free address aligned to

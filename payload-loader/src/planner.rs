@@ -9,13 +9,13 @@ use crate::bzimage;
 use crate::elf::{self, ElfClass, ElfImage, ElfType};
 use crate::error::{Error, Result};
 use crate::linux_plan;
-use crate::memory::{self, Range};
-use crate::multiboot1::{self, AddressLoad};
-use crate::multiboot2::{self, Mb2Header};
-use crate::plan::{
+use crate::load_plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, Relocation,
     check_destination,
 };
+use crate::memory::{self, Range};
+use crate::multiboot1::{self, AddressLoad};
+use crate::multiboot2::{self, Mb2Header};
 use crate::protocol::Protocol;
 use crate::pvh;
 

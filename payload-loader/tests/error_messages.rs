@@ -83,8 +83,8 @@ fn cases() -> Vec<(&'static str, Error)> {
             },
         ),
         (
-            "Goblin",
-            Goblin {
+            "Unparsable",
+            Unparsable {
                 what: "program headers",
             },
         ),

@@ -96,7 +96,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
             need,
         }));
     }
-    let header = header(bytes).ok_or(Error::Goblin { what: "ELF header" })?;
+    let header = header(bytes).ok_or(Error::Unparsable { what: "ELF header" })?;
     if header.e_version != 1 {
         return Err(Box::new(Error::BadVersion {
             version: header.e_version,
@@ -145,7 +145,7 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
         .chunks_exact(usize::from(phentsize))
         .enumerate()
         .map(|(index, raw)| {
-            let p = program_header(class, raw).ok_or(Error::Goblin {
+            let p = program_header(class, raw).ok_or(Error::Unparsable {
                 what: "program headers",
             })?;
             Ok(Phdr {

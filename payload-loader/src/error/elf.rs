@@ -53,7 +53,7 @@ pub(super) fn header(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f,
             "program headers at 0x{phoff:x} ({phnum} x {phentsize} bytes) run past the end of the {file_len}-byte file"
         ),
-        Goblin { what } => write!(f, "goblin could not parse the {what}"),
+        Unparsable { what } => write!(f, "goblin could not parse the {what}"),
         other => elsewhere(other, f),
     }
 }

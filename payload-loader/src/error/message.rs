@@ -19,7 +19,7 @@ impl fmt::Display for Error {
             | BadPhentsize { .. }
             | NoProgramHeaders
             | ProgramHeadersOutOfFile { .. }
-            | Goblin { .. } => elf::header,
+            | Unparsable { .. } => elf::header,
             NoLoadableSegments
             | FileSizeExceedsMemSize { .. }
             | SegmentOutOfFile { .. }

@@ -83,7 +83,7 @@ pub enum Error {
         file_len: usize,
     },
     /// goblin refused the program headers (message kept short and static).
-    Goblin {
+    Unparsable {
         /// What goblin could not parse.
         what: &'static str,
     },
