@@ -4,14 +4,33 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-/// The stage `module` is in: the index of the longest stage path that is
-/// the module or one of its parents.
-pub(super) fn stage_of(stages: &[&str], module: &str) -> Option<usize> {
+/// A stage of a crate: its name and the module paths in it (each with the
+/// modules under it).
+#[derive(Debug)]
+pub struct Stage {
+    pub name: &'static str,
+    pub modules: &'static [&'static str],
+}
+
+impl Stage {
+    /// A stage that is one folder, named after it.
+    pub const fn folder(path: &'static [&'static str]) -> Self {
+        Self {
+            name: path[0],
+            modules: path,
+        }
+    }
+}
+
+/// The stage `module` is in: the index of the stage with the longest
+/// module path that is the module or one of its parents.
+pub(super) fn stage_of(stages: &[Stage], module: &str) -> Option<usize> {
     stages
         .iter()
         .enumerate()
-        .filter(|(_, s)| module == **s || module.starts_with(&format!("{s}::")))
-        .max_by_key(|(_, s)| s.len())
+        .flat_map(|(i, s)| s.modules.iter().map(move |m| (i, *m)))
+        .filter(|(_, m)| module == *m || module.starts_with(&format!("{m}::")))
+        .max_by_key(|(_, m)| m.len())
         .map(|(i, _)| i)
 }
 
@@ -33,7 +52,7 @@ impl Graph {
 
     /// A Mermaid flowchart of the graph: the modules of each stage (else of
     /// each top-level folder) in one box, modules in a circle drawn red.
-    pub fn mermaid(&self, name: &str, stages: &[&str], circles: &[Vec<String>]) -> String {
+    pub fn mermaid(&self, name: &str, stages: &[Stage], circles: &[Vec<String>]) -> String {
         let id = |m: &str| {
             if m.is_empty() {
                 "root".to_string()
@@ -43,7 +62,7 @@ impl Graph {
         };
         let label = |m: &str| if m.is_empty() { "(root)" } else { m }.to_string();
         let group = |m: &str| match stage_of(stages, m) {
-            Some(i) => stages[i].to_string(),
+            Some(i) => stages[i].name.to_string(),
             None if stages.is_empty() => m.split("::").next().unwrap_or(m).to_string(),
             None => "top".to_string(),
         };
@@ -53,11 +72,14 @@ impl Graph {
         }
         let mut out = format!("\n```mermaid\n---\ntitle: {name}\n---\nflowchart LR\n");
         for (g, members) in &groups {
-            if members.len() > 1 || stages.iter().any(|s| s == g) {
+            if members.len() > 1 || stages.iter().any(|s| s.name == g) {
                 let _ = writeln!(
                     out,
                     "  subgraph {}[\"{g}\"]",
-                    id(g).replace("__", "_") + "_group"
+                    g.chars()
+                        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+                        .collect::<String>()
+                        + "_group"
                 );
                 for m in members {
                     let _ = writeln!(out, "    {}[\"{}\"]", id(m), label(m));
@@ -82,7 +104,7 @@ impl Graph {
     }
 
     /// The arrows that run back up the stage order: `(from, to)`.
-    pub fn back_up(&self, stages: &[&str]) -> Vec<(String, String)> {
+    pub fn back_up(&self, stages: &[Stage]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (from, uses) in &self.edges {
             let Some(here) = stage_of(stages, from) else {

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use graph::Stage;
 use read::crate_graph;
 
 /// A crate checked: its name, the folder its root file is in, the root
@@ -23,16 +24,23 @@ struct Checked {
     name: &'static str,
     dir: &'static str,
     root_file: &'static str,
-    stages: &'static [&'static str],
+    stages: &'static [Stage],
 }
 
 const CRATES: [Checked; 4] = [
+    // The pipeline's stages, one folder each.
     Checked {
         name: "baton (library)",
         dir: "firmware/src",
         root_file: "lib.rs",
         stages: &[
-            "support", "entry", "acpi", "smp", "source", "takeover", "options",
+            Stage::folder(&["support"]),
+            Stage::folder(&["entry"]),
+            Stage::folder(&["acpi"]),
+            Stage::folder(&["smp"]),
+            Stage::folder(&["source"]),
+            Stage::folder(&["takeover"]),
+            Stage::folder(&["options"]),
         ],
     },
     Checked {
@@ -40,26 +48,91 @@ const CRATES: [Checked; 4] = [
         dir: "firmware/src",
         root_file: "main.rs",
         stages: &[
-            "machine::platform",
-            "machine::entry",
-            "machine::acpi",
-            "machine::trap",
-            "machine::smp",
-            "machine::source",
-            "machine::takeover",
+            Stage::folder(&["machine::platform"]),
+            Stage::folder(&["machine::entry"]),
+            Stage::folder(&["machine::acpi"]),
+            Stage::folder(&["machine::trap"]),
+            Stage::folder(&["machine::smp"]),
+            Stage::folder(&["machine::source"]),
+            Stage::folder(&["machine::takeover"]),
         ],
     },
+    // From bytes to a plan: what the planner reads and builds comes first.
     Checked {
         name: "payload-loader",
         dir: "payload-loader/src",
         root_file: "lib.rs",
-        stages: &[],
+        stages: &[
+            Stage {
+                name: "base",
+                modules: &["bytes", "sort", "display", "protocol", "error"],
+            },
+            Stage {
+                name: "memory",
+                modules: &["memory", "memory_map", "blob", "mode_request"],
+            },
+            Stage {
+                name: "boot information",
+                modules: &["bootinfo", "screen_info"],
+            },
+            Stage {
+                name: "kernel formats",
+                modules: &[
+                    "bzimage",
+                    "elf",
+                    "pvh",
+                    "multiboot1",
+                    "multiboot2",
+                    "boot_params",
+                ],
+            },
+            Stage {
+                name: "plans",
+                modules: &["load_plan", "linux_plan", "planner", "reads"],
+            },
+        ],
     },
+    // From the shell to the suites: a suite runs machines, a machine boots
+    // media made from artifacts.
     Checked {
         name: "xtask",
         dir: "xtask/src",
         root_file: "main.rs",
-        stages: &[],
+        stages: &[
+            Stage {
+                name: "shell",
+                modules: &["ui", "setup", "debs"],
+            },
+            Stage {
+                name: "artifacts",
+                modules: &[
+                    "firmware",
+                    "probe",
+                    "linux",
+                    "kernels",
+                    "bad_input",
+                    "payload",
+                    "monitor",
+                    "code_size",
+                    "ram",
+                    "screendump",
+                    "storm",
+                    "deps",
+                ],
+            },
+            Stage {
+                name: "boot media",
+                modules: &["entry", "iso", "coreboot", "fixtures"],
+            },
+            Stage {
+                name: "runs",
+                modules: &["machine", "bochs", "checks", "qemu"],
+            },
+            Stage {
+                name: "suites",
+                modules: &["scenarios", "bench"],
+            },
+        ],
     },
 ];
 
@@ -73,7 +146,12 @@ pub fn command(root: Option<&Path>, mermaid: bool) -> Result<std::process::ExitC
         let found = g.circles();
         // An old checkout (`--root`) from before the stage folders has none
         // of them: it is drawn and counted without stages.
-        let stages = if c.stages.iter().all(|s| g.edges.contains_key(*s)) {
+        let stages = if c
+            .stages
+            .iter()
+            .flat_map(|s| s.modules)
+            .all(|m| g.edges.contains_key(*m))
+        {
             c.stages
         } else {
             &[]
@@ -90,7 +168,8 @@ pub fn command(root: Option<&Path>, mermaid: bool) -> Result<std::process::ExitC
             back_up.len()
         )?;
         if !stages.is_empty() {
-            writeln!(report, "  stages, bottom first: {}", stages.join(" < "))?;
+            let names: Vec<&str> = stages.iter().map(|s| s.name).collect();
+            writeln!(report, "  stages, bottom first: {}", names.join(" < "))?;
         }
         for circle in &found {
             writeln!(report, "  circle: {}", circle.join(" <-> "))?;

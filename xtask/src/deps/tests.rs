@@ -59,7 +59,14 @@ fn test_modules_are_left_out() {
 
 #[test]
 fn arrows_to_later_stages_or_the_top_run_back_up() {
-    let stages = ["base", "mid", "top::stage"];
+    let stages = [
+        Stage::folder(&["base"]),
+        Stage {
+            name: "mid",
+            modules: &["mid", "side"],
+        },
+        Stage::folder(&["top::stage"]),
+    ];
     let g = graph_of(&[
         ("base::a", &["base::b"]),
         ("base::b", &[]),
@@ -69,6 +76,7 @@ fn arrows_to_later_stages_or_the_top_run_back_up() {
     ]);
     assert_eq!(stage_of(&stages, "top::stage::x"), Some(2));
     assert_eq!(stage_of(&stages, "top"), None);
+    assert_eq!(stage_of(&stages, "side::y"), Some(1));
     assert_eq!(
         g.back_up(&stages),
         [
