@@ -20,11 +20,11 @@ use core::sync::atomic::Ordering;
 
 use baton::acpi::madt::Topology;
 use baton::entry::BootInfo;
-use baton::options::{BringUp, Inject, Options, ParkPreference};
+use baton::options::{BringUp, Inject, Options, ParkPreference, SmpOptions};
 use baton::smp::apic::{Ipi, Mode, choose_mode};
 use baton::smp::cpumask::CpuMask;
 use baton::smp::mailbox::Mailbox;
-use baton::smp::plan::{self, SipiTiming};
+use baton::smp::plan::{self, SipiTiming, Target};
 use baton::support::frames::FrameAllocator;
 use payload_loader::Range as PhysRange;
 
@@ -110,35 +110,8 @@ pub fn start(
         options.bring_up, options.timing
     );
 
-    let bytes = AREA_SIZE * wanted.len() as u64;
-    let areas = match wanted.len() {
-        0 => 0,
-        _ => frames
-            .allocate(bytes, 4096, paging::allocation_limit())
-            .ok_or(SmpError::NoMemory {
-                aps: wanted.len(),
-                bytes,
-            })?,
-    };
-    let aps: Vec<Ap> = wanted
-        .iter()
-        .enumerate()
-        .map(|(slot, t)| Ap {
-            apic_id: t.apic_id,
-            uid: t.uid,
-            area: areas + slot as u64 * AREA_SIZE,
-        })
-        .collect();
-    let mut boot: Vec<ApBoot> = aps
-        .iter()
-        .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
-        .collect();
-    if let Some((a, b)) = swapped_stack_slots(all_options, &aps) {
-        let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
-        (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
-        warn!("inject: slots {a} and {b} start on each other's stacks");
-    }
-    let boot: &'static [ApBoot] = boot.leak();
+    let aps = with_areas(&wanted, frames)?;
+    let boot = boot_records(&aps, all_options);
     let cpus = CPUS.call_once(|| Cpus {
         lapic,
         wait_mode,
@@ -159,6 +132,58 @@ pub fn start(
         return Ok(cpus);
     }
 
+    let page = install_trampoline(info, frames, boot, all_options)?;
+    cpus.start_all(page, options);
+    Ok(cpus)
+}
+
+/// Each AP's area (GDT, TSS, IST stacks, stack), one block for all of them.
+fn with_areas(wanted: &[Target], frames: &mut FrameAllocator) -> Result<Vec<Ap>, SmpError> {
+    let bytes = AREA_SIZE * wanted.len() as u64;
+    let areas = match wanted.len() {
+        0 => 0,
+        _ => frames
+            .allocate(bytes, 4096, paging::allocation_limit())
+            .ok_or(SmpError::NoMemory {
+                aps: wanted.len(),
+                bytes,
+            })?,
+    };
+    Ok(wanted
+        .iter()
+        .enumerate()
+        .map(|(slot, t)| Ap {
+            apic_id: t.apic_id,
+            uid: t.uid,
+            area: areas + slot as u64 * AREA_SIZE,
+        })
+        .collect())
+}
+
+/// What the trampoline gives each AP (its APIC ID and stack), with the
+/// stacks of `inject=swap-stacks` swapped; kept for the trampoline's life.
+fn boot_records(aps: &[Ap], options: &Options) -> &'static [ApBoot] {
+    let mut boot: Vec<ApBoot> = aps
+        .iter()
+        .map(|ap| ApBoot::new(ap.apic_id, ap.stack().end))
+        .collect();
+    if let Some((a, b)) = swapped_stack_slots(options, aps) {
+        let (top_a, top_b) = (boot[a].stack_top, boot[b].stack_top);
+        (boot[a].stack_top, boot[b].stack_top) = (top_b, top_a);
+        warn!("inject: slots {a} and {b} start on each other's stacks");
+    }
+    boot.leak()
+}
+
+/// The trampoline in a free page below 1 MiB clear of the boot structures
+/// and modules; the page stays taken (a late AP may still run it: the
+/// takeover keeps clear of it).
+fn install_trampoline(
+    info: &BootInfo,
+    frames: &mut FrameAllocator,
+    boot: &'static [ApBoot],
+    options: &Options,
+) -> Result<u64, SmpError> {
     let mut reserved: Vec<PhysRange> = info.boot_structures.clone();
     reserved.extend(
         info.modules
@@ -167,48 +192,53 @@ pub fn start(
     );
     let page =
         plan::trampoline_page(&info.memory_map, &reserved).ok_or(SmpError::NoTrampolinePage)?;
-    // A late AP may still run it: the takeover keeps clear of it.
     frames.take(PhysRange::new(page, page + 4096));
-    let dead = all_options.injected(|i| match i {
+    let dead = options.injected(|i| match i {
         Inject::DeadAp(id) => Some(*id),
         _ => None,
     });
     trampoline::install(page, boot, id_from_leaf_b(), dead, park::ap_entry)
         .map_err(SmpError::Trampoline)?;
     debug!("AP trampoline at {page:#x} (SIPI vector {:#x})", page >> 12);
+    Ok(page)
+}
 
-    let began = tsc::now();
-    let sipi = Ipi::Startup {
-        page: (page >> 12) as u8,
-    };
-    match options.bring_up {
-        BringUp::Sequential => {
-            for slot in 0..cpus.aps.len() {
-                cpus.init_sipi_sipi(slot..slot + 1, sipi, options.timing);
-                cpus.wait_online(slot..slot + 1);
+impl Cpus {
+    /// INIT-SIPI-SIPI to every AP (all at once, or one at a time under
+    /// `smp=sequential`), the wait for them, and the roll of who came up.
+    fn start_all(&self, page: u64, options: &SmpOptions) {
+        let began = tsc::now();
+        let sipi = Ipi::Startup {
+            page: (page >> 12) as u8,
+        };
+        match options.bring_up {
+            BringUp::Sequential => {
+                for slot in 0..self.aps.len() {
+                    self.init_sipi_sipi(slot..slot + 1, sipi, options.timing);
+                    self.wait_online(slot..slot + 1);
+                }
+            }
+            _ => {
+                self.init_sipi_sipi(0..self.aps.len(), sipi, options.timing);
+                self.wait_online(0..self.aps.len());
             }
         }
-        _ => {
-            cpus.init_sipi_sipi(0..cpus.aps.len(), sipi, options.timing);
-            cpus.wait_online(0..cpus.aps.len());
+        let took = tsc::ticks_to_micros(tsc::now() - began);
+        for (slot, ap) in self.aps.iter().enumerate() {
+            if !self.online.contains(slot) {
+                error!(
+                    "AP APIC ID {:#x} (UID {}) did not come up within {} ms: left out",
+                    ap.apic_id, ap.uid, self.timeout_ms
+                );
+            }
         }
+        info!(
+            "baton: aps online={}/{} in {took} us ({} with their own APIC IDs on their own stacks)",
+            self.online.count(),
+            self.aps.len(),
+            self.check_arrivals()
+        );
     }
-    let took = tsc::ticks_to_micros(tsc::now() - began);
-    for (slot, ap) in cpus.aps.iter().enumerate() {
-        if !cpus.online.contains(slot) {
-            error!(
-                "AP APIC ID {:#x} (UID {}) did not come up within {} ms: left out",
-                ap.apic_id, ap.uid, cpus.timeout_ms
-            );
-        }
-    }
-    info!(
-        "baton: aps online={}/{} in {took} us ({} with their own APIC IDs on their own stacks)",
-        cpus.online.count(),
-        cpus.aps.len(),
-        cpus.check_arrivals()
-    );
-    Ok(cpus)
 }
 
 /// The slots of `inject=swap-stacks:A:B`, when both APIC IDs are APs.
