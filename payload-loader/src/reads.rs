@@ -39,15 +39,20 @@ pub fn metadata_ranges(kernel: &[u8]) -> Option<Vec<Range>> {
     if image.elf_type != ElfType::Exec || image.phdrs.iter().any(|p| p.p_type == PT_DYNAMIC) {
         return None;
     }
-    image
+    // A plain loop, not `collect()` into `Option<Vec<_>>`: 0.4 KB less code.
+    let mut ranges = Vec::new();
+    for p in image
         .phdrs
         .iter()
         .filter(|p| p.p_type == PT_NOTE && p.filesz != 0)
-        .map(|p| {
-            let end = p.offset.checked_add(p.filesz)?;
-            (end <= kernel.len() as u64).then(|| Range::new(p.offset, end))
-        })
-        .collect()
+    {
+        let end = p.offset.checked_add(p.filesz)?;
+        if end > kernel.len() as u64 {
+            return None;
+        }
+        ranges.push(Range::new(p.offset, end));
+    }
+    Some(ranges)
 }
 
 /// A bzImage's setup sectors, `[0, (setup_sects + 1) * 512)`: all `plan` reads of it besides
