@@ -13,19 +13,24 @@ pub(crate) struct Blob<'a> {
 impl Blob<'_> {
     /// The byte offset of physical `addr..addr+len` inside the blob.
     pub fn offset(&self, field: &'static str, addr: u64, len: u64) -> crate::Result<usize> {
-        let oob = crate::Error::DecodeOutOfBounds {
-            field,
-            addr,
-            len,
-            base: self.base,
-            blob_len: self.bytes.len(),
+        // Every failed check is the same error, built in one place (not cloned per check).
+        let in_blob = || {
+            let off = addr.checked_sub(self.base)?;
+            let end = off.checked_add(len)?;
+            if end > self.bytes.len() as u64 {
+                return None;
+            }
+            usize::try_from(off).ok()
         };
-        let off = addr.checked_sub(self.base).ok_or(oob.clone())?;
-        let end = off.checked_add(len).ok_or(oob.clone())?;
-        if end > self.bytes.len() as u64 {
-            return Err(Box::new(oob));
-        }
-        usize::try_from(off).map_err(|_| Box::new(oob))
+        in_blob().ok_or_else(|| {
+            Box::new(crate::Error::DecodeOutOfBounds {
+                field,
+                addr,
+                len,
+                base: self.base,
+                blob_len: self.bytes.len(),
+            })
+        })
     }
     pub fn slice(&self, field: &'static str, addr: u64, len: u64) -> crate::Result<&[u8]> {
         let off = self.offset(field, addr, len)?;

@@ -101,16 +101,20 @@ impl<'a> ElfImage<'a> {
 
     /// The file bytes of a program header (bounds were checked for PT_LOAD; checked again here).
     pub fn file_bytes(&self, p: &Phdr) -> Result<&'a [u8]> {
-        let oob = Error::SegmentOutOfFile {
-            segment: p.index,
-            offset: p.offset,
-            filesz: p.filesz,
-            file_len: self.bytes.len(),
+        // Every failed check is the same error, built in one place (not cloned per check).
+        let in_file = || {
+            let start = usize::try_from(p.offset).ok()?;
+            let len = usize::try_from(p.filesz).ok()?;
+            self.bytes.get(start..start.checked_add(len)?)
         };
-        let start = usize::try_from(p.offset).map_err(|_| oob.clone())?;
-        let len = usize::try_from(p.filesz).map_err(|_| oob.clone())?;
-        let end = start.checked_add(len).ok_or(oob.clone())?;
-        self.bytes.get(start..end).ok_or_else(|| Box::new(oob))
+        in_file().ok_or_else(|| {
+            Box::new(Error::SegmentOutOfFile {
+                segment: p.index,
+                offset: p.offset,
+                filesz: p.filesz,
+                file_len: self.bytes.len(),
+            })
+        })
     }
 
     /// Translates an entry address to a physical address: first by the executable PT_LOAD whose
