@@ -141,26 +141,24 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage<'_>> {
         .ok()
         .and_then(|start| bytes.get(start..)?.get(..usize::try_from(table_len).ok()?))
         .ok_or(oob)?;
-    let phdrs = table
-        .chunks_exact(usize::from(phentsize))
-        .enumerate()
-        .map(|(index, raw)| {
-            let p = program_header(class, raw).ok_or(Error::Unparsable {
-                what: "program headers",
-            })?;
-            Ok(Phdr {
-                index,
-                p_type: p.p_type,
-                flags: p.p_flags,
-                offset: p.p_offset,
-                vaddr: p.p_vaddr,
-                paddr: p.p_paddr,
-                filesz: p.p_filesz,
-                memsz: p.p_memsz,
-                align: p.p_align,
-            })
-        })
-        .collect::<Result<Vec<Phdr>>>()?;
+    // A plain loop, not `collect()` into `Result<Vec<_>>`: less code.
+    let mut phdrs = Vec::with_capacity(usize::from(header.e_phnum));
+    for (index, raw) in table.chunks_exact(usize::from(phentsize)).enumerate() {
+        let p = program_header(class, raw).ok_or(Error::Unparsable {
+            what: "program headers",
+        })?;
+        phdrs.push(Phdr {
+            index,
+            p_type: p.p_type,
+            flags: p.p_flags,
+            offset: p.p_offset,
+            vaddr: p.p_vaddr,
+            paddr: p.p_paddr,
+            filesz: p.p_filesz,
+            memsz: p.p_memsz,
+            align: p.p_align,
+        });
+    }
 
     let image = ElfImage {
         bytes,
