@@ -30,7 +30,13 @@ fn subtract(free: &mut Vec<Range>, cut: Range) {
 
 /// `ranges` sorted, empty ones dropped, and those that touch or overlap made one.
 fn merged(ranges: &[Range]) -> Vec<Range> {
-    let mut sorted: Vec<Range> = ranges.iter().copied().filter(|r| !r.is_empty()).collect();
+    // Loops that push, not `filter(..).collect()`: less code.
+    let mut sorted: Vec<Range> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        if !r.is_empty() {
+            sorted.push(*r);
+        }
+    }
     crate::sort::heapsort(&mut sorted);
     let mut out: Vec<Range> = Vec::with_capacity(sorted.len());
     for r in sorted {
@@ -44,11 +50,12 @@ fn merged(ranges: &[Range]) -> Vec<Range> {
 
 /// Usable RAM (merged, sorted) minus every non-usable region.
 pub(crate) fn usable_ram(map: &[MemoryRegion]) -> Vec<Range> {
-    let usable: Vec<Range> = map
-        .iter()
-        .filter(|r| r.kind == MemoryKind::Usable)
-        .map(|r| Range::new(r.start, r.end))
-        .collect();
+    let mut usable: Vec<Range> = Vec::with_capacity(map.len());
+    for r in map {
+        if r.kind == MemoryKind::Usable {
+            usable.push(Range::new(r.start, r.end));
+        }
+    }
     let mut merged = merged(&usable);
     for r in map.iter().filter(|r| r.kind != MemoryKind::Usable) {
         subtract(&mut merged, Range::new(r.start, r.end));
