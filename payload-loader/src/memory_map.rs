@@ -54,15 +54,17 @@ impl fmt::Display for MemoryMapError {
             Self::TooManyEntries { count, max } => {
                 write!(
                     f,
-                    "memory map has {count} entries, more than the {max} accepted"
+                    "memory map has {} entries, more than the {} accepted",
+                    *count, *max
                 )
             }
             Self::WrapsAround { index, base, size } => write!(
                 f,
-                "memory map entry {index} (base {base:#x}, size {size:#x}) wraps past 2^64"
+                "memory map entry {} (base {:#x}, size {:#x}) wraps past 2^64",
+                *index, *base, *size
             ),
             Self::NoUsableMemory { entries } => {
-                write!(f, "memory map of {entries} entries has no usable RAM")
+                write!(f, "memory map of {} entries has no usable RAM", *entries)
             }
         }
     }

@@ -9,12 +9,16 @@ pub(super) fn builder(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     use Error::*;
     match e {
         FieldTooLarge { field, value, max } => {
-            write!(f, "{field} 0x{value:x} exceeds its maximum 0x{max:x}")
+            write!(
+                f,
+                "{} 0x{:x} exceeds its maximum 0x{:x}",
+                *field, *value, *max
+            )
         }
         RsdpTooShort { len, need } => {
-            write!(f, "RSDP is {len} bytes, its revision needs {need}")
+            write!(f, "RSDP is {} bytes, its revision needs {}", *len, *need)
         }
-        NulInString { field, at } => write!(f, "{field} contains a NUL byte at {at}"),
+        NulInString { field, at } => write!(f, "{} contains a NUL byte at {}", *field, *at),
         other => elsewhere(other, f),
     }
 }
@@ -46,10 +50,11 @@ pub(super) fn screen(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             };
             write!(
                 f,
-                "the kernel's {source} requires {kind} mode {mode} and baton sets no modes: "
+                "the kernel's {} requires {} mode {} and baton sets no modes: ",
+                *source, kind, mode
             )?;
             match available {
-                Some(d) => write!(f, "the firmware left {d}"),
+                Some(d) => write!(f, "the firmware left {}", *d),
                 None => write!(f, "the firmware left no screen"),
             }
         }
@@ -69,10 +74,11 @@ pub(super) fn decoder(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             blob_len,
         } => write!(
             f,
-            "{field} [0x{addr:x}..+0x{len:x}) is outside the blob [0x{base:x}..+0x{blob_len:x})"
+            "{} [0x{:x}..+0x{:x}) is outside the blob [0x{:x}..+0x{:x})",
+            *field, *addr, *len, *base, *blob_len
         ),
         DecodeBadValue { field, value } => {
-            write!(f, "{field} has unexpected value 0x{value:x}")
+            write!(f, "{} has unexpected value 0x{:x}", *field, *value)
         }
         other => elsewhere(other, f),
     }

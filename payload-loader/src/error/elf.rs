@@ -11,7 +11,8 @@ pub(super) fn header(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         TruncatedHeader { len, need } => {
             write!(
                 f,
-                "ELF header truncated: file is {len} bytes, header needs {need}"
+                "ELF header truncated: file is {} bytes, header needs {}",
+                *len, *need
             )
         }
         BadMagic {
@@ -19,29 +20,36 @@ pub(super) fn header(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         } => {
             write!(
                 f,
-                "not an ELF file: magic {a:#04x} {b:#04x} {c:#04x} {d:#04x}"
+                "not an ELF file: magic {:#04x} {:#04x} {:#04x} {:#04x}",
+                *a, *b, *c, *d
             )
         }
         BadClass { class } => write!(
             f,
-            "e_ident[EI_CLASS] {class} is neither ELF32 (1) nor ELF64 (2)"
+            "e_ident[EI_CLASS] {} is neither ELF32 (1) nor ELF64 (2)",
+            *class
         ),
         BadDataEncoding { data } => {
-            write!(f, "e_ident[EI_DATA] {data} is not little-endian (1)")
+            write!(f, "e_ident[EI_DATA] {} is not little-endian (1)", *data)
         }
-        BadVersion { version } => write!(f, "ELF version {version} is not 1"),
+        BadVersion { version } => write!(f, "ELF version {} is not 1", *version),
         BadMachine {
             machine,
             class_bits,
         } => write!(
             f,
-            "e_machine {machine} does not fit ELF{class_bits} (need EM_386 (3) for ELF32, EM_X86_64 (62) for ELF64)"
+            "e_machine {} does not fit ELF{} (need EM_386 (3) for ELF32, EM_X86_64 (62) for ELF64)",
+            *machine, *class_bits
         ),
         BadType { e_type } => {
-            write!(f, "e_type {e_type} is neither ET_EXEC (2) nor ET_DYN (3)")
+            write!(
+                f,
+                "e_type {} is neither ET_EXEC (2) nor ET_DYN (3)",
+                *e_type
+            )
         }
         BadPhentsize { found, expected } => {
-            write!(f, "e_phentsize {found} is not {expected}")
+            write!(f, "e_phentsize {} is not {}", *found, *expected)
         }
         NoProgramHeaders => write!(f, "e_phnum is 0: no program headers"),
         ProgramHeadersOutOfFile {
@@ -51,9 +59,10 @@ pub(super) fn header(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "program headers at 0x{phoff:x} ({phnum} x {phentsize} bytes) run past the end of the {file_len}-byte file"
+            "program headers at 0x{:x} ({} x {} bytes) run past the end of the {}-byte file",
+            *phoff, *phnum, *phentsize, *file_len
         ),
-        Unparsable { what } => write!(f, "goblin could not parse the {what}"),
+        Unparsable { what } => write!(f, "goblin could not parse the {}", *what),
         other => elsewhere(other, f),
     }
 }
@@ -69,7 +78,8 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             memsz,
         } => write!(
             f,
-            "segment {segment}: p_filesz 0x{filesz:x} exceeds p_memsz 0x{memsz:x}"
+            "segment {}: p_filesz 0x{:x} exceeds p_memsz 0x{:x}",
+            *segment, *filesz, *memsz
         ),
         SegmentOutOfFile {
             segment,
@@ -78,7 +88,8 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "segment {segment}: file range [0x{offset:x}..+0x{filesz:x}) lies outside the {file_len}-byte file"
+            "segment {}: file range [0x{:x}..+0x{:x}) lies outside the {}-byte file",
+            *segment, *offset, *filesz, *file_len
         ),
         SegmentWraps {
             segment,
@@ -86,7 +97,8 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             memsz,
         } => write!(
             f,
-            "segment {segment}: 0x{addr:x} + p_memsz 0x{memsz:x} wraps around the address space"
+            "segment {}: 0x{:x} + p_memsz 0x{:x} wraps around the address space",
+            *segment, *addr, *memsz
         ),
         BadAlignment {
             segment,
@@ -95,7 +107,8 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             offset,
         } => write!(
             f,
-            "segment {segment}: p_align 0x{align:x} is not a power of two or p_vaddr 0x{vaddr:x} and p_offset 0x{offset:x} differ modulo it"
+            "segment {}: p_align 0x{:x} is not a power of two or p_vaddr 0x{:x} and p_offset 0x{:x} differ modulo it",
+            *segment, *align, *vaddr, *offset
         ),
         SegmentOverlap {
             segment,
@@ -106,11 +119,13 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             other_end,
         } => write!(
             f,
-            "segment {segment} [0x{start:x}..0x{end:x}) overlaps segment {other} [0x{other_start:x}..0x{other_end:x})"
+            "segment {} [0x{:x}..0x{:x}) overlaps segment {} [0x{:x}..0x{:x})",
+            *segment, *start, *end, *other, *other_start, *other_end
         ),
         EntryOutsideSegments { entry } => write!(
             f,
-            "entry point 0x{entry:x} is not inside any executable loaded segment"
+            "entry point 0x{:x} is not inside any executable loaded segment",
+            *entry
         ),
         SegmentNotInUsableRam {
             segment,
@@ -120,15 +135,17 @@ pub(super) fn segment(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         } => match region {
             Some(MemoryKindName(k)) => write!(
                 f,
-                "segment {segment} [0x{start:x}..0x{end:x}) overlaps {k} memory"
+                "segment {} [0x{:x}..0x{:x}) overlaps {} memory",
+                *segment, *start, *end, *k
             ),
             None => write!(
                 f,
-                "segment {segment} [0x{start:x}..0x{end:x}) is not covered by usable RAM in the memory map"
+                "segment {} [0x{:x}..0x{:x}) is not covered by usable RAM in the memory map",
+                *segment, *start, *end
             ),
         },
         EntryAbove4G { protocol, entry } => {
-            write!(f, "{protocol} entry 0x{entry:x} is not below 4 GiB")
+            write!(f, "{} entry 0x{:x} is not below 4 GiB", *protocol, *entry)
         }
         other => elsewhere(other, f),
     }
@@ -146,14 +163,20 @@ pub(super) fn note(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             avail,
         } => write!(
             f,
-            "note in segment {segment} at +0x{offset:x} (namesz {namesz}, descsz {descsz}) runs past its {avail} bytes"
+            "note in segment {} at +0x{:x} (namesz {}, descsz {}) runs past its {} bytes",
+            *segment, *offset, *namesz, *descsz, *avail
         ),
         PvhNoteSize { descsz } => write!(
             f,
-            "PVH note (Xen type 18) descriptor is {descsz} bytes, expected 4 or 8"
+            "PVH note (Xen type 18) descriptor is {} bytes, expected 4 or 8",
+            *descsz
         ),
         PvhEntryInvalid { entry } => {
-            write!(f, "PVH note entry 0x{entry:x} is zero or not below 4 GiB")
+            write!(
+                f,
+                "PVH note entry 0x{:x} is zero or not below 4 GiB",
+                *entry
+            )
         }
         other => elsewhere(other, f),
     }
@@ -163,14 +186,16 @@ pub(super) fn note(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 pub(super) fn relocation(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     use Error::*;
     match e {
-        BadDynamic { detail, value } => write!(f, "PT_DYNAMIC: {detail} (0x{value:x})"),
+        BadDynamic { detail, value } => write!(f, "PT_DYNAMIC: {} (0x{:x})", *detail, *value),
         UnsupportedRelocation { index, r_type } => write!(
             f,
-            "relocation {index}: type {r_type} is not R_X86_64_RELATIVE (8)"
+            "relocation {}: type {} is not R_X86_64_RELATIVE (8)",
+            *index, *r_type
         ),
         RelocationOutOfSegment { index, r_offset } => write!(
             f,
-            "relocation {index}: r_offset 0x{r_offset:x} is not inside a loaded segment's file bytes"
+            "relocation {}: r_offset 0x{:x} is not inside a loaded segment's file bytes",
+            *index, *r_offset
         ),
         other => elsewhere(other, f),
     }

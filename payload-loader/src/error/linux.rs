@@ -10,7 +10,8 @@ pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match e {
         BzBootFlag { found } => write!(
             f,
-            "bzImage: boot_flag at 0x1fe is 0x{found:04x}, not 0xaa55"
+            "bzImage: boot_flag at 0x1fe is 0x{:04x}, not 0xaa55",
+            *found
         ),
         BzProtocolTooOld { version } => write!(
             f,
@@ -20,9 +21,11 @@ pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         ),
         BzHeaderTooShort { version, end, need } => write!(
             f,
-            "bzImage: the setup header ends at 0x{end:x} (0x202 + the byte at 0x201), protocol {}.{:02} needs it to reach 0x{need:x}",
+            "bzImage: the setup header ends at 0x{:x} (0x202 + the byte at 0x201), protocol {}.{:02} needs it to reach 0x{:x}",
+            *end,
             version >> 8,
-            version & 0xff
+            version & 0xff,
+            *need
         ),
         BzSetupPastEnd {
             setup_sects,
@@ -30,7 +33,8 @@ pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "bzImage: setup_sects {setup_sects} puts the protected-mode kernel at 0x{setup_size:x}, at or past the end of the {file_len}-byte file"
+            "bzImage: setup_sects {} puts the protected-mode kernel at 0x{:x}, at or past the end of the {}-byte file",
+            *setup_sects, *setup_size, *file_len
         ),
         BzTruncated {
             syssize,
@@ -38,15 +42,18 @@ pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "bzImage truncated: setup and syssize 0x{syssize:x} (x 16 bytes) need {need} bytes, the file has {file_len}"
+            "bzImage truncated: setup and syssize 0x{:x} (x 16 bytes) need {} bytes, the file has {}",
+            *syssize, *need, *file_len
         ),
         BzNotLoadedHigh { loadflags } => write!(
             f,
-            "bzImage: loadflags 0x{loadflags:02x} lack LOADED_HIGH (0x01): a zImage, loaded at 0x10000, is not supported"
+            "bzImage: loadflags 0x{:02x} lack LOADED_HIGH (0x01): a zImage, loaded at 0x10000, is not supported",
+            *loadflags
         ),
         BzBadAlignment { kernel_alignment } => write!(
             f,
-            "bzImage: kernel_alignment 0x{kernel_alignment:x} of a relocatable kernel is not a power of two"
+            "bzImage: kernel_alignment 0x{:x} of a relocatable kernel is not a power of two",
+            *kernel_alignment
         ),
         BzEntryOutsideImage {
             code32_start,
@@ -54,7 +61,8 @@ pub(super) fn bzimage(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             payload,
         } => write!(
             f,
-            "bzImage: the entry at offset 0x{entry_offset:x} (code32_start 0x{code32_start:x}) is outside the 0x{payload:x}-byte protected-mode kernel"
+            "bzImage: the entry at offset 0x{:x} (code32_start 0x{:x}) is outside the 0x{:x}-byte protected-mode kernel",
+            *entry_offset, *code32_start, *payload
         ),
         other => elsewhere(other, f),
     }
@@ -66,19 +74,23 @@ pub(super) fn boot_params(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result 
     match e {
         BzCmdlineTooLong { len, max } => write!(
             f,
-            "the command line is {len} bytes, the kernel's cmdline_size allows {max}"
+            "the command line is {} bytes, the kernel's cmdline_size allows {}",
+            *len, *max
         ),
         BzInitrdAboveMax { start, end, max } => write!(
             f,
-            "initrd [0x{start:x}..0x{end:x}) ends above initrd_addr_max 0x{max:x} and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G"
+            "initrd [0x{:x}..0x{:x}) ends above initrd_addr_max 0x{:x} and the kernel lacks XLF_CAN_BE_LOADED_ABOVE_4G",
+            *start, *end, *max
         ),
         BzTooManyModules { count } => write!(
             f,
-            "the Linux boot protocol takes one initrd, {count} modules were given"
+            "the Linux boot protocol takes one initrd, {} modules were given",
+            *count
         ),
         BzTooManyE820 { entries, version } => write!(
             f,
-            "{entries} memory-map entries: boot_params hold 128, and protocol {}.{:02} has no setup_data (2.09) for the rest",
+            "{} memory-map entries: boot_params hold 128, and protocol {}.{:02} has no setup_data (2.09) for the rest",
+            *entries,
             version >> 8,
             version & 0xff
         ),

@@ -5,6 +5,10 @@
 //! and the fuzz targets match on. The messages are split instead: `message` sends each variant
 //! to its family's function in `elf`, `multiboot`, `selection`, `placement`, `boot_info` or
 //! `linux`.
+//!
+//! The messages pass each field as `*field`, not `{field}` inside the string: the match binds
+//! `&field`, and an inline `{field}` would format a `&&T`, one more pointer per argument to
+//! build on the stack. About 8 bytes of code per argument, 1.2 KB over all the messages.
 
 use alloc::boxed::Box;
 

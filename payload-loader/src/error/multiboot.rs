@@ -15,7 +15,8 @@ pub(super) fn multiboot1(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             checksum,
         } => write!(
             f,
-            "Multiboot1 header at 0x{offset:x}: magic 0x{magic:08x} + flags 0x{flags:08x} + checksum 0x{checksum:08x} is not 0"
+            "Multiboot1 header at 0x{:x}: magic 0x{:08x} + flags 0x{:08x} + checksum 0x{:08x} is not 0",
+            *offset, *magic, *flags, *checksum
         ),
         Mb1Truncated {
             offset,
@@ -23,18 +24,24 @@ pub(super) fn multiboot1(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "Multiboot1 header at 0x{offset:x} needs {need} bytes but the file is {file_len} bytes"
+            "Multiboot1 header at 0x{:x} needs {} bytes but the file is {} bytes",
+            *offset, *need, *file_len
         ),
         Mb1UnsupportedFlags { flags, unsupported } => write!(
             f,
-            "Multiboot1 flags 0x{flags:08x} require unsupported features 0x{unsupported:08x}"
+            "Multiboot1 flags 0x{:08x} require unsupported features 0x{:08x}",
+            *flags, *unsupported
         ),
         Mb1BadAddress {
             field,
             value,
             detail,
             other,
-        } => write!(f, "Multiboot1 {field} 0x{value:x} {detail} 0x{other:x}"),
+        } => write!(
+            f,
+            "Multiboot1 {} 0x{:x} {} 0x{:x}",
+            *field, *value, *detail, *other
+        ),
         other => elsewhere(other, f),
     }
 }
@@ -45,10 +52,15 @@ pub(super) fn multiboot2(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match e {
         Mb2Checksum { offset, sum } => write!(
             f,
-            "Multiboot2 header at 0x{offset:x}: magic + architecture + header_length + checksum = 0x{sum:08x}, not 0"
+            "Multiboot2 header at 0x{:x}: magic + architecture + header_length + checksum = 0x{:08x}, not 0",
+            *offset, *sum
         ),
         Mb2Architecture { architecture } => {
-            write!(f, "Multiboot2 architecture {architecture} is not i386 (0)")
+            write!(
+                f,
+                "Multiboot2 architecture {} is not i386 (0)",
+                *architecture
+            )
         }
         Mb2HeaderLength {
             offset,
@@ -56,7 +68,8 @@ pub(super) fn multiboot2(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             file_len,
         } => write!(
             f,
-            "Multiboot2 header at 0x{offset:x}: header_length {length} is too small, unaligned or past the {file_len}-byte file"
+            "Multiboot2 header at 0x{:x}: header_length {} is too small, unaligned or past the {}-byte file",
+            *offset, *length, *file_len
         ),
         Mb2TagSize {
             tag,
@@ -65,25 +78,32 @@ pub(super) fn multiboot2(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             avail,
         } => write!(
             f,
-            "Multiboot2 header tag type {tag} at 0x{at:x}: size {size} is wrong for its type or exceeds the {avail} bytes left"
+            "Multiboot2 header tag type {} at 0x{:x}: size {} is wrong for its type or exceeds the {} bytes left",
+            *tag, *at, *size, *avail
         ),
         Mb2NoEndTag { offset } => {
-            write!(f, "Multiboot2 header at 0x{offset:x} has no end tag")
+            write!(f, "Multiboot2 header at 0x{:x} has no end tag", *offset)
         }
         Mb2UnsupportedTag { tag, at } => write!(
             f,
-            "Multiboot2 header tag type {tag} at 0x{at:x} is required but not supported"
+            "Multiboot2 header tag type {} at 0x{:x} is required but not supported",
+            *tag, *at
         ),
         Mb2UnsupportedRequest { request } => write!(
             f,
-            "Multiboot2 information request for tag type {request} is required but not provided"
+            "Multiboot2 information request for tag type {} is required but not provided",
+            *request
         ),
         Mb2BadAddress {
             field,
             value,
             detail,
             other,
-        } => write!(f, "Multiboot2 {field} 0x{value:x} {detail} 0x{other:x}"),
+        } => write!(
+            f,
+            "Multiboot2 {} 0x{:x} {} 0x{:x}",
+            *field, *value, *detail, *other
+        ),
         other => elsewhere(other, f),
     }
 }

@@ -15,7 +15,8 @@ pub(super) fn memory(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             end,
         } => write!(
             f,
-            "{what} {index}: end 0x{end:x} is below start 0x{start:x}"
+            "{} {}: end 0x{:x} is below start 0x{:x}",
+            *what, *index, *end, *start
         ),
         OutOfMemory {
             what,
@@ -24,9 +25,10 @@ pub(super) fn memory(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             below,
         } => write!(
             f,
-            "no free memory for {what}: 0x{size:x} bytes aligned to 0x{align:x} below 0x{below:x}"
+            "no free memory for {}: 0x{:x} bytes aligned to 0x{:x} below 0x{:x}",
+            *what, *size, *align, *below
         ),
-        BadAllocAlign { align } => write!(f, "alignment 0x{align:x} is not a power of two"),
+        BadAllocAlign { align } => write!(f, "alignment 0x{:x} is not a power of two", *align),
         other => elsewhere(other, f),
     }
 }

@@ -10,15 +10,18 @@ pub(super) fn protocol(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match e {
         ProtocolNotPresent { protocol } => write!(
             f,
-            "protocol override {protocol}: the image carries no such header or note"
+            "protocol override {}: the image carries no such header or note",
+            *protocol
         ),
         PlainElfNeeds64 { class_bits } => write!(
             f,
-            "plain ELF entry needs an ELF64 image, this is ELF{class_bits} without a PVH note or Multiboot header"
+            "plain ELF entry needs an ELF64 image, this is ELF{} without a PVH note or Multiboot header",
+            *class_bits
         ),
         DynNotAllowed { protocol } => write!(
             f,
-            "ET_DYN image cannot be entered by {protocol} (only plain ELF64 or a relocatable Multiboot2 header)"
+            "ET_DYN image cannot be entered by {} (only plain ELF64 or a relocatable Multiboot2 header)",
+            *protocol
         ),
         other => elsewhere(other, f),
     }

@@ -101,7 +101,7 @@ impl core::fmt::Display for MemoryKind {
             MemoryKind::Other(PERSISTENT) => f.write_str("persistent"),
             MemoryKind::Other(UNUSABLE) => f.write_str("unusable"),
             MemoryKind::Other(DISABLED) => f.write_str("disabled"),
-            MemoryKind::Other(t) => write!(f, "type {t}"),
+            MemoryKind::Other(t) => write!(f, "type {}", *t),
         }
     }
 }
