@@ -35,24 +35,27 @@ pub(super) fn screen(e: &Error, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             depth,
             available,
         } => {
-            let any = |n: u32| match n {
-                0 => "any".into(),
-                n => alloc::format!("{n}"),
-            };
-            let mode = match (*width, *height, *depth) {
-                (0, 0, 0) => "of any size".into(),
-                (w, h, d) => alloc::format!("{}x{}x{}", any(w), any(h), any(d)),
-            };
             let kind = if *graphics {
                 "a graphics"
             } else {
                 "an EGA text"
             };
-            write!(
-                f,
-                "the kernel's {} requires {} mode {} and baton sets no modes: ",
-                *source, kind, mode
-            )?;
+            write!(f, "the kernel's {} requires {} mode ", *source, kind)?;
+            // Written piece by piece, not built with `format!`: no Strings to allocate.
+            if (*width, *height, *depth) == (0, 0, 0) {
+                f.write_str("of any size")?;
+            } else {
+                for (i, n) in [*width, *height, *depth].into_iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("x")?;
+                    }
+                    match n {
+                        0 => f.write_str("any")?,
+                        n => fmt::Display::fmt(&n, f)?,
+                    }
+                }
+            }
+            f.write_str(" and baton sets no modes: ")?;
             match available {
                 Some(d) => write!(f, "the firmware left {}", *d),
                 None => write!(f, "the firmware left no screen"),
