@@ -1,5 +1,5 @@
 //! One small sort for the few lists baton orders (memory-map bounds and
-//! ranges, segment ranges): a heapsort, O(n log n) with no recursion and
+//! ranges, segment ranges, the firmware's staged file ranges): a heapsort, O(n log n) with no recursion and
 //! no buffer, a few hundred bytes of code per element type where core's
 //! `sort_unstable` costs 2-3 KiB each (baton's image has a size goal, and
 //! under emulation every byte of new code also costs its translation).
@@ -8,27 +8,32 @@
 
 /// Sorts `v` in place, ascending (not stable).
 pub fn heapsort<T: Ord>(v: &mut [T]) {
+    heapsort_by(v, |a, b| a < b);
+}
+
+/// Sorts `v` in place, ascending by `less` (not stable).
+pub fn heapsort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
     let n = v.len();
     for root in (0..n / 2).rev() {
-        sift_down(v, root, n);
+        sift_down(v, &less, root, n);
     }
     for end in (1..n).rev() {
         v.swap(0, end);
-        sift_down(v, 0, end);
+        sift_down(v, &less, 0, end);
     }
 }
 
 /// Moves `v[root]` down the max-heap `v[..end]` to where it belongs.
-fn sift_down<T: Ord>(v: &mut [T], mut root: usize, end: usize) {
+fn sift_down<T>(v: &mut [T], less: &impl Fn(&T, &T) -> bool, mut root: usize, end: usize) {
     loop {
         let mut child = 2 * root + 1;
         if child >= end {
             return;
         }
-        if child + 1 < end && v[child] < v[child + 1] {
+        if child + 1 < end && less(&v[child], &v[child + 1]) {
             child += 1;
         }
-        if v[root] >= v[child] {
+        if !less(&v[root], &v[child]) {
             return;
         }
         v.swap(root, child);
@@ -62,5 +67,8 @@ mod tests {
         let mut pairs = vec![(3u64, 1u64, 0usize), (1, 2, 1), (3, 0, 2), (0, 9, 3)];
         heapsort(&mut pairs);
         assert_eq!(pairs, [(0, 9, 3), (1, 2, 1), (3, 0, 2), (3, 1, 0)]);
+        let mut ranges = vec![5..9u64, 0..4, 7..8, 2..3];
+        heapsort_by(&mut ranges, |a, b| a.start < b.start);
+        assert_eq!(ranges, [0..4, 2..3, 5..9, 7..8]);
     }
 }

@@ -127,7 +127,7 @@ pub fn staged_file_ranges(plan: &LoadPlan) -> Vec<FileRange<u64>> {
 pub fn bytes_in_hand(read: u64, staged: &[FileRange<u64>], file_len: u64) -> u64 {
     let mut ranges: Vec<FileRange<u64>> = staged.to_vec();
     ranges.push(0..read);
-    ranges.sort_unstable_by_key(|r| r.start);
+    payload_loader::sort::heapsort_by(&mut ranges, |a, b| a.start < b.start);
     let (mut total, mut covered) = (0, 0);
     for r in ranges {
         let (start, end) = (r.start.max(covered), r.end.min(file_len));
