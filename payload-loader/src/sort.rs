@@ -14,29 +14,56 @@ pub fn heapsort<T: Ord>(v: &mut [T]) {
 /// Sorts `v` in place, ascending by `less` (not stable).
 pub fn heapsort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
     let n = v.len();
-    for root in (0..n / 2).rev() {
-        sift_down(v, &less, root, n);
+    sort(&mut ByLess { v, less }, n);
+}
+
+/// What the heapsort needs of a list: compare and swap by index. The
+/// algorithm is compiled once, behind `dyn`; each element type adds only
+/// these two small functions (one generic heapsort per type cost more).
+trait Heap {
+    fn less(&self, a: usize, b: usize) -> bool;
+    fn swap(&mut self, a: usize, b: usize);
+}
+
+struct ByLess<'a, T, F> {
+    v: &'a mut [T],
+    less: F,
+}
+
+impl<T, F: Fn(&T, &T) -> bool> Heap for ByLess<'_, T, F> {
+    fn less(&self, a: usize, b: usize) -> bool {
+        (self.less)(&self.v[a], &self.v[b])
     }
-    for end in (1..n).rev() {
-        v.swap(0, end);
-        sift_down(v, &less, 0, end);
+    fn swap(&mut self, a: usize, b: usize) {
+        self.v.swap(a, b);
     }
 }
 
-/// Moves `v[root]` down the max-heap `v[..end]` to where it belongs.
-fn sift_down<T>(v: &mut [T], less: &impl Fn(&T, &T) -> bool, mut root: usize, end: usize) {
+/// Heapsorts the `n` elements of `h`.
+fn sort(h: &mut dyn Heap, n: usize) {
+    for root in (0..n / 2).rev() {
+        sift_down(h, root, n);
+    }
+    for end in (1..n).rev() {
+        h.swap(0, end);
+        sift_down(h, 0, end);
+    }
+}
+
+/// Moves element `root` down the max-heap of the first `end` elements to where it belongs.
+fn sift_down(h: &mut dyn Heap, mut root: usize, end: usize) {
     loop {
         let mut child = 2 * root + 1;
         if child >= end {
             return;
         }
-        if child + 1 < end && less(&v[child], &v[child + 1]) {
+        if child + 1 < end && h.less(child, child + 1) {
             child += 1;
         }
-        if !less(&v[root], &v[child]) {
+        if !h.less(root, child) {
             return;
         }
-        v.swap(root, child);
+        h.swap(root, child);
         root = child;
     }
 }
