@@ -43,10 +43,19 @@ impl Writer {
     pub fn bytes(&mut self, v: &[u8]) {
         self.buf.extend_from_slice(v);
     }
-    pub fn pad_to(&mut self, align: usize) {
-        while !self.buf.len().is_multiple_of(align) {
-            self.buf.push(0);
+    /// `s` and its terminating NUL.
+    pub fn cstr(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+        self.u8(0);
+    }
+    /// Zeroes up to length `len` (nothing if the buffer is that long already).
+    pub fn zeros_to(&mut self, len: usize) {
+        if len > self.buf.len() {
+            self.buf.resize(len, 0);
         }
+    }
+    pub fn pad_to(&mut self, align: usize) {
+        self.zeros_to(self.buf.len().next_multiple_of(align));
     }
     pub fn len(&self) -> usize {
         self.buf.len()

@@ -75,31 +75,26 @@ pub fn build_start_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>>
     let memmap_off = START_INFO_SIZE;
     let modlist_off = memmap_off + MEMMAP_ENTRY * input.memory_map.len();
     let strings_off = modlist_off + MODLIST_ENTRY * input.modules.len();
-    // String offsets: kernel cmdline first, then each module's.
-    let mut str_offs = Vec::with_capacity(input.modules.len() + 1);
-    let mut at = strings_off;
-    for s in core::iter::once(input.cmdline).chain(input.modules.iter().map(|m| m.cmdline)) {
-        if s.is_empty() {
-            str_offs.push(None);
-        } else {
-            str_offs.push(Some(at));
-            at += s.len() + 1;
-        }
+    // The strings follow: kernel cmdline first, then each module's; an empty one is left out
+    // (address 0).
+    let str_size = |s: &str| if s.is_empty() { 0 } else { s.len() + 1 };
+    let total = strings_off
+        + str_size(input.cmdline)
+        + input
+            .modules
+            .iter()
+            .map(|m| str_size(m.cmdline))
+            .sum::<usize>();
+    if base.checked_add(total as u64).is_none() {
+        return Err(Box::new(Error::FieldTooLarge {
+            field: "PVH start_info base",
+            value: base,
+            max: u64::MAX - total as u64,
+        }));
     }
-    let total = at as u64;
-    let addr = |off: Option<usize>| -> Result<u64> {
-        match off {
-            None => Ok(0),
-            Some(o) => base.checked_add(o as u64).ok_or_else(|| {
-                Box::new(Error::FieldTooLarge {
-                    field: "PVH start_info base",
-                    value: base,
-                    max: u64::MAX - total,
-                })
-            }),
-        }
-    };
-    addr(Some(at))?;
+    // Offsets are at most `total`: no overflow.
+    let addr = |off: usize| base + off as u64;
+    let str_addr = |s: &str, off: usize| if s.is_empty() { 0 } else { addr(off) };
 
     let mut w = Writer::default();
     w.u32(START_INFO_MAGIC);
@@ -109,14 +104,14 @@ pub fn build_start_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>>
     w.u64(if input.modules.is_empty() {
         0
     } else {
-        addr(Some(modlist_off))?
+        addr(modlist_off)
     });
-    w.u64(addr(str_offs.first().copied().flatten())?);
+    w.u64(str_addr(input.cmdline, strings_off));
     w.u64(input.rsdp.map_or(0, |r| r.addr));
     w.u64(if input.memory_map.is_empty() {
         0
     } else {
-        addr(Some(memmap_off))?
+        addr(memmap_off)
     });
     w.u32(memmap_entries);
     w.u32(0); // reserved
@@ -126,17 +121,22 @@ pub fn build_start_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>>
         w.u32(r.kind.e820_type());
         w.u32(0);
     }
-    for (i, m) in input.modules.iter().enumerate() {
+    let mut at = strings_off + str_size(input.cmdline);
+    for m in input.modules {
         w.u64(m.addr);
         w.u64(m.size);
-        w.u64(addr(str_offs.get(i + 1).copied().flatten())?);
+        w.u64(str_addr(m.cmdline, at));
         w.u64(0);
+        at += str_size(m.cmdline);
     }
-    for s in core::iter::once(input.cmdline).chain(input.modules.iter().map(|m| m.cmdline)) {
+    let mut string = |s: &str| {
         if !s.is_empty() {
-            w.bytes(s.as_bytes());
-            w.u8(0);
+            w.cstr(s);
         }
+    };
+    string(input.cmdline);
+    for m in input.modules {
+        string(m.cmdline);
     }
     Ok(w.buf)
 }

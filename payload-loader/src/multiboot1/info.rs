@@ -60,15 +60,11 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
     w.u32(p(mmap_off));
     w.bytes(&[0; 12]); // drives_length, drives_addr, config_table
     w.u32(p(loader_off));
-    while w.len() < FRAMEBUFFER_OFFSET {
-        w.u8(0); // apm_table, the VBE fields
-    }
+    w.zeros_to(FRAMEBUFFER_OFFSET); // apm_table, the VBE fields
     if let Some(fb) = framebuffer {
         fb.write(&mut w, false);
     }
-    while w.len() < mmap_off {
-        w.u8(0);
-    }
+    w.zeros_to(mmap_off);
     for r in input.memory_map {
         w.u32(20);
         w.u64(r.start);
@@ -81,12 +77,10 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
         w.u32(p(*s));
         w.u32(0);
     }
-    for s in [input.cmdline, input.loader_name]
-        .into_iter()
-        .chain(input.modules.iter().map(|m| m.cmdline))
-    {
-        w.bytes(s.as_bytes());
-        w.u8(0);
+    w.cstr(input.cmdline);
+    w.cstr(input.loader_name);
+    for m in input.modules {
+        w.cstr(m.cmdline);
     }
     Ok(w.buf)
 }

@@ -28,10 +28,7 @@ pub const TAG_ACPI_OLD: u32 = 14;
 pub const TAG_ACPI_NEW: u32 = 15;
 
 fn string(s: &str) -> impl FnOnce(&mut Writer) + '_ {
-    move |w: &mut Writer| {
-        w.bytes(s.as_bytes());
-        w.u8(0);
-    }
+    move |w: &mut Writer| w.cstr(s)
 }
 
 fn tag(w: &mut Writer, t: u32, body: impl FnOnce(&mut Writer)) {
