@@ -27,17 +27,17 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
     let mmap_off = INFO_SIZE + 4; // keep the u64 fields 8-aligned
     let mmap_len = 24 * input.memory_map.len();
     let mods_off = mmap_off + mmap_len;
-    let mut str_off = mods_off + 16 * input.modules.len();
-    let cmdline_off = str_off;
-    str_off += input.cmdline.len() + 1;
-    let loader_off = str_off;
-    str_off += input.loader_name.len() + 1;
-    let mut mod_str = Vec::with_capacity(input.modules.len());
-    for m in input.modules {
-        mod_str.push(str_off);
-        str_off += m.cmdline.len() + 1;
-    }
-    let base32 = fits_u32("Multiboot1 info end", base, str_off as u64)?;
+    let cmdline_off = mods_off + 16 * input.modules.len();
+    let loader_off = cmdline_off + input.cmdline.len() + 1;
+    // The modules' strings follow, each at a running offset (written below).
+    let mod_strings_off = loader_off + input.loader_name.len() + 1;
+    let end = mod_strings_off
+        + input
+            .modules
+            .iter()
+            .map(|m| m.cmdline.len() + 1)
+            .sum::<usize>();
+    let base32 = fits_u32("Multiboot1 info end", base, end as u64)?;
     let p = |off: usize| base32 + off as u32;
     let (mem_lower, mem_upper) = mem_lower_upper(input.meminfo_map());
 
@@ -71,11 +71,13 @@ pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
         w.u64(r.len());
         w.u32(r.kind.e820_type());
     }
-    for (m, s) in input.modules.iter().zip(&mod_str) {
+    let mut string_off = mod_strings_off;
+    for m in input.modules {
         w.u32(m.addr as u32);
         w.u32((m.addr + m.size) as u32);
-        w.u32(p(*s));
+        w.u32(p(string_off));
         w.u32(0);
+        string_off += m.cmdline.len() + 1;
     }
     w.cstr(input.cmdline);
     w.cstr(input.loader_name);
