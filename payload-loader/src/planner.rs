@@ -81,8 +81,6 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
     let image = elf::parse(kernel)?;
     let protocol = detect(&image, config.protocol)?;
     let kind = protocol.kind();
-    let usable = memory::usable_ram(config.memory_map);
-    let mut taken: Vec<Range> = config.firmware.to_vec();
 
     // Address fields (Multiboot1 flag 16, Multiboot2 address tag) replace the program headers.
     let address_load = match &protocol {
@@ -99,6 +97,8 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         return Err(Box::new(Error::DynNotAllowed { protocol: kind }));
     }
 
+    // Lists are made only once the checks above passed: fewer to free on each error return.
+    let usable = memory::usable_ram(config.memory_map);
     let mut segments = Vec::new();
     let mut load_bias = 0u64;
     let mut relocations = Vec::new();
@@ -128,7 +128,7 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         };
     } else {
         if image.elf_type == ElfType::Dyn {
-            load_bias = choose_bias(&image, &protocol, &usable, &taken, config)?;
+            load_bias = choose_bias(&image, &protocol, &usable, config)?;
         }
         for p in image.loads() {
             // ET_EXEC loads at p_paddr; ET_DYN at p_vaddr + bias (modular: the bias may be
@@ -202,6 +202,7 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         let segment = s.phdr.unwrap_or(i);
         check_destination(config, &usable, segment, s)?;
     }
+    let mut taken: Vec<Range> = config.firmware.to_vec();
     taken.extend(segments.iter().map(|s| s.dest_range()));
 
     Ok(LoadPlan {
@@ -227,7 +228,6 @@ fn choose_bias(
     image: &ElfImage<'_>,
     protocol: &BootProtocol,
     usable: &[Range],
-    taken: &[Range],
     config: &PlanConfig<'_>,
 ) -> Result<u64> {
     let lo = image.loads().map(|p| p.vaddr).min().unwrap_or(0);
@@ -259,7 +259,8 @@ fn choose_bias(
         addr: lo,
         memsz: span,
     })?;
-    let free = memory::free_ranges(usable, taken);
+    // Nothing is placed yet: only the firmware is taken.
+    let free = memory::free_ranges(usable, config.firmware);
     let at = if top_down {
         memory::alloc_top_down(&free, size, align, min, max)
     } else {
