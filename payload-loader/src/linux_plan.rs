@@ -150,22 +150,25 @@ fn layout(
         flags: FLAG_R | FLAG_W | FLAG_X,
         overlaps_firmware: false,
     };
+    // The kernel first, then the zero-filled parts: below it, above it.
     let mut kernel = segment(load, payload, payload);
-    let mut zeroed = Vec::new();
+    let mut below = None;
+    let mut above = None;
     if run.start < image.start {
         let end = run.end.min(image.start);
-        zeroed.push(segment(run.start, 0, end - run.start));
+        below = Some(segment(run.start, 0, end - run.start));
     }
     if run.end > image.end {
         let from = run.start.max(image.end);
         if from == image.end {
             kernel.mem_size = run.end - load;
         } else {
-            zeroed.push(segment(from, 0, run.end - from));
+            above = Some(segment(from, 0, run.end - from));
         }
     }
-    let mut segments = Vec::with_capacity(1 + zeroed.len());
+    let mut segments = Vec::with_capacity(3);
     segments.push(kernel);
-    segments.extend(zeroed);
+    segments.extend(below);
+    segments.extend(above);
     Ok(segments)
 }
