@@ -22,6 +22,8 @@ use crate::pvh;
 /// Picks the entry protocol. With `override_` only that protocol is tried (and must be present);
 /// otherwise [`Protocol::PRECEDENCE`]: PVH note > Multiboot2 > Multiboot1 > plain ELF64.
 /// A malformed header of a protocol that is tried is an error even if a later one would fit.
+// Not inlined into `plan`: 0.5 KB less code (a smaller frame there).
+#[inline(never)]
 pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootProtocol> {
     let one;
     let order: &[Protocol] = match override_ {
