@@ -130,6 +130,8 @@ pub fn find_header(bytes: &[u8]) -> Result<Option<Mb2Header>> {
     }
 }
 
+// Not inlined into the header search (and from there into `detect`): 0.2 KB less code.
+#[inline(never)]
 fn parse_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
     let (Some(arch), Some(len), Some(sum)) = (
         u32_at(bytes, off + 4),
