@@ -116,28 +116,38 @@ fn parse_at(bytes: &[u8], off: usize, flags: u32) -> Result<Mb1Header> {
     if unsupported != 0 {
         return Err(Box::new(Error::Mb1UnsupportedFlags { flags, unsupported }));
     }
-    let field = |i: usize, need: usize| -> Result<u32> {
-        u32_at(bytes, off + 4 * i).ok_or_else(|| {
-            Box::new(Error::Mb1Truncated {
-                offset: off,
-                need,
-                file_len: bytes.len(),
-            })
-        })
+    // The header must hold the address fields (to byte 32) if flag 16 is set, then the video
+    // fields (to byte 48) if flag 2 is: one length check for each, not one per field.
+    let header = bytes.get(off..).unwrap_or_default();
+    let need = if flags & FLAG_ADDRESS != 0 && header.len() < 32 {
+        32
+    } else if flags & FLAG_VIDEO_MODE != 0 && header.len() < 48 {
+        48
+    } else {
+        0
     };
+    if need != 0 {
+        return Err(Box::new(Error::Mb1Truncated {
+            offset: off,
+            need,
+            file_len: bytes.len(),
+        }));
+    }
+    // In bounds, checked above.
+    let field = |i: usize| u32_at(header, 4 * i).unwrap_or(0);
     let address = if flags & FLAG_ADDRESS != 0 {
         Some(AddressFields {
-            header_addr: field(3, 32)?,
-            load_addr: field(4, 32)?,
-            load_end_addr: field(5, 32)?,
-            bss_end_addr: field(6, 32)?,
-            entry_addr: field(7, 32)?,
+            header_addr: field(3),
+            load_addr: field(4),
+            load_end_addr: field(5),
+            bss_end_addr: field(6),
+            entry_addr: field(7),
         })
     } else {
         None
     };
     let video = if flags & FLAG_VIDEO_MODE != 0 {
-        Some([field(8, 48)?, field(9, 48)?, field(10, 48)?, field(11, 48)?])
+        Some([field(8), field(9), field(10), field(11)])
     } else {
         None
     };
