@@ -235,10 +235,14 @@ fn choose_bias(
     usable: &[Range],
     config: &PlanConfig<'_>,
 ) -> Result<u64> {
-    let lo = image.loads().map(|p| p.vaddr).min().unwrap_or(0);
-    let hi = image.loads().map(|p| p.vaddr + p.memsz).max().unwrap_or(0);
+    // One pass over the PT_LOADs (`parse` made sure there is one).
+    let (mut lo, mut hi, mut p_align) = (u64::MAX, 0, 4096);
+    for p in image.loads() {
+        lo = lo.min(p.vaddr);
+        hi = hi.max(p.vaddr + p.memsz);
+        p_align = p_align.max(p.align);
+    }
     let span = hi - lo;
-    let p_align = image.loads().map(|p| p.align).max().unwrap_or(0).max(4096);
     let mut align = p_align;
     let (mut min, mut max, mut top_down) = (config.alloc_min, config.alloc_max, false);
     if let BootProtocol::Multiboot2(Mb2Header {
