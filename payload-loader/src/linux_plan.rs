@@ -9,6 +9,7 @@ use crate::elf::{ElfClass, ElfType};
 use crate::error::{Error, Result};
 use crate::load_plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, check_destination,
+    taken_by,
 };
 use crate::memory::{self, Range};
 
@@ -67,8 +68,7 @@ pub(crate) fn plan(
             }));
         }
     }
-    let mut taken: Vec<Range> = config.firmware.to_vec();
-    taken.extend(segments.iter().map(|s| s.dest_range()));
+    let taken = taken_by(config, &segments);
     Ok(LoadPlan {
         class: if long_mode {
             ElfClass::Elf64

@@ -185,6 +185,14 @@ pub(crate) fn check_destination(
     Ok(())
 }
 
+/// What a new plan's allocations must avoid: the firmware and the kernel's destinations.
+/// (One function for the ELF and the bzImage planner.)
+pub(crate) fn taken_by(config: &PlanConfig<'_>, segments: &[PlannedSegment]) -> Vec<Range> {
+    let mut taken = config.firmware.to_vec();
+    taken.extend(segments.iter().map(|s| s.dest_range()));
+    taken
+}
+
 impl LoadPlan {
     /// The protocol without its header data.
     pub fn kind(&self) -> Protocol {

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::linux_plan;
 use crate::load_plan::{
     BootProtocol, FLAG_R, FLAG_W, FLAG_X, LoadPlan, PlanConfig, PlannedSegment, Relocation,
-    check_destination,
+    check_destination, taken_by,
 };
 use crate::memory::{self, Range};
 use crate::multiboot1::{self, AddressLoad};
@@ -207,8 +207,7 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
         let segment = s.phdr.unwrap_or(i);
         check_destination(config, &usable, segment, s)?;
     }
-    let mut taken: Vec<Range> = config.firmware.to_vec();
-    taken.extend(segments.iter().map(|s| s.dest_range()));
+    let taken = taken_by(config, &segments);
 
     Ok(LoadPlan {
         protocol,
