@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use crate::blob::Blob;
 use crate::bootinfo::{BootInfoInput, check_str};
-use crate::bytes::{u16_at, u32_at, u64_at};
+use crate::bytes::{put, u16_at, u32_at, u64_at};
 use crate::bzimage::{self, HEADER_START, LOADED_HIGH, SetupHeader};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryKind, MemoryRegion};
@@ -54,15 +54,6 @@ pub struct BootParamsInput<'a> {
     /// Command line, memory map, at most one module (the initrd; its command line is ignored),
     /// the RSDP (its address only) and the screen (`screen_info`).
     pub info: &'a BootInfoInput<'a>,
-}
-
-fn put(page: &mut [u8], at: usize, v: &[u8]) {
-    if let Some(dst) = at
-        .checked_add(v.len())
-        .and_then(|end| page.get_mut(at..end))
-    {
-        dst.copy_from_slice(v);
-    }
 }
 
 /// Builds `boot_params`, the command line and the e820 setup_data for the blob to live at

@@ -19,6 +19,13 @@ pub(crate) fn u64_at(b: &[u8], off: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
+/// Copies `v` into `buf` at `at`; nothing if it does not fit.
+pub(crate) fn put(buf: &mut [u8], at: usize, v: &[u8]) {
+    if let Some(dst) = at.checked_add(v.len()).and_then(|end| buf.get_mut(at..end)) {
+        dst.copy_from_slice(v);
+    }
+}
+
 /// Rounds `v` up to a multiple of the power of two `a`.
 pub(crate) fn align_up(v: usize, a: usize) -> Option<usize> {
     Some(v.checked_add(a - 1)? & !(a - 1))

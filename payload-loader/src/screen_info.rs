@@ -8,7 +8,7 @@
 //! Debian's cloud kernel leave out. The VGA text console is `VIDEO_TYPE_VGAC` with its
 //! size and cursor, as GRUB passes it from a BIOS.
 
-use crate::bytes::{u16_at, u32_at};
+use crate::bytes::{put, u16_at, u32_at};
 use crate::display::Screen;
 
 /// Size of `struct screen_info`.
@@ -43,7 +43,7 @@ const EXT_LFB_BASE: usize = 0x3a;
 /// `struct screen_info` for `display` (all zero without one: Linux then probes nothing).
 pub fn encode(display: Option<&Screen>) -> [u8; SIZE] {
     let mut s = [0u8; SIZE];
-    let mut put = |at: usize, v: &[u8]| s[at..at + v.len()].copy_from_slice(v);
+    let mut put = |at: usize, v: &[u8]| put(&mut s, at, v);
     match display {
         None => {}
         Some(Screen::Text(t)) => {
