@@ -115,11 +115,17 @@ impl MemoryMap {
         let mut regions: Vec<MemoryRegion> = Vec::new();
         for pair in bounds.windows(2) {
             let (start, end) = (pair[0], pair[1]);
-            let kind = ranges
-                .iter()
-                .filter(|r| r.start <= start && end <= r.end)
-                .map(|r| r.kind)
-                .max_by_key(|k| k.priority());
+            // The highest priority among the covering entries; on a tie the later entry (as
+            // `max_by_key`), in a plain loop: less code.
+            let mut kind: Option<MemoryKind> = None;
+            for r in &ranges {
+                if r.start <= start
+                    && end <= r.end
+                    && kind.is_none_or(|k| r.kind.priority() >= k.priority())
+                {
+                    kind = Some(r.kind);
+                }
+            }
             let Some(kind) = kind else { continue };
             match regions.last_mut() {
                 Some(last) if last.end == start && last.kind == kind => last.end = end,
