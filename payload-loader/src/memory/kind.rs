@@ -93,15 +93,16 @@ const PERSISTENT: u32 = 7;
 
 impl core::fmt::Display for MemoryKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            MemoryKind::Usable => f.write_str("usable"),
-            MemoryKind::Reserved => f.write_str("reserved"),
-            MemoryKind::Acpi => f.write_str("ACPI reclaimable"),
-            MemoryKind::Nvs => f.write_str("ACPI NVS"),
-            MemoryKind::Other(PERSISTENT) => f.write_str("persistent"),
-            MemoryKind::Other(UNUSABLE) => f.write_str("unusable"),
-            MemoryKind::Other(DISABLED) => f.write_str("disabled"),
-            MemoryKind::Other(t) => write!(f, "type {}", *t),
-        }
+        let name = match self {
+            MemoryKind::Usable => "usable",
+            MemoryKind::Reserved => "reserved",
+            MemoryKind::Acpi => "ACPI reclaimable",
+            MemoryKind::Nvs => "ACPI NVS",
+            MemoryKind::Other(PERSISTENT) => "persistent",
+            MemoryKind::Other(UNUSABLE) => "unusable",
+            MemoryKind::Other(DISABLED) => "disabled",
+            MemoryKind::Other(t) => return write!(f, "type {}", *t),
+        };
+        f.write_str(name)
     }
 }
