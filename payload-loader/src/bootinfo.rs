@@ -86,6 +86,21 @@ pub(crate) fn check_str(field: &'static str, s: &str) -> Result<()> {
     }
 }
 
+/// What both Multiboot builders check first: no NUL in the command line, the loader name and
+/// the module command lines, every module ending below 4 GiB (`module_end` names the field).
+pub(crate) fn check_multiboot_input(
+    input: &BootInfoInput<'_>,
+    module_end: &'static str,
+) -> Result<()> {
+    check_str("kernel command line", input.cmdline)?;
+    check_str("boot loader name", input.loader_name)?;
+    for m in input.modules {
+        check_str("module command line", m.cmdline)?;
+        fits_u32(module_end, m.addr, m.size)?;
+    }
+    Ok(())
+}
+
 /// The RSDP revision (byte 15) and the number of bytes that revision covers.
 pub(crate) fn rsdp_parts(bytes: &[u8]) -> Result<(u8, usize)> {
     if bytes.len() < 20 {

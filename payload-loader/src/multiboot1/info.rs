@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::blob::Blob;
-use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32};
+use crate::bootinfo::{BootInfoInput, DecodedModule, check_multiboot_input, fits_u32};
 use crate::bytes::Writer;
 use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
@@ -18,12 +18,7 @@ pub const FRAMEBUFFER_OFFSET: usize = 88;
 /// Builds `multiboot_info` (flags: mem, cmdline, mods, mmap, boot_loader_name), then the mmap,
 /// the module list and the strings, for the blob to live at physical `base` (below 4 GiB).
 pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
-    check_str("kernel command line", input.cmdline)?;
-    check_str("boot loader name", input.loader_name)?;
-    for m in input.modules {
-        check_str("module command line", m.cmdline)?;
-        fits_u32("Multiboot1 module end", m.addr, m.size)?;
-    }
+    check_multiboot_input(input, "Multiboot1 module end")?;
     let mmap_off = INFO_SIZE + 4; // keep the u64 fields 8-aligned
     let mmap_len = 24 * input.memory_map.len();
     let mods_off = mmap_off + mmap_len;

@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::blob::Blob;
-use crate::bootinfo::{BootInfoInput, DecodedModule, check_str, fits_u32, rsdp_parts};
+use crate::bootinfo::{BootInfoInput, DecodedModule, check_multiboot_input, fits_u32, rsdp_parts};
 use crate::bytes::{Writer, u32_at};
 use crate::display::MultibootFramebuffer;
 use crate::error::{Error, Result};
@@ -44,12 +44,7 @@ fn tag(w: &mut Writer, t: u32, body: impl FnOnce(&mut Writer)) {
 /// Builds a Multiboot2 MBI (cmdline, loader name, modules, basic meminfo, mmap, ACPI old RSDP
 /// and, for revision >= 2, new RSDP) for the blob to live at physical `base` (below 4 GiB).
 pub fn build_info(input: &BootInfoInput<'_>, base: u64) -> Result<Vec<u8>> {
-    check_str("kernel command line", input.cmdline)?;
-    check_str("boot loader name", input.loader_name)?;
-    for m in input.modules {
-        check_str("module command line", m.cmdline)?;
-        fits_u32("Multiboot2 module end", m.addr, m.size)?;
-    }
+    check_multiboot_input(input, "Multiboot2 module end")?;
     let rsdp = match input.rsdp {
         Some(r) => Some((r.bytes, rsdp_parts(r.bytes)?)),
         None => None,
