@@ -228,6 +228,8 @@ pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
 
 /// ET_DYN: place the whole image span in free memory (Multiboot2's relocatable tag bounds and
 /// preference honoured) and return the bias.
+// Not inlined into `plan` (ET_DYN only): 0.1 KB less code.
+#[inline(never)]
 fn choose_bias(
     image: &ElfImage<'_>,
     protocol: &BootProtocol,
