@@ -1,5 +1,6 @@
 //! `Display` for [`Error`]: each variant goes to the function for its family, which lives
-//! with the other messages of that family.
+//! with the other messages of that family. Each arm calls its family's function: a `match` that
+//! picked a function pointer and then called it cost 0.4 KB more.
 
 use core::fmt;
 
@@ -8,7 +9,7 @@ use super::{Error, boot_info, elf, linux, multiboot, placement, selection};
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use Error::*;
-        let family = match self {
+        match self {
             TruncatedHeader { .. }
             | BadMagic { .. }
             | BadClass { .. }
@@ -19,7 +20,7 @@ impl fmt::Display for Error {
             | BadPhentsize { .. }
             | NoProgramHeaders
             | ProgramHeadersOutOfFile { .. }
-            | Unparsable { .. } => elf::header,
+            | Unparsable { .. } => elf::header(self, f),
             NoLoadableSegments
             | FileSizeExceedsMemSize { .. }
             | SegmentOutOfFile { .. }
@@ -28,15 +29,17 @@ impl fmt::Display for Error {
             | SegmentOverlap { .. }
             | EntryOutsideSegments { .. }
             | SegmentNotInUsableRam { .. }
-            | EntryAbove4G { .. } => elf::segment,
-            NoteTruncated { .. } | PvhNoteSize { .. } | PvhEntryInvalid { .. } => elf::note,
+            | EntryAbove4G { .. } => elf::segment(self, f),
+            NoteTruncated { .. } | PvhNoteSize { .. } | PvhEntryInvalid { .. } => {
+                elf::note(self, f)
+            }
             BadDynamic { .. } | UnsupportedRelocation { .. } | RelocationOutOfSegment { .. } => {
-                elf::relocation
+                elf::relocation(self, f)
             }
             Mb1Checksum { .. }
             | Mb1Truncated { .. }
             | Mb1UnsupportedFlags { .. }
-            | Mb1BadAddress { .. } => multiboot::multiboot1,
+            | Mb1BadAddress { .. } => multiboot::multiboot1(self, f),
             Mb2Checksum { .. }
             | Mb2Architecture { .. }
             | Mb2HeaderLength { .. }
@@ -44,14 +47,18 @@ impl fmt::Display for Error {
             | Mb2NoEndTag { .. }
             | Mb2UnsupportedTag { .. }
             | Mb2UnsupportedRequest { .. }
-            | Mb2BadAddress { .. } => multiboot::multiboot2,
+            | Mb2BadAddress { .. } => multiboot::multiboot2(self, f),
             ProtocolNotPresent { .. } | PlainElfNeeds64 { .. } | DynNotAllowed { .. } => {
-                selection::protocol
+                selection::protocol(self, f)
             }
-            BadRange { .. } | OutOfMemory { .. } | BadAllocAlign { .. } => placement::memory,
-            FieldTooLarge { .. } | RsdpTooShort { .. } | NulInString { .. } => boot_info::builder,
-            VideoModeUnavailable { .. } => boot_info::screen,
-            DecodeOutOfBounds { .. } | DecodeBadValue { .. } => boot_info::decoder,
+            BadRange { .. } | OutOfMemory { .. } | BadAllocAlign { .. } => {
+                placement::memory(self, f)
+            }
+            FieldTooLarge { .. } | RsdpTooShort { .. } | NulInString { .. } => {
+                boot_info::builder(self, f)
+            }
+            VideoModeUnavailable { .. } => boot_info::screen(self, f),
+            DecodeOutOfBounds { .. } | DecodeBadValue { .. } => boot_info::decoder(self, f),
             BzBootFlag { .. }
             | BzProtocolTooOld { .. }
             | BzHeaderTooShort { .. }
@@ -59,13 +66,12 @@ impl fmt::Display for Error {
             | BzTruncated { .. }
             | BzNotLoadedHigh { .. }
             | BzBadAlignment { .. }
-            | BzEntryOutsideImage { .. } => linux::bzimage,
+            | BzEntryOutsideImage { .. } => linux::bzimage(self, f),
             BzCmdlineTooLong { .. }
             | BzInitrdAboveMax { .. }
             | BzTooManyModules { .. }
             | BzTooManyE820 { .. }
-            | BootParamsNeedPlan => linux::boot_params,
-        };
-        family(self, f)
+            | BootParamsNeedPlan => linux::boot_params(self, f),
+        }
     }
 }
