@@ -207,6 +207,9 @@ fn parse_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
             }));
         }
         let field = |i: usize| u32_at(bytes, at + 8 + 4 * i).unwrap_or(0);
+        // The first four fields after the tag's header, read once for every tag type that
+        // has them (0 past the end of the file, as `field`).
+        let [f0, f1, f2, f3] = [field(0), field(1), field(2), field(3)];
         match tag {
             0 => break,
             1 => {
@@ -229,29 +232,29 @@ fn parse_at(bytes: &[u8], off: usize) -> Result<Mb2Header> {
             }
             2 => {
                 h.address = Some(AddressTag {
-                    header_addr: field(0),
-                    load_addr: field(1),
-                    load_end_addr: field(2),
-                    bss_end_addr: field(3),
+                    header_addr: f0,
+                    load_addr: f1,
+                    load_end_addr: f2,
+                    bss_end_addr: f3,
                 })
             }
-            3 => h.entry = Some(field(0)),
-            4 => h.console_flags = Some(field(0)),
+            3 => h.entry = Some(f0),
+            4 => h.console_flags = Some(f0),
             5 => {
                 h.framebuffer = Some(FramebufferTag {
-                    width: field(0),
-                    height: field(1),
-                    depth: field(2),
+                    width: f0,
+                    height: f1,
+                    depth: f2,
                     required: !optional,
                 })
             }
             6 => h.module_align = true,
             10 => {
                 h.relocatable = Some(RelocatableTag {
-                    min_addr: field(0),
-                    max_addr: field(1),
-                    align: field(2),
-                    preference: field(3),
+                    min_addr: f0,
+                    max_addr: f1,
+                    align: f2,
+                    preference: f3,
                 })
             }
             _ if optional => {}
