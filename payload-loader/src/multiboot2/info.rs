@@ -32,11 +32,21 @@ fn string(s: &str) -> impl FnOnce(&mut Writer) + '_ {
 }
 
 fn tag(w: &mut Writer, t: u32, body: impl FnOnce(&mut Writer)) {
+    let start = tag_start(w, t);
+    body(w);
+    tag_end(w, start);
+}
+
+// The parts of `tag` that do not depend on the body: one copy each, not one per tag written.
+fn tag_start(w: &mut Writer, t: u32) -> usize {
     w.pad_to(8);
     let start = w.len();
     w.u32(t);
     w.u32(0);
-    body(w);
+    start
+}
+
+fn tag_end(w: &mut Writer, start: usize) {
     let size = (w.len() - start) as u32;
     w.put_u32(start + 4, size);
 }
