@@ -43,44 +43,40 @@ const EXT_LFB_BASE: usize = 0x3a;
 /// `struct screen_info` for `display` (all zero without one: Linux then probes nothing).
 pub fn encode(display: Option<&Screen>) -> [u8; SIZE] {
     let mut s = [0u8; SIZE];
-    let mut put = |at: usize, v: &[u8]| put(&mut s, at, v);
+    // `v`'s low `n` bytes, little-endian, at `at`: numbers are passed in a register, not as
+    // byte arrays built on the stack.
+    let mut le = |at: usize, v: u64, n: usize| put(&mut s, at, &v.to_le_bytes()[..n]);
     match display {
         None => {}
         Some(Screen::Text(t)) => {
-            put(ORIG_X, &[t.cursor_x, t.cursor_y]);
-            put(ORIG_VIDEO_MODE, &[3, t.columns]);
-            put(ORIG_VIDEO_LINES, &[t.rows, VIDEO_TYPE_VGAC]);
-            put(ORIG_VIDEO_POINTS, &u16::from(t.char_height).to_le_bytes());
+            le(ORIG_X, u64::from(t.cursor_x), 1);
+            le(ORIG_Y, u64::from(t.cursor_y), 1);
+            le(ORIG_VIDEO_MODE, 3, 1);
+            le(ORIG_VIDEO_COLS, u64::from(t.columns), 1);
+            le(ORIG_VIDEO_LINES, u64::from(t.rows), 1);
+            le(ORIG_VIDEO_IS_VGA, u64::from(VIDEO_TYPE_VGAC), 1);
+            le(ORIG_VIDEO_POINTS, u64::from(t.char_height), 2);
         }
         Some(Screen::Linear(fb)) => {
             // The fields are 16 bits wide; a mode wider than that is not a real one.
-            let u16_of = |v: u32| u16::try_from(v).unwrap_or(u16::MAX).to_le_bytes();
-            put(ORIG_VIDEO_IS_VGA, &[VIDEO_TYPE_EFI]);
-            put(LFB_WIDTH, &u16_of(fb.width));
-            put(LFB_HEIGHT, &u16_of(fb.height));
-            put(LFB_DEPTH, &u16::from(fb.bits_per_pixel).to_le_bytes());
-            put(LFB_BASE, &(fb.addr as u32).to_le_bytes());
-            let size = u32::try_from(fb.size()).unwrap_or(u32::MAX);
-            put(LFB_SIZE, &size.to_le_bytes());
-            put(LFB_LINELENGTH, &u16_of(fb.pitch));
-            put(
-                RED_SIZE,
-                &[
-                    fb.red.size,
-                    fb.red.position,
-                    fb.green.size,
-                    fb.green.position,
-                    fb.blue.size,
-                    fb.blue.position,
-                    fb.reserved.size,
-                    fb.reserved.position,
-                ],
-            );
-            put(PAGES, &1u16.to_le_bytes());
-            let high = (fb.addr >> 32) as u32;
+            let u16_of = |v: u32| u64::from(v.min(u32::from(u16::MAX)));
+            le(ORIG_VIDEO_IS_VGA, u64::from(VIDEO_TYPE_EFI), 1);
+            le(LFB_WIDTH, u16_of(fb.width), 2);
+            le(LFB_HEIGHT, u16_of(fb.height), 2);
+            le(LFB_DEPTH, u64::from(fb.bits_per_pixel), 2);
+            le(LFB_BASE, fb.addr, 4);
+            le(LFB_SIZE, fb.size().min(u64::from(u32::MAX)), 4);
+            le(LFB_LINELENGTH, u16_of(fb.pitch), 2);
+            let colors = [fb.red, fb.green, fb.blue, fb.reserved];
+            for (i, c) in colors.into_iter().enumerate() {
+                le(RED_SIZE + 2 * i, u64::from(c.size), 1);
+                le(RED_SIZE + 2 * i + 1, u64::from(c.position), 1);
+            }
+            le(PAGES, 1, 2);
+            let high = fb.addr >> 32;
             if high != 0 {
-                put(CAPABILITIES, &VIDEO_CAPABILITY_64BIT_BASE.to_le_bytes());
-                put(EXT_LFB_BASE, &high.to_le_bytes());
+                le(CAPABILITIES, u64::from(VIDEO_CAPABILITY_64BIT_BASE), 4);
+                le(EXT_LFB_BASE, high, 4);
             }
         }
     }
