@@ -14,10 +14,7 @@ impl<'a> ElfImage<'a> {
     /// The `R_X86_64_RELATIVE` relocations of an ET_DYN image as `(r_offset, r_addend)`.
     pub fn relative_relocations(&self) -> Result<Vec<(u64, i64)>> {
         if self.class != ElfClass::Elf64 {
-            return Err(Box::new(Error::BadDynamic {
-                detail: "ELF32 ET_DYN is not supported",
-                value: 0,
-            }));
+            return Err(bad_dynamic("ELF32 ET_DYN is not supported", 0));
         }
         let Some(dynp) = self.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
             return Ok(Vec::new());
@@ -32,32 +29,20 @@ impl<'a> ElfImage<'a> {
                 8 => relasz = val,
                 9 => relaent = val,
                 17..=19 => {
-                    return Err(Box::new(Error::BadDynamic {
-                        detail: "DT_REL is not supported",
-                        value: tag,
-                    }));
+                    return Err(bad_dynamic("DT_REL is not supported", tag));
                 }
                 23 => {
-                    return Err(Box::new(Error::BadDynamic {
-                        detail: "DT_JMPREL is not supported",
-                        value: val,
-                    }));
+                    return Err(bad_dynamic("DT_JMPREL is not supported", val));
                 }
                 35..=37 => {
-                    return Err(Box::new(Error::BadDynamic {
-                        detail: "DT_RELR is not supported",
-                        value: tag,
-                    }));
+                    return Err(bad_dynamic("DT_RELR is not supported", tag));
                 }
                 _ => {}
             }
             off += 16;
         }
         if relaent != 24 {
-            return Err(Box::new(Error::BadDynamic {
-                detail: "DT_RELAENT is not 24",
-                value: relaent,
-            }));
+            return Err(bad_dynamic("DT_RELAENT is not 24", relaent));
         }
         let Some(rela) = rela else {
             return Ok(Vec::new());
@@ -66,22 +51,15 @@ impl<'a> ElfImage<'a> {
         let seg = self
             .loads()
             .find(|p| p.vaddr <= rela && rela - p.vaddr < p.filesz)
-            .ok_or(Error::BadDynamic {
-                detail: "DT_RELA is not inside a loaded segment's file bytes",
-                value: rela,
+            .ok_or_else(|| {
+                bad_dynamic("DT_RELA is not inside a loaded segment's file bytes", rela)
             })?;
         let in_seg = rela - seg.vaddr;
         if relasz > seg.filesz - in_seg {
-            return Err(Box::new(Error::BadDynamic {
-                detail: "DT_RELASZ runs past its segment",
-                value: relasz,
-            }));
+            return Err(bad_dynamic("DT_RELASZ runs past its segment", relasz));
         }
         let bytes = self.file_bytes(seg)?;
-        let start = usize::try_from(in_seg).map_err(|_| Error::BadDynamic {
-            detail: "DT_RELA",
-            value: rela,
-        })?;
+        let start = usize::try_from(in_seg).map_err(|_| bad_dynamic("DT_RELA", rela))?;
         let count = (relasz / 24) as usize;
         let mut out = Vec::with_capacity(count.min(1 << 16));
         for index in 0..count {
@@ -91,10 +69,7 @@ impl<'a> ElfImage<'a> {
                 u64_at(bytes, at + 8),
                 u64_at(bytes, at + 16),
             ) else {
-                return Err(Box::new(Error::BadDynamic {
-                    detail: "relocation table truncated",
-                    value: index as u64,
-                }));
+                return Err(bad_dynamic("relocation table truncated", index as u64));
             };
             let r_type = (info & 0xffff_ffff) as u32;
             match r_type {
@@ -105,4 +80,10 @@ impl<'a> ElfImage<'a> {
         }
         Ok(out)
     }
+}
+
+/// One out-of-line constructor for this file's BadDynamic errors, not one inlined per site.
+#[inline(never)]
+fn bad_dynamic(detail: &'static str, value: u64) -> Box<Error> {
+    Box::new(Error::BadDynamic { detail, value })
 }
