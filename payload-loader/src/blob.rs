@@ -37,7 +37,7 @@ impl Blob<'_> {
         // `offset` checked `off + len <= bytes.len()`.
         self.bytes
             .get(off..off + len as usize)
-            .ok_or_else(|| Box::new(crate::Error::DecodeBadValue { field, value: addr }))
+            .ok_or_else(|| crate::Error::bad_value(field, addr))
     }
     pub fn u32(&self, field: &'static str, addr: u64) -> crate::Result<u32> {
         let s = self.slice(field, addr, 4)?;

@@ -232,15 +232,11 @@ fn e820_entries(bytes: &[u8], count: usize, out: &mut Vec<MemoryRegion>) -> Resu
             u64_at(bytes, at + 8),
             u32_at(bytes, at + 16),
         ) else {
-            return Err(Box::new(Error::DecodeBadValue {
-                field: "e820 entry",
-                value: i as u64,
-            }));
+            return Err(Error::bad_value("e820 entry", i as u64));
         };
-        let end = start.checked_add(size).ok_or(Error::DecodeBadValue {
-            field: "e820 addr + size",
-            value: start,
-        })?;
+        let end = start
+            .checked_add(size)
+            .ok_or_else(|| Error::bad_value("e820 addr + size", start))?;
         out.push(MemoryRegion::new(start, end, MemoryKind::from_e820_type(t)));
     }
     Ok(())
@@ -256,16 +252,16 @@ pub fn decode(bytes: &[u8], base: u64) -> Result<BootParams> {
     let u32_of = |at| u64::from(u32_at(page, at).unwrap_or(0));
     let boot_flag = u16_of(BOOT_FLAG);
     if boot_flag != bzimage::BOOT_FLAG {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "boot_params.hdr.boot_flag",
-            value: u64::from(boot_flag),
-        }));
+        return Err(Error::bad_value(
+            "boot_params.hdr.boot_flag",
+            u64::from(boot_flag),
+        ));
     }
     if page.get(HEADER_MAGIC..HEADER_MAGIC + 4) != Some(&bzimage::HEADER_MAGIC) {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "boot_params.hdr.header",
-            value: u32_of(HEADER_MAGIC),
-        }));
+        return Err(Error::bad_value(
+            "boot_params.hdr.header",
+            u32_of(HEADER_MAGIC),
+        ));
     }
     let cmd_line_ptr = u32_of(CMD_LINE_PTR) | u32_of(EXT_CMD_LINE_PTR) << 32;
     let cmdline = if cmd_line_ptr == 0 {
@@ -275,10 +271,7 @@ pub fn decode(bytes: &[u8], base: u64) -> Result<BootParams> {
     };
     let in_page = usize::from(u8_of(E820_ENTRIES));
     if in_page > E820_ZERO_PAGE_MAX {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "boot_params.e820_entries",
-            value: in_page as u64,
-        }));
+        return Err(Error::bad_value("boot_params.e820_entries", in_page as u64));
     }
     let mut memory_map = Vec::new();
     e820_entries(
@@ -291,10 +284,7 @@ pub fn decode(bytes: &[u8], base: u64) -> Result<BootParams> {
     while next != 0 {
         // Each entry takes at least its 16-byte header: more entries than that is a cycle.
         if setup_data_types.len() > bytes.len() / SETUP_DATA_HEADER {
-            return Err(Box::new(Error::DecodeBadValue {
-                field: "setup_data list (cycle)",
-                value: next,
-            }));
+            return Err(Error::bad_value("setup_data list (cycle)", next));
         }
         let head = b.slice("setup_data", next, SETUP_DATA_HEADER as u64)?;
         let (following, kind, len) = (

@@ -166,17 +166,11 @@ pub fn decode_start_info(bytes: &[u8], base: u64) -> Result<StartInfo> {
     let b = Blob { bytes, base };
     let magic = b.u32("start_info.magic", base)?;
     if magic != START_INFO_MAGIC {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "start_info.magic",
-            value: u64::from(magic),
-        }));
+        return Err(Error::bad_value("start_info.magic", u64::from(magic)));
     }
     let version = b.u32("start_info.version", base + 4)?;
     if version < 1 {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "start_info.version",
-            value: u64::from(version),
-        }));
+        return Err(Error::bad_value("start_info.version", u64::from(version)));
     }
     let flags = b.u32("start_info.flags", base + 8)?;
     let nr_modules = b.u32("start_info.nr_modules", base + 12)?;
@@ -222,10 +216,9 @@ pub fn decode_start_info(bytes: &[u8], base: u64) -> Result<StartInfo> {
             let e = memmap + i * MEMMAP_ENTRY as u64;
             let start = b.u64("memmap.addr", e)?;
             let size = b.u64("memmap.size", e + 8)?;
-            let end = start.checked_add(size).ok_or(Error::DecodeBadValue {
-                field: "memmap.addr + size",
-                value: start,
-            })?;
+            let end = start
+                .checked_add(size)
+                .ok_or_else(|| Error::bad_value("memmap.addr + size", start))?;
             let kind = MemoryKind::from_e820_type(b.u32("memmap.type", e + 16)?);
             memory_map.push(MemoryRegion { start, end, kind });
         }

@@ -535,6 +535,15 @@ fn elsewhere(_: &Error, _: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     Ok(())
 }
 
+impl Error {
+    /// A boxed [`Error::DecodeBadValue`]: one out-of-line constructor for the decoders' many
+    /// sites, not one inlined at each.
+    #[inline(never)]
+    pub(crate) fn bad_value(field: &'static str, value: u64) -> Box<Error> {
+        Box::new(Error::DecodeBadValue { field, value })
+    }
+}
+
 /// Shorthand used throughout the crate. The error is boxed: a `Result` stays
 /// two registers wide, so each `?` on the way up moves a pointer, not the
 /// 56-byte enum (the stripped firmware ELF went 216480 -> 213088 bytes).

@@ -1,6 +1,5 @@
 //! The `multiboot_info` builder and decoder.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::blob::Blob;
@@ -135,10 +134,10 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
             let s = b.u32("mods.string", e + 8)?;
             modules.push(DecodedModule {
                 addr: u64::from(start),
-                size: u64::from(end.checked_sub(start).ok_or(Error::DecodeBadValue {
-                    field: "mods.mod_end",
-                    value: u64::from(end),
-                })?),
+                size: u64::from(
+                    end.checked_sub(start)
+                        .ok_or_else(|| Error::bad_value("mods.mod_end", u64::from(end)))?,
+                ),
                 cmdline: if s == 0 {
                     Vec::new()
                 } else {
@@ -158,18 +157,14 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb1Info> {
         while e < addr + len {
             let size = u64::from(b.u32("mmap.size", e)?);
             if size < 20 {
-                return Err(Box::new(Error::DecodeBadValue {
-                    field: "mmap.size",
-                    value: size,
-                }));
+                return Err(Error::bad_value("mmap.size", size));
             }
             let start = b.u64("mmap.base_addr", e + 4)?;
             let length = b.u64("mmap.length", e + 12)?;
             let kind = MemoryKind::from_e820_type(b.u32("mmap.type", e + 20)?);
-            let end = start.checked_add(length).ok_or(Error::DecodeBadValue {
-                field: "mmap.base_addr + length",
-                value: start,
-            })?;
+            let end = start
+                .checked_add(length)
+                .ok_or_else(|| Error::bad_value("mmap.base_addr + length", start))?;
             memory_map.push(MemoryRegion { start, end, kind });
             e += size + 4;
         }

@@ -134,10 +134,7 @@ pub struct Mb2Info {
 fn cstring(body: &[u8], field: &'static str) -> Result<Vec<u8>> {
     match body.iter().position(|&b| b == 0) {
         Some(n) => Ok(body[..n].to_vec()),
-        None => Err(Box::new(Error::DecodeBadValue {
-            field,
-            value: body.len() as u64,
-        })),
+        None => Err(Error::bad_value(field, body.len() as u64)),
     }
 }
 
@@ -145,10 +142,7 @@ fn cstring(body: &[u8], field: &'static str) -> Result<Vec<u8>> {
 /// only checked for alignment).
 pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
     if !base.is_multiple_of(8) {
-        return Err(Box::new(Error::DecodeBadValue {
-            field: "MBI address (8-aligned)",
-            value: base,
-        }));
+        return Err(Error::bad_value("MBI address (8-aligned)", base));
     }
     let b = Blob { bytes, base };
     let total = b.u32("mbi.total_size", base)?;
@@ -172,27 +166,21 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
         let body = all
             .get(at + 8..at.saturating_add(size))
             .filter(|_| size >= 8)
-            .ok_or(Error::DecodeBadValue {
-                field: "mbi tag size",
-                value: size as u64,
-            })?;
+            .ok_or_else(|| Error::bad_value("mbi tag size", size as u64))?;
         match t {
             0 => break,
             TAG_CMDLINE => info.cmdline = Some(cstring(body, "cmdline tag")?),
             TAG_LOADER_NAME => info.loader_name = Some(cstring(body, "loader name tag")?),
             TAG_MODULE => {
                 let (Some(start), Some(end)) = (u32_at(body, 0), u32_at(body, 4)) else {
-                    return Err(Box::new(Error::DecodeBadValue {
-                        field: "module tag size",
-                        value: size as u64,
-                    }));
+                    return Err(Error::bad_value("module tag size", size as u64));
                 };
                 info.modules.push(DecodedModule {
                     addr: u64::from(start),
-                    size: u64::from(end.checked_sub(start).ok_or(Error::DecodeBadValue {
-                        field: "module mod_end",
-                        value: u64::from(end),
-                    })?),
+                    size: u64::from(
+                        end.checked_sub(start)
+                            .ok_or_else(|| Error::bad_value("module mod_end", u64::from(end)))?,
+                    ),
                     cmdline: cstring(body.get(8..).unwrap_or(&[]), "module string")?,
                 });
             }
@@ -203,38 +191,30 @@ pub fn decode_info(bytes: &[u8], base: u64) -> Result<Mb2Info> {
             TAG_MMAP => {
                 let entry_size = u32_at(body, 0).unwrap_or(0) as usize;
                 if entry_size < 24 {
-                    return Err(Box::new(Error::DecodeBadValue {
-                        field: "mmap entry_size",
-                        value: entry_size as u64,
-                    }));
+                    return Err(Error::bad_value("mmap entry_size", entry_size as u64));
                 }
                 for e in body.get(8..).unwrap_or(&[]).chunks_exact(entry_size) {
                     let start = crate::bytes::u64_at(e, 0).unwrap_or(0);
                     let len = crate::bytes::u64_at(e, 8).unwrap_or(0);
-                    let end = start.checked_add(len).ok_or(Error::DecodeBadValue {
-                        field: "mmap base + length",
-                        value: start,
-                    })?;
+                    let end = start
+                        .checked_add(len)
+                        .ok_or_else(|| Error::bad_value("mmap base + length", start))?;
                     let kind = MemoryKind::from_e820_type(u32_at(e, 16).unwrap_or(0));
                     info.memory_map.push(MemoryRegion { start, end, kind });
                 }
             }
             TAG_FRAMEBUFFER => {
-                info.framebuffer = Some(MultibootFramebuffer::read(body, true).ok_or(
-                    Error::DecodeBadValue {
-                        field: "framebuffer tag size",
-                        value: size as u64,
-                    },
-                )?)
+                info.framebuffer = Some(
+                    MultibootFramebuffer::read(body, true)
+                        .ok_or_else(|| Error::bad_value("framebuffer tag size", size as u64))?,
+                )
             }
             TAG_ACPI_OLD => info.rsdp_old = Some(body.to_vec()),
             TAG_ACPI_NEW => info.rsdp_new = Some(body.to_vec()),
             other => info.other_tags.push(other),
         }
-        at = crate::bytes::align_up(at + size, 8).ok_or(Error::DecodeBadValue {
-            field: "mbi tag size",
-            value: size as u64,
-        })?;
+        at = crate::bytes::align_up(at + size, 8)
+            .ok_or_else(|| Error::bad_value("mbi tag size", size as u64))?;
     }
     Ok(info)
 }
