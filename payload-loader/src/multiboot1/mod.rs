@@ -168,43 +168,29 @@ pub(crate) fn load_from_address_fields(
     entry: Option<u32>,
     mb2: bool,
 ) -> Result<AddressLoad> {
-    let err = |field, value, detail, other| {
-        if mb2 {
-            Error::Mb2BadAddress {
-                field,
-                value,
-                detail,
-                other,
-            }
-        } else {
-            Error::Mb1BadAddress {
-                field,
-                value,
-                detail,
-                other,
-            }
-        }
-    };
+    let err = |field, value, detail, other| bad_address(mb2, field, value, detail, other);
     let (header_addr64, load_addr64) = (u64::from(header_addr), u64::from(load_addr));
     let file_offset = if mb2 && load_addr == u32::MAX {
         0
     } else {
         if header_addr < load_addr {
-            return Err(Box::new(err(
+            return Err(err(
                 "header_addr",
                 header_addr,
                 "is below load_addr",
                 load_addr64,
-            )));
+            ));
         }
         (header_offset as u64)
             .checked_sub(header_addr64 - load_addr64)
-            .ok_or(err(
-                "header_addr - load_addr",
-                header_addr - load_addr,
-                "exceeds the header's file offset",
-                header_offset as u64,
-            ))?
+            .ok_or_else(|| {
+                err(
+                    "header_addr - load_addr",
+                    header_addr - load_addr,
+                    "exceeds the header's file offset",
+                    header_offset as u64,
+                )
+            })?
     };
     let load_addr64 = if mb2 && load_addr == u32::MAX {
         header_addr64.saturating_sub(header_offset as u64)
@@ -217,59 +203,61 @@ pub(crate) fn load_from_address_fields(
     } else {
         let n = u64::from(load_end_addr)
             .checked_sub(load_addr64)
-            .ok_or(err(
-                "load_end_addr",
-                load_end_addr,
-                "is below load_addr",
-                load_addr64,
-            ))?;
+            .ok_or_else(|| {
+                err(
+                    "load_end_addr",
+                    load_end_addr,
+                    "is below load_addr",
+                    load_addr64,
+                )
+            })?;
         if n > avail {
-            return Err(Box::new(err(
+            return Err(err(
                 "load_end_addr",
                 load_end_addr,
                 "runs past the end of the file, which ends at",
                 load_addr64 + avail,
-            )));
+            ));
         }
         n
     };
     if file_bytes == 0 {
-        return Err(Box::new(err(
+        return Err(err(
             "load_end_addr",
             load_end_addr,
             "leaves nothing to load from file offset",
             file_offset,
-        )));
+        ));
     }
     let load_end = load_addr64 + file_bytes;
     let mem_end = if bss_end_addr == 0 {
         load_end
     } else if u64::from(bss_end_addr) < load_end {
-        return Err(Box::new(err(
+        return Err(err(
             "bss_end_addr",
             bss_end_addr,
             "is below the load end",
             load_end,
-        )));
+        ));
     } else {
         u64::from(bss_end_addr)
     };
     if mem_end > 1 << 32 {
-        return Err(Box::new(err(
+        return Err(err(
             "load_addr",
             load_addr,
             "plus the image runs past 4 GiB to",
             mem_end,
-        )));
+        ));
     }
     let entry = match entry {
         Some(e) if u64::from(e) < load_addr64 || u64::from(e) >= mem_end => {
-            return Err(Box::new(err(
+            return Err(err(
                 "entry_addr",
                 e,
                 "is outside the loaded range ending at",
                 mem_end,
-            )));
+            ));
         }
         Some(e) => u64::from(e),
         None => 0,
@@ -280,6 +268,33 @@ pub(crate) fn load_from_address_fields(
         load_addr: load_addr64,
         mem_len: mem_end - load_addr64,
         entry,
+    })
+}
+
+/// The address-field error of Multiboot2 (`mb2`) or Multiboot1, boxed: one out-of-line
+/// constructor for all the checks above, not one inlined at each.
+#[inline(never)]
+fn bad_address(
+    mb2: bool,
+    field: &'static str,
+    value: u32,
+    detail: &'static str,
+    other: u64,
+) -> Box<Error> {
+    Box::new(if mb2 {
+        Error::Mb2BadAddress {
+            field,
+            value,
+            detail,
+            other,
+        }
+    } else {
+        Error::Mb1BadAddress {
+            field,
+            value,
+            detail,
+            other,
+        }
     })
 }
 
