@@ -72,7 +72,7 @@ pub fn detect(image: &ElfImage<'_>, override_: Option<Protocol>) -> Result<BootP
 
 /// Validates `kernel`, detects its protocol and plans its load against `config`.
 // Not inlined: in the firmware's one caller (boot_first_kernel, then a 39 KB function) it made
-// that frame larger and every stack access there longer: 2.1 KB more code.
+// that frame larger and every stack access there longer: 2 KB more code.
 #[inline(never)]
 pub fn plan(kernel: &[u8], config: &PlanConfig<'_>) -> Result<LoadPlan> {
     memory::check_regions(config.memory_map)?;
