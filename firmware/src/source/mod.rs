@@ -6,6 +6,7 @@
 pub mod cbfs;
 pub mod fwcfg;
 pub mod initrd;
+pub mod lzma;
 
 use alloc::boxed::Box;
 use alloc::string::String;
