@@ -243,13 +243,14 @@ impl Stream {
                     state = if state < 7 { 8 } else { 11 };
                     rc.length(REP_LEN, pos_state)
                 };
-                let mut from = self.back(pos, reps[0])?;
-                // Lengths are 2..=273; a match may overlap what it writes.
-                for _ in 0..(len + 2).min(out.len() - pos) {
-                    out[pos] = out[from];
-                    pos += 1;
-                    from += 1;
+                let from = self.back(pos, reps[0])?;
+                // Lengths are 2..=273; a match may overlap what it writes,
+                // so byte by byte.
+                let len = (len + 2).min(out.len() - pos);
+                for i in 0..len {
+                    out[pos + i] = out[from + i];
                 }
+                pos += len;
             }
         }
         if rc.overrun {

@@ -268,4 +268,3 @@ fn agrees_with_lzma_rust2_on_garbage() {
         }
     }
 }
-
