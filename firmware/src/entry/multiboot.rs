@@ -106,13 +106,13 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
 
     let cmdline = match (has(2), le_u32(&raw, 16)) {
         (true, addr) if addr != 0 => {
-            read_c_string(mem, map, addr.into(), || "multiboot cmdline".into())?
+            read_c_string(mem, map, addr.into(), &|| "multiboot cmdline".into())?
         }
         _ => String::new(),
     };
     let cmdline = options_part(&cmdline).into();
     let loader = match (has(9), le_u32(&raw, 64)) {
-        (true, addr) if addr != 0 => Some(read_c_string(mem, map, addr.into(), || {
+        (true, addr) if addr != 0 => Some(read_c_string(mem, map, addr.into(), &|| {
             "multiboot boot_loader_name".into()
         })?),
         _ => None,
@@ -137,7 +137,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
             let (start, end, s) = (le_u32(&e, 0), le_u32(&e, 4), le_u32(&e, 8));
             modules.push(module(map, i, start.into(), end.into(), || match s {
                 0 => Ok(String::new()),
-                s => read_c_string(mem, map, s.into(), || format!("module {i} string")),
+                s => read_c_string(mem, map, s.into(), &|| format!("module {i} string")),
             })?);
         }
     }
