@@ -479,10 +479,21 @@ impl Options {
 
 /// A decimal or `0x` hexadecimal number.
 pub fn parse_number(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
+    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None => (s, 10),
+    };
+    // What `u64::from_str_radix` takes (an optional `+`, then at least one
+    // digit, no overflow), in one loop for both radixes: its two inlined
+    // copies cost 128 bytes more.
+    let digits = digits.strip_prefix('+').unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
     }
+    digits.bytes().try_fold(0u64, |n, b| {
+        n.checked_mul(radix.into())?
+            .checked_add(char::from(b).to_digit(radix)?.into())
+    })
 }
 
 #[cfg(test)]
