@@ -253,10 +253,13 @@ impl<'a> Cbfs<'a> {
 
     /// The file of that name (not empty space).
     pub fn find(&self, name: &str) -> Result<Option<File>, CbfsError> {
-        Ok(self
-            .files()?
-            .into_iter()
-            .find(|f| f.name == name && f.kind != TYPE_NULL && f.kind != TYPE_DELETED))
+        let mut files = self.files()?;
+        // Taken out of the vector, not found in its `into_iter()` (whose
+        // rest then needs dropping one by one): saves 48 bytes of code.
+        let found = files
+            .iter()
+            .position(|f| f.name == name && f.kind != TYPE_NULL && f.kind != TYPE_DELETED);
+        Ok(found.map(|i| files.swap_remove(i)))
     }
 
     /// The whole region.
