@@ -152,7 +152,7 @@ pub enum LeaveMode {
 }
 
 /// Multiprocessor settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SmpOptions {
     /// `smp=`: all APs at once, one at a time, or none.
     pub bring_up: BringUp,
@@ -285,7 +285,6 @@ impl Options {
         // Not `self.clone()` then clear: the command line's warnings are
         // never copied (saves 384 bytes).
         let mut o = Self {
-            smp: self.smp.clone(),
             inject: self.inject.clone(),
             warnings: Vec::new(),
             ..*self
