@@ -150,9 +150,11 @@ impl fmt::Display for CorebootError {
 }
 
 impl From<CorebootError> for BootInfoError {
-    // As text: the boot information's types know no parser.
+    // As text: the boot information's types know no parser. `format!`, not
+    // `to_string()`, whose `expect` brought its message and panic path
+    // along (saves 320 bytes).
     fn from(e: CorebootError) -> Self {
-        Self::Coreboot(alloc::string::ToString::to_string(&e).into_boxed_str())
+        Self::Coreboot(format!("{e}").into_boxed_str())
     }
 }
 
