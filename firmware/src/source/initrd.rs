@@ -6,7 +6,7 @@
 //! way) is passed on unchecked, as is what follows the last uncompressed
 //! archive (concatenated archives: early microcode, then a compressed one).
 
-use alloc::string::String;
+use alloc::boxed::Box;
 
 const MAGICS: [&[u8; 6]; 2] = [b"070701", b"070702"];
 const HEADER_LEN: usize = 110;
@@ -52,8 +52,9 @@ impl core::fmt::Display for Checked {
 pub enum InitrdError {
     /// The file ends inside a member's header, name or data.
     Truncated {
-        /// The member's name.
-        member: String,
+        /// The member's name (`Box<str>`: the error is 40 bytes, not 48, at
+        /// each `?`; saves 64 bytes).
+        member: Box<str>,
         /// Its offset.
         at: usize,
         /// The offset it runs to.
@@ -171,7 +172,7 @@ pub fn check(bytes: &[u8]) -> Result<Checked, InitrdError> {
                 });
             }
             let truncated = |member: &[u8], needs_up_to: usize| InitrdError::Truncated {
-                member: crate::support::text::lossy(member),
+                member: crate::support::text::lossy(member).into(),
                 at,
                 needs_up_to,
                 len,
@@ -287,7 +288,7 @@ mod tests {
         }
         let e = check(&a[..600]).unwrap_err();
         assert!(
-            matches!(&e, InitrdError::Truncated { member, .. } if member == "bin/busybox"),
+            matches!(&e, InitrdError::Truncated { member, .. } if &**member == "bin/busybox"),
             "{e}"
         );
         let shown = alloc::format!("{e}");
