@@ -114,7 +114,7 @@ pub enum CorebootError {
 impl fmt::Display for CorebootError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Unreadable(at) => write!(f, "{at}"),
+            Self::Unreadable(at) => fmt::Display::fmt(at, f),
             Self::NotFound { pointer: Some(p) } => write!(
                 f,
                 "no LBIO table at coreboot's pointer {p:#x} nor in 0-0xfff or 0xf0000-0xfffff"

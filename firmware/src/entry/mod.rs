@@ -232,7 +232,7 @@ impl fmt::Display for BootInfoError {
                     "{what} at {addr:#x} has no terminating NUL within {max} bytes"
                 )
             }
-            Self::MemoryMap(e) => write!(f, "{e}"),
+            Self::MemoryMap(e) => fmt::Display::fmt(e, f),
             Self::Coreboot(e) => write!(f, "coreboot tables: {e}"),
             Self::Malformed { what, reason } => write!(f, "{what}: {reason}"),
         }

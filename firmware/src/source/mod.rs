@@ -182,7 +182,10 @@ impl core::fmt::Display for SourceError {
             Self::NoKernel => f.write_str(
                 "no kernel: neither fw_cfg nor CBFS has opt/baton/kernel, and the entry protocol gave no modules",
             ),
-            Self::Directory(e) => write!(f, "{e}"),
+            // The inner errors' `fmt` called as is, not through
+            // `write!(f, "{e}")` (no arguments to build; here and in the
+            // entry errors, 128 bytes).
+            Self::Directory(e) => core::fmt::Display::fmt(e, f),
             Self::Empty { file } => write!(f, "{file} is empty (0 bytes)"),
             Self::OutOfMemory { file, size, free } => write!(
                 f,
@@ -197,12 +200,12 @@ impl core::fmt::Display for SourceError {
                 f,
                 "{file}: the fw_cfg DMA read of {size} bytes to {addr:#x} reported an error"
             ),
-            Self::Cbfs(e) => write!(f, "{e}"),
+            Self::Cbfs(e) => core::fmt::Display::fmt(e, f),
             Self::NotText { file, at, byte } => write!(
                 f,
                 "{file} is not text: byte {byte:#04x} at offset {at} is not printable UTF-8"
             ),
-            Self::Initrd(e) => write!(f, "{e}"),
+            Self::Initrd(e) => core::fmt::Display::fmt(e, f),
         }
     }
 }
