@@ -256,12 +256,21 @@ pub fn parse(table: &[u8], bsp_apic_id: u32, x2apic: bool) -> Result<Topology, A
 
 /// Marks the BSP and reports duplicates, unreachable IDs and a missing BSP.
 fn check(t: &mut Topology, bsp_apic_id: u32, x2apic: bool) {
-    let mut seen: Vec<u32> = Vec::new();
-    for cpu in &mut t.cpus {
-        if !(cpu.enabled || cpu.online_capable) {
+    let listed = |c: &Cpu| c.enabled || c.online_capable;
+    for i in 0..t.cpus.len() {
+        // The IDs seen are those of the earlier entries still listed (a
+        // duplicate is unlisted below): no vector of them (saves 64 bytes).
+        let (earlier, rest) = t.cpus.split_at_mut(i);
+        let Some((cpu, _)) = rest.split_first_mut() else {
+            break;
+        };
+        if !listed(cpu) {
             continue;
         }
-        if seen.contains(&cpu.apic_id) {
+        if earlier
+            .iter()
+            .any(|c| listed(c) && c.apic_id == cpu.apic_id)
+        {
             t.warnings.push(format!(
                 "APIC ID {:#x} (UID {}) is listed twice; the second entry is ignored",
                 cpu.apic_id, cpu.uid
@@ -270,7 +279,6 @@ fn check(t: &mut Topology, bsp_apic_id: u32, x2apic: bool) {
             cpu.online_capable = false;
             continue;
         }
-        seen.push(cpu.apic_id);
         if cpu.apic_id == 0xff && !cpu.x2apic_entry {
             t.warnings.push(format!(
                 "UID {} has APIC ID 0xff, the xAPIC broadcast ID: unusable",
