@@ -99,7 +99,7 @@ pub fn multiboot1(mem: &impl PhysMemory, info: u64) -> Result<BootInfo, BootInfo
             at += size + 4;
         }
     } else if has(0) {
-        entries = lower_upper(le_u32(&raw, 4), le_u32(&raw, 8)).to_vec();
+        entries.extend_from_slice(&lower_upper(le_u32(&raw, 4), le_u32(&raw, 8)));
     }
     let memory_map = MemoryMap::from_entries(&entries)?;
     let map = &memory_map;
