@@ -121,7 +121,7 @@ fn boot_first_kernel(
         // acting earlier are refused: `Options::with_config`).
         let options = match &source.config {
             Some(config) => settle(options.with_config(config)),
-            None => options.clone(),
+            None => options.with_config(""),
         };
         report::source(&source, &options, started);
         tsc::stamp(Stage::KernelRead);

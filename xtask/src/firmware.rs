@@ -117,6 +117,9 @@ pub fn build_variant(release: bool, variant: Variant) -> Result<PathBuf> {
         "--target",
         TARGET,
     ]);
+    // The ELF is read from target/ below: a CARGO_TARGET_DIR in the
+    // environment would otherwise leave a stale one there.
+    cargo.arg("--target-dir").arg(crate::root().join("target"));
     if release {
         cargo.arg("--release");
     }

@@ -232,7 +232,7 @@ impl fmt::Display for BootInfoError {
                     "{what} at {addr:#x} has no terminating NUL within {max} bytes"
                 )
             }
-            Self::MemoryMap(e) => write!(f, "{e}"),
+            Self::MemoryMap(e) => fmt::Display::fmt(e, f),
             Self::Coreboot(e) => write!(f, "coreboot tables: {e}"),
             Self::Malformed { what, reason } => write!(f, "{what}: {reason}"),
         }
@@ -244,11 +244,13 @@ pub const MAX_STRING: u64 = 4096;
 
 /// Reads a NUL-terminated string that must lie in memory the map covers.
 /// Invalid UTF-8 is replaced, not refused: a command line is text for humans.
+/// Takes `dyn` arguments: one copy for its five callers instead of one per
+/// caller's closure (saves 1.5 KB).
 pub(crate) fn read_c_string(
-    mem: &impl crate::support::phys::PhysMemory,
+    mem: &dyn crate::support::phys::PhysMemory,
     map: &MemoryMap,
     addr: u64,
-    what: impl Fn() -> String,
+    what: &dyn Fn() -> String,
 ) -> Result<String, BootInfoError> {
     let region = map
         .region_of(addr)

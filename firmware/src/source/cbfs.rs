@@ -5,7 +5,8 @@
 //! the data. The walk is bounded: every step moves forward by at least 64
 //! bytes inside the region, with checked arithmetic, so it ends on any input.
 //!
-//! LZMA goes through `lzma-rust2`, LZ4 blocks through `lz4_flex`; only the
+//! LZMA goes through baton's own decoder (`super::lzma`, which decodes
+//! straight into the output), LZ4 blocks through `lz4_flex`; only the
 //! LZ4 *frame* around the blocks is read here (`lz4_flex` has frames only
 //! with std): magic, a descriptor, then length-prefixed blocks.
 
@@ -146,19 +147,23 @@ impl fmt::Display for CbfsError {
 }
 
 fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    // One range check for the four bytes, not one per byte (saves 192 bytes).
+    let mut word = [0; 4];
+    word.copy_from_slice(&b[at..at + 4]);
+    u32::from_be_bytes(word)
 }
 
 /// A CBFS region: the bytes between coreboot's `cbfs_offset` and
 /// `cbfs_offset + cbfs_size`.
 pub struct Cbfs<'a> {
     region: &'a [u8],
-    /// The most memory an LZMA dictionary may take, in KiB.
+    /// The most memory the LZMA decoder's tables may take, in KiB.
     lzma_limit_kib: u32,
 }
 
-/// What an LZMA dictionary may take unless the caller has lent more heap:
-/// a part of baton's 2 MiB static heap.
+/// What the LZMA decoder's tables may take unless the caller has lent more
+/// heap: a part of baton's 2 MiB static heap (lc=3 lp=0 takes 16 KB; the
+/// most, lc=8 lp=4, 6 MiB).
 pub const DEFAULT_LZMA_LIMIT_KIB: u32 = 1024;
 
 impl<'a> Cbfs<'a> {
@@ -170,7 +175,7 @@ impl<'a> Cbfs<'a> {
         }
     }
 
-    /// Allows LZMA dictionaries of up to `kib` (the caller made the heap room).
+    /// Allows LZMA tables of up to `kib` (the caller made the heap room).
     pub fn with_lzma_limit(self, kib: u32) -> Self {
         Self {
             lzma_limit_kib: kib,
@@ -178,14 +183,11 @@ impl<'a> Cbfs<'a> {
         }
     }
 
-    /// The heap an LZMA file's decoder needs (its dictionary size from the
-    /// .lzma header, plus the decoder's tables), in bytes; 0 for others.
+    /// The heap an LZMA file's decoder needs (its probability tables; the
+    /// output is its dictionary), in bytes; 0 for others.
     pub fn heap_needed(&self, file: &File) -> u64 {
-        let stored = self.stored(file);
-        match (file.compression, stored.get(1..5)) {
-            (Compression::Lzma, Some(d)) => {
-                u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]])) + (64 << 10)
-            }
+        match file.compression {
+            Compression::Lzma => super::lzma::heap_needed(self.stored(file)),
             _ => 0,
         }
     }
@@ -253,10 +255,13 @@ impl<'a> Cbfs<'a> {
 
     /// The file of that name (not empty space).
     pub fn find(&self, name: &str) -> Result<Option<File>, CbfsError> {
-        Ok(self
-            .files()?
-            .into_iter()
-            .find(|f| f.name == name && f.kind != TYPE_NULL && f.kind != TYPE_DELETED))
+        let mut files = self.files()?;
+        // Taken out of the vector, not found in its `into_iter()` (whose
+        // rest then needs dropping one by one): saves 48 bytes of code.
+        let found = files
+            .iter()
+            .position(|f| f.name == name && f.kind != TYPE_NULL && f.kind != TYPE_DELETED);
+        Ok(found.map(|i| files.swap_remove(i)))
     }
 
     /// The whole region.
@@ -293,7 +298,8 @@ impl<'a> Cbfs<'a> {
                 out.copy_from_slice(stored);
                 stored.len()
             }
-            Compression::Lzma => lzma(stored, out, self.lzma_limit_kib).map_err(corrupt)?,
+            Compression::Lzma => super::lzma::decode(stored, out, self.lzma_limit_kib)
+                .map_err(|e| corrupt(alloc::string::ToString::to_string(&e)))?,
             Compression::Lz4 => lz4_frame(stored, out).map_err(corrupt)?,
         };
         if got as u64 != file.size {
@@ -338,43 +344,6 @@ fn compression(attrs: &[u8], name: &str) -> Result<Option<(Compression, u64)>, C
         at += len;
     }
     Ok(None)
-}
-
-/// The decoder's error in words (its `Debug` would bring core's string
-/// escaping along).
-fn lzma_error(e: lzma_rust2::Error) -> &'static str {
-    use lzma_rust2::Error as E;
-    match e {
-        E::Eof => "unexpected end of data",
-        E::Interrupted => "interrupted",
-        E::InvalidData(what)
-        | E::InvalidInput(what)
-        | E::OutOfMemory(what)
-        | E::Other(what)
-        | E::Unsupported(what)
-        | E::WriteZero(what) => what,
-    }
-}
-
-/// coreboot's LZMA: the .lzma ("alone") header (props, dictionary size,
-/// u64 size) then the stream. Returns the bytes written.
-fn lzma(stored: &[u8], out: &mut [u8], limit_kib: u32) -> Result<usize, String> {
-    use lzma_rust2::{LzmaReader, Read};
-    let mut reader = LzmaReader::new_mem_limit(stored, limit_kib, None).map_err(|e| {
-        alloc::format!(
-            "header: {} (the decoder may use {limit_kib} KiB)",
-            lzma_error(e)
-        )
-    })?;
-    let mut done = 0usize;
-    while done < out.len() {
-        match reader.read(&mut out[done..]) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) => return Err(alloc::format!("at output byte {done}: {}", lzma_error(e))),
-        }
-    }
-    Ok(done)
 }
 
 /// An LZ4 frame (magic 0x184D2204): FLG, BD, optional content size and

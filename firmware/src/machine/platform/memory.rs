@@ -24,7 +24,7 @@ static mut HEAP_AREA: HeapArea = HeapArea([0; HEAP_SIZE]);
 
 /// The 2 MiB static heap, and behind it one larger region lent once from
 /// the frame allocator when something needs more than fits (the LZMA
-/// dictionary of a big CBFS file: up to the file's size).
+/// decoder's tables for a stream with large lc + lp: up to 6 MiB).
 struct Heap {
     small: LockedHeap,
     lent: LockedHeap,

@@ -106,8 +106,8 @@ fn from_cbfs(
         return Ok(None);
     };
     let file = |f: &File| &cbfs_files[usize::from(f.select)];
-    // LZMA dictionaries grow with the file (16 MiB for a Linux vmlinux):
-    // lend the heap room for the largest before reading any.
+    // The LZMA decoder's tables grow with lc + lp (16 KB usually, 6 MiB
+    // at most): lend the heap room for the largest before reading any.
     let planned = [Some(kernel), plan.initrd.as_ref()]
         .into_iter()
         .flatten()
@@ -119,7 +119,7 @@ fn from_cbfs(
     let limit_kib = u32::try_from(heap >> 10).unwrap_or(u32::MAX);
     if heap > 0 && !memory::ensure_heap(frames, heap) {
         return Err(SourceError::OutOfMemory {
-            file: "LZMA dictionary".into(),
+            file: "LZMA decoder tables".into(),
             size: heap,
             free: frames.free_bytes(),
         });

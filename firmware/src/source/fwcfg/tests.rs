@@ -193,3 +193,21 @@ fn text_drops_trailing_nuls_and_newline() {
     assert_eq!(text(b"a\x01b\xff"), Err((1, 1)));
     assert_eq!(text(b"a\xffb\x01"), Err((1, 0xff)));
 }
+
+#[test]
+fn module_indexes_are_canonical_decimal_that_fits() {
+    let index = |n: &str| module_index(&format!("{MODULE_PREFIX}{n}"));
+    assert_eq!(index("0"), Some(0));
+    assert_eq!(index("15/cmdline"), Some(15));
+    assert_eq!(index(&usize::MAX.to_string()), Some(usize::MAX));
+    for bad in [
+        "",
+        "01",
+        "1x",
+        "+1",
+        "18446744073709551616",
+        "99999999999999999999",
+    ] {
+        assert_eq!(index(bad), None, "{bad}");
+    }
+}
