@@ -185,7 +185,7 @@ pub fn topology(acpi: &Acpi) {
 
 /// The kernel source in one line, and the warnings of its `config`.
 pub fn source(source: &KernelSource, options: &Options, started: u64) {
-    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
+    let took = tsc::since(started);
     let initrd = source.initrd.map_or_else(
         || String::from("no initrd"),
         |b| format!("initrd {} bytes at {:#x}", b.len, b.addr),
@@ -197,14 +197,12 @@ pub fn source(source: &KernelSource, options: &Options, started: u64) {
         _ => String::new(),
     };
     info!(
-        "baton: kernel from {}: {} bytes at {:#x}, {initrd}, {} modules, cmdline \"{}\" ({}.{:03} ms{method})",
+        "baton: kernel from {}: {} bytes at {:#x}, {initrd}, {} modules, cmdline \"{}\" ({took} ms{method})",
         source.origin,
         source.kernel.len,
         source.kernel.addr,
         source.modules.len(),
         source.cmdline,
-        micros / 1000,
-        micros % 1000,
     );
     let mut head = [0u8; 8];
     let n = source.kernel.len.min(head.len() as u64) as usize;

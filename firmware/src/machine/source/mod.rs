@@ -180,14 +180,12 @@ fn cbfs_blob(
     let out = unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, size as usize) };
     cbfs.read_into(file, out)
         .map_err(|e| SourceError::Cbfs(Box::new(e)))?;
-    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
     debug!(
-        "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {}.{:03} ms",
+        "CBFS: {} ({} bytes {}, {size} bytes) to {addr:#x} in {} ms",
         file.name,
         file.data.len(),
         file.compression,
-        micros / 1000,
-        micros % 1000
+        tsc::since(started)
     );
     Ok(Blob { addr, len: size })
 }
@@ -297,13 +295,11 @@ fn blob(
             addr,
         }
     })?;
-    let micros = tsc::ticks_to_micros(tsc::now().saturating_sub(started));
     debug!(
-        "fw_cfg: {} ({size} bytes) to {addr:#x} by {} in {}.{:03} ms",
+        "fw_cfg: {} ({size} bytes) to {addr:#x} by {} in {} ms",
         file.name,
         fw.method,
-        micros / 1000,
-        micros % 1000
+        tsc::since(started)
     );
     Ok(Blob { addr, len: size })
 }
