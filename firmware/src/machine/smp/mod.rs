@@ -12,8 +12,6 @@ pub mod park_area;
 pub mod stopping;
 pub mod trampoline;
 
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 use core::sync::atomic::Ordering;
@@ -340,17 +338,38 @@ impl Cpus {
     }
 }
 
-/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
-pub(super) fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
-    if apic_id != u64::from(ap.apic_id) {
-        return Err(format!("reported APIC ID {apic_id:#x}"));
+/// What is wrong with an AP's answer or arrival report (an enum, not a
+/// `String` formatted at each failure: no allocation, no drop glue).
+pub enum ApError {
+    NoAnswer { timeout_ms: u64 },
+    Mailbox(baton::smp::mailbox::MailboxError),
+    ApicId(u64),
+    Stack { rsp: u64, stack: PhysRange },
+}
+
+impl core::fmt::Display for ApError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoAnswer { timeout_ms } => write!(f, "no answer within {timeout_ms} ms"),
+            Self::Mailbox(e) => write!(f, "{e}"),
+            Self::ApicId(apic_id) => write!(f, "reported APIC ID {apic_id:#x}"),
+            Self::Stack { rsp, stack } => write!(
+                f,
+                "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
+                stack.start, stack.end
+            ),
+        }
     }
-    if !ap.stack().contains(rsp) {
-        let s = ap.stack();
-        return Err(format!(
-            "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
-            s.start, s.end
-        ));
+}
+
+/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
+pub(super) fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), ApError> {
+    if apic_id != u64::from(ap.apic_id) {
+        return Err(ApError::ApicId(apic_id));
+    }
+    let stack = ap.stack();
+    if !stack.contains(rsp) {
+        return Err(ApError::Stack { rsp, stack });
     }
     Ok(())
 }
