@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use baton::entry::BootInfo;
 use baton::source::cbfs::{self, Cbfs};
-use baton::source::fwcfg::{File, KERNEL};
+use baton::source::fwcfg::{File, KERNEL, Plan};
 use baton::source::initrd;
 use baton::source::{
     self, Blob, KernelSource, Module, Origin, PartlyRead, SourceError, check_text_size, text_of,
@@ -126,44 +126,95 @@ fn from_cbfs(
     }
     let cbfs =
         &Cbfs::new(cbfs.region()).with_lzma_limit(limit_kib.max(cbfs::DEFAULT_LZMA_LIMIT_KIB));
-    let blob =
-        |f: &File, frames: &mut FrameAllocator, limit: u64| cbfs_blob(cbfs, file(f), frames, limit);
-    let text = |f: &File| crate::machine::entry::cbfs::text(cbfs, file(f));
+    read_planned(
+        &CbfsFiles {
+            cbfs,
+            files: &cbfs_files,
+        },
+        &plan,
+        kernel,
+        frames,
+    )
+    .map(Some)
+}
+
+/// The files of a CBFS, by their index (`File::select`).
+struct CbfsFiles<'a> {
+    cbfs: &'a Cbfs<'a>,
+    files: &'a [cbfs::File],
+}
+
+impl Files for CbfsFiles<'_> {
+    fn origin(&self) -> Origin {
+        Origin::Cbfs
+    }
+    fn blob(&self, f: &File, frames: &mut FrameAllocator, limit: u64) -> Result<Blob, SourceError> {
+        cbfs_blob(self.cbfs, &self.files[usize::from(f.select)], frames, limit)
+    }
+    fn kernel(
+        &self,
+        f: &File,
+        frames: &mut FrameAllocator,
+    ) -> Result<(Blob, Option<PartlyRead>), SourceError> {
+        Ok((self.blob(f, frames, paging::allocation_limit())?, None))
+    }
+    fn text(&self, f: &File) -> Result<String, SourceError> {
+        crate::machine::entry::cbfs::text(self.cbfs, &self.files[usize::from(f.select)])
+    }
+}
+
+/// How a kernel source's planned files are read: all that fw_cfg and CBFS
+/// do differently. Behind `dyn`, so `read_planned` is one copy for both.
+trait Files {
+    fn origin(&self) -> Origin;
+    /// `f` into fresh memory below `limit`.
+    fn blob(&self, f: &File, frames: &mut FrameAllocator, limit: u64) -> Result<Blob, SourceError>;
+    /// The kernel file, maybe only in part (`PartlyRead`).
+    fn kernel(
+        &self,
+        f: &File,
+        frames: &mut FrameAllocator,
+    ) -> Result<(Blob, Option<PartlyRead>), SourceError>;
+    /// A text file (command line, config).
+    fn text(&self, f: &File) -> Result<String, SourceError>;
+}
+
+/// Reads the files `plan` picked, `kernel` among them: small allocations
+/// below 4 GiB first; the kernel (staged and copied by the takeover) may
+/// go anywhere mapped. One function for fw_cfg and CBFS instead of an
+/// inlined copy in each: saves about 1 KB.
+fn read_planned(
+    files: &dyn Files,
+    plan: &Plan,
+    kernel: &File,
+    frames: &mut FrameAllocator,
+) -> Result<KernelSource, SourceError> {
+    let text = |f: Option<&File>| f.map(|f| files.text(f)).transpose();
     let initrd = plan
         .initrd
         .as_ref()
-        .map(|f| blob(f, frames, BELOW_4G))
+        .map(|f| files.blob(f, frames, BELOW_4G))
         .transpose()?;
     let mut modules = Vec::new();
     for m in &plan.modules {
         modules.push(Module {
-            blob: blob(&m.file, frames, BELOW_4G)?,
+            blob: files.blob(&m.file, frames, BELOW_4G)?,
             name: m.file.name.as_str().into(),
-            cmdline: m
-                .cmdline
-                .as_ref()
-                .map(text)
-                .transpose()?
-                .unwrap_or_default(),
+            cmdline: text(m.cmdline.as_ref())?.unwrap_or_default(),
         });
     }
     let kernel_name = kernel.name.as_str().into();
-    let kernel = blob(kernel, frames, paging::allocation_limit())?;
-    Ok(Some(KernelSource {
-        origin: Origin::Cbfs,
-        kernel_in_part: None,
+    let (kernel, kernel_in_part) = files.kernel(kernel, frames)?;
+    Ok(KernelSource {
+        origin: files.origin(),
         kernel,
         kernel_name,
+        kernel_in_part,
         initrd,
-        cmdline: plan
-            .cmdline
-            .as_ref()
-            .map(text)
-            .transpose()?
-            .unwrap_or_default(),
+        cmdline: text(plan.cmdline.as_ref())?.unwrap_or_default(),
         modules,
-        config: plan.config.as_ref().map(text).transpose()?,
-    }))
+        config: text(plan.config.as_ref())?,
+    })
 }
 
 /// Decompresses (or copies) a CBFS file into fresh physical memory below `limit`.
@@ -214,43 +265,26 @@ fn from_fw_cfg(
             file: kernel.name.as_str().into(),
         });
     }
-    // Small allocations below 4 GiB first; the kernel (staged and copied
-    // by the takeover) may go anywhere mapped.
-    let initrd = plan
-        .initrd
-        .as_ref()
-        .map(|f| blob(fw, f, frames, BELOW_4G))
-        .transpose()?;
-    let mut modules = Vec::new();
-    for m in &plan.modules {
-        modules.push(Module {
-            blob: blob(fw, &m.file, frames, BELOW_4G)?,
-            name: m.file.name.as_str().into(),
-            cmdline: m
-                .cmdline
-                .as_ref()
-                .map(|f| text(fw, f))
-                .transpose()?
-                .unwrap_or_default(),
-        });
+    read_planned(fw, &plan, kernel, frames).map(Some)
+}
+
+impl Files for FwCfg {
+    fn origin(&self) -> Origin {
+        Origin::FwCfg
     }
-    let kernel_name = kernel.name.as_str().into();
-    let (kernel, kernel_in_part) = kernel_blob(fw, kernel, frames)?;
-    Ok(Some(KernelSource {
-        origin: Origin::FwCfg,
-        kernel,
-        kernel_name,
-        kernel_in_part,
-        initrd,
-        cmdline: plan
-            .cmdline
-            .as_ref()
-            .map(|f| text(fw, f))
-            .transpose()?
-            .unwrap_or_default(),
-        modules,
-        config: plan.config.as_ref().map(|f| text(fw, f)).transpose()?,
-    }))
+    fn blob(&self, f: &File, frames: &mut FrameAllocator, limit: u64) -> Result<Blob, SourceError> {
+        blob(self, f, frames, limit)
+    }
+    fn kernel(
+        &self,
+        f: &File,
+        frames: &mut FrameAllocator,
+    ) -> Result<(Blob, Option<PartlyRead>), SourceError> {
+        kernel_blob(self, f, frames)
+    }
+    fn text(&self, f: &File) -> Result<String, SourceError> {
+        text(self, f)
+    }
 }
 
 /// Fresh, identity-mapped physical memory for `size` bytes of the file
