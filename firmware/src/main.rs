@@ -97,6 +97,8 @@ fn boot(entry: machine::entry::Entry) -> ! {
 /// the heap by then). Returns whether a source failed (else none had a
 /// kernel).
 #[cfg(target_os = "none")]
+// Out of line, as the stages it calls (`boot`'s frame; -576 bytes).
+#[inline(never)]
 fn boot_first_kernel(
     boot_info: &baton::entry::BootInfo,
     options: &Options,

@@ -15,6 +15,8 @@ use crate::machine::platform::{memory, paging, tsc};
 /// Memory-map regions printed at the default log level.
 const REGIONS_AT_INFO: usize = 32;
 
+// Out of line, as the pipeline's stages (`baton::boot`'s frame; -256 bytes).
+#[inline(never)]
 pub fn boot(info: &BootInfo, options: &Options, clock: tsc::Source) {
     info!(
         "baton {} entered by {}",

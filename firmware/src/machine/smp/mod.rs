@@ -62,6 +62,8 @@ impl core::fmt::Display for SmpError {
 /// Brings up every enabled AP of `topology` as `options` say and parks it.
 /// APs that do not come up are reported and left out; an error means no AP
 /// was started.
+// Out of line, as the other pipeline stages (`baton::boot`'s frame; -128 bytes).
+#[inline(never)]
 pub fn start(
     topology: &Topology,
     info: &BootInfo,
