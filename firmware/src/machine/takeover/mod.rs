@@ -279,21 +279,18 @@ pub fn commit(p: Prepared<'_>) -> ! {
         let asked = stop_aps(cpus, options, park).unwrap_or_else(|e| fail(e));
         tsc::stamp(Stage::Stop);
         if !cfg!(feature = "unsafe-takeover") {
-            match options.ap_handoff {
-                LeaveMode::Init => init_aps(cpus, &cpus.started.slots().collect::<Vec<_>>()),
-                // APs that got a SIPI but were not asked to stop (never
-                // online, or online too late) run or wait somewhere in
-                // memory the kernel owns: INIT is the one safe state.
-                LeaveMode::Hlt => {
-                    let strays: Vec<usize> = cpus
-                        .started
-                        .slots()
-                        .filter(|s| !asked.contains(s))
-                        .collect();
-                    if !strays.is_empty() {
-                        init_aps(cpus, &strays);
-                    }
-                }
+            // Every started AP with ap-handoff=init. With ap-handoff=hlt,
+            // the APs that got a SIPI but were not asked to stop (never
+            // online, or online too late): they run or wait somewhere in
+            // memory the kernel owns, and INIT is the one safe state.
+            let all = options.ap_handoff == LeaveMode::Init;
+            let slots: Vec<usize> = cpus
+                .started
+                .slots()
+                .filter(|s| all || !asked.contains(s))
+                .collect();
+            if all || !slots.is_empty() {
+                init_aps(cpus, &slots);
             }
         }
         tsc::stamp(Stage::Init);
