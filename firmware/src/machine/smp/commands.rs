@@ -88,7 +88,7 @@ impl Cpus {
             let ap = &self.aps[slot];
             match answer.and_then(|a| check_answer(ap, a)) {
                 Ok(()) => good += 1,
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => e.report(ap, slot),
             }
         }
         let mut alone = 0;
@@ -106,7 +106,7 @@ impl Cpus {
                     ap.apic_id,
                     baton::support::quote::HexList(&other)
                 ),
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => e.report(ap, slot),
             }
         }
         let online = self.online.count();

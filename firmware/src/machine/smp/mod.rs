@@ -333,7 +333,7 @@ impl Cpus {
             );
             match check_identity(ap, apic_id, rsp) {
                 Ok(()) => good += 1,
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => e.report(ap, slot),
             }
         }
         good
@@ -361,6 +361,13 @@ impl core::fmt::Display for ApError {
                 stack.start, stack.end
             ),
         }
+    }
+}
+
+impl ApError {
+    /// The line for an AP that failed (one function for the three places).
+    pub(super) fn report(&self, ap: &Ap, slot: usize) {
+        error!("AP APIC ID {:#x} (slot {slot}): {self}", ap.apic_id);
     }
 }
 
