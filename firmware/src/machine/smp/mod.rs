@@ -298,7 +298,7 @@ impl Cpus {
     /// (bring-up, wake, INIT), so the stop runs code the bring-up already
     /// ran (under TCG, new code costs its translation).
     pub fn send_round(&self, slots: &[usize], ipi: Ipi) -> usize {
-        let ids: Vec<u32> = slots.iter().map(|&slot| self.aps[slot].apic_id).collect();
+        let ids = self.apic_ids(slots);
         let (failed, esr) = self.lapic.send_round(&ids, ipi);
         for e in &failed {
             warn!("{e}");

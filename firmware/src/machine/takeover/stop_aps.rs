@@ -110,16 +110,14 @@ pub(super) fn stop_aps(
         after_nmi_us: wait_us,
     };
     let report = stop::stop_aps(&state.mask, &control, timeouts);
-    let ids =
-        |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
-    let apic_ids = ids(&report.missing);
+    let apic_ids = cpus.apic_ids(&report.missing);
     info!(
         "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
         report.requested - report.missing.len(),
         report.requested,
         report.took_us,
         report.sent_us,
-        baton::support::quote::HexList(&ids(&report.nmi)),
+        baton::support::quote::HexList(&cpus.apic_ids(&report.nmi)),
         baton::support::quote::HexList(&apic_ids)
     );
     let counts = park.counts();
@@ -181,7 +179,7 @@ pub(super) fn init_aps(cpus: &Cpus, slots: &[usize]) {
     if cpus.lapic.mode() == Mode::XApic {
         cpus.send_round(slots, Ipi::InitDeassert);
     }
-    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
+    let ids = cpus.apic_ids(slots);
     info!(
         "baton: INIT sent to {sent} APs {}: they wait for SIPI",
         baton::support::quote::HexList(&ids)
