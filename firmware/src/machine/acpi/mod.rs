@@ -127,12 +127,12 @@ pub fn init(info: &BootInfo, options: &Options) -> Result<Acpi, AcpiError> {
     let (bsp, x2apic) = own_apic_id();
     let topology = madt::parse(madt, bsp, x2apic)?;
     let fadt = tables.fadt;
-    let aml: Vec<TableRef> = tables
-        .dsdt
-        .iter()
-        .chain(tables.all(b"SSDT"))
-        .cloned()
-        .collect();
+    // Pushes, not a chained `collect` (measured: -576 bytes).
+    let mut aml: Vec<TableRef> = Vec::new();
+    aml.extend(tables.dsdt.clone());
+    for ssdt in tables.all(b"SSDT") {
+        aml.push(ssdt.clone());
+    }
     let s5 = Once::new();
     if eager {
         #[cfg(feature = "aml")]
