@@ -284,10 +284,12 @@ impl Cpus {
         }
         self.send_round(&all, sipi);
         tsc::delay_us(timing.after_sipi_us);
-        let late: Vec<usize> = all
-            .into_iter()
-            .filter(|&s| !self.online.contains(s))
-            .collect();
+        let mut late = Vec::new();
+        for &slot in &all {
+            if !self.online.contains(slot) {
+                late.push(slot);
+            }
+        }
         self.send_round(&late, sipi);
         tsc::delay_us(timing.after_sipi_us);
     }
