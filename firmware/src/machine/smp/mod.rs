@@ -149,15 +149,15 @@ fn with_areas(wanted: &[Target], frames: &mut FrameAllocator) -> Result<Vec<Ap>,
                 bytes,
             })?,
     };
-    Ok(wanted
-        .iter()
-        .enumerate()
-        .map(|(slot, t)| Ap {
+    let mut aps = Vec::with_capacity(wanted.len());
+    for (slot, t) in wanted.iter().enumerate() {
+        aps.push(Ap {
             apic_id: t.apic_id,
             uid: t.uid,
             area: areas + slot as u64 * AREA_SIZE,
-        })
-        .collect())
+        });
+    }
+    Ok(aps)
 }
 
 /// What the trampoline gives each AP (its APIC ID and stack), with the
