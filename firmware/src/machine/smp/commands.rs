@@ -57,21 +57,20 @@ impl Cpus {
     /// Runs `job(slot, arg)` on each online AP at once; one answer per
     /// online AP, in slot order, or why there is none.
     pub fn run_on_all(&self, job: Job, arg: u64) -> Vec<(usize, Result<[u64; 4], ApError>)> {
-        let posted: Vec<_> = self
-            .online
-            .slots()
-            .map(|slot| (slot, self.post(slot, job, arg)))
-            .collect();
+        // Loops of pushes, not `collect`s (measured: -256 bytes).
+        let mut posted = Vec::new();
+        for slot in self.online.slots() {
+            posted.push((slot, self.post(slot, job, arg)));
+        }
         let deadline = deadline_after_ms(self.timeout_ms);
-        posted
-            .into_iter()
-            .map(|(slot, ticket)| {
-                let answer = ticket
-                    .map_err(ApError::Mailbox)
-                    .and_then(|t| self.answer(slot, t, deadline));
-                (slot, answer)
-            })
-            .collect()
+        let mut answers = Vec::with_capacity(posted.len());
+        for (slot, ticket) in posted {
+            let answer = ticket
+                .map_err(ApError::Mailbox)
+                .and_then(|t| self.answer(slot, t, deadline));
+            answers.push((slot, answer));
+        }
+        answers
     }
 
     /// Runs `job(slot, arg)` on the AP in `slot` alone and waits for it.
