@@ -73,6 +73,10 @@ pub(super) fn stop_aps(
     if !cfg!(feature = "unsafe-publish-order") {
         fill(&mask);
     }
+    let mut apic_ids = Vec::with_capacity(cpus.aps.len());
+    for ap in &cpus.aps {
+        apic_ids.push(ap.apic_id);
+    }
     let state = crate::machine::smp::stopping::publish(StopState {
         mask,
         park,
@@ -84,7 +88,7 @@ pub(super) fn stop_aps(
             Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
             _ => None,
         }),
-        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
+        apic_ids,
         lapic: cpus.lapic,
         old_park: crate::machine::smp::park::return_to_old_park,
     });
