@@ -113,14 +113,14 @@ pub fn prepare<'a>(
 
     let long_mode = plan.enters_long_mode();
     let rsdp_bytes = rsdp.and_then(|at| Some((at, rsdp_copy(at)?)));
-    let module_list: Vec<Module> = modules
-        .iter()
-        .map(|(b, cmdline)| Module {
+    let mut module_list = Vec::with_capacity(modules.len());
+    for (b, cmdline) in &modules {
+        module_list.push(Module {
             addr: b.addr,
             size: b.len,
             cmdline,
-        })
-        .collect();
+        });
+    }
     let input = |memory_map| BootInfoInput {
         cmdline: &cmdline,
         loader_name: payload_loader::LOADER_NAME,
