@@ -289,11 +289,12 @@ pub fn commit(p: Prepared<'_>) -> ! {
             // online, or online too late): they run or wait somewhere in
             // memory the kernel owns, and INIT is the one safe state.
             let all = options.ap_handoff == LeaveMode::Init;
-            let slots: Vec<usize> = cpus
-                .started
-                .slots()
-                .filter(|s| all || !asked.contains(s))
-                .collect();
+            let mut slots = Vec::new();
+            for slot in cpus.started.slots() {
+                if all || !asked.contains(&slot) {
+                    slots.push(slot);
+                }
+            }
             if all || !slots.is_empty() {
                 init_aps(cpus, &slots);
             }
