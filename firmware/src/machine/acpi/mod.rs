@@ -133,18 +133,23 @@ pub fn init(info: &BootInfo, options: &Options) -> Result<Acpi, AcpiError> {
     for ssdt in tables.all(b"SSDT") {
         aml.push(ssdt.clone());
     }
-    let s5 = Once::new();
-    if eager {
-        #[cfg(feature = "aml")]
-        if let Some(found) = crate::machine::acpi::aml::eager(rsdp, &topology) {
-            s5.call_once(|| Some(found));
+    // Filled here with aml=eager (`Once::initialized`: no `call_once`
+    // machinery inlined for it), else by the first `Power::s5`.
+    let s5 = match eager {
+        true => {
+            #[cfg(feature = "aml")]
+            let found = crate::machine::acpi::aml::eager(rsdp, &topology);
+            #[cfg(not(feature = "aml"))]
+            let found = {
+                warn!(
+                    "ACPI: aml=eager: this build has no AML interpreter (cargo feature aml): \\_S5 from the AML bytes, no processor cross-check"
+                );
+                None
+            };
+            Once::initialized(found.or_else(|| s5_from_bytes(&aml)))
         }
-        #[cfg(not(feature = "aml"))]
-        warn!(
-            "ACPI: aml=eager: this build has no AML interpreter (cargo feature aml): \\_S5 from the AML bytes, no processor cross-check"
-        );
-        s5.call_once(|| s5_from_bytes(&aml));
-    }
+        false => Once::new(),
+    };
     if let Some(fadt) = fadt {
         POWER.call_once(|| Power {
             fadt,
