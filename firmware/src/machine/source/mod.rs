@@ -374,15 +374,12 @@ fn kernel_blob(
     // A bzImage plans from its setup sectors alone (in the head): the
     // protected-mode kernel goes straight to its destination after the stop.
     if head.and_then(|h| reads::setup_sectors(h, size)).is_some() {
-        debug!(
-            "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: a bzImage's setup sectors)",
-            file.name
-        );
-        let part = PartlyRead {
-            fw_cfg_select: file.select,
+        return Ok(read_in_part(
+            file,
+            whole,
             bytes_read,
-        };
-        return Ok((whole, Some(part)));
+            "a bzImage's setup sectors",
+        ));
     }
     if let Some(table) = head.and_then(|h| reads::program_header_table(h, size)) {
         if table.end > reads::HEAD {
@@ -392,19 +389,31 @@ fn kernel_blob(
             for r in notes {
                 read(r)?;
             }
-            let part = PartlyRead {
-                fw_cfg_select: file.select,
-                bytes_read,
-            };
-            debug!(
-                "fw_cfg: {}: read in part ({bytes_read} of {size} bytes: head, program headers, notes)",
-                file.name
-            );
-            return Ok((whole, Some(part)));
+            let why = "head, program headers, notes";
+            return Ok(read_in_part(file, whole, bytes_read, why));
         }
     }
     read_part(fw, file, whole, Range::new(0, size))?;
     Ok((whole, None))
+}
+
+/// The kernel file `whole` read in part (`bytes_read` of it, `why`
+/// those): one log line for both ways.
+fn read_in_part(
+    file: &File,
+    whole: Blob,
+    bytes_read: u64,
+    why: &str,
+) -> (Blob, Option<PartlyRead>) {
+    debug!(
+        "fw_cfg: {}: read in part ({bytes_read} of {} bytes: {why})",
+        file.name, whole.len
+    );
+    let part = PartlyRead {
+        fw_cfg_select: file.select,
+        bytes_read,
+    };
+    (whole, Some(part))
 }
 
 /// Reads `range` of `file` (a kernel file of `blob`'s size) into `blob`
