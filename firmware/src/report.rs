@@ -191,6 +191,8 @@ pub fn topology(acpi: &Acpi) {
 }
 
 /// The kernel source in one line, and the warnings of its `config`.
+// Out of line, as `boot` (measured: -192 bytes).
+#[inline(never)]
 pub fn source(source: &KernelSource, options: &Options, started: u64) {
     let took = tsc::since(started);
     let initrd = Or(
