@@ -112,14 +112,14 @@ fn from_cbfs(
     let file = |f: &File| &cbfs_files[usize::from(f.select)];
     // LZMA dictionaries grow with the file (16 MiB for a Linux vmlinux):
     // lend the heap room for the largest before reading any.
-    let planned = [Some(kernel), plan.initrd.as_ref()]
-        .into_iter()
-        .flatten()
+    let mut heap = 0;
+    let planned = plan
+        .initrd
+        .iter()
         .chain(plan.modules.iter().map(|m| &m.file));
-    let heap = planned
-        .map(|f| cbfs.heap_needed(file(f)))
-        .max()
-        .unwrap_or(0);
+    for f in core::iter::once(kernel).chain(planned) {
+        heap = heap.max(cbfs.heap_needed(file(f)));
+    }
     let limit_kib = u32::try_from(heap >> 10).unwrap_or(u32::MAX);
     if heap > 0 && !memory::ensure_heap(frames, heap) {
         return Err(SourceError::OutOfMemory {
