@@ -193,18 +193,20 @@ fn read_planned(
     kernel: &File,
     frames: &mut FrameAllocator,
 ) -> Result<KernelSource, SourceError> {
-    let text = |f: Option<&File>| f.map(|f| files.text(f)).transpose();
-    let initrd = plan
-        .initrd
-        .as_ref()
-        .map(|f| files.blob(f, frames, BELOW_4G))
-        .transpose()?;
+    let text = |f: &Option<File>| match f {
+        Some(f) => files.text(f).map(Some),
+        None => Ok(None),
+    };
+    let initrd = match &plan.initrd {
+        Some(f) => Some(files.blob(f, frames, BELOW_4G)?),
+        None => None,
+    };
     let mut modules = Vec::new();
     for m in &plan.modules {
         modules.push(Module {
             blob: files.blob(&m.file, frames, BELOW_4G)?,
             name: m.file.name.as_str().into(),
-            cmdline: text(m.cmdline.as_ref())?.unwrap_or_default(),
+            cmdline: text(&m.cmdline)?.unwrap_or_default(),
         });
     }
     let kernel_name = kernel.name.as_str().into();
@@ -215,9 +217,9 @@ fn read_planned(
         kernel_name,
         kernel_in_part,
         initrd,
-        cmdline: text(plan.cmdline.as_ref())?.unwrap_or_default(),
+        cmdline: text(&plan.cmdline)?.unwrap_or_default(),
         modules,
-        config: text(plan.config.as_ref())?,
+        config: text(&plan.config)?,
     })
 }
 
