@@ -97,6 +97,8 @@ fn boot(entry: machine::entry::Entry) -> ! {
 /// the heap by then). Returns whether a source failed (else none had a
 /// kernel).
 #[cfg(target_os = "none")]
+// Out of line, as the stages it calls (`boot`'s frame; -576 bytes).
+#[inline(never)]
 fn boot_first_kernel(
     boot_info: &baton::entry::BootInfo,
     options: &Options,
@@ -119,17 +121,22 @@ fn boot_first_kernel(
         };
         // The source's config file adds the takeover's options (the ones
         // acting earlier are refused: `Options::with_config`).
+        // Borrowed when there is no config: no clone of the options.
+        let with_config;
         let options = match &source.config {
-            Some(config) => settle(options.with_config(config)),
-            None => options.with_config(""),
+            Some(config) => {
+                with_config = settle(options.with_config(config));
+                &with_config
+            }
+            None => options,
         };
-        report::source(&source, &options, started);
+        report::source(&source, options, started);
         tsc::stamp(Stage::KernelRead);
-        match machine::takeover::prepare(&source, &options, boot_info, rsdp, cpus, frames) {
+        match machine::takeover::prepare(&source, options, boot_info, rsdp, cpus, frames) {
             Ok(prepared) => machine::takeover::commit(prepared),
             Err(e) => error!("baton: takeover: {e}"),
         }
-        next_source_or_fail(&options);
+        next_source_or_fail(options);
         failed = true;
     }
     failed

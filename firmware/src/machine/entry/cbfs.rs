@@ -20,17 +20,15 @@ pub fn at(range: Range) -> Cbfs<'static> {
 /// it again and stops there with the named error.
 pub fn config(range: Range) -> String {
     let cbfs = at(range);
-    let text = cbfs
-        .find(baton::source::fwcfg::CONFIG)
-        .map_err(|e| SourceError::Cbfs(Box::new(e)))
-        .and_then(|file| file.map(|f| text(&cbfs, &f)).transpose());
-    match text {
-        Ok(text) => text.unwrap_or_default(),
-        Err(e) => {
-            warn!("CBFS: {e}; no config");
-            String::new()
-        }
-    }
+    let text = match cbfs.find(baton::source::fwcfg::CONFIG) {
+        Ok(None) => return String::new(),
+        Ok(Some(file)) => text(&cbfs, &file),
+        Err(e) => Err(SourceError::Cbfs(Box::new(e))),
+    };
+    text.unwrap_or_else(|e| {
+        warn!("CBFS: {e}; no config");
+        String::new()
+    })
 }
 
 /// A CBFS text file (command line, config): at most MAX_TEXT, and text.

@@ -221,10 +221,12 @@ impl Lapic {
     /// tell; the caller's wait names the CPU that did not answer).
     pub fn send_round(&self, apic_ids: &[u32], ipi: Ipi) -> (Vec<SendError>, Option<u32>) {
         self.error_status();
-        let failed = apic_ids
-            .iter()
-            .filter_map(|&id| self.deliver(id, ipi).err())
-            .collect();
+        let mut failed = Vec::new();
+        for &id in apic_ids {
+            if let Err(e) = self.deliver(id, ipi) {
+                failed.push(e);
+            }
+        }
         let esr = self.error_status() & ESR_SEND_ERRORS;
         (failed, (esr != 0).then_some(esr))
     }

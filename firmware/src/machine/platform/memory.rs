@@ -140,12 +140,10 @@ pub fn heap() -> Range {
 /// memory to begin with).
 pub fn frame_allocator(info: &BootInfo) -> FrameAllocator {
     let mut reserved = alloc::vec![image()];
-    reserved.extend(info.boot_structures.iter().cloned());
-    reserved.extend(
-        info.modules
-            .iter()
-            .map(|m| Range::new(m.start, m.start.saturating_add(m.len))),
-    );
+    reserved.extend_from_slice(&info.boot_structures);
+    for m in &info.modules {
+        reserved.push(Range::new(m.start, m.start.saturating_add(m.len)));
+    }
     reserved.extend(info.rsdp.map(|r| Range::new(r, r + 36)));
     FrameAllocator::new(&info.memory_map, &reserved)
 }

@@ -108,4 +108,14 @@ impl Cpus {
     pub fn mailbox(&self, slot: usize) -> &Mailbox {
         &self.mailboxes[slot]
     }
+
+    /// The APIC IDs of the APs in `slots`. One function (a loop, not a
+    /// `collect`) for the IPI rounds and the stop's lines.
+    pub fn apic_ids(&self, slots: &[usize]) -> Vec<u32> {
+        let mut ids = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            ids.push(self.aps[slot].apic_id);
+        }
+        ids
+    }
 }

@@ -12,8 +12,6 @@ pub mod park_area;
 pub mod stopping;
 pub mod trampoline;
 
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 use core::sync::atomic::Ordering;
@@ -64,6 +62,8 @@ impl core::fmt::Display for SmpError {
 /// Brings up every enabled AP of `topology` as `options` say and parks it.
 /// APs that do not come up are reported and left out; an error means no AP
 /// was started.
+// Out of line, as the other pipeline stages (`baton::boot`'s frame; -128 bytes).
+#[inline(never)]
 pub fn start(
     topology: &Topology,
     info: &BootInfo,
@@ -149,15 +149,15 @@ fn with_areas(wanted: &[Target], frames: &mut FrameAllocator) -> Result<Vec<Ap>,
                 bytes,
             })?,
     };
-    Ok(wanted
-        .iter()
-        .enumerate()
-        .map(|(slot, t)| Ap {
+    let mut aps = Vec::with_capacity(wanted.len());
+    for (slot, t) in wanted.iter().enumerate() {
+        aps.push(Ap {
             apic_id: t.apic_id,
             uid: t.uid,
             area: areas + slot as u64 * AREA_SIZE,
-        })
-        .collect())
+        });
+    }
+    Ok(aps)
 }
 
 /// What the trampoline gives each AP (its APIC ID and stack), with the
@@ -273,7 +273,11 @@ impl Cpus {
     /// INIT, SIPI, SIPI to the APs in `slots`, each step to all of them
     /// before the next; the second SIPI only to APs not online yet.
     fn init_sipi_sipi(&self, slots: Range<usize>, sipi: Ipi, timing: SipiTiming) {
-        let all: Vec<usize> = slots.collect();
+        // Pushes, not `collect` (measured: -128 bytes).
+        let mut all = Vec::new();
+        for slot in slots {
+            all.push(slot);
+        }
         self.send_round(&all, Ipi::InitAssert);
         if self.lapic.mode() == Mode::XApic {
             self.send_round(&all, Ipi::InitDeassert);
@@ -284,10 +288,12 @@ impl Cpus {
         }
         self.send_round(&all, sipi);
         tsc::delay_us(timing.after_sipi_us);
-        let late: Vec<usize> = all
-            .into_iter()
-            .filter(|&s| !self.online.contains(s))
-            .collect();
+        let mut late = Vec::new();
+        for &slot in &all {
+            if !self.online.contains(slot) {
+                late.push(slot);
+            }
+        }
         self.send_round(&late, sipi);
         tsc::delay_us(timing.after_sipi_us);
     }
@@ -298,7 +304,7 @@ impl Cpus {
     /// (bring-up, wake, INIT), so the stop runs code the bring-up already
     /// ran (under TCG, new code costs its translation).
     pub fn send_round(&self, slots: &[usize], ipi: Ipi) -> usize {
-        let ids: Vec<u32> = slots.iter().map(|&slot| self.aps[slot].apic_id).collect();
+        let ids = self.apic_ids(slots);
         let (failed, esr) = self.lapic.send_round(&ids, ipi);
         for e in &failed {
             warn!("{e}");
@@ -333,24 +339,52 @@ impl Cpus {
             );
             match check_identity(ap, apic_id, rsp) {
                 Ok(()) => good += 1,
-                Err(e) => error!("AP APIC ID {:#x} (slot {slot}): {e}", ap.apic_id),
+                Err(e) => e.report(ap, slot),
             }
         }
         good
     }
 }
 
-/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
-pub(super) fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), String> {
-    if apic_id != u64::from(ap.apic_id) {
-        return Err(format!("reported APIC ID {apic_id:#x}"));
+/// What is wrong with an AP's answer or arrival report (an enum, not a
+/// `String` formatted at each failure: no allocation, no drop glue).
+pub enum ApError {
+    NoAnswer { timeout_ms: u64 },
+    Mailbox(baton::smp::mailbox::MailboxError),
+    ApicId(u64),
+    Stack { rsp: u64, stack: PhysRange },
+}
+
+impl core::fmt::Display for ApError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoAnswer { timeout_ms } => write!(f, "no answer within {timeout_ms} ms"),
+            Self::Mailbox(e) => write!(f, "{e}"),
+            Self::ApicId(apic_id) => write!(f, "reported APIC ID {apic_id:#x}"),
+            Self::Stack { rsp, stack } => write!(
+                f,
+                "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
+                stack.start, stack.end
+            ),
+        }
     }
-    if !ap.stack().contains(rsp) {
-        let s = ap.stack();
-        return Err(format!(
-            "ran on rsp={rsp:#x}, outside its stack [{:#x}..{:#x})",
-            s.start, s.end
-        ));
+}
+
+impl ApError {
+    /// The line for an AP that failed (one function for the three places).
+    pub(super) fn report(&self, ap: &Ap, slot: usize) {
+        error!("AP APIC ID {:#x} (slot {slot}): {self}", ap.apic_id);
+    }
+}
+
+/// The AP said it has `apic_id` and ran on `rsp`: both must be its own.
+pub(super) fn check_identity(ap: &Ap, apic_id: u64, rsp: u64) -> Result<(), ApError> {
+    if apic_id != u64::from(ap.apic_id) {
+        return Err(ApError::ApicId(apic_id));
+    }
+    let stack = ap.stack();
+    if !stack.contains(rsp) {
+        return Err(ApError::Stack { rsp, stack });
     }
     Ok(())
 }

@@ -73,6 +73,10 @@ pub(super) fn stop_aps(
     if !cfg!(feature = "unsafe-publish-order") {
         fill(&mask);
     }
+    let mut apic_ids = Vec::with_capacity(cpus.aps.len());
+    for ap in &cpus.aps {
+        apic_ids.push(ap.apic_id);
+    }
     let state = crate::machine::smp::stopping::publish(StopState {
         mask,
         park,
@@ -84,7 +88,7 @@ pub(super) fn stop_aps(
             Inject::SlowStop { apic_id, ms } => Some((*apic_id, *ms)),
             _ => None,
         }),
-        apic_ids: cpus.aps.iter().map(|ap| ap.apic_id).collect(),
+        apic_ids,
         lapic: cpus.lapic,
         old_park: crate::machine::smp::park::return_to_old_park,
     });
@@ -110,16 +114,14 @@ pub(super) fn stop_aps(
         after_nmi_us: wait_us,
     };
     let report = stop::stop_aps(&state.mask, &control, timeouts);
-    let ids =
-        |slots: &[usize]| -> Vec<u32> { slots.iter().map(|&s| cpus.aps[s].apic_id).collect() };
-    let apic_ids = ids(&report.missing);
+    let apic_ids = cpus.apic_ids(&report.missing);
     info!(
         "baton: stop: {}/{} APs stopped in {} us (requests sent in {} us, NMI sent to {}, missing {})",
         report.requested - report.missing.len(),
         report.requested,
         report.took_us,
         report.sent_us,
-        baton::support::quote::HexList(&ids(&report.nmi)),
+        baton::support::quote::HexList(&cpus.apic_ids(&report.nmi)),
         baton::support::quote::HexList(&apic_ids)
     );
     let counts = park.counts();
@@ -181,7 +183,7 @@ pub(super) fn init_aps(cpus: &Cpus, slots: &[usize]) {
     if cpus.lapic.mode() == Mode::XApic {
         cpus.send_round(slots, Ipi::InitDeassert);
     }
-    let ids: Vec<u32> = slots.iter().map(|&s| cpus.aps[s].apic_id).collect();
+    let ids = cpus.apic_ids(slots);
     info!(
         "baton: INIT sent to {sent} APs {}: they wait for SIPI",
         baton::support::quote::HexList(&ids)

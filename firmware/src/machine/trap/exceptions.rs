@@ -24,21 +24,9 @@ const GROUP_SIZE: usize = STUBS_PER_GROUP * STUB_SIZE + 2 * 5;
 /// The registers as the common path leaves them on the stack.
 #[repr(C)]
 pub struct Frame {
-    pub r15: u64,
-    pub r14: u64,
-    pub r13: u64,
-    pub r12: u64,
-    pub r11: u64,
-    pub r10: u64,
-    pub r9: u64,
-    pub r8: u64,
-    pub rbp: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rdx: u64,
-    pub rcx: u64,
-    pub rbx: u64,
-    pub rax: u64,
+    /// r15, r14, ... rax: the reverse of `GPR_NAMES` (the common path
+    /// pushes rax first).
+    pub gprs: [u64; 15],
     pub vector: u64,
     pub error_code: u64,
     pub rip: u64,
@@ -240,6 +228,12 @@ pub fn name(vector: u64) -> &'static str {
     NAMES.get(vector as usize).copied().unwrap_or("interrupt")
 }
 
+/// The general registers in the order the dump prints them.
+const GPR_NAMES: [&str; 15] = [
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15",
+];
+
 /// The register dump, in the layout every report uses.
 struct Report<'a>(&'a Frame);
 
@@ -266,29 +260,16 @@ impl core::fmt::Display for Report<'_> {
             Cr2::read_raw(),
             Cr3::read().0.start_address().as_u64()
         )?;
-        let regs = [
-            ("rax", r.rax),
-            ("rbx", r.rbx),
-            ("rcx", r.rcx),
-            ("rdx", r.rdx),
-            ("rsi", r.rsi),
-            ("rdi", r.rdi),
-            ("rbp", r.rbp),
-            ("r8", r.r8),
-            ("r9", r.r9),
-            ("r10", r.r10),
-            ("r11", r.r11),
-            ("r12", r.r12),
-            ("r13", r.r13),
-            ("r14", r.r14),
-            ("r15", r.r15),
-        ];
-        for row in regs.chunks(3) {
-            f.write_str(" ")?;
-            for (name, value) in row {
-                write!(f, " {name:>3}={value:#018x}")?;
+        // Three registers a row, from a table of names rather than an
+        // array of (name, value) pairs built on the stack.
+        for (i, name) in GPR_NAMES.iter().enumerate() {
+            if i % 3 == 0 {
+                f.write_str(" ")?;
             }
-            f.write_char('\n')?;
+            write!(f, " {name:>3}={:#018x}", r.gprs[r.gprs.len() - 1 - i])?;
+            if i % 3 == 2 {
+                f.write_char('\n')?;
+            }
         }
         Ok(())
     }
