@@ -82,6 +82,8 @@ pub fn fail(code: ExitCode) -> ! {
     }
 }
 
+/// HLT with interrupts off, for good (the end of a run under
+/// `on-fail=halt`, and of an AP with nothing left to do).
 pub fn halt_forever() -> ! {
     loop {
         x86_64::instructions::interrupts::disable();

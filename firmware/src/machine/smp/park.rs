@@ -6,9 +6,10 @@
 use baton::smp::mailbox::Command;
 use x86_64::instructions::interrupts;
 
+use crate::machine::acpi::power::halt_forever;
 use crate::machine::platform::lapic;
 use crate::machine::smp::cpus::{self, Cpus, WaitMode};
-use crate::machine::smp::stopping::{self, halt_forever};
+use crate::machine::smp::stopping;
 use crate::machine::trap::idt;
 
 /// The trampoline's call: `slot` is this AP's index in `Cpus::aps`.

@@ -8,6 +8,7 @@ use baton::smp::cpumask::CpuMask;
 use spin::Once;
 use x86_64::instructions::interrupts;
 
+use crate::machine::acpi::power::halt_forever;
 use crate::machine::platform::lapic::Lapic;
 use crate::machine::platform::tsc;
 use crate::machine::smp::park_area::Installed;
@@ -94,13 +95,5 @@ pub fn stop_this_cpu(slot: usize) -> ! {
             .park
             .park_this_ap(slot, apic_id, word as *const _ as u64, bit),
         None => halt_forever(),
-    }
-}
-
-/// HLT with interrupts off, for good.
-pub fn halt_forever() -> ! {
-    loop {
-        interrupts::disable();
-        x86_64::instructions::hlt();
     }
 }
