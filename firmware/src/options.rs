@@ -415,6 +415,11 @@ impl Options {
                 .push(alloc::format!("bad value in `{word}`: ignored"));
         }
     }
+
+    /// The first injected fault `pick` recognises.
+    pub fn injected<T>(&self, pick: impl Fn(&Inject) -> Option<T>) -> Option<T> {
+        self.inject.iter().find_map(pick)
+    }
 }
 
 /// The options that act before any kernel source is read (ACPI, the APs'
@@ -468,13 +473,6 @@ fn parse_inject(value: &str) -> Option<Inject> {
             Some(Inject::SwapStacks(apic_id(a)?, apic_id(b)?))
         }
         _ => None,
-    }
-}
-
-impl Options {
-    /// The first injected fault `pick` recognises.
-    pub fn injected<T>(&self, pick: impl Fn(&Inject) -> Option<T>) -> Option<T> {
-        self.inject.iter().find_map(pick)
     }
 }
 
