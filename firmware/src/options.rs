@@ -278,9 +278,7 @@ impl Options {
     /// These options with a kernel source's config file on top (same
     /// syntax); `warnings` then holds the config's. The options that act
     /// before any kernel source is read are refused with a warning: only
-    /// baton's command line sets them. A source without a config file
-    /// takes `with_config("")`, not a `clone()`: one copying path in the
-    /// image instead of two (saves 320 bytes).
+    /// baton's command line sets them.
     pub fn with_config(&self, config: &str) -> Self {
         // Not `self.clone()` then clear: the command line's warnings are
         // never copied (saves 384 bytes).
